@@ -1,0 +1,1 @@
+"""Device library: protocols, profiles and the shared model. No Home Assistant imports."""

@@ -1,0 +1,119 @@
+"""Charge and discharge sessions as pure decisions.
+
+A :class:`Session` says what the user asked for (charge, discharge or backup, a
+power, an optional SoC to stop at and an optional end time). :func:`check_request`
+refuses what must never happen before anything is sent; :func:`decide` says, for
+each new status, which setpoint to hold and whether the session is over.
+
+Safety rule: a discharge never continues at or below the reserve SoC, and never
+starts while the SoC is unknown: the controller first charges gently (a probe)
+until the device reports a trustworthy SoC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from .errors import CommandRefusedError
+from .model import ChargerStatus, OperatingMode
+
+SOC_PROBE_POWER_W: Final = 1400  # just above the ~1380 W a Quasar needs to start
+SOC_PROBE_TIMEOUT_S: Final = 120.0
+
+
+class EndReason(StrEnum):
+    """Why a session ended."""
+
+    TARGET_REACHED = "target_reached"
+    RESERVE_REACHED = "reserve_reached"
+    DURATION_ELAPSED = "duration_elapsed"
+    VEHICLE_DISCONNECTED = "vehicle_disconnected"
+    SOC_UNAVAILABLE = "soc_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Limits a session must respect, from the options and the device."""
+
+    reserve_soc_pct: float
+    max_charge_power_w: int
+    max_discharge_power_w: int
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """What the user asked a charger to do."""
+
+    mode: OperatingMode
+    power_w: int
+    started_at: float
+    until_soc_pct: float | None = None
+    ends_at: float | None = None
+
+    @property
+    def discharges(self) -> bool:
+        """Whether this session takes energy out of the vehicle."""
+        return self.mode in (OperatingMode.DISCHARGE, OperatingMode.BACKUP)
+
+    def floor_pct(self, limits: Limits) -> float:
+        """The SoC at which a discharge stops: never below the reserve."""
+        return max(limits.reserve_soc_pct, self.until_soc_pct or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The setpoint to hold now, or why the session is over (then hold 0)."""
+
+    setpoint_w: int
+    ended: EndReason | None = None
+
+
+def check_request(session: Session, status: ChargerStatus, limits: Limits) -> None:
+    """Refuse a session that cannot or must not start; raise CommandRefusedError."""
+    if session.mode is OperatingMode.IDLE:
+        raise CommandRefusedError("invalid_mode", "idle is not a session")
+    if session.power_w <= 0:
+        raise CommandRefusedError("invalid_power", "power must be positive")
+    if status.vehicle_connected is False:
+        raise CommandRefusedError("no_vehicle", "no vehicle is connected")
+    soc = status.soc.value_pct
+    if session.discharges:
+        if session.until_soc_pct is not None and session.until_soc_pct < limits.reserve_soc_pct:
+            raise CommandRefusedError(
+                "until_below_reserve",
+                f"stopping at {session.until_soc_pct:g} % would pass the reserve "
+                f"of {limits.reserve_soc_pct:g} %",
+            )
+        if soc is not None and soc <= session.floor_pct(limits):
+            raise CommandRefusedError(
+                "at_reserve",
+                f"the vehicle is at {soc:g} %, not above the floor of "
+                f"{session.floor_pct(limits):g} %",
+            )
+    elif session.until_soc_pct is not None and soc is not None and soc >= session.until_soc_pct:
+        raise CommandRefusedError("target_reached", f"the vehicle is already at {soc:g} %")
+
+
+def decide(session: Session, status: ChargerStatus, limits: Limits, now: float) -> Decision:
+    """Return the setpoint for this status, or the reason the session ends."""
+    if session.ends_at is not None and now >= session.ends_at:
+        return Decision(0, EndReason.DURATION_ELAPSED)
+    if status.vehicle_connected is False:
+        return Decision(0, EndReason.VEHICLE_DISCONNECTED)
+    soc = status.soc.value_pct
+    if not session.discharges:
+        if session.until_soc_pct is not None and soc is not None and soc >= session.until_soc_pct:
+            return Decision(0, EndReason.TARGET_REACHED)
+        return Decision(min(session.power_w, limits.max_charge_power_w))
+    if soc is None:
+        if now - session.started_at > SOC_PROBE_TIMEOUT_S:
+            return Decision(0, EndReason.SOC_UNAVAILABLE)
+        return Decision(min(SOC_PROBE_POWER_W, limits.max_charge_power_w))
+    floor = session.floor_pct(limits)
+    if soc <= floor:
+        if floor > limits.reserve_soc_pct:
+            return Decision(0, EndReason.TARGET_REACHED)
+        return Decision(0, EndReason.RESERVE_REACHED)
+    return Decision(-min(session.power_w, limits.max_discharge_power_w))

@@ -1,0 +1,206 @@
+"""The shared vocabulary of the device library.
+
+Sign convention everywhere in our own model: power is positive when the vehicle or
+battery is charging (absorbing energy) and negative when it is discharging
+(supplying the home). Profiles convert at their edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class ChargerState(StrEnum):
+    """What a bidirectional charger is doing, in the domain's words."""
+
+    NO_CAR = "no_car"
+    CHARGING = "charging"
+    WAITING_FOR_CAR_DEMAND = "waiting_for_car_demand"
+    CONTROLLED_BY_APP = "controlled_by_app"
+    PAUSED = "paused"
+    END_OF_SCHEDULE = "end_of_schedule"
+    LOCKED = "locked"
+    ERROR = "error"
+    QUEUED_POWER_SHARING = "queued_power_sharing"
+    POWER_SHARING_UNCONFIGURED = "power_sharing_unconfigured"
+    QUEUED_POWER_BOOST = "queued_power_boost"
+    DISCHARGING = "discharging"
+
+    @property
+    def vehicle_connected(self) -> bool | None:
+        """Whether a vehicle is plugged in; ``None`` when the state does not tell."""
+        if self in (ChargerState.NO_CAR, ChargerState.LOCKED):
+            return False
+        if self in (ChargerState.ERROR, ChargerState.POWER_SHARING_UNCONFIGURED):
+            return None
+        return True
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the charger reports an error state."""
+        return self in (ChargerState.ERROR, ChargerState.POWER_SHARING_UNCONFIGURED)
+
+
+class OperatingMode(StrEnum):
+    """What the integration asks a charger to do."""
+
+    IDLE = "idle"
+    CHARGE = "charge"
+    DISCHARGE = "discharge"
+    BACKUP = "backup"
+
+
+@dataclass(frozen=True, slots=True)
+class SocReading:
+    """A vehicle state of charge as the integration trusts it.
+
+    ``stale`` is true when the value is the last good reading kept because the
+    device currently reports none (or a glitch).
+    """
+
+    value_pct: float | None
+    stale: bool = False
+
+    @property
+    def known(self) -> bool:
+        """Whether any trusted value exists."""
+        return self.value_pct is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerIdentity:
+    """Who the device is: read once at setup and after reconnects."""
+
+    manufacturer: str
+    model: str
+    serial_number: str
+    firmware_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerCapabilities:
+    """What a charger family can do, so entities exist only for real features."""
+
+    bidirectional: bool = True
+    watchdog: bool = False
+    reports_grid: bool = False
+    ac_measurements: bool = False
+    max_power_w: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerErrors:
+    """Vendor error codes (0 = none)."""
+
+    unrecoverable: int = 0
+    recoverable: int = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether any error code is set."""
+        return bool(self.unrecoverable or self.recoverable)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerStatus:
+    """The fast-changing part of a charger: read every second."""
+
+    state: ChargerState
+    state_code: int
+    power_w: int
+    soc: SocReading
+    errors: ChargerErrors = field(default_factory=ChargerErrors)
+    grid_available: bool | None = None
+
+    @property
+    def vehicle_connected(self) -> bool | None:
+        """Whether a vehicle is plugged in."""
+        return self.state.vehicle_connected
+
+    @property
+    def charging(self) -> bool:
+        """Whether energy currently flows into the vehicle."""
+        return self.state is ChargerState.CHARGING
+
+    @property
+    def discharging(self) -> bool:
+        """Whether energy currently flows out of the vehicle."""
+        return self.state is ChargerState.DISCHARGING
+
+    @property
+    def in_error(self) -> bool:
+        """Whether the charger reports an error state or an error code."""
+        return self.state.is_error or self.errors.active
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerControl:
+    """How the charger is currently controlled."""
+
+    remote: bool
+    autostart: bool
+    power_setpoint_mode: bool
+    watchdog_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerSnapshot:
+    """Everything a full poll reads."""
+
+    status: ChargerStatus
+    control: ChargerControl
+    locked: bool
+    power_setpoint_w: int
+    max_available_power_w: int
+    current_setpoint_a: int | None = None
+    max_available_current_a: int | None = None
+    ac_current_a: int | None = None
+    ac_voltage_v: int | None = None
+
+
+class Charger(Protocol):
+    """What every bidirectional charger profile offers the layers above."""
+
+    @property
+    def capabilities(self) -> ChargerCapabilities:
+        """What this device family supports."""
+        ...
+
+    @property
+    def requests_sent(self) -> int:
+        """How many requests went to the device so far."""
+        ...
+
+    async def async_read_identity(self) -> ChargerIdentity:
+        """Read manufacturer, model, serial and firmware."""
+        ...
+
+    async def async_read_status(self) -> ChargerStatus:
+        """Read the fast-changing status (one request where the device allows)."""
+        ...
+
+    async def async_read_snapshot(self) -> ChargerSnapshot:
+        """Read everything."""
+        ...
+
+    async def async_take_control(self) -> None:
+        """Take remote control and arm the device's own watchdog, where it has one."""
+        ...
+
+    async def async_release_control(self) -> None:
+        """Stop and give control back to the device's own logic."""
+        ...
+
+    async def async_set_power(self, power_w: int) -> int:
+        """Charge (> 0) or discharge (< 0) at ``power_w``; return the clamped setpoint."""
+        ...
+
+    async def async_stop(self) -> None:
+        """Stop charging or discharging, keeping remote control."""
+        ...
+
+    async def async_close(self) -> None:
+        """Release the connection."""
+        ...

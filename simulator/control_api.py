@@ -1,0 +1,181 @@
+"""Loopback HTTP control API of the simulator (aiohttp).
+
+GET    /state                          the whole world
+POST   /clock            {"speed": 60} or {"advance_s": 3600}
+POST   /grid             {"available": false, "house_load_w": 1200}
+POST   /devices/{name}/car     {"plugged": true, "soc_pct": 55}
+POST   /devices/{name}/fault   {"kind": "stall", "delay_s": 5, "duration_s": 30}
+DELETE /devices/{name}/fault
+GET    /devices/{name}/registers?start=526&count=17
+GET    /devices/{name}/writes
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .faults import Fault
+from .quasar import QuasarTwin
+
+if TYPE_CHECKING:
+    from .world import Simulation
+
+SIMULATION_KEY: web.AppKey[Simulation] = web.AppKey("simulation")
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        payload = await request.json()
+    except ValueError:
+        raise _bad_request("body must be a JSON object") from None
+    if not isinstance(payload, dict):
+        raise _bad_request("body must be a JSON object")
+    return payload
+
+
+def _quasar(request: web.Request) -> QuasarTwin:
+    sim = request.app[SIMULATION_KEY]
+    name = request.match_info["name"]
+    if name not in sim.quasars:
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": f"no vehicle charger named {name!r}"}),
+            content_type="application/json",
+        )
+    return sim.quasars[name]
+
+
+async def get_state(request: web.Request) -> web.Response:
+    """Return the whole world."""
+    return web.json_response(request.app[SIMULATION_KEY].describe())
+
+
+async def post_clock(request: web.Request) -> web.Response:
+    """Change the clock speed or jump forward."""
+    sim = request.app[SIMULATION_KEY]
+    payload = await _json(request)
+    try:
+        if "speed" in payload:
+            sim.clock.set_speed(float(payload["speed"]))
+        if "advance_s" in payload:
+            sim.clock.advance(float(payload["advance_s"]))
+    except (TypeError, ValueError) as err:
+        raise _bad_request(str(err)) from None
+    await sim.tick()
+    return web.json_response(sim.describe()["clock"])
+
+
+async def post_grid(request: web.Request) -> web.Response:
+    """Cut or restore the grid, or change the house load."""
+    sim = request.app[SIMULATION_KEY]
+    payload = await _json(request)
+    if "available" in payload:
+        if not isinstance(payload["available"], bool):
+            raise _bad_request("available must be true or false")
+        sim.set_grid(payload["available"])
+    if "house_load_w" in payload:
+        try:
+            load = float(payload["house_load_w"])
+        except (TypeError, ValueError):
+            raise _bad_request("house_load_w must be a number") from None
+        if load < 0:
+            raise _bad_request("house_load_w must be >= 0")
+        sim.grid.house_load_w = load
+    return web.json_response(sim.describe()["grid"])
+
+
+async def post_car(request: web.Request) -> web.Response:
+    """Plug or unplug the car, or set its state of charge."""
+    twin = _quasar(request)
+    payload = await _json(request)
+    try:
+        if "soc_pct" in payload:
+            twin.set_soc(float(payload["soc_pct"]))
+        if "plugged" in payload:
+            if not isinstance(payload["plugged"], bool):
+                raise ValueError("plugged must be true or false")
+            twin.plug(payload["plugged"])
+    except (TypeError, ValueError) as err:
+        raise _bad_request(str(err)) from None
+    return web.json_response(twin.describe())
+
+
+async def post_fault(request: web.Request) -> web.Response:
+    """Inject a fault."""
+    sim = request.app[SIMULATION_KEY]
+    name = request.match_info["name"]
+    if name not in sim.devices:
+        raise web.HTTPNotFound(text=json.dumps({"error": f"no device named {name!r}"}))
+    try:
+        fault = Fault.from_json(await _json(request))
+    except (TypeError, ValueError) as err:
+        raise _bad_request(str(err)) from None
+    sim.devices[name].apply_fault(fault)
+    await sim.tick()
+    return web.json_response({"applied": asdict(fault) | {"kind": fault.kind.value}})
+
+
+async def delete_fault(request: web.Request) -> web.Response:
+    """Clear every fault of a device."""
+    sim = request.app[SIMULATION_KEY]
+    name = request.match_info["name"]
+    if name not in sim.devices:
+        raise web.HTTPNotFound(text=json.dumps({"error": f"no device named {name!r}"}))
+    sim.devices[name].clear_faults()
+    await sim.tick()
+    return web.json_response({"cleared": name})
+
+
+async def get_registers(request: web.Request) -> web.Response:
+    """Read raw registers without going through Modbus (and without feeding the watchdog)."""
+    twin = _quasar(request)
+    try:
+        start = int(request.query.get("start", "0"))
+        count = int(request.query.get("count", "1"))
+    except ValueError:
+        raise _bad_request("start and count must be integers") from None
+    if not 1 <= count <= 125:
+        raise _bad_request("count must be in 1..125")
+    twin.advance()
+    values = [
+        twin.register(a) if twin.is_readable(a) else None for a in range(start, start + count)
+    ]
+    return web.json_response({"start": start, "values": values})
+
+
+async def get_writes(request: web.Request) -> web.Response:
+    """Every Modbus write the device received, in order."""
+    twin = _quasar(request)
+    return web.json_response([asdict(record) for record in twin.writes])
+
+
+def build_app(sim: Simulation) -> web.Application:
+    """Create the control API application."""
+    app = web.Application()
+    app[SIMULATION_KEY] = sim
+    app.router.add_get("/state", get_state)
+    app.router.add_post("/clock", post_clock)
+    app.router.add_post("/grid", post_grid)
+    app.router.add_post("/devices/{name}/car", post_car)
+    app.router.add_post("/devices/{name}/fault", post_fault)
+    app.router.add_delete("/devices/{name}/fault", delete_fault)
+    app.router.add_get("/devices/{name}/registers", get_registers)
+    app.router.add_get("/devices/{name}/writes", get_writes)
+    return app
+
+
+async def start_control_api(sim: Simulation, port: int) -> tuple[web.AppRunner, int]:
+    """Serve the control API on 127.0.0.1:``port`` (0 = any free port)."""
+    runner = web.AppRunner(build_app(sim), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    return runner, int(bound)

@@ -1,0 +1,178 @@
+"""The simulated world: a clock, the grid, and every simulated device."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+import logging
+from pathlib import Path
+import tomllib
+from typing import Any, Protocol
+
+from .battery import Battery
+from .clock import SimClock
+from .faults import Fault
+from .quasar import QuasarConfig, QuasarTwin
+
+_LOGGER = logging.getLogger(__name__)
+HOUSEKEEPING_INTERVAL_S = 0.05
+
+
+class SimDevice(Protocol):
+    """What the world and the control API need from every simulated device."""
+
+    @property
+    def name(self) -> str:
+        """The device's name in the scenario."""
+        ...
+
+    async def start(self) -> None:
+        """Start serving."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        ...
+
+    async def housekeeping(self) -> None:
+        """Advance physics and expire faults."""
+        ...
+
+    def apply_fault(self, fault: Fault) -> None:
+        """Inject a fault."""
+        ...
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        ...
+
+
+@dataclass(slots=True)
+class Grid:
+    """The utility supply of the simulated site."""
+
+    available: bool = True
+    house_load_w: float = 800.0
+    outages: int = 0
+
+
+@dataclass(slots=True)
+class ScenarioConfig:
+    """A parsed scenario."""
+
+    speed: float = 1.0
+    control_port: int | None = 8099
+    grid: Grid = field(default_factory=Grid)
+    quasars: list[QuasarConfig] = field(default_factory=list)
+
+
+def _battery(raw: dict[str, Any]) -> Battery:
+    allowed = {"capacity_kwh", "soc_pct", "efficiency", "charge_cap_pct", "discharge_floor_pct"}
+    unknown = set(raw) - allowed - {"plugged"}
+    if unknown:
+        raise ValueError(f"unknown car keys: {sorted(unknown)}")
+    return Battery(**{k: float(v) for k, v in raw.items() if k in allowed})
+
+
+def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
+    """Validate a scenario mapping (as read from TOML)."""
+    control = raw.get("control", {})
+    grid = raw.get("grid", {})
+    quasars = []
+    for item in raw.get("quasar", []):
+        entry = dict(item)
+        car = dict(entry.pop("car", {}))
+        plugged = bool(car.get("plugged", True))
+        quasars.append(QuasarConfig(**entry, car=_battery(car), plugged=plugged))
+    names = [q.name for q in quasars]
+    if len(names) != len(set(names)):
+        raise ValueError("device names must be unique")
+    return ScenarioConfig(
+        speed=float(raw.get("speed", 1.0)),
+        control_port=control.get("port", 8099),
+        grid=Grid(
+            available=bool(grid.get("available", True)),
+            house_load_w=float(grid.get("house_load_w", 800.0)),
+        ),
+        quasars=quasars,
+    )
+
+
+def load_scenario(path: Path) -> ScenarioConfig:
+    """Read and validate a TOML scenario file."""
+    with path.open("rb") as file:
+        return parse_scenario(tomllib.load(file))
+
+
+class Simulation:
+    """Runs every device of a scenario on loopback until stopped."""
+
+    def __init__(self, config: ScenarioConfig, *, control_port: int | None = None) -> None:
+        """Build the devices; nothing listens before :meth:`start`."""
+        self.config = config
+        self.clock = SimClock(config.speed)
+        self.grid = config.grid
+        self.control_port = control_port if control_port is not None else config.control_port
+        self.quasars = {q.name: QuasarTwin(q, self.clock) for q in config.quasars}
+        self.devices: dict[str, SimDevice] = dict(self.quasars)
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._api_runner: Any = None
+
+    async def start(self) -> None:
+        """Start every device, the control API (if a port is set) and housekeeping."""
+        for device in self.devices.values():
+            await device.start()
+        if self.control_port is not None:
+            from .control_api import start_control_api  # noqa: PLC0415
+
+            self._api_runner, self.control_port = await start_control_api(self, self.control_port)
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="simulator-housekeeping")
+
+    async def stop(self) -> None:
+        """Stop everything; ports are released."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
+        if self._api_runner is not None:
+            await self._api_runner.cleanup()
+            self._api_runner = None
+        for device in self.devices.values():
+            await device.stop()
+
+    async def tick(self) -> None:
+        """Run one housekeeping pass now (tests use it to apply faults at once)."""
+        for device in self.devices.values():
+            await device.housekeeping()
+
+    async def _housekeep(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                _LOGGER.exception("Simulator housekeeping failed")
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+
+    def set_grid(self, available: bool) -> None:
+        """Cut or restore the utility supply."""
+        if self.grid.available and not available:
+            self.grid.outages += 1
+        self.grid.available = available
+
+    def describe(self) -> dict[str, Any]:
+        """The whole world as JSON-ready data."""
+        return {
+            "clock": {"sim_time_s": round(self.clock.now(), 3), "speed": self.clock.speed},
+            "grid": {
+                "available": self.grid.available,
+                "house_load_w": self.grid.house_load_w,
+                "outages": self.grid.outages,
+            },
+            "devices": {name: device.describe() for name, device in self.devices.items()},
+        }

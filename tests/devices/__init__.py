@@ -1,0 +1,1 @@
+"""Device-layer tests: no Home Assistant, real loopback sockets to the simulator."""
