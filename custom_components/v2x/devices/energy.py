@@ -20,6 +20,22 @@ class EnergyCounter:
     charged_kwh: float = 0.0
     discharged_kwh: float = 0.0
     _last: tuple[float, float] | None = field(default=None, init=False)
+    _restored: set[str] = field(default_factory=set, init=False)
+
+    def restore(
+        self, *, charged_kwh: float | None = None, discharged_kwh: float | None = None
+    ) -> None:
+        """Add totals saved before a restart, once per total; negatives are ignored."""
+        if charged_kwh is not None and charged_kwh >= 0 and "charged" not in self._restored:
+            self._restored.add("charged")
+            self.charged_kwh += charged_kwh
+        if (
+            discharged_kwh is not None
+            and discharged_kwh >= 0
+            and "discharged" not in self._restored
+        ):
+            self._restored.add("discharged")
+            self.discharged_kwh += discharged_kwh
 
     def add(self, time_s: float, power_w: float) -> None:
         """Add one sample taken at monotonic ``time_s``."""

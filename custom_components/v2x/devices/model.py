@@ -163,6 +163,9 @@ class ChargerSnapshot:
 class Charger(Protocol):
     """What every bidirectional charger profile offers the layers above."""
 
+    watchdog_s: int
+    """Seconds without traffic after which the device stops by itself (when supported)."""
+
     @property
     def capabilities(self) -> ChargerCapabilities:
         """What this device family supports."""
@@ -171,6 +174,11 @@ class Charger(Protocol):
     @property
     def requests_sent(self) -> int:
         """How many requests went to the device so far."""
+        ...
+
+    @property
+    def connects(self) -> int:
+        """How many times a connection was (re)established."""
         ...
 
     async def async_read_identity(self) -> ChargerIdentity:

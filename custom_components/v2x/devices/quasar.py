@@ -169,6 +169,11 @@ class Quasar1:
         """Requests sent so far on this device's transport."""
         return self.transport.requests_sent
 
+    @property
+    def connects(self) -> int:
+        """Connections established so far (identity is read again after a reconnect)."""
+        return self.transport.connects
+
     async def async_close(self) -> None:
         """Close the Modbus connection."""
         await self.transport.close()

@@ -1,0 +1,243 @@
+"""Carry out charge, discharge and backup sessions on one charger.
+
+The decisions are pure (:mod:`.devices.control`); this module feeds them each new
+status, writes the resulting setpoint through the device layer, re-applies it when
+the charger drifts away (reboot, watchdog, app), and turns refusals and device
+errors into translated Home Assistant exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import time
+from typing import Final
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .const import DOMAIN, EVENT_SESSION_ENDED, LOGGER
+from .devices.control import Decision, EndReason, Limits, Session, check_request, decide
+from .devices.errors import CommandRefusedError, DeviceError
+from .devices.model import Charger, ChargerState, ChargerStatus, OperatingMode
+
+REAPPLY_AFTER_S: Final = 10.0
+
+_EXPECTED_STATES: Final = {
+    1: {ChargerState.CHARGING, ChargerState.WAITING_FOR_CAR_DEMAND},
+    -1: {ChargerState.DISCHARGING, ChargerState.WAITING_FOR_CAR_DEMAND},
+}
+
+
+def device_error(err: DeviceError) -> HomeAssistantError:
+    """Translate a device-layer error for the user."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders={"error": str(err)},
+    )
+
+
+def refused(err: CommandRefusedError) -> ServiceValidationError:
+    """Translate a refused command (bad or unsafe request) for the user."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=f"refused_{err.reason}",
+        translation_placeholders={"reason": str(err)},
+    )
+
+
+class ChargerController:
+    """Holds the current session of one charger and enforces it every poll."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        charger: Charger,
+        *,
+        reserve_soc_pct: float,
+        max_discharge_power_w: int | None,
+        device_id: Callable[[], str | None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Control ``charger`` with the given limits; nothing is sent yet."""
+        self._hass = hass
+        self._charger = charger
+        self._device_id = device_id
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.reserve_soc_pct = reserve_soc_pct
+        self.max_discharge_power_w = max_discharge_power_w
+        self.max_available_power_w = charger.capabilities.max_power_w
+        self.session: Session | None = None
+        self.requested_w: int | None = None
+        self.setpoint_w: int | None = None
+        self.last_end_reason: EndReason | None = None
+        self.status: ChargerStatus | None = None
+        self._applied_at = 0.0
+        self._failing = False
+        self._stop_pending = False
+
+    @property
+    def limits(self) -> Limits:
+        """The limits every session is checked against now."""
+        discharge = self.max_available_power_w
+        if self.max_discharge_power_w is not None:
+            discharge = min(discharge, self.max_discharge_power_w)
+        return Limits(
+            reserve_soc_pct=self.reserve_soc_pct,
+            max_charge_power_w=self.max_available_power_w,
+            max_discharge_power_w=discharge,
+        )
+
+    @property
+    def mode(self) -> OperatingMode:
+        """What the integration currently asks of the charger."""
+        return self.session.mode if self.session else OperatingMode.IDLE
+
+    def default_power_w(self, mode: OperatingMode) -> int:
+        """Power used when a mode is chosen without one (the select entity)."""
+        if mode is OperatingMode.CHARGE:
+            return self.limits.max_charge_power_w
+        return self.limits.max_discharge_power_w
+
+    async def async_start(
+        self,
+        mode: OperatingMode,
+        *,
+        power_w: int | None = None,
+        until_soc_pct: float | None = None,
+        duration_s: float | None = None,
+    ) -> None:
+        """Start a session after checking it is safe; raise a translated error if not."""
+        if mode is OperatingMode.IDLE:
+            await self.async_stop()
+            return
+        if power_w is not None and power_w > self._charger.capabilities.max_power_w:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="power_above_maximum",
+                translation_placeholders={
+                    "power": str(power_w),
+                    "maximum": str(self._charger.capabilities.max_power_w),
+                },
+            )
+        status = self.status
+        if status is None:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unavailable")
+        now = self._clock()
+        session = Session(
+            mode=mode,
+            power_w=power_w if power_w is not None else self.default_power_w(mode),
+            started_at=now,
+            until_soc_pct=until_soc_pct,
+            ends_at=now + duration_s if duration_s is not None else None,
+        )
+        try:
+            check_request(session, status, self.limits)
+        except CommandRefusedError as err:
+            raise refused(err) from err
+        async with self._lock:
+            self.session = session
+            self.last_end_reason = None
+            try:
+                await self._apply(decide(session, status, self.limits, now))
+            except DeviceError as err:
+                self.session = None
+                raise device_error(err) from err
+
+    async def async_stop(self) -> None:
+        """End any session and stop (dis)charging, keeping remote control."""
+        async with self._lock:
+            self.session = None
+            try:
+                await self._charger.async_stop()
+            except DeviceError as err:
+                raise device_error(err) from err
+            self.requested_w = self.setpoint_w = 0
+            self._stop_pending = False
+
+    async def async_take_control(self) -> None:
+        """Put the charger under remote control (watchdog armed), without a session."""
+        async with self._lock:
+            try:
+                await self._charger.async_take_control()
+            except DeviceError as err:
+                raise device_error(err) from err
+
+    async def async_release_control(self) -> None:
+        """End any session and hand the charger back to its own logic (the app)."""
+        async with self._lock:
+            self.session = None
+            try:
+                await self._charger.async_release_control()
+            except DeviceError as err:
+                raise device_error(err) from err
+            self.requested_w = self.setpoint_w = None
+            self._stop_pending = False
+
+    async def async_shutdown(self) -> None:
+        """On unload: stop an active session so nothing runs unattended."""
+        if self.session is None:
+            return
+        try:
+            await self.async_stop()
+        except HomeAssistantError as err:
+            LOGGER.warning("Could not stop the charger on unload: %s", err)
+
+    async def async_step(self, status: ChargerStatus) -> None:
+        """Enforce the session for a new status; called after every status poll.
+
+        When a session ends (reserve reached, target reached...) the stop is retried
+        on every poll until the charger confirms it: polling keeps the device's own
+        watchdog fed, so it would never stop by itself.
+        """
+        self.status = status
+        if (self.session is None and not self._stop_pending) or self._lock.locked():
+            return
+        async with self._lock:
+            session = self.session
+            now = self._clock()
+            if session is None:
+                decision = Decision(0)
+            else:
+                decision = decide(session, status, self.limits, now)
+                if decision.ended is not None:
+                    self._end(session, decision.ended)
+                elif not self._needs_apply(decision, status, now):
+                    return
+            try:
+                await self._apply(decision)
+            except DeviceError as err:
+                if not self._failing:
+                    LOGGER.warning("Could not apply setpoint %s W: %s", decision.setpoint_w, err)
+                    self._failing = True
+                return
+            if self.session is None:
+                self._stop_pending = False
+            if self._failing:
+                LOGGER.info("Setpoint %s W applied again", decision.setpoint_w)
+                self._failing = False
+
+    def _needs_apply(self, decision: Decision, status: ChargerStatus, now: float) -> bool:
+        if decision.setpoint_w != self.requested_w:
+            return True
+        if now - self._applied_at < REAPPLY_AFTER_S or not decision.setpoint_w:
+            return False
+        expected = _EXPECTED_STATES[1 if decision.setpoint_w > 0 else -1]
+        return status.state not in expected
+
+    async def _apply(self, decision: Decision) -> None:
+        self._applied_at = self._clock()
+        self.requested_w = decision.setpoint_w
+        self.setpoint_w = await self._charger.async_set_power(decision.setpoint_w)
+
+    def _end(self, session: Session, reason: EndReason) -> None:
+        self.session = None
+        self._stop_pending = True
+        self.last_end_reason = reason
+        LOGGER.info("The %s session ended: %s", session.mode, reason)
+        self._hass.bus.async_fire(
+            EVENT_SESSION_ENDED,
+            {"device_id": self._device_id(), "mode": session.mode.value, "reason": reason.value},
+        )

@@ -1,0 +1,143 @@
+"""Coordinators: a fast one for the charger status and a full one for everything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+import time
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .const import DOMAIN, LOGGER
+from .controller import ChargerController
+from .devices.energy import EnergyCounter
+from .devices.errors import DeviceError
+from .devices.model import Charger, ChargerIdentity, ChargerSnapshot, ChargerStatus
+
+
+@dataclass(kw_only=True)
+class ChargerRuntimeData:
+    """Everything a loaded charger entry owns."""
+
+    charger: Charger
+    identity: ChargerIdentity
+    status: StatusCoordinator
+    full: FullCoordinator
+    controller: ChargerController
+    energy: EnergyCounter
+
+
+type V2XConfigEntry = ConfigEntry[ChargerRuntimeData]
+
+
+def _update_failed(err: DeviceError) -> UpdateFailed:
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders={"error": str(err)},
+    )
+
+
+class StatusCoordinator(DataUpdateCoordinator[ChargerStatus]):
+    """Reads state, power, SoC and errors every second (one request on a Quasar).
+
+    After each read it integrates the charged/discharged energy and lets the
+    controller enforce the current session.
+    """
+
+    config_entry: V2XConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: V2XConfigEntry,
+        *,
+        charger: Charger,
+        controller: ChargerController,
+        energy: EnergyCounter,
+        interval_s: float,
+    ) -> None:
+        """Poll ``charger`` every ``interval_s`` seconds."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} status {entry.title}",
+            update_interval=timedelta(seconds=interval_s),
+        )
+        self.charger = charger
+        self.controller = controller
+        self.energy = energy
+
+    async def _async_update_data(self) -> ChargerStatus:
+        try:
+            status = await self.charger.async_read_status()
+        except DeviceError as err:
+            self.energy.break_gap()
+            raise _update_failed(err) from err
+        self.energy.add(time.monotonic(), status.power_w)
+        await self.controller.async_step(status)
+        return status
+
+
+class FullCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
+    """Reads control, setpoints and measurements every 10 s (three requests).
+
+    After a reconnect it also reads the identity again, so a firmware update done
+    while Home Assistant was running shows up in the device registry.
+    """
+
+    config_entry: V2XConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: V2XConfigEntry,
+        *,
+        charger: Charger,
+        controller: ChargerController,
+        identity: ChargerIdentity,
+        interval_s: float,
+    ) -> None:
+        """Poll ``charger`` every ``interval_s`` seconds."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} full {entry.title}",
+            update_interval=timedelta(seconds=interval_s),
+        )
+        self.charger = charger
+        self.controller = controller
+        self.identity = identity
+        self._identity_connects = charger.connects
+
+    async def _async_update_data(self) -> ChargerSnapshot:
+        try:
+            if self.charger.connects != self._identity_connects:
+                await self._refresh_identity()
+            snapshot = await self.charger.async_read_snapshot()
+        except DeviceError as err:
+            raise _update_failed(err) from err
+        self.controller.max_available_power_w = snapshot.max_available_power_w
+        return snapshot
+
+    async def _refresh_identity(self) -> None:
+        identity = await self.charger.async_read_identity()
+        self._identity_connects = self.charger.connects
+        if identity.firmware_version == self.identity.firmware_version:
+            return
+        LOGGER.info(
+            "Firmware of %s changed from %s to %s",
+            self.config_entry.title,
+            self.identity.firmware_version,
+            identity.firmware_version,
+        )
+        self.identity = identity
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, identity.serial_number)})
+        if device is not None:
+            registry.async_update_device(device.id, sw_version=identity.firmware_version)

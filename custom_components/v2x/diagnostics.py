@@ -1,0 +1,56 @@
+"""Diagnostics for a V2X charger, serial numbers redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST
+from homeassistant.core import HomeAssistant
+
+from .coordinator import V2XConfigEntry
+
+TO_REDACT = {CONF_HOST, "serial_number", "unique_id", "title"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: V2XConfigEntry
+) -> dict[str, Any]:
+    """Everything useful to debug a charger, without identifying it."""
+    data = entry.runtime_data
+    controller = data.controller
+    session = controller.session
+    return async_redact_data(
+        {
+            "entry": {
+                "title": entry.title,
+                "unique_id": entry.unique_id,
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            "identity": asdict(data.identity),
+            "capabilities": asdict(data.charger.capabilities),
+            "status": asdict(data.status.data) if data.status.data else None,
+            "full": asdict(data.full.data) if data.full.data else None,
+            "controller": {
+                "mode": controller.mode.value,
+                "session": asdict(session) if session else None,
+                "requested_w": controller.requested_w,
+                "setpoint_w": controller.setpoint_w,
+                "last_end_reason": controller.last_end_reason,
+                "limits": asdict(controller.limits),
+            },
+            "energy": {
+                "charged_kwh": data.energy.charged_kwh,
+                "discharged_kwh": data.energy.discharged_kwh,
+            },
+            "transport": {
+                "requests_sent": data.charger.requests_sent,
+                "connects": data.charger.connects,
+                "status_last_update_success": data.status.last_update_success,
+                "full_last_update_success": data.full.last_update_success,
+            },
+        },
+        TO_REDACT,
+    )

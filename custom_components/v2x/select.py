@@ -1,0 +1,47 @@
+"""Operating-mode select of a V2X charger: idle, charge, discharge, backup."""
+
+from __future__ import annotations
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import StatusCoordinator, V2XConfigEntry
+from .devices.model import OperatingMode
+from .entity import V2XChargerEntity
+
+PARALLEL_UPDATES = 1
+
+MODE_SELECT = SelectEntityDescription(
+    key="operating_mode",
+    translation_key="operating_mode",
+    options=[mode.value for mode in OperatingMode],
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: V2XConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Create the operating-mode select."""
+    async_add_entities([OperatingModeSelect(entry, entry.runtime_data.status, MODE_SELECT)])
+
+
+class OperatingModeSelect(V2XChargerEntity[StatusCoordinator], SelectEntity):
+    """What the integration asks of the charger.
+
+    charge: at the maximum available power; discharge: at the maximum discharge
+    power down to the reserve; backup: like discharge, with no end but the reserve
+    (a backup site adjusts the power to the house load).
+    """
+
+    @property
+    def current_option(self) -> str:
+        """The mode of the running session, or idle."""
+        return self._entry.runtime_data.controller.mode.value
+
+    async def async_select_option(self, option: str) -> None:
+        """Start a session in the chosen mode (idle stops)."""
+        await self._entry.runtime_data.controller.async_start(OperatingMode(option))
+        await self.coordinator.async_request_refresh()

@@ -1,0 +1,1 @@
+"""Home Assistant integration tests, driving the integration against the simulator."""

@@ -1,0 +1,83 @@
+"""Fixtures for the Home Assistant tests: a real simulator on loopback and a config entry."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator
+from unittest.mock import patch
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.v2x.const import (
+    CONF_FAMILY,
+    CONF_UNIT_ID,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    FAMILY_QUASAR1,
+)
+from simulator.quasar import QuasarTwin
+from simulator.world import Simulation
+
+SERIAL = "20240117"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom_components/v2x in every test."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots next to the tests, in Home Assistant's format."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create disabled-by-default entities enabled."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+    ):
+        yield
+
+
+@pytest.fixture
+def twin(sim: Simulation) -> QuasarTwin:
+    """The simulated Quasar."""
+    return sim.quasars["quasar"]
+
+
+@pytest.fixture
+def config_entry(sim: Simulation) -> MockConfigEntry:
+    """A config entry pointing at the simulated Quasar."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Wallbox Quasar 1 {SERIAL}",
+        unique_id=SERIAL,
+        data={
+            CONF_FAMILY: FAMILY_QUASAR1,
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: sim.quasars["quasar"].server.port,
+            CONF_UNIT_ID: 1,
+        },
+        options=dict(DEFAULT_OPTIONS),
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """Set up the integration against the simulator; unload it afterwards."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield config_entry
+    if config_entry.state.recoverable:
+        await hass.config_entries.async_unload(config_entry.entry_id)
+        await hass.async_block_till_done()
