@@ -21,6 +21,7 @@ class FaultKind(StrEnum):
     STALL = "stall"  # replies delayed by delay_s (clients time out)
     DROP = "drop"  # the connection is closed on the next request
     EXCEPTION = "exception"  # every request answered with Modbus exception `code`
+    SHORT = "short"  # read replies carry one register fewer than asked (malformed)
     GARBAGE = "garbage"  # reads return random values
     REBOOT = "reboot"  # the device restarts (connections drop, state 7 for a while)
     SOC_GLITCH = "soc_glitch"  # the SoC register reads 1 % for `count` reads
@@ -64,6 +65,7 @@ class NetworkFaultState:
         self.refuse_until = 0.0
         self.stall_until = 0.0
         self.exception_until = 0.0
+        self.short_until = 0.0
 
     def apply(self, fault: Fault, wall_now: float) -> bool:
         """Apply a network fault; return False when ``fault`` is not a network fault."""
@@ -78,14 +80,18 @@ class NetworkFaultState:
         elif fault.kind is FaultKind.EXCEPTION:
             self.exception_until = until
             self.server.faults.exception_code = fault.code
+        elif fault.kind is FaultKind.SHORT:
+            self.short_until = until
+            self.server.faults.short_reads = True
         else:
             return False
         return True
 
     def clear(self) -> None:
         """Remove every network fault."""
-        self.refuse_until = self.stall_until = self.exception_until = 0.0
+        self.refuse_until = self.stall_until = self.exception_until = self.short_until = 0.0
         self.server.faults.stall_s = 0.0
+        self.server.faults.short_reads = False
         self.server.faults.exception_code = 0
         self.server.faults.drop_next = False
 
@@ -95,6 +101,8 @@ class NetworkFaultState:
             self.server.faults.stall_s = 0.0
         if wall_now >= self.exception_until:
             self.server.faults.exception_code = 0
+        if wall_now >= self.short_until:
+            self.server.faults.short_reads = False
         if offline or wall_now < self.refuse_until:
             if self.server.listening:
                 await self.server.stop()

@@ -70,6 +70,7 @@ class NetworkFaults:
     stall_s: float = 0.0
     exception_code: int = 0
     drop_next: bool = False
+    short_reads: bool = False
 
 
 def _exception(function_code: int, code: int) -> bytes:
@@ -180,6 +181,8 @@ class ModbusTcpServer:
                     reply = _exception(pdu[0], self.faults.exception_code)
                 else:
                     reply = handle_pdu(self.device, pdu)
+                if self.faults.short_reads and reply[0] == 0x03 and reply[1] >= 2:
+                    reply = bytes((0x03, reply[1] - 2)) + reply[2:-2]
                 if self.faults.stall_s:
                     await asyncio.sleep(self.faults.stall_s)
                 writer.write(_MBAP.pack(transaction_id, 0, len(reply) + 1, unit_id) + reply)

@@ -49,8 +49,22 @@ async def start_simulation(*quasars: QuasarConfig, speed: float = 1.0) -> Simula
 
 
 @pytest.fixture
-async def sim(allow_loopback: None) -> AsyncIterator[Simulation]:
+def quasar_config() -> QuasarConfig:
+    """The simulated Quasar of a test (override the fixture to change it)."""
+    return QuasarConfig(port=0)
+
+
+@pytest.fixture
+def sim_speed() -> float:
+    """Simulated seconds per real second (override the fixture to change it)."""
+    return 1.0
+
+
+@pytest.fixture
+async def sim(
+    allow_loopback: None, quasar_config: QuasarConfig, sim_speed: float
+) -> AsyncIterator[Simulation]:
     """One Quasar 1 with a 40 kWh Leaf at 60 %, on a free port."""
-    simulation = await start_simulation(QuasarConfig(port=0))
+    simulation = await start_simulation(quasar_config, speed=sim_speed)
     yield simulation
     await simulation.stop()

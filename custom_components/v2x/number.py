@@ -86,6 +86,7 @@ class PowerSetpointNumber(V2XChargerEntity[StatusCoordinator], NumberEntity):
             await controller.async_start(OperatingMode.DISCHARGE, power_w=-power)
         else:
             await controller.async_stop()
+        self.coordinator.async_update_listeners()
         await self.coordinator.async_request_refresh()
 
 

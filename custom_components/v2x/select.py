@@ -44,4 +44,5 @@ class OperatingModeSelect(V2XChargerEntity[StatusCoordinator], SelectEntity):
     async def async_select_option(self, option: str) -> None:
         """Start a session in the chosen mode (idle stops)."""
         await self._entry.runtime_data.controller.async_start(OperatingMode(option))
+        self.coordinator.async_update_listeners()
         await self.coordinator.async_request_refresh()

@@ -77,6 +77,7 @@ async def _async_session(call: ServiceCall, mode: OperatingMode) -> None:
         until_soc_pct=call.data.get(ATTR_UNTIL_SOC),
         duration_s=duration.total_seconds() if duration is not None else None,
     )
+    entry.runtime_data.status.async_update_listeners()
     await entry.runtime_data.status.async_request_refresh()
 
 
@@ -91,6 +92,7 @@ async def _async_discharge(call: ServiceCall) -> None:
 async def _async_stop(call: ServiceCall) -> None:
     entry = _entry_for_device(call.hass, call.data[ATTR_DEVICE_ID])
     await entry.runtime_data.controller.async_stop()
+    entry.runtime_data.status.async_update_listeners()
     await entry.runtime_data.status.async_request_refresh()
 
 

@@ -36,9 +36,9 @@ class RemoteControlSwitch(V2XChargerEntity[FullCoordinator], SwitchEntity):
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Take remote control without starting anything."""
         await self._entry.runtime_data.controller.async_take_control()
-        await self.coordinator.async_request_refresh()
+        await self.coordinator.async_refresh()
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop and give control back to the charger's own logic."""
         await self._entry.runtime_data.controller.async_release_control()
-        await self.coordinator.async_request_refresh()
+        await self.coordinator.async_refresh()

@@ -7,6 +7,7 @@ import inspect
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 import pytest
 
 from custom_components.v2x.devices.errors import (
@@ -281,3 +282,69 @@ async def test_lock_serialises_sequences(sim: Simulation) -> None:
         ["b-start", "b-end", "a-start", "a-end"],
     )
     await transport.close()
+
+
+async def test_short_reply_is_a_protocol_error(sim: Simulation) -> None:
+    """A reply with fewer registers than asked is malformed: typed error, socket dropped."""
+    sim.devices["quasar"].apply_fault(Fault(FaultKind.SHORT))
+    await sim.tick()
+    transport = _transport(sim)
+    with pytest.raises(DeviceProtocolError, match="asked for 3 registers"):
+        async with transport.exclusive() as bus:
+            await bus.read(1, 3)
+    assert not transport.connected
+    sim.devices["quasar"].clear_faults()
+    async with transport.exclusive() as bus:
+        assert len(await bus.read(1, 3)) == 3
+    await transport.close()
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (ConnectionException("gone"), DeviceConnectionError),  # type: ignore[no-untyped-call]
+        (ModbusIOException("no reply"), DeviceTimeoutError),  # type: ignore[no-untyped-call]
+        (ModbusException("odd"), DeviceProtocolError),  # type: ignore[no-untyped-call]
+        (None, DeviceProtocolError),
+    ],
+)
+async def test_pymodbus_failures_map_to_typed_errors(
+    sim: Simulation, raised: Exception | None, expected: type[Exception]
+) -> None:
+    """Each failure pymodbus documents becomes our typed error, and the socket is dropped."""
+    transport = _transport(sim)
+    async with transport.exclusive():
+        pass
+
+    async def request(client: AsyncModbusTcpClient) -> None:
+        if raised is not None:
+            raise raised
+
+    with pytest.raises(expected):
+        await transport._execute(3, 0, request)
+    assert not transport.connected
+    await transport.close()
+
+
+async def test_connect_exceptions_count_as_failed_connects() -> None:
+    """A client whose connect raises is treated like a refused connection."""
+
+    class ExplodingClient:
+        connected = False
+
+        async def connect(self) -> bool:
+            raise OSError("network unreachable")
+
+        def close(self) -> None:
+            pass
+
+    transport = ModbusTransport(
+        "192.0.2.1",
+        502,
+        1,
+        client_factory=lambda *_: ExplodingClient(),  # type: ignore[arg-type]
+    )
+    with pytest.raises(DeviceConnectionError, match="cannot connect"):
+        async with transport.exclusive():
+            pass
+    assert transport._backoff_s == 0.5

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Generator
 from unittest.mock import patch
 
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -19,6 +19,7 @@ from custom_components.v2x.const import (
     DOMAIN,
     FAMILY_QUASAR1,
 )
+from custom_components.v2x.coordinator import ChargerRuntimeData
 from simulator.quasar import QuasarTwin
 from simulator.world import Simulation
 
@@ -53,7 +54,13 @@ def twin(sim: Simulation) -> QuasarTwin:
 
 
 @pytest.fixture
-def config_entry(sim: Simulation) -> MockConfigEntry:
+def entry_options() -> dict[str, int]:
+    """Options of the test entry (override to change)."""
+    return dict(DEFAULT_OPTIONS)
+
+
+@pytest.fixture
+def config_entry(sim: Simulation, entry_options: dict[str, int]) -> MockConfigEntry:
     """A config entry pointing at the simulated Quasar."""
     return MockConfigEntry(
         domain=DOMAIN,
@@ -65,8 +72,21 @@ def config_entry(sim: Simulation) -> MockConfigEntry:
             CONF_PORT: sim.quasars["quasar"].server.port,
             CONF_UNIT_ID: 1,
         },
-        options=dict(DEFAULT_OPTIONS),
+        options=entry_options,
     )
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> State:
+    """The state of an entity that must exist."""
+    state = hass.states.get(entity_id)
+    assert state is not None, f"{entity_id} does not exist"
+    return state
+
+
+def runtime(entry: MockConfigEntry) -> ChargerRuntimeData:
+    """The typed runtime data of a loaded entry."""
+    data: ChargerRuntimeData = entry.runtime_data
+    return data
 
 
 @pytest.fixture

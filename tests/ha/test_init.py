@@ -38,3 +38,20 @@ async def test_unreachable_at_startup_retries(
     config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(config_entry.entry_id)
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_first_poll_failure_retries(
+    hass: HomeAssistant, sim: Simulation, config_entry: MockConfigEntry
+) -> None:
+    """Identity reads fine but the first full poll returns garbage: setup-retry."""
+    twin = sim.quasars["quasar"]
+    original = twin.read_holding
+
+    def garbage_after_identity(address: int, count: int) -> list[int]:
+        values = original(address, count)
+        return values if address < 10 else [0xFFFF] * count
+
+    twin.read_holding = garbage_after_identity  # type: ignore[method-assign]
+    config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY

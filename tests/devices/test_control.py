@@ -1,0 +1,124 @@
+"""Session decisions: what is refused, what each status leads to; safety as properties."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.v2x.devices.control import (
+    SOC_PROBE_POWER_W,
+    SOC_PROBE_TIMEOUT_S,
+    EndReason,
+    Limits,
+    Session,
+    check_request,
+    decide,
+)
+from custom_components.v2x.devices.errors import CommandRefusedError
+from custom_components.v2x.devices.factory import UnknownFamilyError, create_charger
+from custom_components.v2x.devices.model import (
+    ChargerState,
+    ChargerStatus,
+    OperatingMode,
+    SocReading,
+)
+
+LIMITS = Limits(reserve_soc_pct=30, max_charge_power_w=7400, max_discharge_power_w=6000)
+
+
+def _status(soc: float | None, state: ChargerState = ChargerState.PAUSED) -> ChargerStatus:
+    return ChargerStatus(state=state, state_code=0, power_w=0, soc=SocReading(soc))
+
+
+def _session(mode: OperatingMode, power: int = 5000, **kwargs: float) -> Session:
+    return Session(mode=mode, power_w=power, started_at=0.0, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("session", "status", "reason"),
+    [
+        (_session(OperatingMode.IDLE), _status(50), "invalid_mode"),
+        (_session(OperatingMode.CHARGE, power=0), _status(50), "invalid_power"),
+        (_session(OperatingMode.DISCHARGE), _status(50, ChargerState.NO_CAR), "no_vehicle"),
+        (_session(OperatingMode.DISCHARGE, until_soc_pct=20), _status(50), "until_below_reserve"),
+        (_session(OperatingMode.DISCHARGE), _status(30), "at_reserve"),
+        (_session(OperatingMode.BACKUP), _status(12), "at_reserve"),
+        (_session(OperatingMode.DISCHARGE, until_soc_pct=50), _status(50), "at_reserve"),
+        (_session(OperatingMode.CHARGE, until_soc_pct=80), _status(80), "target_reached"),
+    ],
+)
+def test_refusals(session: Session, status: ChargerStatus, reason: str) -> None:
+    """Each unsafe or pointless request is refused with its reason."""
+    with pytest.raises(CommandRefusedError) as err:
+        check_request(session, status, LIMITS)
+    assert err.value.reason == reason
+
+
+def test_accepted_requests() -> None:
+    """Safe requests pass, including a discharge with unknown SoC (it will be probed)."""
+    check_request(_session(OperatingMode.DISCHARGE), _status(50), LIMITS)
+    check_request(_session(OperatingMode.DISCHARGE), _status(None), LIMITS)
+    check_request(_session(OperatingMode.CHARGE, until_soc_pct=90), _status(None), LIMITS)
+
+
+def test_decisions() -> None:
+    """Setpoints clamp to the limits; sessions end for the right reason."""
+    charge = _session(OperatingMode.CHARGE, power=9000, until_soc_pct=80)
+    assert decide(charge, _status(50), LIMITS, 1).setpoint_w == 7400
+    assert decide(charge, _status(80), LIMITS, 1).ended is EndReason.TARGET_REACHED
+    discharge = _session(OperatingMode.DISCHARGE, power=9000, ends_at=100)
+    assert decide(discharge, _status(50), LIMITS, 1).setpoint_w == -6000
+    assert decide(discharge, _status(30), LIMITS, 1).ended is EndReason.RESERVE_REACHED
+    assert decide(discharge, _status(50), LIMITS, 100).ended is EndReason.DURATION_ELAPSED
+    gone = _status(50, ChargerState.NO_CAR)
+    assert decide(discharge, gone, LIMITS, 1).ended is EndReason.VEHICLE_DISCONNECTED
+    assert decide(discharge, _status(None), LIMITS, 1).setpoint_w == SOC_PROBE_POWER_W
+    endless = _session(OperatingMode.DISCHARGE)
+    late = decide(endless, _status(None), LIMITS, SOC_PROBE_TIMEOUT_S + 1)
+    assert late.ended is EndReason.SOC_UNAVAILABLE
+    until = _session(OperatingMode.DISCHARGE, until_soc_pct=45)
+    assert decide(until, _status(45), LIMITS, 1).ended is EndReason.TARGET_REACHED
+
+
+socs = st.one_of(st.none(), st.floats(1, 100))
+modes = st.sampled_from([OperatingMode.CHARGE, OperatingMode.DISCHARGE, OperatingMode.BACKUP])
+
+
+@given(
+    mode=modes,
+    power=st.integers(1, 20000),
+    until=st.one_of(st.none(), st.floats(1, 100)),
+    reserve=st.floats(0, 95),
+    soc=socs,
+    state=st.sampled_from(list(ChargerState)),
+    now=st.floats(0, 10_000),
+)
+def test_never_discharges_at_or_below_the_floor(
+    mode: OperatingMode,
+    power: int,
+    until: float | None,
+    reserve: float,
+    soc: float | None,
+    state: ChargerState,
+    now: float,
+) -> None:
+    """Whatever is asked: no discharge setpoint unless the SoC is known and above the floor."""
+    limits = Limits(reserve_soc_pct=reserve, max_charge_power_w=7400, max_discharge_power_w=7400)
+    session = Session(mode=mode, power_w=power, started_at=0.0, until_soc_pct=until)
+    decision = decide(session, _status(soc, state), limits, now)
+    if decision.setpoint_w < 0:
+        assert soc is not None
+        assert soc > reserve
+        assert soc > session.floor_pct(limits)
+        assert -decision.setpoint_w <= limits.max_discharge_power_w
+    assert abs(decision.setpoint_w) <= 7400
+    if decision.ended is not None:
+        assert decision.setpoint_w == 0
+
+
+def test_factory() -> None:
+    """Known families build a charger; others are a typed error."""
+    charger = create_charger("quasar1", host="127.0.0.1", port=502, unit_id=1, watchdog_s=90)
+    assert charger.watchdog_s == 90
+    with pytest.raises(UnknownFamilyError):
+        create_charger("quasar9", host="h", port=1, unit_id=1)
