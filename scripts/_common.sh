@@ -29,16 +29,16 @@ find_python() {
     return 1
 }
 
-# ensure_venv <venv dir> <requirements file>: create the venv and install the
-# requirements, skipping the install when they have not changed since last time.
+# ensure_venv <venv dir> <requirements file> [stamp name]: create the venv and install
+# the requirements, skipping the install when they have not changed since last time.
 ensure_venv() {
-    local venv="$1" requirements="$2" python stamp wanted
+    local venv="$1" requirements="$2" name="${3:-requirements}" python stamp wanted
     if [ ! -x "$venv/bin/python" ]; then
         python="$(find_python)" || return 1
         echo "==> creating $venv with $python"
         "$python" -m venv "$venv"
     fi
-    stamp="$venv/.requirements.sha256"
+    stamp="$venv/.$name.sha256"
     wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
         echo "==> installing $(basename "$requirements") into $venv (a few minutes the first time)"

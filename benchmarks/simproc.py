@@ -1,0 +1,51 @@
+"""Run the simulator in its own process, as the demo does, for honest measurements."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+from pathlib import Path
+import socket
+import sys
+import tempfile
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def simulator_process(scenario: str) -> AsyncIterator[int]:
+    """Start ``python -m simulator`` with a TOML scenario; yield its control port."""
+    control_port = free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as file:
+        file.write(scenario)
+        path = file.name
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulator",
+        "--config",
+        path,
+        "--control-port",
+        str(control_port),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        if not line.startswith(b"READY"):
+            raise RuntimeError(f"simulator did not start: {line!r}")
+        yield control_port
+    finally:
+        process.terminate()
+        await process.wait()
+        Path(path).unlink(missing_ok=True)

@@ -1,0 +1,129 @@
+"""Home Assistant and HACS conventions, and the layering rules of the repository."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util.yaml import load_yaml_dict
+
+from custom_components.v2x.const import DOMAIN
+
+ROOT = Path(__file__).resolve().parents[2]
+INTEGRATION = ROOT / "custom_components" / "v2x"
+HACS_KEYS = {
+    "name", "content_in_root", "zip_release", "filename", "hide_default_branch",
+    "country", "homeassistant", "hacs", "persistent_directory", "render_readme",
+}  # fmt: skip
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _paths(tree: Any, prefix: str = "") -> dict[str, str]:
+    """Flatten nested translation dicts into {'a.b.c': text}."""
+    if isinstance(tree, dict):
+        flat: dict[str, str] = {}
+        for key, value in tree.items():
+            flat |= _paths(value, f"{prefix}.{key}" if prefix else key)
+        return flat
+    return {prefix: tree}
+
+
+def test_manifest_keys_sorted_and_complete() -> None:
+    """domain, name, then alphabetical (hassfest); HACS's required keys present."""
+    manifest = _json(INTEGRATION / "manifest.json")
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    for key in ("codeowners", "documentation", "issue_tracker", "version", "iot_class",
+                "integration_type", "config_flow", "loggers", "requirements"):  # fmt: skip
+        assert key in manifest, key
+    assert manifest["domain"] == DOMAIN == INTEGRATION.name
+    assert manifest["iot_class"] == "local_polling"
+    assert "pymodbus>=3.8.3,<4" in manifest["requirements"]
+    assert all(" " not in requirement for requirement in manifest["requirements"])
+
+
+def test_hacs_json_has_only_known_keys() -> None:
+    """HACS's schema refuses unknown keys."""
+    hacs = _json(ROOT / "hacs.json")
+    assert set(hacs) <= HACS_KEYS
+    assert hacs["homeassistant"] == "2025.4.0"
+    assert hacs["name"]
+
+
+def test_translations_complete() -> None:
+    """strings.json is en.json; ja.json has every key with the same placeholders."""
+    strings = _json(INTEGRATION / "strings.json")
+    english = _paths(_json(INTEGRATION / "translations" / "en.json"))
+    japanese = _paths(_json(INTEGRATION / "translations" / "ja.json"))
+    assert _paths(strings) == english
+    assert set(japanese) == set(english)
+    for key, text in english.items():
+        assert japanese[key].strip(), key
+        assert set(re.findall(r"{\w+}", text)) == set(re.findall(r"{\w+}", japanese[key])), key
+
+
+def test_icons_refer_to_translated_entities() -> None:
+    """Every icon belongs to an entity translation key or a service."""
+    icons = _json(INTEGRATION / "icons.json")
+    strings = _json(INTEGRATION / "strings.json")
+    for platform, keys in icons["entity"].items():
+        for key in keys:
+            assert key in strings["entity"][platform], f"{platform}.{key}"
+    assert set(icons["services"]) == set(strings["services"])
+
+
+async def test_services_yaml_matches_registered_services(hass: HomeAssistant) -> None:
+    """services.yaml, strings.json and the registered services agree."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    described = load_yaml_dict(INTEGRATION / "services.yaml")
+    strings = _json(INTEGRATION / "strings.json")["services"]
+    registered = set(hass.services.async_services()[DOMAIN])
+    assert set(described) == registered == set(strings)
+    for service, spec in described.items():
+        assert set(spec["fields"]) == set(strings[service]["fields"]), service
+
+
+def test_quality_scale_lists_every_rule() -> None:
+    """Every rule is done or exempt (exemptions with a reason)."""
+    rules = load_yaml_dict(INTEGRATION / "quality_scale.yaml")
+    assert len(rules["rules"]) == 52
+    for rule, status in rules["rules"].items():
+        if isinstance(status, dict):
+            assert status["status"] in {"done", "exempt"}, rule
+            assert status["comment"], rule
+        else:
+            assert status == "done", rule
+
+
+def _imports(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module)
+    return modules
+
+
+def test_pure_layers_never_import_home_assistant() -> None:
+    """devices/ (and later planner/, backup/) stay free of Home Assistant."""
+    for layer in ("devices", "planner", "backup"):
+        for path in (INTEGRATION / layer).glob("**/*.py"):
+            assert not any(m.split(".")[0] == "homeassistant" for m in _imports(path)), path
+
+
+def test_simulator_is_independent() -> None:
+    """The simulator never imports the integration, and the integration never the simulator."""
+    for path in (ROOT / "simulator").glob("**/*.py"):
+        assert not any(m.startswith("custom_components") for m in _imports(path)), path
+    for path in INTEGRATION.glob("**/*.py"):
+        assert not any(m.startswith("simulator") for m in _imports(path)), path
