@@ -40,7 +40,8 @@ async def simulator_process(scenario: str) -> AsyncIterator[int]:
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        assert process.stdout is not None
+        if process.stdout is None:
+            raise RuntimeError("no pipe to the simulator")
         line = await asyncio.wait_for(process.stdout.readline(), 30)
         if not line.startswith(b"READY"):
             raise RuntimeError(f"simulator did not start: {line!r}")
@@ -48,4 +49,4 @@ async def simulator_process(scenario: str) -> AsyncIterator[int]:
     finally:
         process.terminate()
         await process.wait()
-        Path(path).unlink(missing_ok=True)
+        await asyncio.to_thread(Path(path).unlink, missing_ok=True)

@@ -259,7 +259,8 @@ def main() -> int:
             f"  user / password: {USERNAME} / {PASSWORD}\n"
             f"  charger:         {title} (simulated, Modbus TCP 127.0.0.1:5020)\n"
             f"  simulator API:   http://127.0.0.1:8099/state\n"
-            f"  unplug the car:  curl -X POST 127.0.0.1:8099/devices/quasar/car -d '{{\"plugged\": false}}'\n"
+            f"  unplug the car:  curl -X POST 127.0.0.1:8099/devices/quasar/car "
+            f"-d '{{\"plugged\": false}}'\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
