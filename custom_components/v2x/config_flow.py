@@ -119,14 +119,22 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         """Options: poll intervals, reserve, watchdog, discharge power."""
         return V2XOptionsFlow()
 
+    async def _async_identify(
+        self, user_input: dict[str, Any]
+    ) -> tuple[dict[str, Any], ChargerIdentity | None, dict[str, str]]:
+        """Probe the device behind the form input; its serial becomes the unique id."""
+        data = _connection_data(user_input)
+        identity, errors = await _async_validate(data)
+        if identity is not None:
+            await self.async_set_unique_id(identity.serial_number)
+        return data, identity, errors
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for host, port and unit id; read the serial before creating the entry."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _connection_data(user_input)
-            identity, errors = await _async_validate(data)
+            data, identity, errors = await self._async_identify(user_input)
             if identity is not None:
-                await self.async_set_unique_id(identity.serial_number)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
                     title=f"{identity.manufacturer} {identity.model} {identity.serial_number}",
@@ -148,10 +156,8 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _connection_data(user_input)
-            identity, errors = await _async_validate(data)
+            data, identity, errors = await self._async_identify(user_input)
             if identity is not None:
-                await self.async_set_unique_id(identity.serial_number)
                 self._abort_if_unique_id_mismatch(reason="wrong_device")
                 return self.async_update_reload_and_abort(entry, data_updates=data)
         return self.async_show_form(

@@ -9,7 +9,7 @@ errors into translated Home Assistant exceptions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import time
 from typing import Final
 
@@ -148,33 +148,36 @@ class ChargerController:
 
     async def async_stop(self) -> None:
         """End any session and stop (dis)charging, keeping remote control."""
-        async with self._lock:
-            self.session = None
-            try:
-                await self._charger.async_stop()
-            except DeviceError as err:
-                raise device_error(err) from err
-            self.requested_w = self.setpoint_w = 0
-            self._stop_pending = False
+        await self._async_command(self._charger.async_stop, end_session=True, setpoint=0)
 
     async def async_take_control(self) -> None:
         """Put the charger under remote control (watchdog armed), without a session."""
-        async with self._lock:
-            try:
-                await self._charger.async_take_control()
-            except DeviceError as err:
-                raise device_error(err) from err
+        await self._async_command(self._charger.async_take_control, end_session=False)
 
     async def async_release_control(self) -> None:
         """End any session and hand the charger back to its own logic (the app)."""
+        await self._async_command(
+            self._charger.async_release_control, end_session=True, setpoint=None
+        )
+
+    async def _async_command(
+        self,
+        command: Callable[[], Awaitable[None]],
+        *,
+        end_session: bool,
+        setpoint: int | None = None,
+    ) -> None:
+        """Run a charger command under the lock; translate device errors."""
         async with self._lock:
-            self.session = None
+            if end_session:
+                self.session = None
             try:
-                await self._charger.async_release_control()
+                await command()
             except DeviceError as err:
                 raise device_error(err) from err
-            self.requested_w = self.setpoint_w = None
-            self._stop_pending = False
+            if end_session:
+                self.requested_w = self.setpoint_w = setpoint
+                self._stop_pending = False
 
     async def async_shutdown(self) -> None:
         """On unload: stop an active session so nothing runs unattended."""

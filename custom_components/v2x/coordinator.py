@@ -41,14 +41,39 @@ def _update_failed(err: DeviceError) -> UpdateFailed:
     )
 
 
-class StatusCoordinator(DataUpdateCoordinator[ChargerStatus]):
+class _ChargerCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """Polls one charger at a fixed interval; shared by both coordinators."""
+
+    config_entry: V2XConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: V2XConfigEntry,
+        *,
+        kind: str,
+        charger: Charger,
+        controller: ChargerController,
+        interval_s: float,
+    ) -> None:
+        """Poll ``charger`` every ``interval_s`` seconds."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {kind} {entry.title}",
+            update_interval=timedelta(seconds=interval_s),
+        )
+        self.charger = charger
+        self.controller = controller
+
+
+class StatusCoordinator(_ChargerCoordinator[ChargerStatus]):
     """Reads state, power, SoC and errors every second (one request on a Quasar).
 
     After each read it integrates the charged/discharged energy and lets the
     controller enforce the current session.
     """
-
-    config_entry: V2XConfigEntry
 
     def __init__(
         self,
@@ -60,16 +85,11 @@ class StatusCoordinator(DataUpdateCoordinator[ChargerStatus]):
         energy: EnergyCounter,
         interval_s: float,
     ) -> None:
-        """Poll ``charger`` every ``interval_s`` seconds."""
+        """Poll the status and integrate energy into ``energy``."""
         super().__init__(
-            hass,
-            LOGGER,
-            config_entry=entry,
-            name=f"{DOMAIN} status {entry.title}",
-            update_interval=timedelta(seconds=interval_s),
-        )
-        self.charger = charger
-        self.controller = controller
+            hass, entry, kind="status", charger=charger, controller=controller,
+            interval_s=interval_s,
+        )  # fmt: skip
         self.energy = energy
 
     async def _async_update_data(self) -> ChargerStatus:
@@ -83,14 +103,12 @@ class StatusCoordinator(DataUpdateCoordinator[ChargerStatus]):
         return status
 
 
-class FullCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
+class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
     """Reads control, setpoints and measurements every 10 s (three requests).
 
     After a reconnect it also reads the identity again, so a firmware update done
     while Home Assistant was running shows up in the device registry.
     """
-
-    config_entry: V2XConfigEntry
 
     def __init__(
         self,
@@ -102,16 +120,11 @@ class FullCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         identity: ChargerIdentity,
         interval_s: float,
     ) -> None:
-        """Poll ``charger`` every ``interval_s`` seconds."""
+        """Poll everything; remember ``identity`` to notice firmware updates."""
         super().__init__(
-            hass,
-            LOGGER,
-            config_entry=entry,
-            name=f"{DOMAIN} full {entry.title}",
-            update_interval=timedelta(seconds=interval_s),
-        )
-        self.charger = charger
-        self.controller = controller
+            hass, entry, kind="full", charger=charger, controller=controller,
+            interval_s=interval_s,
+        )  # fmt: skip
         self.identity = identity
         self._identity_connects = charger.connects
 

@@ -62,9 +62,7 @@ def _split_trapezoid(p0: float, p1: float, dt: float) -> tuple[float, float]:
     if p0 <= 0 and p1 <= 0:
         return 0.0, -(p0 + p1) / 2 * dt
     # The line crosses zero at t0: one triangle on each side.
-    t0 = dt * p0 / (p0 - p1)
-    first = p0 * t0 / 2
-    second = p1 * (dt - t0) / 2
-    if p0 > 0:
-        return first, -second
-    return second, -first
+    t0 = min(dt, max(0.0, dt * p0 / (p0 - p1)))  # clamped: rounding must not leave [0, dt]
+    first = abs(p0) * t0 / 2
+    second = abs(p1) * (dt - t0) / 2
+    return (first, second) if p0 > 0 else (second, first)
