@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .bluetti import BluettiTwin
 from .faults import Fault
 from .quasar import QuasarTwin
 
 if TYPE_CHECKING:
-    from .world import Simulation
+    from .world import SimDevice, Simulation
 
 SIMULATION_KEY: web.AppKey[Simulation] = web.AppKey("simulation")
 
@@ -41,15 +42,23 @@ async def _json(request: web.Request) -> dict[str, Any]:
     return payload
 
 
-def _quasar(request: web.Request) -> QuasarTwin:
+def _not_found(message: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def _device(request: web.Request) -> SimDevice:
     sim = request.app[SIMULATION_KEY]
     name = request.match_info["name"]
-    if name not in sim.quasars:
-        raise web.HTTPNotFound(
-            text=json.dumps({"error": f"no vehicle charger named {name!r}"}),
-            content_type="application/json",
-        )
-    return sim.quasars[name]
+    if name not in sim.devices:
+        raise _not_found(f"no device named {name!r}")
+    return sim.devices[name]
+
+
+def _modbus_device(request: web.Request) -> QuasarTwin | BluettiTwin:
+    device = _device(request)
+    if not isinstance(device, QuasarTwin | BluettiTwin):
+        raise _not_found(f"{device.name!r} is not a Modbus device")
+    return device
 
 
 async def get_state(request: web.Request) -> web.Response:
@@ -91,33 +100,26 @@ async def post_grid(request: web.Request) -> web.Response:
     return web.json_response(sim.describe()["grid"])
 
 
-async def post_car(request: web.Request) -> web.Response:
-    """Plug or unplug the car, or set its state of charge."""
-    twin = _quasar(request)
+async def post_state(request: web.Request) -> web.Response:
+    """Change a device's world: plug the car, set SoC or loads."""
+    device = _device(request)
     payload = await _json(request)
     try:
-        if "soc_pct" in payload:
-            twin.set_soc(float(payload["soc_pct"]))
-        if "plugged" in payload:
-            if not isinstance(payload["plugged"], bool):
-                raise ValueError("plugged must be true or false")
-            twin.plug(payload["plugged"])
+        device.update_state(payload)
     except (TypeError, ValueError) as err:
         raise _bad_request(str(err)) from None
-    return web.json_response(twin.describe())
+    return web.json_response(device.describe())
 
 
 async def post_fault(request: web.Request) -> web.Response:
     """Inject a fault."""
     sim = request.app[SIMULATION_KEY]
-    name = request.match_info["name"]
-    if name not in sim.devices:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"no device named {name!r}"}))
+    device = _device(request)
     try:
         fault = Fault.from_json(await _json(request))
+        device.apply_fault(fault)
     except (TypeError, ValueError) as err:
         raise _bad_request(str(err)) from None
-    sim.devices[name].apply_fault(fault)
     await sim.tick()
     return web.json_response({"applied": asdict(fault) | {"kind": fault.kind.value}})
 
@@ -125,17 +127,15 @@ async def post_fault(request: web.Request) -> web.Response:
 async def delete_fault(request: web.Request) -> web.Response:
     """Clear every fault of a device."""
     sim = request.app[SIMULATION_KEY]
-    name = request.match_info["name"]
-    if name not in sim.devices:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"no device named {name!r}"}))
-    sim.devices[name].clear_faults()
+    device = _device(request)
+    device.clear_faults()
     await sim.tick()
-    return web.json_response({"cleared": name})
+    return web.json_response({"cleared": device.name})
 
 
 async def get_registers(request: web.Request) -> web.Response:
     """Read raw registers without going through Modbus (and without feeding the watchdog)."""
-    twin = _quasar(request)
+    twin = _modbus_device(request)
     try:
         start = int(request.query.get("start", "0"))
         count = int(request.query.get("count", "1"))
@@ -151,9 +151,10 @@ async def get_registers(request: web.Request) -> web.Response:
 
 
 async def get_writes(request: web.Request) -> web.Response:
-    """Every Modbus write the device received, in order."""
-    twin = _quasar(request)
-    return web.json_response([asdict(record) for record in twin.writes])
+    """Every write the device accepted (registers or HTTP properties), in order."""
+    device = _device(request)
+    writes = getattr(device, "writes", [])
+    return web.json_response([asdict(record) for record in writes])
 
 
 def build_app(sim: Simulation) -> web.Application:
@@ -163,7 +164,8 @@ def build_app(sim: Simulation) -> web.Application:
     app.router.add_get("/state", get_state)
     app.router.add_post("/clock", post_clock)
     app.router.add_post("/grid", post_grid)
-    app.router.add_post("/devices/{name}/car", post_car)
+    app.router.add_post("/devices/{name}/state", post_state)
+    app.router.add_post("/devices/{name}/car", post_state)
     app.router.add_post("/devices/{name}/fault", post_fault)
     app.router.add_delete("/devices/{name}/fault", delete_fault)
     app.router.add_get("/devices/{name}/registers", get_registers)

@@ -30,6 +30,10 @@ SERVER_DEVICE_FAILURE = 0x04
 _MBAP = struct.Struct(">HHHB")
 
 
+class NoReply(Exception):  # noqa: N818 - it is an outcome, not an error
+    """Raised by a device handler that does not answer at all (the client times out)."""
+
+
 class ModbusError(Exception):
     """Raised by a device handler to answer with an exception response."""
 
@@ -158,6 +162,15 @@ class ModbusTcpServer:
             writer.close()
         self._writers.clear()
 
+    def _reply(self, pdu: bytes) -> bytes:
+        """The response PDU, with the exception and short-reply faults applied."""
+        if self.faults.exception_code:
+            return _exception(pdu[0], self.faults.exception_code)
+        reply = handle_pdu(self.device, pdu)
+        if self.faults.short_reads and reply[0] == 0x03 and reply[1] >= 2:
+            reply = bytes((0x03, reply[1] - 2)) + reply[2:-2]
+        return reply
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
@@ -177,12 +190,10 @@ class ModbusTcpServer:
                 if not self.device.accepts_unit(unit_id):
                     continue  # no reply at all: the client times out
                 self.device.on_request()
-                if self.faults.exception_code:
-                    reply = _exception(pdu[0], self.faults.exception_code)
-                else:
-                    reply = handle_pdu(self.device, pdu)
-                if self.faults.short_reads and reply[0] == 0x03 and reply[1] >= 2:
-                    reply = bytes((0x03, reply[1] - 2)) + reply[2:-2]
+                try:
+                    reply = self._reply(pdu)
+                except NoReply:
+                    continue
                 if self.faults.stall_s:
                     await asyncio.sleep(self.faults.stall_s)
                 writer.write(_MBAP.pack(transaction_id, 0, len(reply) + 1, unit_id) + reply)

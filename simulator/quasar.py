@@ -35,6 +35,7 @@ from .modbus_server import (
     ModbusError,
     ModbusTcpServer,
 )
+from .records import WriteRecord
 
 STATE_NO_CAR = 0
 STATE_CHARGING = 1
@@ -79,17 +80,6 @@ def _signed(value: int) -> int:
 
 def _unsigned(value: int) -> int:
     return value & 0xFFFF
-
-
-@dataclass(slots=True)
-class WriteRecord:
-    """One accepted Modbus write, for tests and benchmarks."""
-
-    address: int
-    value: int
-    sim_time: float
-    wall_time: float
-    applied: bool
 
 
 @dataclass(slots=True)
@@ -301,6 +291,15 @@ class QuasarTwin:
         self.garbage_until = 0.0
         self.soc_glitch_reads = 0
         self.unrecoverable_error = 0
+
+    def update_state(self, payload: dict[str, Any]) -> None:
+        """Control API: plug or unplug the car, set its state of charge."""
+        if "soc_pct" in payload:
+            self.set_soc(float(payload["soc_pct"]))
+        if "plugged" in payload:
+            if not isinstance(payload["plugged"], bool):
+                raise ValueError("plugged must be true or false")
+            self.plug(payload["plugged"])
 
     def set_soc(self, soc_pct: float) -> None:
         """Set the car's true state of charge."""

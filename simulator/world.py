@@ -11,9 +11,11 @@ import tomllib
 from typing import Any, Protocol
 
 from .battery import Battery
+from .bluetti import BluettiConfig, BluettiTwin
 from .clock import SimClock
 from .faults import Fault
 from .quasar import QuasarConfig, QuasarTwin
+from .zendure import ZendureConfig, ZendureTwin
 
 _LOGGER = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 0.05
@@ -51,6 +53,10 @@ class SimDevice(Protocol):
         """A JSON-ready summary."""
         ...
 
+    def update_state(self, payload: dict[str, Any]) -> None:
+        """Change the device's world (plug, loads, SoC); raise ValueError on bad input."""
+        ...
+
 
 @dataclass(slots=True)
 class Grid:
@@ -69,6 +75,8 @@ class ScenarioConfig:
     control_port: int | None = 8099
     grid: Grid = field(default_factory=Grid)
     quasars: list[QuasarConfig] = field(default_factory=list)
+    zendures: list[ZendureConfig] = field(default_factory=list)
+    bluettis: list[BluettiConfig] = field(default_factory=list)
 
 
 def _battery(raw: dict[str, Any]) -> Battery:
@@ -89,7 +97,9 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
         car = dict(entry.pop("car", {}))
         plugged = bool(car.get("plugged", True))
         quasars.append(QuasarConfig(**entry, car=_battery(car), plugged=plugged))
-    names = [q.name for q in quasars]
+    zendures = [ZendureConfig(**item) for item in raw.get("zendure", [])]
+    bluettis = [BluettiConfig(**item) for item in raw.get("bluetti", [])]
+    names = [q.name for q in quasars] + [z.name for z in zendures] + [b.name for b in bluettis]
     if len(names) != len(set(names)):
         raise ValueError("device names must be unique")
     return ScenarioConfig(
@@ -100,6 +110,8 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
             house_load_w=float(grid.get("house_load_w", 800.0)),
         ),
         quasars=quasars,
+        zendures=zendures,
+        bluettis=bluettis,
     )
 
 
@@ -119,7 +131,9 @@ class Simulation:
         self.grid = config.grid
         self.control_port = control_port if control_port is not None else config.control_port
         self.quasars = {q.name: QuasarTwin(q, self.clock) for q in config.quasars}
-        self.devices: dict[str, SimDevice] = dict(self.quasars)
+        self.zendures = {z.name: ZendureTwin(z, self.clock, self.grid) for z in config.zendures}
+        self.bluettis = {b.name: BluettiTwin(b, self.clock, self.grid) for b in config.bluettis}
+        self.devices: dict[str, SimDevice] = {**self.quasars, **self.zendures, **self.bluettis}
         self._housekeeping: asyncio.Task[None] | None = None
         self._api_runner: Any = None
 

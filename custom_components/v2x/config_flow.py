@@ -38,7 +38,7 @@ from .devices.errors import (
     DeviceTimeoutError,
 )
 from .devices.factory import create_charger
-from .devices.model import ChargerIdentity
+from .devices.model import DeviceIdentity
 from .devices.quasar import DEFAULT_PORT, DEFAULT_UNIT_ID, MAX_POWER_W
 
 # The watchdog must survive a few missed polls, or the charger stops between two.
@@ -75,7 +75,7 @@ def _connection_data(user_input: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _async_probe(data: dict[str, Any]) -> ChargerIdentity:
+async def _async_probe(data: dict[str, Any]) -> DeviceIdentity:
     """Connect and read the identity; the connection is always closed again."""
     charger = create_charger(
         data[CONF_FAMILY],
@@ -90,7 +90,7 @@ async def _async_probe(data: dict[str, Any]) -> ChargerIdentity:
         await charger.async_close()
 
 
-async def _async_validate(data: dict[str, Any]) -> tuple[ChargerIdentity | None, dict[str, str]]:
+async def _async_validate(data: dict[str, Any]) -> tuple[DeviceIdentity | None, dict[str, str]]:
     """Probe the device; map failures to form errors."""
     try:
         return await _async_probe(data), {}
@@ -121,7 +121,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_identify(
         self, user_input: dict[str, Any]
-    ) -> tuple[dict[str, Any], ChargerIdentity | None, dict[str, str]]:
+    ) -> tuple[dict[str, Any], DeviceIdentity | None, dict[str, str]]:
         """Probe the device behind the form input; its serial becomes the unique id."""
         data = _connection_data(user_input)
         identity, errors = await _async_validate(data)

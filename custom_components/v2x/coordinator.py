@@ -15,7 +15,7 @@ from .const import DOMAIN, LOGGER
 from .controller import ChargerController
 from .devices.energy import EnergyCounter
 from .devices.errors import DeviceError
-from .devices.model import Charger, ChargerIdentity, ChargerSnapshot, ChargerStatus
+from .devices.model import Charger, ChargerSnapshot, ChargerStatus, DeviceIdentity
 
 
 @dataclass(kw_only=True)
@@ -23,7 +23,7 @@ class ChargerRuntimeData:
     """Everything a loaded charger entry owns."""
 
     charger: Charger
-    identity: ChargerIdentity
+    identity: DeviceIdentity
     status: StatusCoordinator
     full: FullCoordinator
     controller: ChargerController
@@ -117,7 +117,7 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
         *,
         charger: Charger,
         controller: ChargerController,
-        identity: ChargerIdentity,
+        identity: DeviceIdentity,
         interval_s: float,
     ) -> None:
         """Poll everything; remember ``identity`` to notice firmware updates."""

@@ -70,16 +70,6 @@ class SocReading:
 
 
 @dataclass(frozen=True, slots=True)
-class ChargerIdentity:
-    """Who the device is: read once at setup and after reconnects."""
-
-    manufacturer: str
-    model: str
-    serial_number: str
-    firmware_version: str
-
-
-@dataclass(frozen=True, slots=True)
 class ChargerCapabilities:
     """What a charger family can do, so entities exist only for real features."""
 
@@ -136,6 +126,43 @@ class ChargerStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class BatteryState:
+    """Any energy source seen the same way: vehicle behind a charger or portable battery.
+
+    ``power_w`` is the battery's own power, positive when it charges. ``None`` means
+    the device does not report that quantity.
+    """
+
+    soc: SocReading
+    power_w: int
+    capacity_kwh: float | None = None
+    min_soc_pct: float | None = None
+    max_soc_pct: float | None = None
+    output_enabled: bool | None = None
+    output_power_w: int | None = None
+    input_power_w: int | None = None
+    grid_available: bool | None = None
+    remaining_minutes: float | None = None
+    temperature_c: float | None = None
+
+    def energy_above_kwh(self, floor_pct: float) -> float | None:
+        """Energy stored above ``floor_pct``, if SoC and capacity are known."""
+        if self.soc.value_pct is None or self.capacity_kwh is None:
+            return None
+        return max(0.0, (self.soc.value_pct - floor_pct) / 100.0 * self.capacity_kwh)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    """Who a device is: read at setup (and, for chargers, after reconnects)."""
+
+    manufacturer: str
+    model: str
+    serial_number: str
+    firmware_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChargerControl:
     """How the charger is currently controlled."""
 
@@ -181,7 +208,7 @@ class Charger(Protocol):
         """How many times a connection was (re)established."""
         ...
 
-    async def async_read_identity(self) -> ChargerIdentity:
+    async def async_read_identity(self) -> DeviceIdentity:
         """Read manufacturer, model, serial and firmware."""
         ...
 

@@ -20,10 +20,10 @@ from .model import (
     ChargerCapabilities,
     ChargerControl,
     ChargerErrors,
-    ChargerIdentity,
     ChargerSnapshot,
     ChargerState,
     ChargerStatus,
+    DeviceIdentity,
 )
 from .soc import SocFilter
 
@@ -114,10 +114,10 @@ def _optional(image: RegisterImage, address: int) -> int | None:
     return image.u16(address) if address in image else None
 
 
-def decode_identity(image: RegisterImage) -> ChargerIdentity:
+def decode_identity(image: RegisterImage) -> DeviceIdentity:
     """Decode registers 1..3."""
     serial = image.u32(REG_SERIAL_HIGH)
-    return ChargerIdentity(
+    return DeviceIdentity(
         manufacturer="Wallbox",
         model="Quasar 1",
         serial_number=str(serial),
@@ -178,7 +178,7 @@ class Quasar1:
         """Close the Modbus connection."""
         await self.transport.close()
 
-    async def async_read_identity(self) -> ChargerIdentity:
+    async def async_read_identity(self) -> DeviceIdentity:
         """Read firmware and serial number (one request)."""
         async with self.transport.exclusive() as bus:
             return decode_identity(await bus.read_block(IDENTITY_BLOCK))
