@@ -14,10 +14,12 @@ Written independently of the integration.
   unknown or read-only property, a value out of its documented range, a body that is
   not JSON or longer than 512 bytes. Writes are applied all at once or not at all.
 * ``socSet``/``minSoc`` use whole percent (current document) or tenths of a percent
-  (older document) depending on ``soc_in_tenths``.
+  (older document) depending on ``soc_in_tenths``. ``outputLimit``/``inputLimit``
+  above the inverter's power are stored clamped to it (an assumption: the documents
+  do not say), so a client that verifies its writes notices.
 * Faults: refuse (nothing listens), stall (replies delayed by ``delay_s``), exception
   (HTTP ``code``, default 500), short (the JSON body cut in half), garbage (a body
-  that is not JSON), drop (the connection closes without a reply), reboot (refused
+  that is not JSON), drop (``count`` connections close without a reply), reboot (refused
   for ``reboot_s``), error (``is_error`` = 1, ``faultLevel`` = code).
 
 Physics: ``acMode`` 2 (output) feeds the home up to ``outputLimit`` while the grid is
@@ -115,6 +117,9 @@ class ZendureTwin:
             "smartMode": 0,
             "gridOffMode": 0,
         }
+        # smartMode 0 persists every write to flash; 1 keeps it in RAM only, and a
+        # restart brings back the flash values (en_properties.md, smartMode).
+        self.flash = dict(self.settings)
         self.home_output_w = 0.0
         self.off_grid_output_w = 0.0
         self.grid_input_w = 0.0
@@ -132,7 +137,7 @@ class ZendureTwin:
         self._status_code = 500
         self._short_until = 0.0
         self._garbage_until = 0.0
-        self._drop_next = False
+        self._drop_count = 0
         self._update_flows()
 
     # -- physics ---------------------------------------------------------------------
@@ -256,8 +261,8 @@ class ZendureTwin:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         wall = self.clock.wall()
-        if self._drop_next:
-            self._drop_next = False
+        if self._drop_count:
+            self._drop_count -= 1
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=200)  # never reaches the client
@@ -297,7 +302,13 @@ class ZendureTwin:
                 return web.Response(status=400, text=f"{key} out of range")
         self.advance()
         for key, value in properties.items():
-            self.settings[key] = value
+            stored = value
+            if key in ("outputLimit", "inputLimit"):
+                # Assumption: the device keeps limits within what its inverter can do.
+                stored = min(value, self.config.max_power_w)
+            self.settings[key] = stored
+            if key == "smartMode" or not self.settings["smartMode"]:
+                self.flash[key] = stored
             self.writes.append(WriteRecord(key, value, self.clock.now(), self.clock.wall(), True))
         self._update_flows()
         return web.Response(status=200)
@@ -330,14 +341,9 @@ class ZendureTwin:
             await self._site.start()
             self.port = int(self._runner.addresses[-1][1])
 
-    async def _stop_listening(self) -> None:
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
-
     async def stop(self) -> None:
-        """Stop serving and release the server."""
-        await self._stop_listening()
+        """Stop serving, close every connection and release the server."""
+        self._site = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -347,7 +353,7 @@ class ZendureTwin:
         self.advance()
         refusing = self.clock.wall() < self._refuse_until
         if refusing and self.listening:
-            await self._stop_listening()
+            await self.stop()  # also closes open (keep-alive) connections
         elif not refusing and not self.listening:
             await self.start()
 
@@ -358,7 +364,7 @@ class ZendureTwin:
             self._refuse_until = until
         elif fault.kind is FaultKind.REBOOT:
             self._refuse_until = self.clock.wall() + self.config.reboot_s
-            self.settings["smartMode"] = 0
+            self.settings = dict(self.flash)
         elif fault.kind is FaultKind.STALL:
             self._stall_until, self._stall_s = until, fault.delay_s
         elif fault.kind is FaultKind.EXCEPTION:
@@ -369,7 +375,7 @@ class ZendureTwin:
         elif fault.kind is FaultKind.GARBAGE:
             self._garbage_until = until
         elif fault.kind is FaultKind.DROP:
-            self._drop_next = True
+            self._drop_count = fault.count
         elif fault.kind is FaultKind.ERROR:
             self.error_code = fault.code
         else:
@@ -379,7 +385,7 @@ class ZendureTwin:
         """Remove every fault."""
         self._refuse_until = self._stall_until = self._status_until = 0.0
         self._short_until = self._garbage_until = 0.0
-        self._drop_next = False
+        self._drop_count = 0
         self.error_code = 0
 
     def update_state(self, payload: dict[str, Any]) -> None:

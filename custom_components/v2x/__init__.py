@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
+    BATTERY_FAMILIES,
+    CONF_CAPACITY,
     CONF_FAMILY,
     CONF_FULL_INTERVAL,
     CONF_MAX_DISCHARGE_POWER,
+    CONF_POLL_INTERVAL,
     CONF_RESERVE_SOC,
     CONF_STATUS_INTERVAL,
     CONF_UNIT_ID,
     CONF_WATCHDOG,
+    DEFAULT_BATTERY_POLL_S,
+    DEFAULT_BATTERY_TIMEOUT_S,
     DEFAULT_OPTIONS,
     DEFAULT_REQUEST_TIMEOUT_S,
     DOMAIN,
 )
 from .controller import ChargerController
-from .coordinator import ChargerRuntimeData, FullCoordinator, StatusCoordinator, V2XConfigEntry
+from .coordinator import (
+    BatteryCoordinator,
+    BatteryRuntimeData,
+    ChargerRuntimeData,
+    FullCoordinator,
+    StatusCoordinator,
+    V2XConfigEntry,
+)
 from .devices.energy import EnergyCounter
 from .devices.errors import DeviceError
-from .devices.factory import create_charger
+from .devices.factory import create_battery, create_charger
+from .devices.model import DeviceIdentity
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -46,12 +61,35 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def _option(entry: V2XConfigEntry, key: str) -> int:
-    return int(entry.options.get(key, DEFAULT_OPTIONS[key]))
+def _option(entry: V2XConfigEntry, key: str, default: int | None = None) -> int:
+    fallback = DEFAULT_OPTIONS[key] if default is None else default
+    return int(entry.options.get(key, fallback))
+
+
+def _battery_poll_s(entry: V2XConfigEntry) -> int:
+    return _option(entry, CONF_POLL_INTERVAL, DEFAULT_BATTERY_POLL_S[entry.data[CONF_FAMILY]])
+
+
+def _not_ready(err: DeviceError) -> ConfigEntryNotReady:
+    return ConfigEntryNotReady(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders={"error": str(err)},
+    )
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
-    """Connect to the charger, read its identity and start polling."""
+    """Connect to the device, read its identity and start polling."""
+    if entry.data[CONF_FAMILY] in BATTERY_FAMILIES:
+        await _async_setup_battery(hass, entry)
+    else:
+        await _async_setup_charger(hass, entry)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_setup_charger(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
     charger = create_charger(
         entry.data[CONF_FAMILY],
         host=entry.data[CONF_HOST],
@@ -64,22 +102,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
         identity = await charger.async_read_identity()
     except DeviceError as err:
         await charger.async_close()
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key=err.translation_key,
-            translation_placeholders={"error": str(err)},
-        ) from err
-
-    def device_id() -> str | None:
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identity.serial_number)})
-        return device.id if device else None
-
+        raise _not_ready(err) from err
     controller = ChargerController(
         hass,
         charger,
         reserve_soc_pct=_option(entry, CONF_RESERVE_SOC),
         max_discharge_power_w=entry.options.get(CONF_MAX_DISCHARGE_POWER),
-        device_id=device_id,
+        device_id=_device_id_lookup(hass, identity),
     )
     energy = EnergyCounter()
     status = StatusCoordinator(
@@ -114,31 +143,68 @@ async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
         raise
     # The controller must run every poll even if every entity is disabled.
     entry.async_on_unload(status.async_add_listener(lambda: None))
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
+
+
+async def _async_setup_battery(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
+    battery = create_battery(
+        entry.data[CONF_FAMILY],
+        host=entry.data[CONF_HOST],
+        port=entry.data[CONF_PORT],
+        session=async_get_clientsession(hass),
+        timeout_s=DEFAULT_BATTERY_TIMEOUT_S,
+    )
+    battery.capacity_kwh = entry.options.get(CONF_CAPACITY)
+    try:
+        identity = await battery.async_read_identity()
+    except DeviceError as err:
+        await battery.async_close()
+        raise _not_ready(err) from err
+    energy = EnergyCounter(max_gap_s=3 * _battery_poll_s(entry))
+    coordinator = BatteryCoordinator(
+        hass, entry, battery=battery, energy=energy, interval_s=_battery_poll_s(entry)
+    )
+    entry.runtime_data = BatteryRuntimeData(
+        battery=battery, identity=identity, coordinator=coordinator, energy=energy
+    )
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady:
+        await battery.async_close()
+        raise
+
+
+def _device_id_lookup(hass: HomeAssistant, identity: DeviceIdentity) -> Callable[[], str | None]:
+    def device_id() -> str | None:
+        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identity.serial_number)})
+        return device.id if device else None
+
+    return device_id
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
     """Apply new options at once, without reconnecting."""
     data = entry.runtime_data
-    data.status.update_interval = _seconds(entry, CONF_STATUS_INTERVAL)
-    data.full.update_interval = _seconds(entry, CONF_FULL_INTERVAL)
+    if isinstance(data, BatteryRuntimeData):
+        data.coordinator.update_interval = timedelta(seconds=_battery_poll_s(entry))
+        data.energy.max_gap_s = 3 * _battery_poll_s(entry)
+        data.battery.capacity_kwh = entry.options.get(CONF_CAPACITY)
+        await data.coordinator.async_request_refresh()
+        return
+    data.status.update_interval = timedelta(seconds=_option(entry, CONF_STATUS_INTERVAL))
+    data.full.update_interval = timedelta(seconds=_option(entry, CONF_FULL_INTERVAL))
     data.charger.watchdog_s = _option(entry, CONF_WATCHDOG)
     data.controller.reserve_soc_pct = _option(entry, CONF_RESERVE_SOC)
     data.controller.max_discharge_power_w = entry.options.get(CONF_MAX_DISCHARGE_POWER)
     data.status.async_update_listeners()
 
 
-def _seconds(entry: V2XConfigEntry, key: str) -> timedelta:
-    return timedelta(seconds=_option(entry, key))
-
-
 async def async_unload_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
     """Stop any running session, unload the platforms and close the connection."""
     data = entry.runtime_data
-    await data.controller.async_shutdown()
+    if isinstance(data, ChargerRuntimeData):
+        await data.controller.async_shutdown()
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await data.charger.async_close()
+        device = data.charger if isinstance(data, ChargerRuntimeData) else data.battery
+        await device.async_close()
     return unloaded

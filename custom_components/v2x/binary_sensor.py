@@ -1,4 +1,4 @@
-"""Binary sensors of a V2X charger: vehicle connected, charging, discharging, error."""
+"""Binary sensors of V2X chargers and portable batteries."""
 
 from __future__ import annotations
 
@@ -14,22 +14,30 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import StatusCoordinator, V2XConfigEntry
-from .devices.model import ChargerStatus
-from .entity import V2XChargerEntity
+from .coordinator import BatteryRuntimeData, ChargerRuntimeData, StatusCoordinator, V2XConfigEntry
+from .devices.model import BatteryCapabilities, BatteryReading, ChargerStatus
+from .entity import V2XBatteryEntity, V2XChargerEntity
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class StatusBinarySensorDescription(BinarySensorEntityDescription):
-    """A binary sensor computed from the fast status."""
+    """A charger binary sensor computed from the fast status."""
 
     is_on_fn: Callable[[ChargerStatus], bool | None]
     attributes_fn: Callable[[ChargerStatus], dict[str, Any]] | None = None
 
 
-BINARY_SENSORS: tuple[StatusBinarySensorDescription, ...] = (
+@dataclass(frozen=True, kw_only=True)
+class BatteryBinarySensorDescription(BinarySensorEntityDescription):
+    """A portable-battery binary sensor, created only where the family reports it."""
+
+    is_on_fn: Callable[[BatteryReading], bool | None]
+    exists_fn: Callable[[BatteryReading, BatteryCapabilities], bool]
+
+
+CHARGER_BINARY_SENSORS: tuple[StatusBinarySensorDescription, ...] = (
     StatusBinarySensorDescription(
         key="vehicle_connected",
         translation_key="vehicle_connected",
@@ -60,21 +68,61 @@ BINARY_SENSORS: tuple[StatusBinarySensorDescription, ...] = (
     ),
 )
 
+BATTERY_BINARY_SENSORS: tuple[BatteryBinarySensorDescription, ...] = (
+    BatteryBinarySensorDescription(
+        key="grid_present",
+        translation_key="grid_present",
+        device_class=BinarySensorDeviceClass.POWER,
+        is_on_fn=lambda reading: reading.state.grid_available,
+        exists_fn=lambda reading, _: reading.state.grid_available is not None,
+    ),
+    BatteryBinarySensorDescription(
+        key="battery_charging",
+        translation_key="charging",
+        device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
+        is_on_fn=lambda reading: reading.state.power_w > 0,
+        exists_fn=lambda reading, _: True,
+    ),
+    BatteryBinarySensorDescription(
+        key="grid_charging",
+        translation_key="grid_charging",
+        is_on_fn=lambda reading: reading.grid_charge_on,
+        exists_fn=lambda reading, caps: (
+            reading.grid_charge_on is not None and not caps.grid_charge_switch
+        ),
+    ),
+    BatteryBinarySensorDescription(
+        key="error",
+        translation_key="error",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        is_on_fn=lambda reading: reading.error,
+        exists_fn=lambda _, caps: caps.reports_errors,
+    ),
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: V2XConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the binary sensors."""
-    status = entry.runtime_data.status
+    """Create the binary sensors the device supports."""
+    data = entry.runtime_data
+    if isinstance(data, ChargerRuntimeData):
+        async_add_entities(
+            StatusBinarySensor(data, data.status, desc) for desc in CHARGER_BINARY_SENSORS
+        )
+        return
+    reading, caps = data.coordinator.data, data.battery.capabilities
     async_add_entities(
-        StatusBinarySensor(entry, status, description) for description in BINARY_SENSORS
+        BatteryBinarySensor(data, desc)
+        for desc in BATTERY_BINARY_SENSORS
+        if desc.exists_fn(reading, caps)
     )
 
 
 class StatusBinarySensor(V2XChargerEntity[StatusCoordinator], BinarySensorEntity):
-    """A binary sensor of the fast status."""
+    """A binary sensor of the charger's fast status."""
 
     entity_description: StatusBinarySensorDescription
 
@@ -89,3 +137,20 @@ class StatusBinarySensor(V2XChargerEntity[StatusCoordinator], BinarySensorEntity
         if self.entity_description.attributes_fn is None:
             return None
         return self.entity_description.attributes_fn(self.coordinator.data)
+
+
+class BatteryBinarySensor(V2XBatteryEntity, BinarySensorEntity):
+    """A binary sensor of a portable battery."""
+
+    entity_description: BatteryBinarySensorDescription
+
+    def __init__(
+        self, data: BatteryRuntimeData, description: BatteryBinarySensorDescription
+    ) -> None:
+        """Create the sensor."""
+        super().__init__(data, description)
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the condition holds."""
+        return self.entity_description.is_on_fn(self.coordinator.data)

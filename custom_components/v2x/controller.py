@@ -20,6 +20,7 @@ from .const import DOMAIN, EVENT_SESSION_ENDED, LOGGER
 from .devices.control import Decision, EndReason, Limits, Session, check_request, decide
 from .devices.errors import CommandRefusedError, DeviceError
 from .devices.model import Charger, ChargerState, ChargerStatus, OperatingMode
+from .helpers import device_error, refused
 
 REAPPLY_AFTER_S: Final = 10.0
 
@@ -27,24 +28,6 @@ _EXPECTED_STATES: Final = {
     1: {ChargerState.CHARGING, ChargerState.WAITING_FOR_CAR_DEMAND},
     -1: {ChargerState.DISCHARGING, ChargerState.WAITING_FOR_CAR_DEMAND},
 }
-
-
-def device_error(err: DeviceError) -> HomeAssistantError:
-    """Translate a device-layer error for the user."""
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=err.translation_key,
-        translation_placeholders={"error": str(err)},
-    )
-
-
-def refused(err: CommandRefusedError) -> ServiceValidationError:
-    """Translate a refused command (bad or unsafe request) for the user."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=f"refused_{err.reason}",
-        translation_placeholders={"reason": str(err)},
-    )
 
 
 class ChargerController:

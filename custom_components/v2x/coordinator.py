@@ -15,7 +15,14 @@ from .const import DOMAIN, LOGGER
 from .controller import ChargerController
 from .devices.energy import EnergyCounter
 from .devices.errors import DeviceError
-from .devices.model import Charger, ChargerSnapshot, ChargerStatus, DeviceIdentity
+from .devices.model import (
+    BatteryReading,
+    Charger,
+    ChargerSnapshot,
+    ChargerStatus,
+    DeviceIdentity,
+    PortableBattery,
+)
 
 
 @dataclass(kw_only=True)
@@ -30,7 +37,18 @@ class ChargerRuntimeData:
     energy: EnergyCounter
 
 
-type V2XConfigEntry = ConfigEntry[ChargerRuntimeData]
+@dataclass(kw_only=True)
+class BatteryRuntimeData:
+    """Everything a loaded portable-battery entry owns."""
+
+    battery: PortableBattery
+    identity: DeviceIdentity
+    coordinator: BatteryCoordinator
+    energy: EnergyCounter
+
+
+type RuntimeData = ChargerRuntimeData | BatteryRuntimeData
+type V2XConfigEntry = ConfigEntry[RuntimeData]
 
 
 def _update_failed(err: DeviceError) -> UpdateFailed:
@@ -41,10 +59,26 @@ def _update_failed(err: DeviceError) -> UpdateFailed:
     )
 
 
-class _ChargerCoordinator[DataT](DataUpdateCoordinator[DataT]):
-    """Polls one charger at a fixed interval; shared by both coordinators."""
+class _V2XCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """Polls one device of one entry at a fixed interval."""
 
     config_entry: V2XConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: V2XConfigEntry, *, kind: str, interval_s: float
+    ) -> None:
+        """Poll every ``interval_s`` seconds."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {kind} {entry.title}",
+            update_interval=timedelta(seconds=interval_s),
+        )
+
+
+class _ChargerCoordinator[DataT](_V2XCoordinator[DataT]):
+    """Polls one charger; shared by the status and full coordinators."""
 
     def __init__(
         self,
@@ -57,13 +91,7 @@ class _ChargerCoordinator[DataT](DataUpdateCoordinator[DataT]):
         interval_s: float,
     ) -> None:
         """Poll ``charger`` every ``interval_s`` seconds."""
-        super().__init__(
-            hass,
-            LOGGER,
-            config_entry=entry,
-            name=f"{DOMAIN} {kind} {entry.title}",
-            update_interval=timedelta(seconds=interval_s),
-        )
+        super().__init__(hass, entry, kind=kind, interval_s=interval_s)
         self.charger = charger
         self.controller = controller
 
@@ -154,3 +182,34 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
         device = registry.async_get_device(identifiers={(DOMAIN, identity.serial_number)})
         if device is not None:
             registry.async_update_device(device.id, sw_version=identity.firmware_version)
+
+
+class BatteryCoordinator(_V2XCoordinator[BatteryReading]):
+    """Polls a portable battery (Zendure every 10 s, Bluetti every 30 s by default).
+
+    Never two requests at once: a Bluetti's Modbus stack is weak, and the
+    coordinator never overlaps its own updates.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: V2XConfigEntry,
+        *,
+        battery: PortableBattery,
+        energy: EnergyCounter,
+        interval_s: float,
+    ) -> None:
+        """Poll ``battery`` and integrate its energy into ``energy``."""
+        super().__init__(hass, entry, kind="battery", interval_s=interval_s)
+        self.battery = battery
+        self.energy = energy
+
+    async def _async_update_data(self) -> BatteryReading:
+        try:
+            reading = await self.battery.async_read()
+        except DeviceError as err:
+            self.energy.break_gap()
+            raise _update_failed(err) from err
+        self.energy.add(time.monotonic(), reading.state.power_w)
+        return reading

@@ -1,4 +1,4 @@
-"""Diagnostics for a V2X charger, serial numbers redacted."""
+"""Diagnostics for V2X devices, serial numbers and hosts redacted."""
 
 from __future__ import annotations
 
@@ -9,27 +9,33 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
-from .coordinator import V2XConfigEntry
+from .coordinator import ChargerRuntimeData, V2XConfigEntry
 
-TO_REDACT = {CONF_HOST, "serial_number", "unique_id", "title"}
+TO_REDACT = {CONF_HOST, "serial_number", "unique_id", "title", "sn"}
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: V2XConfigEntry
 ) -> dict[str, Any]:
-    """Everything useful to debug a charger, without identifying it."""
+    """Everything useful to debug a device, without identifying it."""
     data = entry.runtime_data
-    controller = data.controller
-    session = controller.session
-    return async_redact_data(
-        {
-            "entry": {
-                "title": entry.title,
-                "unique_id": entry.unique_id,
-                "data": dict(entry.data),
-                "options": dict(entry.options),
-            },
-            "identity": asdict(data.identity),
+    common = {
+        "entry": {
+            "title": entry.title,
+            "unique_id": entry.unique_id,
+            "data": dict(entry.data),
+            "options": dict(entry.options),
+        },
+        "identity": asdict(data.identity),
+        "energy": {
+            "charged_kwh": data.energy.charged_kwh,
+            "discharged_kwh": data.energy.discharged_kwh,
+        },
+    }
+    if isinstance(data, ChargerRuntimeData):
+        controller = data.controller
+        session = controller.session
+        specific: dict[str, Any] = {
             "capabilities": asdict(data.charger.capabilities),
             "status": asdict(data.status.data) if data.status.data else None,
             "full": asdict(data.full.data) if data.full.data else None,
@@ -41,16 +47,21 @@ async def async_get_config_entry_diagnostics(
                 "last_end_reason": controller.last_end_reason,
                 "limits": asdict(controller.limits),
             },
-            "energy": {
-                "charged_kwh": data.energy.charged_kwh,
-                "discharged_kwh": data.energy.discharged_kwh,
-            },
             "transport": {
                 "requests_sent": data.charger.requests_sent,
                 "connects": data.charger.connects,
                 "status_last_update_success": data.status.last_update_success,
                 "full_last_update_success": data.full.last_update_success,
             },
-        },
-        TO_REDACT,
-    )
+        }
+    else:
+        specific = {
+            "capabilities": asdict(data.battery.capabilities),
+            "reading": asdict(data.coordinator.data) if data.coordinator.data else None,
+            "capacity_kwh_option": data.battery.capacity_kwh,
+            "transport": {
+                "requests_sent": data.battery.requests_sent,
+                "last_update_success": data.coordinator.last_update_success,
+            },
+        }
+    return async_redact_data(common | specific, TO_REDACT)

@@ -1,4 +1,4 @@
-"""Base entity of the V2X charger platforms."""
+"""Base entities of the V2X platforms."""
 
 from __future__ import annotations
 
@@ -9,28 +9,55 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
 from .const import DOMAIN
-from .coordinator import V2XConfigEntry
+from .coordinator import BatteryCoordinator, BatteryRuntimeData, ChargerRuntimeData
+from .devices.model import DeviceIdentity
 
 
-class V2XChargerEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
-    """An entity of one charger device, fed by one of its coordinators."""
+class V2XEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
+    """An entity of one V2X device, fed by one of its coordinators."""
 
     _attr_has_entity_name = True
 
     def __init__(
-        self, entry: V2XConfigEntry, coordinator: CoordinatorT, description: EntityDescription
+        self,
+        coordinator: CoordinatorT,
+        identity: DeviceIdentity,
+        description: EntityDescription,
+        *,
+        key_suffix: str = "",
     ) -> None:
-        """Attach to the charger's device and give the entity a stable unique id."""
+        """Attach to the device and give the entity a stable unique id."""
         super().__init__(coordinator)
         self.entity_description = description
-        identity = entry.runtime_data.identity
-        self._entry = entry
-        self._attr_unique_id = f"{identity.serial_number}_{description.key}"
+        self._attr_unique_id = f"{identity.serial_number}_{description.key}{key_suffix}"
+        entry = coordinator.config_entry
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, identity.serial_number)},
             manufacturer=identity.manufacturer,
             model=identity.model,
-            name=entry.title,
+            name=entry.title if entry else None,
             serial_number=identity.serial_number,
             sw_version=identity.firmware_version,
         )
+
+
+class V2XChargerEntity[CoordinatorT: DataUpdateCoordinator[Any]](V2XEntity[CoordinatorT]):
+    """An entity of a bidirectional charger."""
+
+    def __init__(
+        self, data: ChargerRuntimeData, coordinator: CoordinatorT, description: EntityDescription
+    ) -> None:
+        """Keep the charger's runtime data at hand."""
+        super().__init__(coordinator, data.identity, description)
+        self._data = data
+
+
+class V2XBatteryEntity(V2XEntity[BatteryCoordinator]):
+    """An entity of a portable battery."""
+
+    def __init__(
+        self, data: BatteryRuntimeData, description: EntityDescription, *, key_suffix: str = ""
+    ) -> None:
+        """Keep the battery's runtime data at hand."""
+        super().__init__(data.coordinator, data.identity, description, key_suffix=key_suffix)
+        self._data = data

@@ -6,7 +6,7 @@ from homeassistant.components.select import SelectEntity, SelectEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import StatusCoordinator, V2XConfigEntry
+from .coordinator import ChargerRuntimeData, StatusCoordinator, V2XConfigEntry
 from .devices.model import OperatingMode
 from .entity import V2XChargerEntity
 
@@ -24,8 +24,10 @@ async def async_setup_entry(
     entry: V2XConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the operating-mode select."""
-    async_add_entities([OperatingModeSelect(entry, entry.runtime_data.status, MODE_SELECT)])
+    """Create the operating-mode select (chargers only)."""
+    data = entry.runtime_data
+    if isinstance(data, ChargerRuntimeData):
+        async_add_entities([OperatingModeSelect(data, data.status, MODE_SELECT)])
 
 
 class OperatingModeSelect(V2XChargerEntity[StatusCoordinator], SelectEntity):
@@ -39,10 +41,10 @@ class OperatingModeSelect(V2XChargerEntity[StatusCoordinator], SelectEntity):
     @property
     def current_option(self) -> str:
         """The mode of the running session, or idle."""
-        return self._entry.runtime_data.controller.mode.value
+        return self._data.controller.mode.value
 
     async def async_select_option(self, option: str) -> None:
         """Start a session in the chosen mode (idle stops)."""
-        await self._entry.runtime_data.controller.async_start(OperatingMode(option))
+        await self._data.controller.async_start(OperatingMode(option))
         self.coordinator.async_update_listeners()
         await self.coordinator.async_request_refresh()

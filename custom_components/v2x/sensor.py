@@ -1,4 +1,4 @@
-"""Sensors of a V2X charger: SoC, power, state, energy and measurements."""
+"""Sensors of V2X chargers and portable batteries."""
 
 from __future__ import annotations
 
@@ -21,20 +21,48 @@ from homeassistant.const import (
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfPower,
+    UnitOfTemperature,
+    UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from .coordinator import ChargerRuntimeData, FullCoordinator, StatusCoordinator, V2XConfigEntry
-from .devices.model import ChargerSnapshot, ChargerState, ChargerStatus
-from .entity import V2XChargerEntity
+from .coordinator import (
+    BatteryRuntimeData,
+    ChargerRuntimeData,
+    FullCoordinator,
+    StatusCoordinator,
+    V2XConfigEntry,
+)
+from .devices.energy import EnergyCounter
+from .devices.model import (
+    BatteryReading,
+    ChargerSnapshot,
+    ChargerState,
+    ChargerStatus,
+    DeviceIdentity,
+)
+from .entity import V2XBatteryEntity, V2XChargerEntity, V2XEntity
 
 PARALLEL_UPDATES = 0
 
 
+def _power(key: str, **kwargs: Any) -> dict[str, Any]:
+    """Common attributes of a power sensor in W."""
+    return {
+        "key": key,
+        "translation_key": key,
+        "device_class": SensorDeviceClass.POWER,
+        "native_unit_of_measurement": UnitOfPower.WATT,
+        "state_class": SensorStateClass.MEASUREMENT,
+        **kwargs,
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class StatusSensorDescription(SensorEntityDescription):
-    """A sensor computed from the fast status."""
+    """A charger sensor computed from the fast status."""
 
     value_fn: Callable[[ChargerStatus], float | int | str | None]
     attributes_fn: Callable[[ChargerStatus], dict[str, Any]] | None = None
@@ -42,10 +70,18 @@ class StatusSensorDescription(SensorEntityDescription):
 
 @dataclass(frozen=True, kw_only=True)
 class FullSensorDescription(SensorEntityDescription):
-    """A sensor computed from the full poll, created only where the device has it."""
+    """A charger sensor computed from the full poll, created only where the device has it."""
 
     value_fn: Callable[[ChargerSnapshot], float | int | None]
     exists_fn: Callable[[ChargerRuntimeData], bool] = lambda _: True
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatterySensorDescription(SensorEntityDescription):
+    """A portable-battery sensor, created only where the family reports the value."""
+
+    value_fn: Callable[[BatteryReading], float | int | None]
+    exists_fn: Callable[[BatteryReading], bool] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,14 +101,7 @@ STATUS_SENSORS: tuple[StatusSensorDescription, ...] = (
         value_fn=lambda status: status.soc.value_pct,
         attributes_fn=lambda status: {"stale": status.soc.stale},
     ),
-    StatusSensorDescription(
-        key="power",
-        translation_key="power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda status: status.power_w,
-    ),
+    StatusSensorDescription(**_power("power"), value_fn=lambda status: status.power_w),
     StatusSensorDescription(
         key="charger_state",
         translation_key="charger_state",
@@ -84,12 +113,7 @@ STATUS_SENSORS: tuple[StatusSensorDescription, ...] = (
 
 FULL_SENSORS: tuple[FullSensorDescription, ...] = (
     FullSensorDescription(
-        key="max_available_power",
-        translation_key="max_available_power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
+        **_power("max_available_power", entity_category=EntityCategory.DIAGNOSTIC),
         value_fn=lambda snapshot: snapshot.max_available_power_w,
     ),
     FullSensorDescription(
@@ -116,25 +140,131 @@ FULL_SENSORS: tuple[FullSensorDescription, ...] = (
     ),
 )
 
-ENERGY_SENSORS: tuple[EnergySensorDescription, ...] = (
-    EnergySensorDescription(
-        key="charged_energy",
-        translation_key="charged_energy",
+BATTERY_SENSORS: tuple[BatterySensorDescription, ...] = (
+    BatterySensorDescription(
+        key="battery_level",
+        translation_key="battery_level",
+        device_class=SensorDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda reading: reading.state.soc.value_pct,
+    ),
+    BatterySensorDescription(
+        **_power("battery_power"), value_fn=lambda reading: reading.state.power_w
+    ),
+    BatterySensorDescription(
+        **_power("output_power"),
+        value_fn=lambda reading: reading.home_output_w,
+        exists_fn=lambda reading: reading.home_output_w is not None,
+    ),
+    BatterySensorDescription(
+        **_power("off_grid_power"),
+        value_fn=lambda reading: reading.off_grid_output_w,
+        exists_fn=lambda reading: reading.off_grid_output_w is not None,
+    ),
+    BatterySensorDescription(
+        **_power("grid_input_power"),
+        value_fn=lambda reading: reading.grid_input_w,
+        exists_fn=lambda reading: reading.grid_input_w is not None,
+    ),
+    BatterySensorDescription(
+        **_power("solar_power"),
+        value_fn=lambda reading: reading.solar_input_w,
+        exists_fn=lambda reading: reading.solar_input_w is not None,
+    ),
+    BatterySensorDescription(
+        key="remaining_runtime",
+        translation_key="remaining_runtime",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=1,
+        value_fn=lambda reading: (
+            None
+            if reading.state.remaining_minutes is None
+            else round(reading.state.remaining_minutes)
+        ),
+    ),
+    BatterySensorDescription(
+        key="temperature",
+        translation_key="temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda reading: reading.state.temperature_c,
+        exists_fn=lambda reading: reading.state.temperature_c is not None,
+    ),
+    BatterySensorDescription(
+        key="min_soc",
+        translation_key="min_soc",
+        native_unit_of_measurement=PERCENTAGE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda reading: reading.state.min_soc_pct,
+        exists_fn=lambda reading: reading.state.min_soc_pct is not None,
+    ),
+    BatterySensorDescription(
+        key="max_soc",
+        translation_key="max_soc",
+        native_unit_of_measurement=PERCENTAGE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda reading: reading.state.max_soc_pct,
+        exists_fn=lambda reading: reading.state.max_soc_pct is not None,
+    ),
+    BatterySensorDescription(
+        key="battery_voltage",
+        translation_key="battery_voltage",
+        device_class=SensorDeviceClass.VOLTAGE,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda reading: reading.battery_voltage_v,
+        exists_fn=lambda reading: reading.battery_voltage_v is not None,
+    ),
+    BatterySensorDescription(
+        key="battery_current",
+        translation_key="battery_current",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda reading: reading.battery_current_a,
+        exists_fn=lambda reading: reading.battery_current_a is not None,
+    ),
+    BatterySensorDescription(
+        key="pack_count",
+        translation_key="pack_count",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda reading: reading.pack_count,
+        exists_fn=lambda reading: reading.pack_count is not None,
+    ),
+)
+
+PACK_SOC = SensorEntityDescription(
+    key="pack_soc",
+    translation_key="pack_soc",
+    device_class=SensorDeviceClass.BATTERY,
+    native_unit_of_measurement=PERCENTAGE,
+    state_class=SensorStateClass.MEASUREMENT,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
+def _energy(key: str, *, charged: bool) -> EnergySensorDescription:
+    return EnergySensorDescription(
+        key=key,
+        translation_key=key,
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=2,
-        charged=True,
-    ),
-    EnergySensorDescription(
-        key="discharged_energy",
-        translation_key="discharged_energy",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=2,
-        charged=False,
-    ),
+        charged=charged,
+    )
+
+
+ENERGY_SENSORS = (
+    _energy("charged_energy", charged=True),
+    _energy("discharged_energy", charged=False),
 )
 
 
@@ -145,20 +275,32 @@ async def async_setup_entry(
 ) -> None:
     """Create the sensors the device supports."""
     data = entry.runtime_data
-    entities: list[SensorEntity] = [
-        StatusSensor(entry, data.status, description) for description in STATUS_SENSORS
-    ]
-    entities.extend(
-        FullSensor(entry, data.full, description)
-        for description in FULL_SENSORS
-        if description.exists_fn(data)
-    )
-    entities.extend(EnergySensor(entry, data.status, description) for description in ENERGY_SENSORS)
+    entities: list[SensorEntity] = []
+    if isinstance(data, ChargerRuntimeData):
+        entities.extend(StatusSensor(data, data.status, desc) for desc in STATUS_SENSORS)
+        entities.extend(
+            FullSensor(data, data.full, desc) for desc in FULL_SENSORS if desc.exists_fn(data)
+        )
+        entities.extend(
+            EnergySensor(data.status, data.identity, desc, data.energy) for desc in ENERGY_SENSORS
+        )
+    else:
+        reading = data.coordinator.data
+        entities.extend(
+            BatterySensor(data, desc)
+            for desc in BATTERY_SENSORS
+            if desc.exists_fn is None or desc.exists_fn(reading)
+        )
+        entities.extend(PackSocSensor(data, index) for index in range(len(reading.packs)))
+        entities.extend(
+            EnergySensor(data.coordinator, data.identity, desc, data.energy)
+            for desc in ENERGY_SENSORS
+        )
     async_add_entities(entities)
 
 
 class StatusSensor(V2XChargerEntity[StatusCoordinator], SensorEntity):
-    """A sensor of the fast status."""
+    """A sensor of the charger's fast status."""
 
     entity_description: StatusSensorDescription
 
@@ -176,7 +318,7 @@ class StatusSensor(V2XChargerEntity[StatusCoordinator], SensorEntity):
 
 
 class FullSensor(V2XChargerEntity[FullCoordinator], SensorEntity):
-    """A sensor of the full poll."""
+    """A sensor of the charger's full poll."""
 
     entity_description: FullSensorDescription
 
@@ -186,10 +328,57 @@ class FullSensor(V2XChargerEntity[FullCoordinator], SensorEntity):
         return self.entity_description.value_fn(self.coordinator.data)
 
 
-class EnergySensor(V2XChargerEntity[StatusCoordinator], RestoreSensor):
+class BatterySensor(V2XBatteryEntity, SensorEntity):
+    """A sensor of a portable battery."""
+
+    entity_description: BatterySensorDescription
+
+    @property
+    def native_value(self) -> float | int | None:
+        """The current value."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+
+class PackSocSensor(V2XBatteryEntity, SensorEntity):
+    """The state of charge of one pack of a multi-pack battery."""
+
+    def __init__(self, data: BatteryRuntimeData, index: int) -> None:
+        """Sensor for pack number ``index + 1``."""
+        super().__init__(data, PACK_SOC, key_suffix=f"_{index + 1}")
+        self._index = index
+        self._attr_translation_placeholders = {"pack": str(index + 1)}
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when the pack is no longer reported."""
+        return super().available and self._index < len(self.coordinator.data.packs)
+
+    @property
+    def native_value(self) -> int:
+        """The pack's state of charge."""
+        return self.coordinator.data.packs[self._index].soc_pct
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The pack's own temperature."""
+        return {"temperature_c": self.coordinator.data.packs[self._index].temperature_c}
+
+
+class EnergySensor(V2XEntity[DataUpdateCoordinator[Any]], RestoreSensor):
     """Charged or discharged energy for the Energy dashboard."""
 
     entity_description: EnergySensorDescription
+
+    def __init__(
+        self,
+        coordinator: DataUpdateCoordinator[Any],
+        identity: DeviceIdentity,
+        description: EnergySensorDescription,
+        energy: EnergyCounter,
+    ) -> None:
+        """Report the totals of ``energy``."""
+        super().__init__(coordinator, identity, description)
+        self._energy = energy
 
     async def async_added_to_hass(self) -> None:
         """Continue from the total saved before the last restart."""
@@ -201,15 +390,14 @@ class EnergySensor(V2XChargerEntity[StatusCoordinator], RestoreSensor):
             value = float(last.native_value)
         except ValueError:
             return
-        energy = self._entry.runtime_data.energy
         if self.entity_description.charged:
-            energy.restore(charged_kwh=value)
+            self._energy.restore(charged_kwh=value)
         else:
-            energy.restore(discharged_kwh=value)
+            self._energy.restore(discharged_kwh=value)
 
     @property
     def native_value(self) -> float:
         """The total in kWh, to the watt-hour."""
-        energy = self._entry.runtime_data.energy
+        energy = self._energy
         total = energy.charged_kwh if self.entity_description.charged else energy.discharged_kwh
         return round(total, 3)

@@ -1,4 +1,4 @@
-"""Service actions: v2x.charge, v2x.discharge and v2x.stop."""
+"""Service actions: v2x.charge, v2x.discharge, v2x.stop and v2x.set_output."""
 
 from __future__ import annotations
 
@@ -13,15 +13,19 @@ import voluptuous as vol
 from .const import (
     ATTR_DEVICE_ID,
     ATTR_DURATION,
+    ATTR_ENABLED,
+    ATTR_OUTPUT_LIMIT,
     ATTR_POWER_W,
     ATTR_UNTIL_SOC,
     DOMAIN,
     SERVICE_CHARGE,
     SERVICE_DISCHARGE,
+    SERVICE_SET_OUTPUT,
     SERVICE_STOP,
 )
-from .coordinator import V2XConfigEntry
+from .coordinator import BatteryRuntimeData, ChargerRuntimeData, RuntimeData
 from .devices.model import OperatingMode
+from .helpers import async_battery_command
 
 
 def _positive_duration(value: timedelta) -> timedelta:
@@ -39,19 +43,30 @@ SESSION_SCHEMA = vol.Schema(
     }
 )
 STOP_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+SET_OUTPUT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_ENABLED): cv.boolean,
+        vol.Optional(ATTR_OUTPUT_LIMIT): vol.All(vol.Coerce(int), vol.Range(min=0, max=100_000)),
+    }
+)
 
 
-def _entry_for_device(hass: HomeAssistant, device_id: str) -> V2XConfigEntry:
-    """The loaded charger entry behind a device id, or a translated error."""
+def _not_found(device_id: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="device_not_found",
+        translation_placeholders={"device_id": device_id},
+    )
+
+
+def _runtime_for_device(hass: HomeAssistant, device_id: str) -> RuntimeData:
+    """The runtime data of the loaded entry behind a device id, or a translated error."""
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="device_not_found",
-            translation_placeholders={"device_id": device_id},
-        )
+        raise _not_found(device_id)
     for entry_id in device.config_entries:
-        entry: V2XConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+        entry = hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN:
             continue
         if entry.state is not ConfigEntryState.LOADED:
@@ -60,25 +75,29 @@ def _entry_for_device(hass: HomeAssistant, device_id: str) -> V2XConfigEntry:
                 translation_key="entry_not_loaded",
                 translation_placeholders={"name": entry.title},
             )
-        return entry
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="device_not_found",
-        translation_placeholders={"device_id": device_id},
-    )
+        data: RuntimeData = entry.runtime_data
+        return data
+    raise _not_found(device_id)
+
+
+def _charger(call: ServiceCall) -> ChargerRuntimeData:
+    data = _runtime_for_device(call.hass, call.data[ATTR_DEVICE_ID])
+    if not isinstance(data, ChargerRuntimeData):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_charger")
+    return data
 
 
 async def _async_session(call: ServiceCall, mode: OperatingMode) -> None:
-    entry = _entry_for_device(call.hass, call.data[ATTR_DEVICE_ID])
+    data = _charger(call)
     duration: timedelta | None = call.data.get(ATTR_DURATION)
-    await entry.runtime_data.controller.async_start(
+    await data.controller.async_start(
         mode,
         power_w=call.data[ATTR_POWER_W],
         until_soc_pct=call.data.get(ATTR_UNTIL_SOC),
         duration_s=duration.total_seconds() if duration is not None else None,
     )
-    entry.runtime_data.status.async_update_listeners()
-    await entry.runtime_data.status.async_request_refresh()
+    data.status.async_update_listeners()
+    await data.status.async_request_refresh()
 
 
 async def _async_charge(call: ServiceCall) -> None:
@@ -90,10 +109,43 @@ async def _async_discharge(call: ServiceCall) -> None:
 
 
 async def _async_stop(call: ServiceCall) -> None:
-    entry = _entry_for_device(call.hass, call.data[ATTR_DEVICE_ID])
-    await entry.runtime_data.controller.async_stop()
-    entry.runtime_data.status.async_update_listeners()
-    await entry.runtime_data.status.async_request_refresh()
+    data = _charger(call)
+    await data.controller.async_stop()
+    data.status.async_update_listeners()
+    await data.status.async_request_refresh()
+
+
+async def _async_set_output(call: ServiceCall) -> None:
+    data = _runtime_for_device(call.hass, call.data[ATTR_DEVICE_ID])
+    if not isinstance(data, BatteryRuntimeData):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_battery")
+    enabled: bool = call.data[ATTR_ENABLED]
+    limit: int | None = call.data.get(ATTR_OUTPUT_LIMIT)
+    capabilities = data.battery.capabilities
+    if limit is not None:
+        if not capabilities.output_limit:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="output_limit_not_supported",
+                translation_placeholders={"model": data.identity.model},
+            )
+        if limit > capabilities.max_output_w:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="power_above_maximum",
+                translation_placeholders={
+                    "power": str(limit),
+                    "maximum": str(capabilities.max_output_w),
+                },
+            )
+        if not enabled:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="limit_without_output"
+            )
+    await async_battery_command(
+        data.coordinator,
+        data.battery.async_set_output(enabled=enabled, limit_w=limit or None),
+    )
 
 
 @callback
@@ -102,3 +154,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(DOMAIN, SERVICE_CHARGE, _async_charge, schema=SESSION_SCHEMA)
     hass.services.async_register(DOMAIN, SERVICE_DISCHARGE, _async_discharge, schema=SESSION_SCHEMA)
     hass.services.async_register(DOMAIN, SERVICE_STOP, _async_stop, schema=STOP_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_OUTPUT, _async_set_output, schema=SET_OUTPUT_SCHEMA
+    )

@@ -1,19 +1,57 @@
-"""Remote-control switch of a V2X charger."""
+"""Switches: charger remote control; battery AC output, DC output, grid charging."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import FullCoordinator, V2XConfigEntry
-from .entity import V2XChargerEntity
+from .coordinator import ChargerRuntimeData, FullCoordinator, V2XConfigEntry
+from .devices.model import BatteryCapabilities, BatteryReading, PortableBattery
+from .entity import V2XBatteryEntity, V2XChargerEntity
+from .helpers import async_battery_command
 
 PARALLEL_UPDATES = 1
 
 REMOTE_CONTROL = SwitchEntityDescription(key="remote_control", translation_key="remote_control")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatterySwitchDescription(SwitchEntityDescription):
+    """A battery switch, created only where the family can switch it."""
+
+    is_on_fn: Callable[[BatteryReading], bool | None]
+    set_fn: Callable[[PortableBattery, bool], Awaitable[None]]
+    exists_fn: Callable[[BatteryReading, BatteryCapabilities], bool]
+
+
+BATTERY_SWITCHES: tuple[BatterySwitchDescription, ...] = (
+    BatterySwitchDescription(
+        key="ac_output",
+        translation_key="ac_output",
+        is_on_fn=lambda reading: reading.state.output_enabled,
+        set_fn=lambda battery, on: battery.async_set_output(enabled=on),
+        exists_fn=lambda reading, _: reading.state.output_enabled is not None,
+    ),
+    BatterySwitchDescription(
+        key="dc_output",
+        translation_key="dc_output",
+        is_on_fn=lambda reading: reading.dc_output_on,
+        set_fn=lambda battery, on: battery.async_set_dc_output(on),
+        exists_fn=lambda _, caps: caps.dc_output_switch,
+    ),
+    BatterySwitchDescription(
+        key="grid_charging",
+        translation_key="grid_charging",
+        is_on_fn=lambda reading: reading.grid_charge_on,
+        set_fn=lambda battery, on: battery.async_set_grid_charge(on),
+        exists_fn=lambda _, caps: caps.grid_charge_switch,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -21,8 +59,15 @@ async def async_setup_entry(
     entry: V2XConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the remote-control switch."""
-    async_add_entities([RemoteControlSwitch(entry, entry.runtime_data.full, REMOTE_CONTROL)])
+    """Create the switches the device supports."""
+    data = entry.runtime_data
+    if isinstance(data, ChargerRuntimeData):
+        async_add_entities([RemoteControlSwitch(data, data.full, REMOTE_CONTROL)])
+        return
+    reading, caps = data.coordinator.data, data.battery.capabilities
+    async_add_entities(
+        BatterySwitch(data, desc) for desc in BATTERY_SWITCHES if desc.exists_fn(reading, caps)
+    )
 
 
 class RemoteControlSwitch(V2XChargerEntity[FullCoordinator], SwitchEntity):
@@ -35,10 +80,33 @@ class RemoteControlSwitch(V2XChargerEntity[FullCoordinator], SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Take remote control without starting anything."""
-        await self._entry.runtime_data.controller.async_take_control()
+        await self._data.controller.async_take_control()
         await self.coordinator.async_refresh()
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop and give control back to the charger's own logic."""
-        await self._entry.runtime_data.controller.async_release_control()
+        await self._data.controller.async_release_control()
         await self.coordinator.async_refresh()
+
+
+class BatterySwitch(V2XBatteryEntity, SwitchEntity):
+    """A switch of a portable battery; every change is verified on the device."""
+
+    entity_description: BatterySwitchDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """The device's reported state."""
+        return self.entity_description.is_on_fn(self.coordinator.data)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Switch on."""
+        await async_battery_command(
+            self.coordinator, self.entity_description.set_fn(self._data.battery, True)
+        )
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Switch off."""
+        await async_battery_command(
+            self.coordinator, self.entity_description.set_fn(self._data.battery, False)
+        )

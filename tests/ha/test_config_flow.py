@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -39,6 +39,19 @@ def mock_setup_entry() -> Iterator[AsyncMock]:
         yield mock
 
 
+async def _start(hass: HomeAssistant, family: str = "quasar1") -> ConfigFlowResult:
+    """Open the user flow and pick a device type from the menu."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["quasar1", "zendure", "bluetti"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": family}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == family
+    return result
+
+
 def _input(sim: Simulation, **changes: object) -> dict[str, object]:
     return {
         CONF_HOST: "127.0.0.1",
@@ -47,11 +60,13 @@ def _input(sim: Simulation, **changes: object) -> dict[str, object]:
     } | changes
 
 
+def _entry_data(sim: Simulation) -> dict[str, object]:
+    return {CONF_FAMILY: FAMILY_QUASAR1, **_input(sim)}
+
+
 async def test_user_flow_creates_entry(hass: HomeAssistant, sim: Simulation) -> None:
     """Host, port and unit id; the serial becomes the unique id."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _input(sim, **{CONF_HOST: " 127.0.0.1 "})
     )
@@ -75,7 +90,7 @@ async def _fault_then_recover(
     if fault is not None:
         twin.apply_fault(fault)
         await sim.tick()
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.FORM
     errors = dict(result["errors"] or {})
@@ -110,7 +125,7 @@ async def test_exception_reply_is_invalid_response_then_recover(
 async def test_unexpected_error_then_recover(hass: HomeAssistant, sim: Simulation) -> None:
     """Anything unexpected -> unknown (the only branch that mocks our device layer)."""
     with patch("custom_components.v2x.config_flow._async_probe", side_effect=RuntimeError("boom")):
-        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await _start(hass)
         result = await hass.config_entries.flow.async_configure(result["flow_id"], _input(sim))
     assert result["errors"] == {"base": "unknown"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _input(sim))
@@ -127,7 +142,7 @@ async def test_unknown_device_error_maps_to_cannot_connect(
         "custom_components.v2x.config_flow._async_probe",
         side_effect=WriteNotVerifiedError("x", 1, 0),
     ):
-        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await _start(hass)
         result = await hass.config_entries.flow.async_configure(result["flow_id"], _input(sim))
     assert result["errors"] == {"base": "cannot_connect"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _input(sim))
@@ -136,8 +151,8 @@ async def test_unknown_device_error_maps_to_cannot_connect(
 
 async def test_already_configured(hass: HomeAssistant, sim: Simulation) -> None:
     """The same serial cannot be added twice."""
-    MockConfigEntry(domain=DOMAIN, unique_id=SERIAL, data=_input(sim)).add_to_hass(hass)
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    MockConfigEntry(domain=DOMAIN, unique_id=SERIAL, data=_entry_data(sim)).add_to_hass(hass)
+    result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _input(sim))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
@@ -172,7 +187,7 @@ async def test_reconfigure_to_other_device_aborts(hass: HomeAssistant, sim: Simu
     """Pointing an entry at a charger with another serial is refused."""
     other = await start_simulation(QuasarConfig(port=0, serial=99887766))
     try:
-        entry = MockConfigEntry(domain=DOMAIN, unique_id=SERIAL, data=_input(sim))
+        entry = MockConfigEntry(domain=DOMAIN, unique_id=SERIAL, data=_entry_data(sim))
         entry.add_to_hass(hass)
         result = await entry.start_reconfigure_flow(hass)
         result = await hass.config_entries.flow.async_configure(result["flow_id"], _input(other))
@@ -186,7 +201,7 @@ async def test_reconfigure_to_other_device_aborts(hass: HomeAssistant, sim: Simu
 async def test_options_flow(hass: HomeAssistant, sim: Simulation) -> None:
     """Options are validated (watchdog vs poll interval) and saved."""
     entry = MockConfigEntry(
-        domain=DOMAIN, unique_id=SERIAL, data=_input(sim), options=dict(DEFAULT_OPTIONS)
+        domain=DOMAIN, unique_id=SERIAL, data=_entry_data(sim), options=dict(DEFAULT_OPTIONS)
     )
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)

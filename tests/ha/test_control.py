@@ -49,7 +49,7 @@ async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
 
 
-def _writes(twin: QuasarTwin, since: int = 0) -> list[tuple[int, int]]:
+def _writes(twin: QuasarTwin, since: int = 0) -> list[tuple[int | str, int]]:
     return [(w.address, w.value) for w in twin.writes[since:]]
 
 

@@ -17,8 +17,9 @@ What the hardware reports teach, and this profile follows:
   50212) are 2 registers, low word first, major*100 + minor;
 * write responses echo an internal address instead of the Modbus one, so writes are
   verified by reading the register back, never by the echo;
-* the SoC thresholds (57016/57017) and, on the AC500, the grid-charging switch
-  (57009) refuse writes: they are read-only here.
+* the SoC thresholds (57016/57017) refuse writes; the AC500's grid-charging switch
+  (57009) is stuck at 1: both are read-only here. On the EP500Pro a write to 57009 is
+  accepted and the state follows, so there it is a switch.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from typing import Final
 
 from .errors import CommandRefusedError, ValueOutOfRangeError, WriteNotVerifiedError
 from .modbus import ModbusTransport, RegisterBlock, RegisterImage, to_signed16
-from .model import BatteryState, DeviceIdentity, SocReading
+from .model import (
+    BatteryCapabilities,
+    BatteryReading,
+    BatteryState,
+    DeviceIdentity,
+    SocReading,
+)
 
 DEFAULT_PORT: Final = 502
 UNIT_ID: Final = 1
@@ -92,7 +99,8 @@ class BluettiModel:
 MODELS: Final = {
     # Default capacities are [C] (product data sheets), used only until the user sets one.
     "AC500": BluettiModel("AC500", pack_capacity_kwh=3.072),  # per B300 pack
-    "EP500P": BluettiModel("EP500P", pack_capacity_kwh=5.1),  # built in
+    # EP500Pro: a write to 57009 is accepted and the state follows (field report).
+    "EP500P": BluettiModel("EP500P", grid_charge_writable=True, pack_capacity_kwh=5.1),
     "AC200L": BluettiModel(
         "AC200L",
         battery_voltage_scale=0.01,
@@ -136,6 +144,20 @@ class BluettiStatus:
         are not included.
         """
         return self.grid_input_power_w + self.pv_input_power_w - self.ac_output_power_w
+
+    def reading(self, capacity_kwh: float | None) -> BatteryReading:
+        """This poll in the shared battery vocabulary."""
+        return BatteryReading(
+            state=self.battery_state(capacity_kwh),
+            grid_input_w=self.grid_input_power_w,
+            solar_input_w=self.pv_input_power_w,
+            home_output_w=self.ac_output_power_w,
+            dc_output_on=self.dc_output_on,
+            grid_charge_on=self.grid_charge_on,
+            battery_voltage_v=round(self.battery_voltage_v, 2),
+            battery_current_a=round(self.battery_current_a, 2),
+            pack_count=self.pack_count,
+        )
 
     def battery_state(self, capacity_kwh: float | None) -> BatteryState:
         """The shared view of this battery."""
@@ -194,6 +216,40 @@ class BluettiStation:
             raise ValueOutOfRangeError("unit_id", transport.unit_id, "1 (Bluetti answers 1 only)")
         self.transport = transport
         self.model = UNKNOWN_MODEL
+        self.capacity_kwh: float | None = None
+
+    @property
+    def capabilities(self) -> BatteryCapabilities:
+        """AC and DC switches; grid charging where the model allows; no limits."""
+        return BatteryCapabilities(
+            dc_output_switch=True, grid_charge_switch=self.model.grid_charge_writable
+        )
+
+    async def async_read(self) -> BatteryReading:
+        """Poll, in the shared vocabulary."""
+        status = await self.async_read_status()
+        capacity = self.capacity_kwh
+        if capacity is None:
+            capacity = self.model.default_capacity_kwh(status.pack_count)
+        return status.reading(capacity)
+
+    async def async_set_output(self, *, enabled: bool, limit_w: int | None = None) -> None:
+        """Switch the AC outlets; the AC500 map has no output limit."""
+        if limit_w is not None:
+            raise CommandRefusedError("not_supported", "Bluetti stations have no output limit")
+        await self.async_set_ac_output(enabled)
+
+    async def async_set_input_limit(self, limit_w: int) -> None:
+        """Not in the AC500 register map."""
+        raise CommandRefusedError("not_supported", "Bluetti stations have no input limit")
+
+    async def async_set_soc_limits(
+        self, *, min_pct: float | None = None, max_pct: float | None = None
+    ) -> None:
+        """The thresholds refuse writes on the AC500 family (read-only)."""
+        raise CommandRefusedError(
+            "not_supported", "the SoC thresholds are read-only on this station"
+        )
 
     @property
     def requests_sent(self) -> int:

@@ -153,6 +153,106 @@ class BatteryState:
 
 
 @dataclass(frozen=True, slots=True)
+class BatteryCapabilities:
+    """Which controls a portable battery family offers."""
+
+    output_limit: bool = False
+    input_limit: bool = False
+    soc_limits_writable: bool = False
+    dc_output_switch: bool = False
+    grid_charge_switch: bool = False
+    reports_errors: bool = False
+    max_output_w: int = 0
+    max_input_w: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryPack:
+    """One pack of a multi-pack battery."""
+
+    serial_number: str
+    soc_pct: int
+    temperature_c: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryReading:
+    """One poll of a portable battery: the shared state plus what the device adds.
+
+    ``None`` means the device family does not report the quantity (no entity).
+    """
+
+    state: BatteryState
+    grid_input_w: int | None = None
+    solar_input_w: int | None = None
+    home_output_w: int | None = None
+    off_grid_output_w: int | None = None
+    output_limit_w: int | None = None
+    input_limit_w: int | None = None
+    dc_output_on: bool | None = None
+    grid_charge_on: bool | None = None
+    battery_voltage_v: float | None = None
+    battery_current_a: float | None = None
+    pack_count: int | None = None
+    packs: tuple[BatteryPack, ...] = ()
+    error: bool = False
+
+
+class PortableBattery(Protocol):
+    """What every portable or plug-in battery profile offers the layers above.
+
+    Operations a family does not support raise CommandRefusedError("not_supported").
+    """
+
+    capacity_kwh: float | None
+    """Usable capacity configured by the user (None: the family's estimate)."""
+
+    @property
+    def capabilities(self) -> BatteryCapabilities:
+        """Which controls exist."""
+        ...
+
+    @property
+    def requests_sent(self) -> int:
+        """How many requests went to the device so far."""
+        ...
+
+    async def async_read_identity(self) -> DeviceIdentity:
+        """Manufacturer, model, serial (and firmware where reported)."""
+        ...
+
+    async def async_read(self) -> BatteryReading:
+        """Poll the device."""
+        ...
+
+    async def async_set_output(self, *, enabled: bool, limit_w: int | None = None) -> None:
+        """Switch the output (and set its limit where supported); verified."""
+        ...
+
+    async def async_set_input_limit(self, limit_w: int) -> None:
+        """Limit charging from the grid; verified."""
+        ...
+
+    async def async_set_soc_limits(
+        self, *, min_pct: float | None = None, max_pct: float | None = None
+    ) -> None:
+        """Set the discharge floor and/or charge ceiling; verified."""
+        ...
+
+    async def async_set_dc_output(self, on: bool) -> None:
+        """Switch the DC outlets; verified."""
+        ...
+
+    async def async_set_grid_charge(self, on: bool) -> None:
+        """Allow or forbid charging from the grid; verified."""
+        ...
+
+    async def async_close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceIdentity:
     """Who a device is: read at setup (and, for chargers, after reconnects)."""
 

@@ -32,9 +32,28 @@ from .errors import (
     ValueOutOfRangeError,
     WriteNotVerifiedError,
 )
-from .model import BatteryState, DeviceIdentity, SocReading
+from .model import (
+    BatteryCapabilities,
+    BatteryPack,
+    BatteryReading,
+    BatteryState,
+    DeviceIdentity,
+    SocReading,
+)
 
 DEFAULT_PORT: Final = 80
+DEFAULT_POLL_INTERVAL_S: Final = 10
+PACK_CAPACITY_KWH: Final = 1.92  # AB2000 pack, [C] product data; used until configured
+DEFAULT_OUTPUT_LIMIT_W: Final = 200  # used to switch the output on when no limit was ever set
+REMAIN_TIME_NOT_DISCHARGING: Final = 59940  # minutes (999 h): not a real estimate
+CAPABILITIES: Final = BatteryCapabilities(
+    output_limit=True,
+    input_limit=True,
+    soc_limits_writable=True,
+    reports_errors=True,
+    max_output_w=2400,
+    max_input_w=2400,
+)
 MAX_REQUEST_BYTES: Final = 512
 KELVIN_TENTHS_AT_0C: Final = 2731
 
@@ -123,6 +142,11 @@ class ZendureReport:
 
     def battery_state(self, capacity_kwh: float | None) -> BatteryState:
         """The shared view of this battery."""
+        remaining = self.remaining_minutes
+        if remaining is not None and (
+            remaining >= REMAIN_TIME_NOT_DISCHARGING or self.discharge_power_w == 0
+        ):
+            remaining = None
         return BatteryState(
             soc=SocReading(float(self.soc_pct)),
             power_w=self.battery_power_w,
@@ -133,8 +157,27 @@ class ZendureReport:
             output_power_w=self.home_output_w + (self.off_grid_power_w or 0),
             input_power_w=self.grid_input_w + self.solar_input_w,
             grid_available=self.grid_connected,
-            remaining_minutes=self.remaining_minutes,
+            remaining_minutes=remaining,
             temperature_c=self.temperature_c,
+        )
+
+    def reading(self, capacity_kwh: float | None) -> BatteryReading:
+        """This report in the shared battery vocabulary."""
+        return BatteryReading(
+            state=self.battery_state(capacity_kwh),
+            grid_input_w=self.grid_input_w,
+            solar_input_w=self.solar_input_w,
+            home_output_w=self.home_output_w,
+            off_grid_output_w=self.off_grid_power_w,
+            output_limit_w=self.output_limit_w,
+            input_limit_w=self.input_limit_w,
+            battery_voltage_v=self.battery_voltage_v,
+            pack_count=self.pack_count,
+            packs=tuple(
+                BatteryPack(pack.serial_number, pack.soc_pct, pack.max_temperature_c)
+                for pack in self.packs
+            ),
+            error=self.error,
         )
 
 
@@ -162,11 +205,11 @@ def _ranged(container: dict[str, Any], key: str, low: int, high: int) -> int | N
     return value
 
 
-def percent_from_device(key: str, value: int | None) -> float | None:
-    """socSet/minSoc in percent, whichever unit the device used."""
+def percent_from_device(key: str, value: int | None, *, tenths: bool) -> float | None:
+    """SocSet/minSoc in percent, from whole percent or tenths of a percent."""
     if value is None:
         return None
-    percent = value / 10.0 if value > 100 else float(value)
+    percent = value / 10.0 if tenths else float(value)
     low, high = WRITABLE[key]
     if not low <= percent <= high:
         raise ValueOutOfRangeError(key, value, f"{low}..{high} % (or tenths)")
@@ -214,6 +257,9 @@ def parse_report(payload: Any) -> ZendureReport:
         raise DeviceProtocolError("report has no 'electricLevel'")
     soc_set = _int(properties, "socSet")
     min_soc = _int(properties, "minSoc")
+    # socSet spans 70..100 % or 700..1000 tenths: it tells the unit unambiguously.
+    # Without it, only a minSoc above 50 can be told apart.
+    tenths = soc_set > 100 if soc_set is not None else (min_soc or 0) > 50
     grid_state = _ranged(properties, "gridState", 0, 1)
     bat_volt = _int(properties, "BatVolt")
     parsed_packs = tuple(_pack(pack) for pack in packs)
@@ -235,9 +281,9 @@ def parse_report(payload: Any) -> ZendureReport:
         ac_mode=_ranged(properties, "acMode", 0, 2),
         input_limit_w=_ranged(properties, "inputLimit", 0, 100_000),
         output_limit_w=_ranged(properties, "outputLimit", 0, 100_000),
-        max_soc_pct=percent_from_device("socSet", soc_set),
-        min_soc_pct=percent_from_device("minSoc", min_soc),
-        soc_in_tenths=(soc_set or 0) > 100 or (min_soc or 0) > 50,
+        max_soc_pct=percent_from_device("socSet", soc_set, tenths=tenths),
+        min_soc_pct=percent_from_device("minSoc", min_soc, tenths=tenths),
+        soc_in_tenths=tenths,
         smart_mode=_ranged(properties, "smartMode", 0, 1),
         temperature_c=_kelvin_tenths(_int(properties, "hyperTmp")),
         battery_voltage_v=None if bat_volt is None else bat_volt / 100.0,
@@ -286,8 +332,26 @@ class ZendureClient:
         self.port = port
         self.timeout_s = timeout_s
         self.serial_number: str | None = None
+        self.capacity_kwh: float | None = None
+        self.last_output_limit_w = DEFAULT_OUTPUT_LIMIT_W
         self.requests_sent = 0
         self._lock = asyncio.Lock()
+
+    @property
+    def capabilities(self) -> BatteryCapabilities:
+        """What the zenSDK API lets us control."""
+        return CAPABILITIES
+
+    async def async_close(self) -> None:
+        """Nothing to close: the session belongs to Home Assistant."""
+
+    async def async_read(self) -> BatteryReading:
+        """Poll the report, in the shared vocabulary."""
+        report = await self.async_read_report()
+        capacity = self.capacity_kwh
+        if capacity is None and report.pack_count:
+            capacity = round(report.pack_count * PACK_CAPACITY_KWH, 3)
+        return report.reading(capacity)
 
     @property
     def base_url(self) -> str:
@@ -337,18 +401,48 @@ class ZendureClient:
                 raise WriteNotVerifiedError(key, value, -1 if reported is None else reported)
         return after
 
-    async def async_set_output(self, *, enabled: bool, limit_w: int | None = None) -> ZendureReport:
+    async def async_set_output(self, *, enabled: bool, limit_w: int | None = None) -> None:
         """Discharge to the home (acMode 2) up to ``limit_w``, or stop the output."""
         if not enabled:
-            return await self.async_write({"outputLimit": 0})
-        properties = {"acMode": AC_MODE_OUTPUT}
-        if limit_w is not None:
-            properties["outputLimit"] = limit_w
-        return await self.async_write(properties)
+            await self.async_write({"outputLimit": 0})
+            return
+        limit = limit_w if limit_w is not None else self.last_output_limit_w
+        await self.async_write({"acMode": AC_MODE_OUTPUT, "outputLimit": limit})
+
+    async def async_set_input_limit(self, limit_w: int) -> None:
+        """Charge from the grid (acMode 1) at up to ``limit_w``; 0 stops charging."""
+        if limit_w == 0:
+            await self.async_write({"inputLimit": 0})
+            return
+        await self.async_write({"acMode": AC_MODE_INPUT, "inputLimit": limit_w})
+
+    async def async_set_soc_limits(
+        self, *, min_pct: float | None = None, max_pct: float | None = None
+    ) -> None:
+        """Set the floor (minSoc, 0..50 %) and the ceiling (socSet, 70..100 %) in percent."""
+        properties = {}
+        if min_pct is not None:
+            properties["minSoc"] = round(min_pct)
+        if max_pct is not None:
+            properties["socSet"] = round(max_pct)
+        if properties:
+            await self.async_write(properties)
+
+    async def async_set_dc_output(self, on: bool) -> None:
+        """Not offered by the zenSDK API."""
+        raise CommandRefusedError("not_supported", "Zendure devices have no DC output switch")
+
+    async def async_set_grid_charge(self, on: bool) -> None:
+        """Grid charging is the input mode: on = acMode 1, off = input limit 0."""
+        raise CommandRefusedError(
+            "not_supported", "use the input limit to control charging from the grid"
+        )
 
     async def _read(self) -> ZendureReport:
         payload = await self._request("GET", "/properties/report", None)
         report = parse_report(payload)
+        if report.output_limit_w:
+            self.last_output_limit_w = report.output_limit_w
         if self.serial_number is None:
             self.serial_number = report.serial_number
         elif report.serial_number != self.serial_number:
