@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -55,3 +57,28 @@ class Battery:
         else:
             soc = max(soc, min(self.discharge_floor_pct, self.soc_pct))
         self.soc_pct = min(100.0, max(0.0, soc))
+
+
+def apply_state(
+    config: object, battery: Battery, payload: dict[str, Any], keys: tuple[str, ...]
+) -> None:
+    """Apply a control-API state change: non-negative loads (``keys``) and ``soc_pct``.
+
+    Everything is validated before anything changes.
+    """
+    values: dict[str, float] = {}
+    for key in keys:
+        if key in payload:
+            value = float(payload[key])
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{key} must be a number >= 0")
+            values[key] = value
+    soc = None
+    if "soc_pct" in payload:
+        soc = float(payload["soc_pct"])
+        if not 0 <= soc <= 100:
+            raise ValueError("soc_pct must be in 0..100")
+    for key, value in values.items():
+        setattr(config, key, value)
+    if soc is not None:
+        battery.soc_pct = soc

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import random
 from typing import TYPE_CHECKING, Any
 
-from .battery import Battery
+from .battery import Battery, apply_state
 from .clock import SimClock
 from .faults import Fault, FaultKind, NetworkFaultState
 from .modbus_server import (
@@ -185,17 +185,7 @@ class BluettiTwin:
     def update_state(self, payload: dict[str, Any]) -> None:
         """Control API: loads, PV, state of charge."""
         self.advance()
-        for key in ("ac_load_w", "dc_load_w", "pv_w"):
-            if key in payload:
-                value = float(payload[key])
-                if value < 0:
-                    raise ValueError(f"{key} must be >= 0")
-                setattr(self.config, key, value)
-        if "soc_pct" in payload:
-            soc = float(payload["soc_pct"])
-            if not 0 <= soc <= 100:
-                raise ValueError("soc_pct must be in 0..100")
-            self.battery.soc_pct = soc
+        apply_state(self.config, self.battery, payload, ("ac_load_w", "dc_load_w", "pv_w"))
         self._update_flows()
 
     def describe(self) -> dict[str, Any]:

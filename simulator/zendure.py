@@ -33,12 +33,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 import json
-import math
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .battery import Battery
+from .battery import Battery, apply_state
 from .clock import SimClock
 from .faults import Fault, FaultKind
 from .records import WriteRecord
@@ -391,17 +390,9 @@ class ZendureTwin:
     def update_state(self, payload: dict[str, Any]) -> None:
         """Control API: loads, solar, state of charge."""
         self.advance()
-        for key in ("home_load_w", "off_grid_load_w", "solar_w"):
-            if key in payload:
-                value = float(payload[key])
-                if not math.isfinite(value) or value < 0:
-                    raise ValueError(f"{key} must be >= 0")
-                setattr(self.config, key, value)
-        if "soc_pct" in payload:
-            soc = float(payload["soc_pct"])
-            if not 0 <= soc <= 100:
-                raise ValueError("soc_pct must be in 0..100")
-            self.battery.soc_pct = soc
+        apply_state(
+            self.config, self.battery, payload, ("home_load_w", "off_grid_load_w", "solar_w")
+        )
         self._update_flows()
 
     def describe(self) -> dict[str, Any]:

@@ -286,9 +286,8 @@ class V2XOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with every option of the device's kind."""
-        family = self.config_entry.data[CONF_FAMILY]
-        if family in BATTERY_FAMILIES:
-            return self._battery_form(family, user_input)
+        if self.config_entry.data[CONF_FAMILY] in BATTERY_FAMILIES:
+            return await self.async_step_battery()
         errors: dict[str, str] = {}
         if user_input is not None:
             options = {key: int(value) for key, value in user_input.items()}
@@ -312,7 +311,11 @@ class V2XOptionsFlow(OptionsFlow):
             errors=errors,
         )
 
-    def _battery_form(self, family: str, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+    async def async_step_battery(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Poll interval and usable capacity of a portable battery."""
+        family = self.config_entry.data[CONF_FAMILY]
         if user_input is not None:
             options: dict[str, Any] = {CONF_POLL_INTERVAL: int(user_input[CONF_POLL_INTERVAL])}
             if user_input.get(CONF_CAPACITY):

@@ -37,6 +37,7 @@ from .coordinator import (
 )
 from .devices.energy import EnergyCounter
 from .devices.model import (
+    BatteryCapabilities,
     BatteryReading,
     ChargerSnapshot,
     ChargerState,
@@ -81,7 +82,7 @@ class BatterySensorDescription(SensorEntityDescription):
     """A portable-battery sensor, created only where the family reports the value."""
 
     value_fn: Callable[[BatteryReading], float | int | None]
-    exists_fn: Callable[[BatteryReading], bool] | None = None
+    exists_fn: Callable[[BatteryReading, BatteryCapabilities], bool] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,22 +156,22 @@ BATTERY_SENSORS: tuple[BatterySensorDescription, ...] = (
     BatterySensorDescription(
         **_power("output_power"),
         value_fn=lambda reading: reading.home_output_w,
-        exists_fn=lambda reading: reading.home_output_w is not None,
+        exists_fn=lambda reading, _: reading.home_output_w is not None,
     ),
     BatterySensorDescription(
         **_power("off_grid_power"),
         value_fn=lambda reading: reading.off_grid_output_w,
-        exists_fn=lambda reading: reading.off_grid_output_w is not None,
+        exists_fn=lambda reading, _: reading.off_grid_output_w is not None,
     ),
     BatterySensorDescription(
         **_power("grid_input_power"),
         value_fn=lambda reading: reading.grid_input_w,
-        exists_fn=lambda reading: reading.grid_input_w is not None,
+        exists_fn=lambda reading, _: reading.grid_input_w is not None,
     ),
     BatterySensorDescription(
         **_power("solar_power"),
         value_fn=lambda reading: reading.solar_input_w,
-        exists_fn=lambda reading: reading.solar_input_w is not None,
+        exists_fn=lambda reading, _: reading.solar_input_w is not None,
     ),
     BatterySensorDescription(
         key="remaining_runtime",
@@ -192,7 +193,7 @@ BATTERY_SENSORS: tuple[BatterySensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda reading: reading.state.temperature_c,
-        exists_fn=lambda reading: reading.state.temperature_c is not None,
+        exists_fn=lambda reading, _: reading.state.temperature_c is not None,
     ),
     BatterySensorDescription(
         key="min_soc",
@@ -200,7 +201,10 @@ BATTERY_SENSORS: tuple[BatterySensorDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda reading: reading.state.min_soc_pct,
-        exists_fn=lambda reading: reading.state.min_soc_pct is not None,
+        # Read-only here; where the family can write it, it is a number entity.
+        exists_fn=lambda reading, caps: (
+            reading.state.min_soc_pct is not None and not caps.soc_limits_writable
+        ),
     ),
     BatterySensorDescription(
         key="max_soc",
@@ -208,7 +212,9 @@ BATTERY_SENSORS: tuple[BatterySensorDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda reading: reading.state.max_soc_pct,
-        exists_fn=lambda reading: reading.state.max_soc_pct is not None,
+        exists_fn=lambda reading, caps: (
+            reading.state.max_soc_pct is not None and not caps.soc_limits_writable
+        ),
     ),
     BatterySensorDescription(
         key="battery_voltage",
@@ -218,7 +224,7 @@ BATTERY_SENSORS: tuple[BatterySensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda reading: reading.battery_voltage_v,
-        exists_fn=lambda reading: reading.battery_voltage_v is not None,
+        exists_fn=lambda reading, _: reading.battery_voltage_v is not None,
     ),
     BatterySensorDescription(
         key="battery_current",
@@ -229,14 +235,14 @@ BATTERY_SENSORS: tuple[BatterySensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda reading: reading.battery_current_a,
-        exists_fn=lambda reading: reading.battery_current_a is not None,
+        exists_fn=lambda reading, _: reading.battery_current_a is not None,
     ),
     BatterySensorDescription(
         key="pack_count",
         translation_key="pack_count",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda reading: reading.pack_count,
-        exists_fn=lambda reading: reading.pack_count is not None,
+        exists_fn=lambda reading, _: reading.pack_count is not None,
     ),
 )
 
@@ -285,11 +291,11 @@ async def async_setup_entry(
             EnergySensor(data.status, data.identity, desc, data.energy) for desc in ENERGY_SENSORS
         )
     else:
-        reading = data.coordinator.data
+        reading, caps = data.coordinator.data, data.battery.capabilities
         entities.extend(
             BatterySensor(data, desc)
             for desc in BATTERY_SENSORS
-            if desc.exists_fn is None or desc.exists_fn(reading)
+            if desc.exists_fn is None or desc.exists_fn(reading, caps)
         )
         entities.extend(PackSocSensor(data, index) for index in range(len(reading.packs)))
         entities.extend(

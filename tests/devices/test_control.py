@@ -122,3 +122,18 @@ def test_factory() -> None:
     assert charger.watchdog_s == 90
     with pytest.raises(UnknownFamilyError):
         create_charger("quasar9", host="h", port=1, unit_id=1)
+
+
+def test_battery_factory() -> None:
+    """Unknown battery families are a typed error."""
+    import aiohttp
+
+    from custom_components.v2x.devices.factory import create_battery
+
+    with pytest.raises(UnknownFamilyError):
+        create_battery(
+            "ecoflow",
+            host="h",
+            port=1,
+            session=aiohttp.ClientSession.__new__(aiohttp.ClientSession),
+        )

@@ -1,0 +1,562 @@
+"""Portable batteries end to end: Zendure (HTTP) and Bluetti (Modbus) against their twins."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from ipaddress import ip_address
+from typing import Any, cast
+from unittest.mock import AsyncMock, patch
+
+from homeassistant.components.number.const import ATTR_VALUE, SERVICE_SET_VALUE
+from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF, ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    CONF_HOST,
+    CONF_PORT,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_UNAVAILABLE,
+    Platform,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.v2x.const import (
+    CONF_CAPACITY,
+    CONF_FAMILY,
+    CONF_POLL_INTERVAL,
+    DOMAIN,
+    FAMILY_BLUETTI,
+    FAMILY_ZENDURE,
+)
+from custom_components.v2x.coordinator import BatteryRuntimeData
+from simulator.bluetti import BluettiTwin
+from simulator.faults import Fault, FaultKind
+from simulator.world import Simulation, parse_scenario
+from simulator.zendure import ZendureTwin
+
+from .conftest import state_of
+
+ZENDURE_SN = "HOA1NAH4N123456"
+BLUETTI_SN = "2237000012345"
+Z = "zendure_solarflow_800_pro_hoa1nah4n123456"
+B = "bluetti_ac500_2237000012345"
+
+
+@pytest.fixture
+def bluetti_model() -> str:
+    """The simulated Bluetti model (override to change)."""
+    return "AC500"
+
+
+@pytest.fixture
+async def bsim(allow_loopback: None, bluetti_model: str) -> AsyncIterator[Simulation]:
+    """A Zendure SolarFlow and a Bluetti station on free loopback ports.
+
+    Simulated time stands (almost) still, so readings are steady; tests that need
+    physics to move set the speed themselves.
+    """
+    sim = Simulation(
+        parse_scenario(
+            {
+                "speed": 1e-6,
+                "zendure": [{"port": 0}],
+                "bluetti": [{"port": 0, "model": bluetti_model}],
+            }
+        ),
+        control_port=None,
+    )
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def _zendure(sim: Simulation) -> ZendureTwin:
+    return sim.zendures["zendure"]
+
+
+def _bluetti(sim: Simulation) -> BluettiTwin:
+    return sim.bluettis["bluetti"]
+
+
+def _entry(sim: Simulation, family: str, poll_s: int = 60) -> MockConfigEntry:
+    twin_port = _zendure(sim).port if family == FAMILY_ZENDURE else _bluetti(sim).server.port
+    serial = ZENDURE_SN if family == FAMILY_ZENDURE else BLUETTI_SN
+    title = (
+        f"Zendure SolarFlow 800 Pro {serial}"
+        if family == FAMILY_ZENDURE
+        else f"Bluetti AC500 {serial}"
+    )
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        unique_id=serial,
+        data={CONF_FAMILY: family, CONF_HOST: "127.0.0.1", CONF_PORT: twin_port},
+        options={CONF_POLL_INTERVAL: poll_s},
+    )
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> BatteryRuntimeData:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return cast("BatteryRuntimeData", entry.runtime_data)
+
+
+async def _unload(hass: HomeAssistant, *entries: MockConfigEntry) -> None:
+    for entry in entries:
+        if entry.state is ConfigEntryState.LOADED:
+            await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def _device_id(hass: HomeAssistant, serial: str) -> str:
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, serial)})
+    assert device is not None
+    return device.id
+
+
+@pytest.mark.parametrize("family", [FAMILY_ZENDURE, FAMILY_BLUETTI])
+@pytest.mark.parametrize(
+    "platform", [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
+)
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_entities(
+    hass: HomeAssistant,
+    bsim: Simulation,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    family: str,
+    platform: Platform,
+) -> None:
+    """Each family gets exactly the entities its device supports."""
+    entry = _entry(bsim, family)
+    with patch("custom_components.v2x.PLATFORMS", [platform]):
+        await _setup(hass, entry)
+    if family == FAMILY_BLUETTI and platform is Platform.NUMBER:
+        # The AC500 map has no writable limit or threshold: no number at all.
+        assert er.async_entries_for_config_entry(entity_registry, entry.entry_id) == []
+    else:
+        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    await _unload(hass, entry)
+
+
+async def test_zendure_values_and_controls(hass: HomeAssistant, bsim: Simulation) -> None:
+    """Readings; the output switch, limits and SoC window write and verify."""
+    entry = _entry(bsim, FAMILY_ZENDURE)
+    await _setup(hass, entry)
+    twin = _zendure(bsim)
+    assert state_of(hass, f"sensor.{Z}_battery_level").state == "70.0"
+    assert state_of(hass, f"sensor.{Z}_battery_power").state == "-200"
+    assert state_of(hass, f"sensor.{Z}_pack_1_state_of_charge").state == "70"
+    assert state_of(hass, f"binary_sensor.{Z}_grid_present").state == "on"
+    assert state_of(hass, f"switch.{Z}_ac_output").state == "on"
+    await hass.services.async_call(
+        "number",
+        SERVICE_SET_VALUE,
+        {ATTR_ENTITY_ID: f"number.{Z}_output_limit", ATTR_VALUE: 500},
+        blocking=True,
+    )
+    assert twin.settings["outputLimit"] == 500
+    assert state_of(hass, f"number.{Z}_output_limit").state == "500"
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: f"switch.{Z}_ac_output"}, blocking=True
+    )
+    assert twin.settings["outputLimit"] == 0
+    assert state_of(hass, f"switch.{Z}_ac_output").state == "off"
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: f"switch.{Z}_ac_output"}, blocking=True
+    )
+    assert twin.settings["outputLimit"] == 500
+    for key, value, setting in (
+        ("input_limit", 300, "inputLimit"),
+        ("minimum_state_of_charge", 20, "minSoc"),
+        ("maximum_state_of_charge", 90, "socSet"),
+    ):
+        await hass.services.async_call(
+            "number",
+            SERVICE_SET_VALUE,
+            {ATTR_ENTITY_ID: f"number.{Z}_{key}", ATTR_VALUE: value},
+            blocking=True,
+        )
+        assert twin.settings[setting] == value
+    await _unload(hass, entry)
+
+
+async def test_zendure_write_not_verified_is_translated(
+    hass: HomeAssistant, bsim: Simulation
+) -> None:
+    """A limit the device clamps does not stick: a translated error says so."""
+    entry = _entry(bsim, FAMILY_ZENDURE)
+    await _setup(hass, entry)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "number",
+            SERVICE_SET_VALUE,
+            {ATTR_ENTITY_ID: f"number.{Z}_output_limit", ATTR_VALUE: 2000},
+            blocking=True,
+        )
+    assert err.value.translation_key == "write_not_verified"
+    await _unload(hass, entry)
+
+
+async def test_set_output_service(hass: HomeAssistant, bsim: Simulation) -> None:
+    """v2x.set_output on both families, with every validation."""
+    zendure, bluetti = _entry(bsim, FAMILY_ZENDURE), _entry(bsim, FAMILY_BLUETTI)
+    await _setup(hass, zendure)
+    await _setup(hass, bluetti)
+    z_id, b_id = _device_id(hass, ZENDURE_SN), _device_id(hass, BLUETTI_SN)
+
+    async def call(device_id: str, **data: Any) -> None:
+        await hass.services.async_call(
+            DOMAIN, "set_output", {"device_id": device_id, **data}, blocking=True
+        )
+
+    await call(z_id, enabled=True, output_limit_w=650)
+    assert _zendure(bsim).settings["outputLimit"] == 650
+    await call(z_id, enabled=False)
+    assert _zendure(bsim).settings["outputLimit"] == 0
+    await call(b_id, enabled=False)
+    assert _bluetti(bsim).ac_on is False
+    assert state_of(hass, f"sensor.{B}_output_power").state == "0"
+    await call(b_id, enabled=True)
+    assert _bluetti(bsim).ac_on is True
+    cases = [
+        (b_id, {"enabled": True, "output_limit_w": 300}, "output_limit_not_supported"),
+        (z_id, {"enabled": True, "output_limit_w": 3000}, "power_above_maximum"),
+        (z_id, {"enabled": False, "output_limit_w": 300}, "limit_without_output"),
+    ]
+    before = len(_zendure(bsim).writes)
+    for device_id, data, key in cases:
+        with pytest.raises(ServiceValidationError) as err:
+            await call(device_id, **data)
+        assert err.value.translation_key == key
+    assert len(_zendure(bsim).writes) == before
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "stop", {"device_id": z_id}, blocking=True)
+    assert err.value.translation_key == "not_a_charger"
+    await _unload(hass, zendure, bluetti)
+
+
+async def test_set_output_on_a_charger_is_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A vehicle charger has no battery output to switch."""
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "20240117")})
+    assert device is not None
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "set_output", {"device_id": device.id, "enabled": True}, blocking=True
+        )
+    assert err.value.translation_key == "not_a_battery"
+
+
+async def test_bluetti_switches(hass: HomeAssistant, bsim: Simulation) -> None:
+    """AC and DC switches write 57001/57005; grid charging is read-only on an AC500."""
+    entry = _entry(bsim, FAMILY_BLUETTI)
+    await _setup(hass, entry)
+    twin = _bluetti(bsim)
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: f"switch.{B}_dc_output"}, blocking=True
+    )
+    assert twin.dc_on is False
+    assert state_of(hass, f"switch.{B}_dc_output").state == "off"
+    assert state_of(hass, f"binary_sensor.{B}_grid_charging").state == "on"
+    assert hass.states.get(f"switch.{B}_grid_charging") is None
+    assert state_of(hass, f"sensor.{B}_minimum_state_of_charge").state == "30.0"
+    await _unload(hass, entry)
+
+
+@pytest.mark.parametrize("bluetti_model", ["EP500P"])
+async def test_ep500pro_grid_charging_switch(hass: HomeAssistant, bsim: Simulation) -> None:
+    """On an EP500Pro grid charging is a switch."""
+    entry = _entry(bsim, FAMILY_BLUETTI)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    prefix = "bluetti_ac500_2237000012345"
+    await hass.services.async_call(
+        "switch",
+        SERVICE_TURN_OFF,
+        {ATTR_ENTITY_ID: f"switch.{prefix}_grid_charging"},
+        blocking=True,
+    )
+    assert _bluetti(bsim).grid_charge == 0
+    await _unload(hass, entry)
+
+
+@pytest.mark.parametrize(
+    ("family", "fault"),
+    [
+        (FAMILY_ZENDURE, Fault(FaultKind.EXCEPTION, code=500)),
+        (FAMILY_ZENDURE, Fault(FaultKind.GARBAGE)),
+        (FAMILY_ZENDURE, Fault(FaultKind.REFUSE)),
+        (FAMILY_BLUETTI, Fault(FaultKind.REFUSE)),
+        (FAMILY_BLUETTI, Fault(FaultKind.GARBAGE)),
+    ],
+)
+async def test_unavailable_then_recovered(
+    hass: HomeAssistant,
+    bsim: Simulation,
+    caplog: pytest.LogCaptureFixture,
+    family: str,
+    fault: Fault,
+) -> None:
+    """A failing battery turns unavailable (logged once) and recovers."""
+    entry = _entry(bsim, family)
+    data = await _setup(hass, entry)
+    entity = f"sensor.{Z if family == FAMILY_ZENDURE else B}_battery_level"
+    bsim.devices[family].apply_fault(fault)
+    await bsim.tick()
+    caplog.clear()
+    for _ in range(2):
+        await data.coordinator.async_refresh()
+        transport = getattr(data.battery, "transport", None)
+        if transport is not None:
+            transport._next_attempt = 0.0
+    assert state_of(hass, entity).state == STATE_UNAVAILABLE
+    assert sum("Error fetching" in r.getMessage() for r in caplog.records) == 1
+    bsim.devices[family].clear_faults()
+    await bsim.tick()
+    await data.coordinator.async_refresh()
+    assert state_of(hass, entity).state != STATE_UNAVAILABLE
+    await _unload(hass, entry)
+
+
+async def test_energy_and_options(hass: HomeAssistant, bsim: Simulation) -> None:
+    """Discharge energy integrates; options change the interval and capacity live."""
+    entry = _entry(bsim, FAMILY_ZENDURE)
+    data = await _setup(hass, entry)
+    bsim.clock.set_speed(1)
+    await asyncio.sleep(1.0)
+    await data.coordinator.async_refresh()
+    assert 0.00003 <= data.energy.discharged_kwh <= 0.0002  # 200 W for about a second
+    assert data.energy.charged_kwh == 0
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_POLL_INTERVAL: 15, CONF_CAPACITY: 5.0}
+    )
+    await hass.async_block_till_done()
+    assert data.coordinator.update_interval is not None
+    assert data.coordinator.update_interval.total_seconds() == 15
+    assert data.coordinator.data.state.capacity_kwh == 5.0
+    await _unload(hass, entry)
+
+
+async def test_setup_retry_when_unreachable(hass: HomeAssistant, bsim: Simulation) -> None:
+    """Unreachable at startup: setup-retry, for both families."""
+    for family in (FAMILY_ZENDURE, FAMILY_BLUETTI):
+        bsim.devices[family].apply_fault(Fault(FaultKind.REFUSE))
+    await bsim.tick()
+    for family in (FAMILY_ZENDURE, FAMILY_BLUETTI):
+        entry = _entry(bsim, family)
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_first_poll_failure_retries(hass: HomeAssistant, bsim: Simulation) -> None:
+    """Identity fine, first poll broken: setup-retry and the connection is closed."""
+    twin = _bluetti(bsim)
+    original = twin.read_holding
+
+    def broken_after_identity(address: int, count: int) -> list[int]:
+        return (
+            original(address, count) if address >= 50200 and address < 50300 else [0xFFFF] * count
+        )
+
+    twin.read_holding = broken_after_identity  # type: ignore[method-assign]
+    entry = _entry(bsim, FAMILY_BLUETTI)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    bsim: Simulation,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Battery diagnostics, serial numbers and host redacted."""
+    entry = _entry(bsim, FAMILY_ZENDURE)
+    await _setup(hass, entry)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert ZENDURE_SN not in str(diagnostics)
+    entry_data = cast("dict[str, Any]", diagnostics["entry"])["data"]
+    assert entry_data.pop("port") == _zendure(bsim).port
+    assert diagnostics == snapshot
+    await _unload(hass, entry)
+
+
+# -- config flow -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def mock_setup_entry() -> Iterator[AsyncMock]:
+    """Only the flow is under test."""
+    with patch("custom_components.v2x.async_setup_entry", return_value=True) as mock:
+        yield mock
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(
+    ("family", "serial", "title"),
+    [
+        (FAMILY_ZENDURE, ZENDURE_SN, f"Zendure SolarFlow 800 Pro {ZENDURE_SN}"),
+        (FAMILY_BLUETTI, BLUETTI_SN, f"Bluetti AC500 {BLUETTI_SN}"),
+    ],
+)
+async def test_user_flow(
+    hass: HomeAssistant, bsim: Simulation, family: str, serial: str, title: str
+) -> None:
+    """Menu -> form; an error recovers; the entry carries the right data."""
+    port = _zendure(bsim).port if family == FAMILY_ZENDURE else _bluetti(bsim).server.port
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": family}
+    )
+    assert result["step_id"] == family
+    bsim.devices[family].apply_fault(Fault(FaultKind.REFUSE))
+    await bsim.tick()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: port}
+    )
+    assert result["errors"] == {CONF_HOST: "cannot_connect"}
+    bsim.devices[family].clear_faults()
+    await bsim.tick()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: port}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == title
+    assert result["result"].unique_id == serial
+    assert result["data"] == {CONF_FAMILY: family, CONF_HOST: "127.0.0.1", CONF_PORT: port}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_zendure_local_api_disabled(hass: HomeAssistant, bsim: Simulation) -> None:
+    """HTTP 401: the form explains how to enable the local API."""
+    _zendure(bsim).apply_fault(Fault(FaultKind.EXCEPTION, code=401))
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": FAMILY_ZENDURE}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: _zendure(bsim).port}
+    )
+    assert result["errors"] == {"base": "local_api_disabled"}
+
+
+def _discovery(port: int, host: str = "127.0.0.1") -> ZeroconfServiceInfo:
+    address = ip_address(host)
+    return ZeroconfServiceInfo(
+        ip_address=address,
+        ip_addresses=[address],
+        hostname="Zendure-SolarFlow800Pro-AABBCCDDEEFF.local.",
+        name="Zendure-SolarFlow800Pro-AABBCCDDEEFF._zendure._tcp.local.",
+        port=port,
+        properties={},
+        type="_zendure._tcp.local.",
+    )
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_zeroconf_discovery(hass: HomeAssistant, bsim: Simulation) -> None:
+    """A discovered device is confirmed, then created with its serial as unique id."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(_zendure(bsim).port)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "zeroconf_confirm"
+    assert result["description_placeholders"] == {
+        "name": f"Zendure SolarFlow 800 Pro {ZENDURE_SN}",
+        "host": "127.0.0.1",
+    }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == ZENDURE_SN
+    assert result["options"] == {CONF_POLL_INTERVAL: 10}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_zeroconf_updates_moved_device(hass: HomeAssistant, bsim: Simulation) -> None:
+    """A known device seen at a new address: the entry's address is updated."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=ZENDURE_SN,
+        data={CONF_FAMILY: FAMILY_ZENDURE, CONF_HOST: "192.0.2.44", CONF_PORT: 80},
+    )
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(_zendure(bsim).port)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data[CONF_HOST] == "127.0.0.1"
+    assert entry.data[CONF_PORT] == _zendure(bsim).port
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_zeroconf_unreachable_aborts(hass: HomeAssistant, bsim: Simulation) -> None:
+    """A discovery that cannot be probed aborts without touching anything."""
+    _zendure(bsim).apply_fault(Fault(FaultKind.REFUSE))
+    await bsim.tick()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(_zendure(bsim).port)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "cannot_connect"
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_battery_options_and_reconfigure(hass: HomeAssistant, bsim: Simulation) -> None:
+    """Battery options (interval, capacity); reconfigure keeps the family's fields."""
+    entry = _entry(bsim, FAMILY_BLUETTI)
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "battery"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_POLL_INTERVAL: 45, CONF_CAPACITY: 6.5}
+    )
+    assert entry.options == {CONF_POLL_INTERVAL: 45, CONF_CAPACITY: 6.5}
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_POLL_INTERVAL: 30}
+    )
+    assert entry.options == {CONF_POLL_INTERVAL: 30}
+    result = await entry.start_reconfigure_flow(hass)
+    schema = result["data_schema"]
+    assert schema is not None
+    assert [str(key) for key in schema.schema] == [CONF_HOST, CONF_PORT]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: _bluetti(bsim).server.port}
+    )
+    assert result["reason"] == "reconfigure_successful"
+
+
+async def test_battery_command_translates_refusals(hass: HomeAssistant, bsim: Simulation) -> None:
+    """A refusal from the device layer becomes a translated validation error."""
+    from custom_components.v2x.devices.errors import CommandRefusedError
+    from custom_components.v2x.helpers import async_battery_command
+
+    entry = _entry(bsim, FAMILY_ZENDURE)
+    data = await _setup(hass, entry)
+
+    async def refuse() -> None:
+        raise CommandRefusedError("not_supported", "no such thing")
+
+    with pytest.raises(ServiceValidationError) as err:
+        await async_battery_command(data.coordinator, refuse())
+    assert err.value.translation_key == "refused_not_supported"
+    await _unload(hass, entry)
