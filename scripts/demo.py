@@ -183,17 +183,22 @@ def remove_onboarding_extras(base: str, token: str) -> None:
             )
 
 
-def add_quasar(base: str, token: str, port: int) -> str:
-    """Add the simulated Quasar through the V2X config flow; return the entry title."""
-    entries = _request(f"{base}/api/config/config_entries/entry?domain=v2x", token=token)
-    if entries:
-        return str(entries[0]["title"])
-    flow = _request(f"{base}/api/config/config_entries/flow", data={"handler": "v2x"}, token=token)
-    result = _request(
-        f"{base}/api/config/config_entries/flow/{flow['flow_id']}",
-        data={"host": "127.0.0.1", "port": port, "unit_id": 1},
-        token=token,
-    )
+# What the demo adds through the V2X config flow: menu choice and form input.
+DEMO_DEVICES = (
+    ("quasar1", {"host": "127.0.0.1", "port": 5020, "unit_id": 1}),
+    ("zendure", {"host": "127.0.0.1", "port": 8081}),
+    ("bluetti", {"host": "127.0.0.1", "port": 5021}),
+)
+
+
+def add_device(base: str, token: str, family: str, form: dict[str, Any]) -> str:
+    """Add one simulated device through the V2X config flow; return the entry title."""
+    flows = f"{base}/api/config/config_entries/flow"
+    flow = _request(flows, data={"handler": "v2x"}, token=token)
+    step = _request(f"{flows}/{flow['flow_id']}", data={"next_step_id": family}, token=token)
+    result = _request(f"{flows}/{step['flow_id']}", data=form, token=token)
+    if result.get("type") == "abort" and result.get("reason") == "already_configured":
+        return f"{family} (already configured)"
     if result.get("type") != "create_entry":
         raise DemoError(f"the V2X config flow did not create an entry: {result}")
     return str(result["title"])
@@ -252,12 +257,12 @@ def main() -> int:
         print("==> onboarding through the REST API")
         token = onboard(base)
         remove_onboarding_extras(base, token)
-        title = add_quasar(base, token, port=5020)
+        titles = [add_device(base, token, family, form) for family, form in DEMO_DEVICES]
         print(
             f"\nV2X demo is running.\n"
             f"  Home Assistant:  {base}\n"
             f"  user / password: {USERNAME} / {PASSWORD}\n"
-            f"  charger:         {title} (simulated, Modbus TCP 127.0.0.1:5020)\n"
+            f"  devices:         {', '.join(titles)} (all simulated)\n"
             f"  simulator API:   http://127.0.0.1:8099/state\n"
             f"  unplug the car:  curl -X POST 127.0.0.1:8099/devices/quasar/car "
             f"-d '{{\"plugged\": false}}'\n"
