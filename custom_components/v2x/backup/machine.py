@@ -1,0 +1,621 @@
+"""The outage state machine of a backup site, as pure logic.
+
+Inputs are observations (grid present?, transfer-switch position, each source's
+state, the site load, whether automatic backup is on) and requests (start, end,
+drill). Outputs are actions for the Home Assistant layer to carry out. Time is a
+number of seconds passed in by the caller. No Home Assistant imports.
+
+States::
+
+    grid --(grid lost)--> outage --(debounce)--> switching --(switch confirmed)-->
+    on_vehicle_power --(grid back)--> grid_back --(stable for the restore delay)-->
+    returning --(switch confirmed back)--> grid
+
+plus ``reserve_reached`` (every source is down to its floor, or none can supply)
+and ``alarm`` (the transfer switch did not confirm, or moved by itself).
+
+Safety rules the machine enforces (and the property tests check):
+
+* a source is started or adjusted only while the switch is confirmed on vehicle
+  power, and only if its SoC is unknown or above its floor (reserve);
+* the switch goes back to the grid only after the grid has been present for the
+  whole restore delay (or on an explicit end/drill end), so a flapping grid never
+  makes it chatter;
+* a source that fails, or reaches its floor, hands over to the next one; when none
+  is left the outage ends at the reserve, with a ``v2x_reserve_reached`` event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+from .runtime import energy_above_floor_kwh, runtime_minutes, total_energy_kwh
+
+EVENT_BACKUP_STARTED: Final = "v2x_backup_started"
+EVENT_BACKUP_ENDED: Final = "v2x_backup_ended"
+EVENT_RESERVE_REACHED: Final = "v2x_reserve_reached"
+EVENT_SOURCE_FAILED: Final = "v2x_source_failed"
+EVENT_PARK_REQUESTED: Final = "v2x_elevator_park_requested"
+EVENTS: Final = (
+    EVENT_BACKUP_STARTED,
+    EVENT_BACKUP_ENDED,
+    EVENT_RESERVE_REACHED,
+    EVENT_SOURCE_FAILED,
+    EVENT_PARK_REQUESTED,
+)
+
+
+class BackupState(StrEnum):
+    """Where the site stands."""
+
+    GRID = "grid"
+    OUTAGE = "outage"
+    SWITCHING = "switching"
+    ON_VEHICLE_POWER = "on_vehicle_power"
+    GRID_BACK = "grid_back"
+    RETURNING = "returning"
+    RESERVE_REACHED = "reserve_reached"
+    ALARM = "alarm"
+
+
+ON_VEHICLE_SIDE: Final = frozenset(
+    {BackupState.ON_VEHICLE_POWER, BackupState.GRID_BACK, BackupState.RESERVE_REACHED}
+)
+_SUPPLYING: Final = frozenset({BackupState.ON_VEHICLE_POWER, BackupState.GRID_BACK})
+
+
+@dataclass(frozen=True, slots=True)
+class MachineConfig:
+    """Static settings of one site."""
+
+    sources: tuple[str, ...]
+    sheddable_loads: tuple[str, ...] = ()
+    outage_debounce_s: float = 0.5
+    restore_delay_s: float = 60.0
+    confirm_timeout_s: float = 10.0
+    start_grace_s: float = 150.0
+    park_warning_min: float = 10.0
+    load_deadband_w: float = 100.0
+    min_power_w: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SourceObservation:
+    """What the site knows about one source right now."""
+
+    available: bool
+    soc_pct: float | None
+    floor_pct: float
+    capacity_kwh: float | None = None
+    max_discharge_w: int = 0
+    discharging: bool = False
+
+    @property
+    def at_floor(self) -> bool:
+        """Whether the source is at or below the SoC it must never go under."""
+        return self.soc_pct is not None and self.soc_pct <= self.floor_pct
+
+    @property
+    def usable(self) -> bool:
+        """Whether the source may be asked to supply the site."""
+        return self.available and not self.at_floor and self.max_discharge_w > 0
+
+    @property
+    def energy_kwh(self) -> float | None:
+        """Energy above the floor, if it can be told."""
+        return energy_above_floor_kwh(self.soc_pct, self.floor_pct, self.capacity_kwh)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """Everything the machine looks at in one step."""
+
+    grid_available: bool | None
+    switch_on_vehicle: bool | None
+    sources: Mapping[str, SourceObservation]
+    load_w: float
+    automatic: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MoveTransferSwitch:
+    """Command the transfer switch (True: protected circuit on vehicle power)."""
+
+    to_vehicle: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StartSource:
+    """Discharge ``source`` at ``power_w``, never below ``floor_pct``."""
+
+    source: str
+    power_w: int
+    floor_pct: float
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustSource:
+    """Follow the load: new discharge power for the running source."""
+
+    source: str
+    power_w: int
+
+
+@dataclass(frozen=True, slots=True)
+class StopSource:
+    """Stop discharging ``source``."""
+
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class RechargeSource:
+    """The grid is back: let ``source`` recharge."""
+
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShedLoad:
+    """Switch a sheddable load off."""
+
+    entity_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreLoad:
+    """Switch a shed load on again."""
+
+    entity_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FireEvent:
+    """Tell automations what happened."""
+
+    event: str
+    reason: str
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseAlarm:
+    """Something needs a person: the transfer switch did not do what it was told."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClearAlarm:
+    """The alarm condition is over."""
+
+
+type Action = (
+    MoveTransferSwitch
+    | StartSource
+    | AdjustSource
+    | StopSource
+    | RechargeSource
+    | ShedLoad
+    | RestoreLoad
+    | FireEvent
+    | RaiseAlarm
+    | ClearAlarm
+)
+
+
+@dataclass(slots=True)
+class _Session:
+    """One backup session (an outage, a drill or a manual start)."""
+
+    reason: str
+    drill: bool = False
+    manual: bool = False
+    drill_until: float | None = None
+    active: str | None = None
+    active_power_w: int = 0
+    active_since: float = 0.0
+    given_up: list[str] = field(default_factory=list)
+    reached_floor: bool = False
+    shed: list[str] = field(default_factory=list)
+    park_warned: bool = False
+    started: bool = False
+    reached_end: bool = False
+    end_reason: str = "grid_restored"
+
+
+class BackupMachine:
+    """The outage logic of one site."""
+
+    def __init__(self, config: MachineConfig, now: float) -> None:
+        """Start in ``grid``; the first observation corrects that if needed."""
+        self.config = config
+        self.state = BackupState.GRID
+        self.alarm: str | None = None
+        self._session: _Session | None = None
+        self._grid: bool | None = None
+        self._grid_lost_at: float | None = None
+        self._grid_ok_since: float | None = None
+        self._switch_commanded_at = now
+        self._switch_target: bool | None = None
+        self._pending_recommand = False
+        self._requests: list[tuple[str, float]] = []
+
+    # -- requests ------------------------------------------------------------------
+
+    def request_start(self) -> None:
+        """Start backup now (service, or automatic backup off during an outage)."""
+        self._requests.append(("start", 0.0))
+
+    def request_end(self) -> None:
+        """End backup now and go back to the grid."""
+        self._requests.append(("end", 0.0))
+
+    def request_drill(self, duration_s: float) -> None:
+        """Rehearse the switchover while the grid is present, for ``duration_s``."""
+        self._requests.append(("drill", duration_s))
+
+    # -- introspection ---------------------------------------------------------------
+
+    @property
+    def active_source(self) -> str | None:
+        """The source supplying the site now."""
+        return self._session.active if self._session else None
+
+    @property
+    def drill(self) -> bool:
+        """Whether the running session is a drill."""
+        return bool(self._session and self._session.drill)
+
+    @property
+    def on_vehicle_power(self) -> bool:
+        """Whether the protected circuit is (meant to be) on the vehicle side."""
+        return self.state in ON_VEHICLE_SIDE
+
+    def snapshot(self) -> dict[str, Any]:
+        """What must survive a restart."""
+        session = self._session
+        return {
+            "state": self.state.value,
+            "alarm": self.alarm,
+            "session": None
+            if session is None
+            else {
+                "reason": session.reason,
+                "drill": session.drill,
+                "manual": session.manual,
+                "given_up": list(session.given_up),
+                "reached_floor": session.reached_floor,
+                "shed": list(session.shed),
+                "park_warned": session.park_warned,
+                "started": session.started,
+                "reached_end": session.reached_end,
+            },
+        }
+
+    @classmethod
+    def restore(
+        cls, config: MachineConfig, snapshot: Mapping[str, Any], now: float
+    ) -> BackupMachine:
+        """Rebuild after a restart. Timers restart now; nothing is switched back blindly.
+
+        A site that was on vehicle power stays there: its source is started again,
+        and the switch only goes back after the grid has been present for the whole
+        restore delay, counted from the restart.
+        """
+        machine = cls(config, now)
+        try:
+            state = BackupState(snapshot["state"])
+        except (KeyError, ValueError):
+            return machine
+        raw = snapshot.get("session")
+        if isinstance(raw, Mapping):
+            machine._session = _Session(
+                reason=str(raw.get("reason", "grid_lost")),
+                drill=bool(raw.get("drill", False)),
+                manual=bool(raw.get("manual", False)),
+                given_up=[s for s in raw.get("given_up", []) if s in config.sources],
+                reached_floor=bool(raw.get("reached_floor", False)),
+                shed=[e for e in raw.get("shed", []) if e in config.sheddable_loads],
+                park_warned=bool(raw.get("park_warned", False)),
+                started=bool(raw.get("started", False)),
+                reached_end=bool(raw.get("reached_end", False)),
+            )
+        if state is not BackupState.GRID and machine._session is None:
+            machine._session = _Session(reason="restored")
+        if machine._session is not None and machine._session.drill:
+            # The drill's clock did not survive: end it as soon as possible.
+            machine._session.drill_until = now
+        machine.alarm = snapshot.get("alarm")
+        if state is BackupState.GRID_BACK:
+            state = BackupState.ON_VEHICLE_POWER
+        machine.state = state
+        if state is BackupState.SWITCHING:
+            machine._switch_target = True
+        elif state is BackupState.RETURNING:
+            machine._switch_target = False
+        elif state is BackupState.ALARM:
+            machine._switch_target = True
+        machine._pending_recommand = state in (BackupState.SWITCHING, BackupState.RETURNING)
+        return machine
+
+    # -- the step --------------------------------------------------------------------
+
+    def step(self, obs: Observation, now: float) -> list[Action]:
+        """Look at the world once; return what to do."""
+        actions: list[Action] = []
+        if obs.grid_available is not None:
+            self._track_grid(obs.grid_available, now)
+        if self._pending_recommand and self._switch_target is not None:
+            self._pending_recommand = False
+            self._move_switch(self._switch_target, now, actions)
+        for request, value in self._requests:
+            self._handle_request(request, value, obs, now, actions)
+        self._requests.clear()
+        handler = {
+            BackupState.GRID: self._in_grid,
+            BackupState.OUTAGE: self._in_outage,
+            BackupState.SWITCHING: self._in_switching,
+            BackupState.ON_VEHICLE_POWER: self._in_supplying,
+            BackupState.GRID_BACK: self._in_supplying,
+            BackupState.RETURNING: self._in_returning,
+            BackupState.RESERVE_REACHED: self._in_reserve_reached,
+            BackupState.ALARM: self._in_alarm,
+        }[self.state]
+        handler(obs, now, actions)
+        return actions
+
+    def _track_grid(self, available: bool, now: float) -> None:
+        if available and self._grid is not True:
+            self._grid_ok_since = now
+            self._grid_lost_at = None
+        elif not available and self._grid is not False:
+            self._grid_lost_at = now
+            self._grid_ok_since = None
+        self._grid = available
+
+    def _grid_stable(self, now: float) -> bool:
+        return (
+            self._grid is True
+            and self._grid_ok_since is not None
+            and now - self._grid_ok_since >= self.config.restore_delay_s
+        )
+
+    def _handle_request(
+        self, request: str, value: float, obs: Observation, now: float, actions: list[Action]
+    ) -> None:
+        if request == "end":
+            if self._session is not None and self.state is not BackupState.RETURNING:
+                self._session.end_reason = "manual"
+                self._begin_return(now, actions)
+            return
+        if self.state not in (BackupState.GRID, BackupState.OUTAGE):
+            return
+        if not any(obs.sources.get(s, _GONE).usable for s in self.config.sources):
+            return  # nothing could supply the circuit (the caller says so to the user)
+        if request == "drill":
+            if self._grid is not True:
+                return
+            self._session = _Session(reason="drill", drill=True, drill_until=now + value)
+            self._session.end_reason = "drill_complete"
+        else:
+            self._session = _Session(reason="manual", manual=self._grid is True)
+        self._begin_switching(obs, now, actions)
+
+    # -- states ----------------------------------------------------------------------
+
+    def _in_grid(self, obs: Observation, now: float, actions: list[Action]) -> None:
+        if self._grid is False:
+            self.state = BackupState.OUTAGE
+            self._in_outage(obs, now, actions)
+
+    def _in_outage(self, obs: Observation, now: float, actions: list[Action]) -> None:
+        if self._grid is True:
+            self.state = BackupState.GRID
+            return
+        lost_at = self._grid_lost_at if self._grid_lost_at is not None else now
+        if obs.automatic and now - lost_at >= self.config.outage_debounce_s:
+            self._session = _Session(reason="grid_lost")
+            self._begin_switching(obs, now, actions)
+
+    def _begin_switching(self, obs: Observation, now: float, actions: list[Action]) -> None:
+        session = self._require_session()
+        if not any(obs.sources.get(s, _GONE).usable for s in self.config.sources):
+            # Nothing could supply the circuit: do not move it to a dead side.
+            self._enter_reserve_reached(session, "no_source_available", actions)
+            return
+        self.state = BackupState.SWITCHING
+        self._move_switch(True, now, actions)
+        for entity_id in self.config.sheddable_loads:
+            if entity_id not in session.shed:
+                session.shed.append(entity_id)
+                actions.append(ShedLoad(entity_id))
+        self._in_switching(obs, now, actions)
+
+    def _in_switching(self, obs: Observation, now: float, actions: list[Action]) -> None:
+        session = self._require_session()
+        if obs.switch_on_vehicle is True:
+            self._enter_supplying(session, obs, now, actions)
+        elif now - self._switch_commanded_at >= self.config.confirm_timeout_s:
+            self._raise(BackupState.ALARM, "transfer_switch_not_confirmed", actions)
+
+    def _in_supplying(self, obs: Observation, now: float, actions: list[Action]) -> None:
+        session = self._require_session()
+        if obs.switch_on_vehicle is False:
+            # Never discharge into a circuit that is not on the vehicle side.
+            self._stop_active(session, actions)
+            self._raise(BackupState.ALARM, "transfer_switch_moved", actions)
+            return
+        if session.drill and self._grid is False:
+            session.drill = False  # a real outage during a drill: keep going for real
+            session.end_reason = "grid_restored"
+        if session.drill and session.drill_until is not None and now >= session.drill_until:
+            self._begin_return(now, actions)
+            return
+        if not (session.drill or session.manual):
+            if self._grid is True:
+                self.state = BackupState.GRID_BACK
+                if self._grid_stable(now):
+                    self._begin_return(now, actions)
+                    return
+            else:
+                self.state = BackupState.ON_VEHICLE_POWER
+        self._manage_source(session, obs, now, actions)
+        if self.state in _SUPPLYING:
+            self._warn_if_running_out(session, obs, actions)
+
+    def _in_returning(self, obs: Observation, now: float, actions: list[Action]) -> None:
+        session = self._require_session()
+        if obs.switch_on_vehicle is False:
+            actions.extend(RestoreLoad(entity_id) for entity_id in reversed(session.shed))
+            if self._grid is True:
+                actions.extend(RechargeSource(source) for source in self.config.sources)
+            if session.started or session.reached_end:
+                actions.append(FireEvent(EVENT_BACKUP_ENDED, session.end_reason))
+            self._session = None
+            self.state = BackupState.GRID if self._grid is not False else BackupState.OUTAGE
+            if self.state is BackupState.OUTAGE:
+                # Ended by hand during an outage: no automatic restart for this one.
+                self._grid_lost_at = None
+            if self.alarm is not None:
+                self.alarm = None
+                actions.append(ClearAlarm())
+        elif now - self._switch_commanded_at >= self.config.confirm_timeout_s:
+            self._raise(BackupState.ALARM, "transfer_switch_not_returned", actions)
+
+    def _in_reserve_reached(self, obs: Observation, now: float, actions: list[Action]) -> None:
+        session = self._require_session()
+        if self._may_return(session, now):
+            self._begin_return(now, actions)
+
+    def _in_alarm(self, obs: Observation, now: float, actions: list[Action]) -> None:
+        session = self._require_session()
+        if self._switch_target is True and obs.switch_on_vehicle is True:
+            self.alarm = None
+            actions.append(ClearAlarm())
+            self._enter_supplying(session, obs, now, actions)
+        elif self._switch_target is False and obs.switch_on_vehicle is False:
+            self.state = BackupState.RETURNING
+            self._in_returning(obs, now, actions)
+        elif self._switch_target is True and self._may_return(session, now):
+            self._begin_return(now, actions)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _enter_supplying(
+        self, session: _Session, obs: Observation, now: float, actions: list[Action]
+    ) -> None:
+        self.state = BackupState.ON_VEHICLE_POWER
+        if not session.started:
+            session.started = True
+            actions.append(FireEvent(EVENT_BACKUP_STARTED, session.reason))
+        self._in_supplying(obs, now, actions)
+
+    def _may_return(self, session: _Session, now: float) -> bool:
+        """Grid present, and for an outage, present for the whole restore delay."""
+        if session.manual or session.drill:
+            return self._grid is True
+        return self._grid_stable(now)
+
+    def _require_session(self) -> _Session:
+        if self._session is None:  # pragma: no cover - every caller sets one first
+            self._session = _Session(reason="grid_lost")
+        return self._session
+
+    def _move_switch(self, to_vehicle: bool, now: float, actions: list[Action]) -> None:
+        self._switch_target = to_vehicle
+        self._switch_commanded_at = now
+        actions.append(MoveTransferSwitch(to_vehicle))
+
+    def _raise(self, state: BackupState, reason: str, actions: list[Action]) -> None:
+        self.state = state
+        if self.alarm != reason:
+            self.alarm = reason
+            actions.append(RaiseAlarm(reason))
+
+    def _begin_return(self, now: float, actions: list[Action]) -> None:
+        session = self._require_session()
+        self._stop_active(session, actions)
+        self.state = BackupState.RETURNING
+        self._move_switch(False, now, actions)
+
+    def _stop_active(self, session: _Session, actions: list[Action]) -> None:
+        if session.active is not None:
+            actions.append(StopSource(session.active))
+            session.active = None
+
+    def _manage_source(
+        self, session: _Session, obs: Observation, now: float, actions: list[Action]
+    ) -> None:
+        active = session.active
+        if active is not None:
+            seen = obs.sources.get(active, _GONE)
+            failure = None
+            if not seen.available:
+                failure = "unavailable"
+            elif seen.at_floor:
+                failure = "reserve"
+            elif not seen.discharging and now - session.active_since >= self.config.start_grace_s:
+                failure = "not_discharging"
+            if failure is None:
+                power = self._power_for(seen, obs.load_w)
+                if abs(power - session.active_power_w) >= self.config.load_deadband_w:
+                    session.active_power_w = power
+                    actions.append(AdjustSource(active, power))
+                return
+            actions.append(StopSource(active))
+            session.given_up.append(active)
+            session.active = None
+            if failure == "reserve":
+                session.reached_floor = True
+            else:
+                actions.append(FireEvent(EVENT_SOURCE_FAILED, failure, active))
+        if obs.switch_on_vehicle is not True:
+            return  # start a source only into a circuit confirmed on the vehicle side
+        for source in self.config.sources:
+            if source in session.given_up:
+                continue
+            seen = obs.sources.get(source, _GONE)
+            if seen.usable:
+                power = self._power_for(seen, obs.load_w)
+                session.active, session.active_power_w, session.active_since = source, power, now
+                actions.append(StartSource(source, power, seen.floor_pct))
+                return
+        reason = "reserve" if session.reached_floor or not session.given_up else "sources_failed"
+        self._enter_reserve_reached(session, reason, actions)
+
+    def _power_for(self, source: SourceObservation, load_w: float) -> int:
+        return int(min(source.max_discharge_w, max(self.config.min_power_w, load_w)))
+
+    def _enter_reserve_reached(self, session: _Session, reason: str, actions: list[Action]) -> None:
+        if not session.park_warned:
+            session.park_warned = True
+            actions.append(FireEvent(EVENT_PARK_REQUESTED, "reserve_reached"))
+        self.state = BackupState.RESERVE_REACHED
+        session.reached_end = True
+        actions.append(FireEvent(EVENT_RESERVE_REACHED, reason))
+
+    def _warn_if_running_out(
+        self, session: _Session, obs: Observation, actions: list[Action]
+    ) -> None:
+        if session.park_warned:
+            return
+        remaining = runtime_minutes(self.energy_kwh(obs, session), obs.load_w)
+        if remaining is not None and remaining <= self.config.park_warning_min:
+            session.park_warned = True
+            actions.append(FireEvent(EVENT_PARK_REQUESTED, "energy_low"))
+
+    def energy_kwh(self, obs: Observation, session: _Session | None = None) -> float | None:
+        """Energy above the floors of the sources still in play."""
+        given_up = (session or self._session or _Session(reason="")).given_up
+        return total_energy_kwh(
+            seen.energy_kwh
+            for source, seen in obs.sources.items()
+            if source in self.config.sources and source not in given_up and seen.available
+        )
+
+
+_GONE: Final = SourceObservation(available=False, soc_pct=None, floor_pct=100.0)

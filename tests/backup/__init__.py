@@ -1,0 +1,1 @@
+"""Pure backup-logic tests: no Home Assistant."""

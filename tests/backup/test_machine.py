@@ -1,0 +1,567 @@
+"""The backup state machine: scenarios, and safety invariants over random event sequences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from custom_components.v2x.backup.machine import (
+    EVENT_BACKUP_ENDED,
+    EVENT_BACKUP_STARTED,
+    EVENT_PARK_REQUESTED,
+    EVENT_RESERVE_REACHED,
+    EVENT_SOURCE_FAILED,
+    Action,
+    AdjustSource,
+    BackupMachine,
+    BackupState,
+    ClearAlarm,
+    FireEvent,
+    MachineConfig,
+    MoveTransferSwitch,
+    Observation,
+    RaiseAlarm,
+    RechargeSource,
+    RestoreLoad,
+    ShedLoad,
+    SourceObservation,
+    StartSource,
+    StopSource,
+)
+from custom_components.v2x.backup.runtime import (
+    ElevatorModel,
+    describe_runtime,
+    energy_above_floor_kwh,
+    runtime_minutes,
+    total_energy_kwh,
+)
+
+CONFIG = MachineConfig(
+    sources=("car", "battery"),
+    sheddable_loads=("switch.heater", "switch.ev_charger"),
+    outage_debounce_s=0.5,
+    restore_delay_s=60.0,
+    confirm_timeout_s=10.0,
+    start_grace_s=30.0,
+    park_warning_min=10.0,
+)
+
+
+def _source(soc: float | None = 60.0, **kwargs: object) -> SourceObservation:
+    values: dict[str, object] = {
+        "available": True,
+        "soc_pct": soc,
+        "floor_pct": 30.0,
+        "capacity_kwh": 40.0,
+        "max_discharge_w": 6000,
+        "discharging": True,
+    } | kwargs
+    return SourceObservation(**values)  # type: ignore[arg-type]
+
+
+def _obs(
+    grid: bool | None,
+    switch: bool | None,
+    sources: dict[str, SourceObservation] | None = None,
+    load_w: float = 1500.0,
+    automatic: bool = True,
+) -> Observation:
+    if sources is None:
+        sources = {
+            "car": _source(),
+            "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=800),
+        }
+    return Observation(grid, switch, sources, load_w, automatic)
+
+
+def _state(machine: BackupMachine) -> BackupState:
+    """The machine's state (a call, so the type checker does not narrow it)."""
+    return machine.state
+
+
+def _events(actions: Sequence[Action]) -> list[tuple[str, str]]:
+    return [(a.event, a.reason) for a in actions if isinstance(a, FireEvent)]
+
+
+def test_outage_switchover_and_return() -> None:
+    """Lose the grid, switch, supply from the car, wait for a stable grid, return."""
+    m = BackupMachine(CONFIG, 0.0)
+    assert m.step(_obs(True, False), 0.0) == []
+    assert m.step(_obs(False, False), 1.0) == []
+    assert _state(m) is BackupState.OUTAGE
+    actions = m.step(_obs(False, False), 1.6)
+    assert actions == [
+        MoveTransferSwitch(True),
+        ShedLoad("switch.heater"),
+        ShedLoad("switch.ev_charger"),
+    ]
+    assert _state(m) is BackupState.SWITCHING
+    assert m.step(_obs(False, False), 2.0) == []  # not confirmed yet: no discharge
+    actions = m.step(_obs(False, True), 2.2)
+    assert actions == [
+        FireEvent(EVENT_BACKUP_STARTED, "grid_lost"),
+        StartSource("car", 1500, 30.0),
+    ]
+    assert _state(m) is BackupState.ON_VEHICLE_POWER
+    assert m.active_source == "car"
+    assert m.on_vehicle_power
+    # Load following with a deadband.
+    assert m.step(_obs(False, True, load_w=1550), 3.0) == []
+    assert m.step(_obs(False, True, load_w=2500), 4.0) == [AdjustSource("car", 2500)]
+    # Grid back, but flapping: no switching until it stays.
+    assert m.step(_obs(True, True, load_w=2500), 100.0) == []
+    assert _state(m) is BackupState.GRID_BACK
+    assert m.step(_obs(False, True, load_w=2500), 130.0) == []
+    assert _state(m) is BackupState.ON_VEHICLE_POWER
+    assert m.step(_obs(True, True, load_w=2500), 140.0) == []
+    assert m.step(_obs(True, True, load_w=2500), 199.0) == []
+    actions = m.step(_obs(True, True, load_w=2500), 200.0)
+    assert actions == [StopSource("car"), MoveTransferSwitch(False)]
+    assert _state(m) is BackupState.RETURNING
+    actions = m.step(_obs(True, False), 201.0)
+    assert actions == [
+        RestoreLoad("switch.ev_charger"),
+        RestoreLoad("switch.heater"),
+        RechargeSource("car"),
+        RechargeSource("battery"),
+        FireEvent(EVENT_BACKUP_ENDED, "grid_restored"),
+    ]
+    assert _state(m) is BackupState.GRID
+
+
+def test_short_blip_is_ignored() -> None:
+    """A grid blip shorter than the debounce changes nothing."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.step(_obs(False, False), 1.0)
+    assert m.step(_obs(True, False), 1.3) == []
+    assert _state(m) is BackupState.GRID
+
+
+def test_switch_not_confirmed_raises_alarm_and_never_discharges() -> None:
+    """No confirmation in time: alarm, no source started; a late confirmation recovers."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.step(_obs(False, False), 0.0)
+    m.step(_obs(False, False), 1.0)
+    actions = m.step(_obs(False, False), 11.5)
+    assert actions == [RaiseAlarm("transfer_switch_not_confirmed")]
+    assert _state(m) is BackupState.ALARM
+    assert m.alarm == "transfer_switch_not_confirmed"
+    assert m.step(_obs(False, False), 20.0) == []
+    actions = m.step(_obs(False, True), 21.0)
+    assert actions[:2] == [ClearAlarm(), FireEvent(EVENT_BACKUP_STARTED, "grid_lost")]
+    assert isinstance(actions[2], StartSource)
+
+
+def test_alarm_returns_when_grid_is_stable() -> None:
+    """Stuck in alarm while the grid comes back: go back to the grid."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.step(_obs(False, False), 0.0)
+    m.step(_obs(False, False), 1.0)
+    m.step(_obs(False, False), 12.0)
+    m.step(_obs(True, False), 20.0)
+    actions = m.step(_obs(True, False), 80.0)
+    assert actions == [MoveTransferSwitch(False)]
+    actions = m.step(_obs(True, False), 81.0)
+    # Backup never started (the switch never confirmed): no "ended" event either.
+    assert _events(actions) == []
+    assert ClearAlarm() in actions
+    assert _state(m) is BackupState.GRID
+
+
+def test_switch_moved_by_hand_stops_discharge() -> None:
+    """Someone moves the switch back while supplying: stop at once, alarm."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.request_start()
+    m.step(_obs(True, False), 0.0)
+    m.step(_obs(True, True), 1.0)
+    actions = m.step(_obs(True, False), 2.0)
+    assert actions == [StopSource("car"), RaiseAlarm("transfer_switch_moved")]
+    assert _state(m) is BackupState.ALARM
+
+
+def test_return_not_confirmed() -> None:
+    """The switch does not go back: alarm; its confirmation later completes the return."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.request_start()
+    m.step(_obs(True, False), 0.0)
+    m.step(_obs(True, True), 1.0)
+    m.request_end()
+    m.step(_obs(True, True), 2.0)
+    assert m.step(_obs(True, True), 13.0) == [RaiseAlarm("transfer_switch_not_returned")]
+    actions = m.step(_obs(True, False), 14.0)
+    assert (EVENT_BACKUP_ENDED, "manual") in _events(actions)
+    assert _state(m) is BackupState.GRID
+
+
+def test_failover_then_reserve() -> None:
+    """The car drops out, the battery takes over, then reaches its floor."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.step(_obs(False, False), 0.0)
+    m.step(_obs(False, False), 1.0)
+    m.step(_obs(False, True), 2.0)
+    gone = {
+        "car": _source(available=False),
+        "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=800),
+    }
+    actions = m.step(_obs(False, True, gone), 3.0)
+    assert actions == [
+        StopSource("car"),
+        FireEvent(EVENT_SOURCE_FAILED, "unavailable", "car"),
+        StartSource("battery", 800, 30.0),
+    ]
+    empty = {"car": _source(available=False), "battery": _source(30.0, capacity_kwh=2.0)}
+    actions = m.step(_obs(False, True, empty), 4.0)
+    assert actions == [
+        StopSource("battery"),
+        FireEvent(EVENT_PARK_REQUESTED, "reserve_reached"),
+        FireEvent(EVENT_RESERVE_REACHED, "reserve"),
+    ]
+    assert _state(m) is BackupState.RESERVE_REACHED
+    assert m.active_source is None
+    # The grid comes back: return after the restore delay.
+    m.step(_obs(True, True, empty), 10.0)
+    assert m.step(_obs(True, True, empty), 71.0) == [MoveTransferSwitch(False)]
+
+
+def test_source_that_never_discharges_fails_over() -> None:
+    """A source that does not start discharging within the grace time is given up."""
+    m = BackupMachine(CONFIG, 0.0)
+    idle = {"car": _source(discharging=False), "battery": _source(80.0, capacity_kwh=2.0)}
+    m.step(_obs(False, False, idle), 0.0)
+    m.step(_obs(False, False, idle), 1.0)
+    m.step(_obs(False, True, idle), 2.0)
+    actions = m.step(_obs(False, True, idle), 40.0)
+    assert FireEvent(EVENT_SOURCE_FAILED, "not_discharging", "car") in actions
+    assert StartSource("battery", 1500, 30.0) in actions
+
+
+def test_all_sources_failing_ends_at_reserve_state() -> None:
+    """Every source failed: the outage still ends with v2x_reserve_reached."""
+    m = BackupMachine(MachineConfig(sources=("car",)), 0.0)
+    m.step(_obs(False, False, {"car": _source()}), 0.0)
+    m.step(_obs(False, False, {"car": _source()}), 1.0)
+    m.step(_obs(False, True, {"car": _source()}), 2.0)
+    actions = m.step(_obs(False, True, {"car": _source(available=False)}), 3.0)
+    assert (EVENT_RESERVE_REACHED, "sources_failed") in _events(actions)
+
+
+def test_no_usable_source_does_not_switch() -> None:
+    """Never move the circuit to a dead side: everything at its floor at the outage."""
+    m = BackupMachine(CONFIG, 0.0)
+    empty = {"car": _source(20.0), "battery": _source(10.0)}
+    m.step(_obs(False, False, empty), 0.0)
+    actions = m.step(_obs(False, False, empty), 1.0)
+    assert not any(isinstance(a, MoveTransferSwitch) for a in actions)
+    assert (EVENT_RESERVE_REACHED, "no_source_available") in _events(actions)
+    assert _state(m) is BackupState.RESERVE_REACHED
+
+
+def test_park_warning_before_the_energy_runs_out() -> None:
+    """Low runtime left: ask the elevator to park, once."""
+    m = BackupMachine(CONFIG, 0.0)
+    low = {"car": _source(33.0, capacity_kwh=4.0), "battery": _source(30.0)}
+    m.step(_obs(False, False, low), 0.0)
+    m.step(_obs(False, False, low), 1.0)
+    actions = m.step(_obs(False, True, low, load_w=1500), 2.0)
+    # 3 % of 4 kWh = 120 Wh at 1.5 kW = 4.8 minutes < 10
+    assert (EVENT_PARK_REQUESTED, "energy_low") in _events(actions)
+    assert (EVENT_PARK_REQUESTED, "energy_low") not in _events(m.step(_obs(False, True, low), 3.0))
+
+
+def test_automatic_off_waits_for_a_request() -> None:
+    """With automatic backup off an outage waits; start_backup starts it."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.step(_obs(False, False, automatic=False), 0.0)
+    assert m.step(_obs(False, False, automatic=False), 5.0) == []
+    assert _state(m) is BackupState.OUTAGE
+    m.request_start()
+    actions = m.step(_obs(False, False, automatic=False), 6.0)
+    assert MoveTransferSwitch(True) in actions
+    m.step(_obs(False, True, automatic=False), 7.0)
+    m.step(_obs(True, True, automatic=False), 8.0)
+    assert m.step(_obs(True, True, automatic=False), 68.0)[-1] == MoveTransferSwitch(False)
+
+
+def test_manual_start_with_grid_present_runs_until_end() -> None:
+    """A manual start while the grid is present runs until end_backup."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.request_start()
+    m.step(_obs(True, False), 0.0)
+    actions = m.step(_obs(True, True), 1.0)
+    assert (EVENT_BACKUP_STARTED, "manual") in _events(actions)
+    assert m.step(_obs(True, True), 500.0) == []
+    assert _state(m) is BackupState.ON_VEHICLE_POWER
+    m.request_end()
+    assert m.step(_obs(True, True), 501.0) == [StopSource("car"), MoveTransferSwitch(False)]
+    m.request_end()  # ignored while returning
+    assert m.step(_obs(True, True), 502.0) == []
+
+
+def test_drill_rehearses_and_returns() -> None:
+    """A drill switches over with the grid present and returns after its duration."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.request_drill(120.0)
+    m.step(_obs(True, False), 0.0)
+    assert m.drill
+    actions = m.step(_obs(True, True), 1.0)
+    assert (EVENT_BACKUP_STARTED, "drill") in _events(actions)
+    assert m.step(_obs(True, True), 60.0) == []
+    assert m.step(_obs(True, True), 121.0) == [StopSource("car"), MoveTransferSwitch(False)]
+    actions = m.step(_obs(True, False), 122.0)
+    assert (EVENT_BACKUP_ENDED, "drill_complete") in _events(actions)
+
+
+def test_drill_refused_during_outage_and_becomes_real() -> None:
+    """No drill without grid; a grid loss during a drill turns it into a real backup."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.step(_obs(False, False, automatic=False), 0.0)
+    m.request_drill(60.0)
+    assert m.step(_obs(False, False, automatic=False), 1.0) == []
+    m2 = BackupMachine(CONFIG, 0.0)
+    m2.request_drill(60.0)
+    m2.step(_obs(True, False), 0.0)
+    m2.step(_obs(True, True), 1.0)
+    m2.step(_obs(False, True), 30.0)
+    assert not m2.drill
+    assert m2.step(_obs(False, True), 100.0) == []  # the drill's end does not end a real outage
+    assert _state(m2) is BackupState.ON_VEHICLE_POWER
+
+
+def test_snapshot_and_restore_keep_vehicle_power() -> None:
+    """After a restart mid-outage the source restarts; the switch stays until stable."""
+    m = BackupMachine(CONFIG, 0.0)
+    m.step(_obs(False, False), 0.0)
+    m.step(_obs(False, False), 1.0)
+    m.step(_obs(False, True), 2.0)
+    snapshot = m.snapshot()
+    restored = BackupMachine.restore(CONFIG, snapshot, 1000.0)
+    assert _state(restored) is BackupState.ON_VEHICLE_POWER
+    actions = restored.step(_obs(True, True), 1000.0)
+    assert actions == [StartSource("car", 1500, 30.0)]  # re-started, not switched back
+    assert _state(restored) is BackupState.GRID_BACK
+    assert restored.step(_obs(True, True), 1059.0) == []
+    assert restored.step(_obs(True, True), 1060.0) == [StopSource("car"), MoveTransferSwitch(False)]
+    actions = restored.step(_obs(True, False), 1061.0)
+    assert RestoreLoad("switch.heater") in actions  # shed loads remembered across the restart
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [("switching", MoveTransferSwitch(True)), ("returning", MoveTransferSwitch(False))],
+)
+def test_restore_recommands_a_moving_switch(state: str, expected: MoveTransferSwitch) -> None:
+    """A restart while the switch was moving commands it again."""
+    restored = BackupMachine.restore(CONFIG, {"state": state, "session": None}, 5.0)
+    assert restored.step(_obs(False, None), 5.0)[0] == expected
+
+
+def test_restore_of_garbage_starts_clean() -> None:
+    """An unreadable snapshot starts in grid; a drill does not outlive a restart."""
+    assert BackupMachine.restore(CONFIG, {"state": "bogus"}, 0.0).state is BackupState.GRID
+    assert BackupMachine.restore(CONFIG, {}, 0.0).state is BackupState.GRID
+    drill = BackupMachine.restore(
+        CONFIG,
+        {"state": "on_vehicle_power", "session": {"reason": "drill", "drill": True}},
+        10.0,
+    )
+    actions = drill.step(_obs(True, True), 10.0)
+    assert actions == [MoveTransferSwitch(False)]
+    alarm = BackupMachine.restore(CONFIG, {"state": "alarm", "alarm": "x"}, 0.0)
+    assert alarm.alarm == "x"
+
+
+def test_runtime_helpers() -> None:
+    """Energy, runtime and the building manager's wording."""
+    assert energy_above_floor_kwh(60, 30, 20) == pytest.approx(6.0)
+    assert energy_above_floor_kwh(None, 30, 20) is None
+    assert energy_above_floor_kwh(20, 30, 20) == 0.0
+    assert total_energy_kwh([1.0, None, 2.0]) == 3.0
+    assert total_energy_kwh([None]) is None
+    assert runtime_minutes(2.0, 1000) == 120.0
+    assert runtime_minutes(2.0, 0) is None
+    assert ElevatorModel().average_w == 1450.0
+    assert describe_runtime(580) == "about 9 h 40 min"
+    assert describe_runtime(120) == "about 2 h"
+    assert describe_runtime(7.4) == "about 7 min"
+    assert describe_runtime(None) is None
+
+
+# -- property-based: random worlds -----------------------------------------------------
+
+
+@dataclass
+class World:
+    """A small world the machine runs in: grid, switch, sources with physics."""
+
+    grid: bool = True
+    automatic: bool = True
+    switch_on_vehicle: bool = False
+    switch_works: bool = True
+    pending_switch: tuple[float, bool] | None = None
+    socs: dict[str, float] = field(default_factory=lambda: {"car": 50.0, "battery": 60.0})
+    available: dict[str, bool] = field(default_factory=lambda: {"car": True, "battery": True})
+    power: dict[str, float] = field(default_factory=lambda: {"car": 0.0, "battery": 0.0})
+
+    def apply(self, kind: str, value: float, machine: BackupMachine) -> None:
+        """One random event."""
+        requests: dict[str, Callable[[], None]] = {
+            "start": machine.request_start,
+            "end": machine.request_end,
+            "drill": lambda: machine.request_drill(value),
+        }
+        if kind in requests:
+            requests[kind]()
+        elif kind.startswith("grid_"):
+            self.grid = kind == "grid_on"
+        elif kind.startswith("switch_"):
+            self.switch_works = kind == "switch_fixed"
+        elif kind.startswith("automatic_"):
+            self.automatic = kind == "automatic_on"
+        else:
+            name, change = kind.split("_")
+            self.available[name] = change == "back"
+
+
+@st.composite
+def timelines(draw: st.DrawFn) -> list[tuple[float, str, object]]:
+    """Random events over two simulated hours."""
+    kinds = st.sampled_from(
+        ["grid_off", "grid_on", "switch_breaks", "switch_fixed", "car_lost", "car_back",
+         "battery_lost", "start", "end", "drill", "automatic_off", "automatic_on"]
+    )  # fmt: skip
+    events = draw(st.lists(st.tuples(st.floats(0, 7200), kinds, st.floats(1, 600)), max_size=25))
+    return sorted(events, key=lambda event: event[0])
+
+
+def _run(
+    events: list[tuple[float, str, object]],
+    socs: tuple[float, float],
+    *,
+    horizon_s: float = 7200.0,
+    dt: float = 5.0,
+    load_w: float = 2000.0,
+) -> tuple[list[tuple[float, Action, Observation]], BackupMachine, list[tuple[float, bool]]]:
+    config = MachineConfig(
+        sources=("car", "battery"),
+        sheddable_loads=("switch.a",),
+        restore_delay_s=60.0,
+        confirm_timeout_s=10.0,
+        start_grace_s=30.0,
+    )
+    machine = BackupMachine(config, 0.0)
+    world = World(socs={"car": socs[0], "battery": socs[1]})
+    grid_log: list[tuple[float, bool]] = [(0.0, True)]
+    log: list[tuple[float, Action, Observation]] = []
+    queue = list(events)
+    t = 0.0
+    while t <= horizon_s:
+        while queue and queue[0][0] <= t:
+            _, kind, value = queue.pop(0)
+            world.apply(kind, float(value), machine)  # type: ignore[arg-type]
+            if kind.startswith("grid_"):
+                grid_log.append((t, world.grid))
+        if world.pending_switch and world.pending_switch[0] <= t and world.switch_works:
+            world.switch_on_vehicle = world.pending_switch[1]
+            world.pending_switch = None
+        sources = {
+            name: SourceObservation(
+                available=world.available[name],
+                soc_pct=world.socs[name],
+                floor_pct=30.0,
+                capacity_kwh=40.0 if name == "car" else 2.0,
+                max_discharge_w=6000 if name == "car" else 800,
+                discharging=world.power[name] > 0,
+            )
+            for name in ("car", "battery")
+        }
+        obs = Observation(world.grid, world.switch_on_vehicle, sources, load_w, world.automatic)
+        for action in machine.step(obs, t):
+            log.append((t, action, obs))
+            if isinstance(action, MoveTransferSwitch):
+                world.pending_switch = (t + 2.0, action.to_vehicle)
+            elif isinstance(action, StartSource | AdjustSource):
+                world.power[action.source] = action.power_w
+            elif isinstance(action, StopSource):
+                world.power[action.source] = 0.0
+        for name in ("car", "battery"):
+            capacity = 40.0 if name == "car" else 2.0
+            world.socs[name] -= world.power[name] * dt / 3600.0 / 1000.0 / capacity * 100.0
+        t += dt
+    return log, machine, grid_log
+
+
+def _grid_present_since(grid_log: list[tuple[float, bool]], t: float) -> float | None:
+    """When the grid last became present before t (None if absent at t)."""
+    since = None
+    for when, present in grid_log:
+        if when > t:
+            break
+        since = when if present else None
+    return since
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=timelines(), socs=st.tuples(st.floats(0, 100), st.floats(0, 100)))
+def test_safety_invariants(
+    events: list[tuple[float, str, object]], socs: tuple[float, float]
+) -> None:
+    """For any sequence of outages, faults and requests, the safety rules hold."""
+    log, machine, grid_log = _run(events, socs)
+    manual_or_drill = any(kind in ("start", "end", "drill") for _, kind, _ in events)
+    active: set[str] = set()
+    for t, action, obs in log:
+        if isinstance(action, StartSource):
+            seen = obs.sources[action.source]
+            # Never start into an unswitched circuit, never at or below the floor.
+            assert obs.switch_on_vehicle is True
+            assert seen.soc_pct is None or seen.soc_pct > action.floor_pct
+            assert seen.available
+            active.add(action.source)
+        elif isinstance(action, AdjustSource):
+            assert obs.switch_on_vehicle is True
+            assert action.source in active
+        elif isinstance(action, StopSource):
+            active.discard(action.source)
+        elif isinstance(action, MoveTransferSwitch) and not action.to_vehicle:
+            # Nothing may still be discharging when the circuit goes back to the grid.
+            assert not active
+            if not manual_or_drill and obs.grid_available:
+                since = _grid_present_since(grid_log, t)
+                assert since is not None
+                assert t - since >= 60.0  # no chatter: the grid stayed for the restore delay
+    # "Ended" only closes a session that started or hit the reserve.
+    fired = [a.event for _, a, _ in log if isinstance(a, FireEvent)]
+    assert fired.count(EVENT_BACKUP_ENDED) <= fired.count(EVENT_BACKUP_STARTED) + fired.count(
+        EVENT_RESERVE_REACHED
+    )
+    # Every source still running belongs to a site on vehicle power.
+    if active:
+        assert machine.on_vehicle_power or machine.state is BackupState.ALARM
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    outage_at=st.floats(0, 600),
+    socs=st.tuples(st.floats(31, 100), st.floats(31, 100)),
+    failures=st.lists(st.sampled_from(["car_lost", "battery_lost"]), max_size=2),
+)
+def test_every_endless_outage_ends_at_the_reserve(
+    outage_at: float, socs: tuple[float, float], failures: list[str]
+) -> None:
+    """With no grid for ever the sources run down and the outage ends at the reserve."""
+    events: list[tuple[float, str, object]] = [(outage_at, "grid_off", 0.0)]
+    events += [(outage_at + 100 * (i + 1), kind, 0.0) for i, kind in enumerate(failures)]
+    # 6 kW from 40 kWh (at most 70 % above the 30 % floor, < 5 h), then 800 W from 2 kWh.
+    log, machine, _ = _run(events, socs, horizon_s=30_000.0, dt=20.0, load_w=6000.0)
+    started = [a for _, a, _ in log if isinstance(a, FireEvent) and a.event == EVENT_BACKUP_STARTED]
+    reserve = [
+        a for _, a, _ in log if isinstance(a, FireEvent) and a.event == EVENT_RESERVE_REACHED
+    ]
+    assert started
+    assert machine.state is BackupState.RESERVE_REACHED
+    assert len(reserve) == 1
+    parks = [a for _, a, _ in log if isinstance(a, FireEvent) and a.event == EVENT_PARK_REQUESTED]
+    assert len(parks) == 1
