@@ -28,6 +28,7 @@ from .const import (
     DEFAULT_OPTIONS,
     DEFAULT_REQUEST_TIMEOUT_S,
     DOMAIN,
+    FAMILY_SITE,
 )
 from .controller import ChargerController
 from .coordinator import (
@@ -43,9 +44,11 @@ from .devices.errors import DeviceError
 from .devices.factory import create_battery, create_charger
 from .devices.model import DeviceIdentity
 from .services import async_setup_services
+from .site import BackupSite
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
@@ -80,7 +83,12 @@ def _not_ready(err: DeviceError) -> ConfigEntryNotReady:
 
 async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
     """Connect to the device, read its identity and start polling."""
-    if entry.data[CONF_FAMILY] in BATTERY_FAMILIES:
+    family = entry.data[CONF_FAMILY]
+    if family == FAMILY_SITE:
+        site = BackupSite(hass, entry)
+        entry.runtime_data = site
+        await site.async_start()
+    elif family in BATTERY_FAMILIES:
         await _async_setup_battery(hass, entry)
     else:
         await _async_setup_charger(hass, entry)
@@ -184,6 +192,9 @@ def _device_id_lookup(hass: HomeAssistant, identity: DeviceIdentity) -> Callable
 async def _async_options_updated(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
     """Apply new options at once, without reconnecting."""
     data = entry.runtime_data
+    if isinstance(data, BackupSite):
+        data.apply_options()
+        return
     if isinstance(data, BatteryRuntimeData):
         data.coordinator.update_interval = timedelta(seconds=_battery_poll_s(entry))
         data.energy.max_gap_s = 3 * _battery_poll_s(entry)
@@ -201,6 +212,9 @@ async def _async_options_updated(hass: HomeAssistant, entry: V2XConfigEntry) -> 
 async def async_unload_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
     """Stop any running session, unload the platforms and close the connection."""
     data = entry.runtime_data
+    if isinstance(data, BackupSite):
+        await data.async_stop()
+        return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if isinstance(data, ChargerRuntimeData):
         await data.controller.async_shutdown()
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -16,7 +16,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import BatteryRuntimeData, ChargerRuntimeData, StatusCoordinator, V2XConfigEntry
 from .devices.model import BatteryCapabilities, BatteryReading, ChargerStatus
-from .entity import V2XBatteryEntity, V2XChargerEntity
+from .entity import V2XBatteryEntity, V2XChargerEntity, V2XSiteEntity
+from .site import SiteStatus
 
 PARALLEL_UPDATES = 0
 
@@ -101,6 +102,28 @@ BATTERY_BINARY_SENSORS: tuple[BatteryBinarySensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class SiteBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor of a backup site."""
+
+    is_on_fn: Callable[[SiteStatus], bool | None]
+
+
+SITE_BINARY_SENSORS: tuple[SiteBinarySensorDescription, ...] = (
+    SiteBinarySensorDescription(
+        key="on_vehicle_power",
+        translation_key="on_vehicle_power",
+        is_on_fn=lambda status: status.on_vehicle_power,
+    ),
+    SiteBinarySensorDescription(
+        key="grid_present",
+        translation_key="grid_present",
+        device_class=BinarySensorDeviceClass.POWER,
+        is_on_fn=lambda status: status.grid_available,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: V2XConfigEntry,
@@ -113,12 +136,15 @@ async def async_setup_entry(
             StatusBinarySensor(data, data.status, desc) for desc in CHARGER_BINARY_SENSORS
         )
         return
-    reading, caps = data.coordinator.data, data.battery.capabilities
-    async_add_entities(
-        BatteryBinarySensor(data, desc)
-        for desc in BATTERY_BINARY_SENSORS
-        if desc.exists_fn(reading, caps)
-    )
+    if isinstance(data, BatteryRuntimeData):
+        reading, caps = data.coordinator.data, data.battery.capabilities
+        async_add_entities(
+            BatteryBinarySensor(data, desc)
+            for desc in BATTERY_BINARY_SENSORS
+            if desc.exists_fn(reading, caps)
+        )
+        return
+    async_add_entities(SiteBinarySensor(data, desc) for desc in SITE_BINARY_SENSORS)
 
 
 class StatusBinarySensor(V2XChargerEntity[StatusCoordinator], BinarySensorEntity):
@@ -149,6 +175,17 @@ class BatteryBinarySensor(V2XBatteryEntity, BinarySensorEntity):
     ) -> None:
         """Create the sensor."""
         super().__init__(data, description)
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the condition holds."""
+        return self.entity_description.is_on_fn(self.coordinator.data)
+
+
+class SiteBinarySensor(V2XSiteEntity, BinarySensorEntity):
+    """A binary sensor of a backup site."""
+
+    entity_description: SiteBinarySensorDescription
 
     @property
     def is_on(self) -> bool | None:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
 )
@@ -21,26 +28,51 @@ import voluptuous as vol
 from .const import (
     BATTERY_FAMILIES,
     CONF_CAPACITY,
+    CONF_CONFIRM_TIMEOUT,
+    CONF_CRITICAL_LOADS,
+    CONF_ELEVATOR_STANDBY,
+    CONF_ELEVATOR_TRIP,
+    CONF_ELEVATOR_TRIPS,
     CONF_FAMILY,
     CONF_FULL_INTERVAL,
+    CONF_GRID_DEVICE,
+    CONF_GRID_ENTITY,
+    CONF_GRID_MIN_VOLTAGE,
+    CONF_GRID_POLL,
+    CONF_HOUSE_LOAD,
+    CONF_LOAD_SENSOR,
     CONF_MAX_DISCHARGE_POWER,
+    CONF_OUTAGE_DEBOUNCE,
+    CONF_PARK_WARNING,
     CONF_POLL_INTERVAL,
     CONF_RESERVE_SOC,
+    CONF_RESTORE_DELAY,
+    CONF_SHEDDABLE_LOADS,
+    CONF_SITE_TYPE,
+    CONF_SOURCES,
     CONF_STATUS_INTERVAL,
+    CONF_SWITCH_CONFIRM,
+    CONF_TRANSFER_SWITCH,
     CONF_UNIT_ID,
     CONF_WATCHDOG,
     DEFAULT_BATTERY_POLL_S,
     DEFAULT_BATTERY_TIMEOUT_S,
+    DEFAULT_ELEVATOR_OPTIONS,
     DEFAULT_OPTIONS,
     DEFAULT_REQUEST_TIMEOUT_S,
+    DEFAULT_SITE_OPTIONS,
     DOMAIN,
     FAMILY_BLUETTI,
     FAMILY_QUASAR1,
+    FAMILY_SITE,
     FAMILY_ZENDURE,
     LOGGER,
     MIN_BATTERY_POLL_S,
+    SITE_BUILDING,
+    SITE_HOUSE,
+    SOURCE_FAMILIES,
 )
-from .coordinator import V2XConfigEntry
+from .coordinator import BatteryRuntimeData, V2XConfigEntry
 from .devices import bluetti, quasar, zendure
 from .devices.errors import (
     DeviceConnectionError,
@@ -164,6 +196,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with nothing discovered."""
         self._discovered: dict[str, Any] = {}
         self._discovered_title = ""
+        self._site: dict[str, Any] = {}
 
     @staticmethod
     @callback
@@ -174,7 +207,79 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose what to add."""
         return self.async_show_menu(
-            step_id="user", menu_options=[FAMILY_QUASAR1, FAMILY_ZENDURE, FAMILY_BLUETTI]
+            step_id="user",
+            menu_options=[FAMILY_QUASAR1, FAMILY_ZENDURE, FAMILY_BLUETTI, FAMILY_SITE],
+        )
+
+    # -- backup sites ------------------------------------------------------------------
+
+    async def async_step_site(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A house or building to protect: name, kind, and where the grid signal comes from."""
+        if not source_choices(self.hass):
+            return self.async_abort(reason="no_sources")
+        if user_input is not None:
+            self._site = {
+                CONF_NAME: str(user_input[CONF_NAME]).strip() or "Home",
+                CONF_SITE_TYPE: user_input[CONF_SITE_TYPE],
+            }
+            if user_input[CONF_GRID_SIGNAL] == GRID_SIGNAL_DEVICE:
+                return await self.async_step_site_grid_device()
+            return await self.async_step_site_grid_entity()
+        return self.async_show_form(step_id="site", data_schema=SITE_SCHEMA)
+
+    async def async_step_site_grid_entity(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The grid signal is a binary sensor (on = grid) or a voltage sensor."""
+        if user_input is not None:
+            self._site[CONF_GRID_ENTITY] = user_input[CONF_GRID_ENTITY]
+            return await self.async_step_site_power()
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_GRID_ENTITY): EntitySelector(
+                    EntitySelectorConfig(domain=["binary_sensor", "sensor"])
+                )
+            }
+        )
+        return self.async_show_form(step_id="site_grid_entity", data_schema=schema)
+
+    async def async_step_site_grid_device(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The grid signal is reported by one of the V2X devices."""
+        choices = grid_device_choices(self.hass)
+        if not choices:
+            return await self.async_step_site_grid_entity()
+        if user_input is not None:
+            self._site[CONF_GRID_DEVICE] = user_input[CONF_GRID_DEVICE]
+            return await self.async_step_site_power()
+        schema = vol.Schema({vol.Required(CONF_GRID_DEVICE): _select(choices)})
+        return self.async_show_form(step_id="site_grid_device", data_schema=schema)
+
+    async def async_step_site_power(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Sources in priority order, the transfer switch, and the loads."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = _site_power_data(user_input)
+            if not errors:
+                await self.async_set_unique_id(f"site_{data[CONF_TRANSFER_SWITCH]}")
+                self._abort_if_unique_id_configured()
+                site = {**self._site, **data}
+                options = dict(DEFAULT_SITE_OPTIONS)
+                if site[CONF_SITE_TYPE] == SITE_BUILDING:
+                    options |= DEFAULT_ELEVATOR_OPTIONS
+                title = site.pop(CONF_NAME)
+                return self.async_create_entry(
+                    title=title, data={CONF_FAMILY: FAMILY_SITE, **site}, options=options
+                )
+        return self.async_show_form(
+            step_id="site_power",
+            data_schema=self.add_suggested_values_to_schema(
+                site_power_schema(self.hass), user_input or {}
+            ),
+            errors=errors,
         )
 
     async def async_step_quasar1(
@@ -288,6 +393,8 @@ class V2XOptionsFlow(OptionsFlow):
         """One form with every option of the device's kind."""
         if self.config_entry.data[CONF_FAMILY] in BATTERY_FAMILIES:
             return await self.async_step_battery()
+        if self.config_entry.data[CONF_FAMILY] == FAMILY_SITE:
+            return await self.async_step_site()
         errors: dict[str, str] = {}
         if user_input is not None:
             options = {key: int(value) for key, value in user_input.items()}
@@ -331,3 +438,144 @@ class V2XOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="battery", data_schema=self.add_suggested_values_to_schema(schema, current)
         )
+
+    async def async_step_site(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Reserve, timings and the load model of a backup site."""
+        entry = self.config_entry
+        if user_input is not None:
+            return self.async_create_entry(data={**entry.options, **user_input})
+        building = entry.data.get(CONF_SITE_TYPE) == SITE_BUILDING
+        fields: dict[vol.Marker, Any] = {
+            vol.Required(CONF_RESERVE_SOC): _box(5, 95, "%"),
+            vol.Required(CONF_RESTORE_DELAY): _box(0, 3600, "s"),
+            vol.Required(CONF_OUTAGE_DEBOUNCE): _box(0, 60, "s", step=0.1),
+            vol.Required(CONF_CONFIRM_TIMEOUT): _box(1, 120, "s"),
+            vol.Required(CONF_PARK_WARNING): _box(0, 120, "min"),
+        }
+        if building:
+            fields |= {
+                vol.Required(CONF_ELEVATOR_STANDBY): _box(0, 20000, "W"),
+                vol.Required(CONF_ELEVATOR_TRIP): _box(0, 5000, "Wh"),
+                vol.Required(CONF_ELEVATOR_TRIPS): _box(0, 600),
+            }
+        else:
+            fields[vol.Required(CONF_HOUSE_LOAD)] = _box(0, 50000, "W")
+        if entry.data.get(CONF_GRID_DEVICE):
+            fields[vol.Required(CONF_GRID_POLL)] = _box(1, 60, "s")
+        else:
+            fields[vol.Required(CONF_GRID_MIN_VOLTAGE)] = _box(50, 400, "V")
+        current = {**DEFAULT_SITE_OPTIONS, **DEFAULT_ELEVATOR_OPTIONS, **entry.options}
+        return self.async_show_form(
+            step_id="site",
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), current),
+        )
+
+
+# -- backup-site helpers -------------------------------------------------------------------
+
+CONF_GRID_SIGNAL = "grid_signal"
+GRID_SIGNAL_ENTITY = "entity"
+GRID_SIGNAL_DEVICE = "device"
+CONF_PRIMARY_SOURCE = "primary_source"
+CONF_SECOND_SOURCE = "second_source"
+CONF_THIRD_SOURCE = "third_source"
+
+SITE_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_NAME, default="Home"): TextSelector(),
+        vol.Required(CONF_SITE_TYPE, default=SITE_HOUSE): SelectSelector(
+            SelectSelectorConfig(
+                options=[SITE_HOUSE, SITE_BUILDING],
+                translation_key="site_type",
+                mode=SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Required(CONF_GRID_SIGNAL, default=GRID_SIGNAL_ENTITY): SelectSelector(
+            SelectSelectorConfig(
+                options=[GRID_SIGNAL_ENTITY, GRID_SIGNAL_DEVICE],
+                translation_key="grid_signal",
+                mode=SelectSelectorMode.LIST,
+            )
+        ),
+    }
+)
+
+
+def _select(choices: dict[str, str]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[SelectOptionDict(value=key, label=label) for key, label in choices.items()],
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+def source_choices(hass: HomeAssistant) -> dict[str, str]:
+    """V2X chargers and batteries that can power a site: entry id -> title."""
+    return {
+        entry.entry_id: entry.title
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.data.get(CONF_FAMILY) in SOURCE_FAMILIES
+    }
+
+
+def grid_device_choices(hass: HomeAssistant) -> dict[str, str]:
+    """V2X devices that report whether the grid is present."""
+    choices = {}
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        data = getattr(entry, "runtime_data", None)
+        reading = data.coordinator.data if isinstance(data, BatteryRuntimeData) else None
+        if reading is not None and reading.state.grid_available is not None:
+            choices[entry.entry_id] = entry.title
+    return choices
+
+
+def site_power_schema(hass: HomeAssistant) -> vol.Schema:
+    """Sources in priority order, the transfer switch, the loads."""
+    sources = source_choices(hass)
+    switch = EntitySelector(EntitySelectorConfig(domain="switch"))
+    switches = EntitySelector(EntitySelectorConfig(domain="switch", multiple=True))
+    return vol.Schema(
+        {
+            vol.Required(CONF_PRIMARY_SOURCE): _select(sources),
+            vol.Optional(CONF_SECOND_SOURCE): _select(sources),
+            vol.Optional(CONF_THIRD_SOURCE): _select(sources),
+            vol.Required(CONF_TRANSFER_SWITCH): switch,
+            vol.Optional(CONF_SWITCH_CONFIRM): EntitySelector(
+                EntitySelectorConfig(domain=["binary_sensor", "switch", "input_boolean"])
+            ),
+            vol.Optional(CONF_CRITICAL_LOADS): switches,
+            vol.Optional(CONF_SHEDDABLE_LOADS): switches,
+            vol.Optional(CONF_LOAD_SENSOR): EntitySelector(
+                EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER)
+            ),
+        }
+    )
+
+
+def _site_power_data(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    sources = [
+        user_input[key]
+        for key in (CONF_PRIMARY_SOURCE, CONF_SECOND_SOURCE, CONF_THIRD_SOURCE)
+        if user_input.get(key)
+    ]
+    critical = list(user_input.get(CONF_CRITICAL_LOADS, []))
+    sheddable = list(user_input.get(CONF_SHEDDABLE_LOADS, []))
+    switch = user_input[CONF_TRANSFER_SWITCH]
+    errors: dict[str, str] = {}
+    if len(set(sources)) != len(sources):
+        errors[CONF_SECOND_SOURCE] = "duplicate_source"
+    if switch in critical or switch in sheddable:
+        errors[CONF_TRANSFER_SWITCH] = "switch_is_a_load"
+    if set(critical) & set(sheddable):
+        errors[CONF_SHEDDABLE_LOADS] = "load_twice"
+    data: dict[str, Any] = {
+        CONF_SOURCES: sources,
+        CONF_TRANSFER_SWITCH: switch,
+        CONF_CRITICAL_LOADS: critical,
+        CONF_SHEDDABLE_LOADS: sheddable,
+    }
+    for key in (CONF_SWITCH_CONFIRM, CONF_LOAD_SENSOR):
+        if user_input.get(key):
+            data[key] = user_input[key]
+    return data, errors

@@ -13,8 +13,34 @@ CONF_UNIT_ID: Final = "unit_id"
 FAMILY_QUASAR1: Final = "quasar1"
 FAMILY_ZENDURE: Final = "zendure"
 FAMILY_BLUETTI: Final = "bluetti"
+FAMILY_SITE: Final = "site"
 CHARGER_FAMILIES: Final = (FAMILY_QUASAR1,)
 BATTERY_FAMILIES: Final = (FAMILY_ZENDURE, FAMILY_BLUETTI)
+SOURCE_FAMILIES: Final = (*CHARGER_FAMILIES, *BATTERY_FAMILIES)
+
+# Backup sites (entry data).
+CONF_SITE_TYPE: Final = "site_type"
+SITE_HOUSE: Final = "house"
+SITE_BUILDING: Final = "building"
+CONF_GRID_ENTITY: Final = "grid_entity"
+CONF_GRID_DEVICE: Final = "grid_device"
+CONF_SOURCES: Final = "sources"
+CONF_TRANSFER_SWITCH: Final = "transfer_switch"
+CONF_SWITCH_CONFIRM: Final = "switch_confirm"
+CONF_CRITICAL_LOADS: Final = "critical_loads"
+CONF_SHEDDABLE_LOADS: Final = "sheddable_loads"
+CONF_LOAD_SENSOR: Final = "load_sensor"
+# Backup sites (options).
+CONF_GRID_MIN_VOLTAGE: Final = "grid_min_voltage"
+CONF_RESTORE_DELAY: Final = "restore_delay_s"
+CONF_OUTAGE_DEBOUNCE: Final = "outage_debounce_s"
+CONF_CONFIRM_TIMEOUT: Final = "confirm_timeout_s"
+CONF_HOUSE_LOAD: Final = "house_load_w"
+CONF_ELEVATOR_STANDBY: Final = "elevator_standby_w"
+CONF_ELEVATOR_TRIP: Final = "elevator_trip_wh"
+CONF_ELEVATOR_TRIPS: Final = "elevator_trips_per_hour"
+CONF_PARK_WARNING: Final = "park_warning_min"
+CONF_GRID_POLL: Final = "grid_poll_s"
 
 # Options (all changeable at runtime without a reload).
 CONF_STATUS_INTERVAL: Final = "status_interval_s"
@@ -36,6 +62,8 @@ DEFAULT_BATTERY_TIMEOUT_S: Final = 5.0
 DEFAULT_BATTERY_POLL_S: Final = {FAMILY_ZENDURE: 10, FAMILY_BLUETTI: 30}
 MIN_BATTERY_POLL_S: Final = {FAMILY_ZENDURE: 2, FAMILY_BLUETTI: 15}
 
+DEFAULT_VEHICLE_CAPACITY_KWH: Final = 40.0  # a Nissan Leaf e+ sized default
+
 DEFAULT_OPTIONS: Final = {
     CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL_S,
     CONF_FULL_INTERVAL: DEFAULT_FULL_INTERVAL_S,
@@ -43,11 +71,31 @@ DEFAULT_OPTIONS: Final = {
     CONF_WATCHDOG: DEFAULT_WATCHDOG_S,
 }
 
+DEFAULT_SITE_OPTIONS: Final = {
+    CONF_RESERVE_SOC: 30,
+    CONF_RESTORE_DELAY: 60,
+    CONF_OUTAGE_DEBOUNCE: 0.5,
+    CONF_CONFIRM_TIMEOUT: 10,
+    CONF_HOUSE_LOAD: 1000,
+    CONF_PARK_WARNING: 10,
+    CONF_GRID_MIN_VOLTAGE: 180,
+    CONF_GRID_POLL: 1,
+}
+DEFAULT_ELEVATOR_OPTIONS: Final = {
+    CONF_ELEVATOR_STANDBY: 250,
+    CONF_ELEVATOR_TRIP: 60,
+    CONF_ELEVATOR_TRIPS: 20,
+}
+
 # Services and their fields.
 SERVICE_CHARGE: Final = "charge"
 SERVICE_DISCHARGE: Final = "discharge"
 SERVICE_STOP: Final = "stop"
 SERVICE_SET_OUTPUT: Final = "set_output"
+SERVICE_START_BACKUP: Final = "start_backup"
+SERVICE_END_BACKUP: Final = "end_backup"
+SERVICE_RUN_DRILL: Final = "run_drill"
+DEFAULT_DRILL_MINUTES: Final = 5
 ATTR_DEVICE_ID: Final = "device_id"
 ATTR_POWER_W: Final = "power_w"
 ATTR_UNTIL_SOC: Final = "until_soc_pct"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 import time
 from typing import Final
 
@@ -128,6 +129,20 @@ class ChargerController:
             except DeviceError as err:
                 self.session = None
                 raise device_error(err) from err
+
+    async def async_adjust_power(self, power_w: int) -> None:
+        """Change the power of the running session (load following); no-op without one."""
+        async with self._lock:
+            session = self.session
+            if session is None or self.status is None:
+                return
+            self.session = replace(session, power_w=power_w)
+            decision = decide(self.session, self.status, self.limits, self._clock())
+            if decision.ended is None:
+                try:
+                    await self._apply(decision)
+                except DeviceError as err:
+                    raise device_error(err) from err
 
     async def async_stop(self) -> None:
         """End any session and stop (dis)charging, keeping remote control."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 import time
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -23,6 +24,9 @@ from .devices.model import (
     DeviceIdentity,
     PortableBattery,
 )
+
+if TYPE_CHECKING:
+    from .site import BackupSite
 
 
 @dataclass(kw_only=True)
@@ -47,7 +51,7 @@ class BatteryRuntimeData:
     energy: EnergyCounter
 
 
-type RuntimeData = ChargerRuntimeData | BatteryRuntimeData
+type RuntimeData = ChargerRuntimeData | BatteryRuntimeData | BackupSite
 type V2XConfigEntry = ConfigEntry[RuntimeData]
 
 

@@ -10,6 +10,7 @@ from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
 from .coordinator import ChargerRuntimeData, V2XConfigEntry
+from .site import BackupSite
 
 TO_REDACT = {CONF_HOST, "serial_number", "unique_id", "title", "sn"}
 
@@ -19,13 +20,26 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Everything useful to debug a device, without identifying it."""
     data = entry.runtime_data
-    common = {
+    entry_info = {
         "entry": {
             "title": entry.title,
             "unique_id": entry.unique_id,
             "data": dict(entry.data),
             "options": dict(entry.options),
-        },
+        }
+    }
+    if isinstance(data, BackupSite):
+        status = data.data
+        return async_redact_data(
+            entry_info
+            | {
+                "machine": data.machine.snapshot(),
+                "status": asdict(status) if status else None,
+                "automatic": data.automatic,
+            },
+            TO_REDACT,
+        )
+    common = entry_info | {
         "identity": asdict(data.identity),
         "energy": {
             "charged_kwh": data.energy.charged_kwh,

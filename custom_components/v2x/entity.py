@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
 from .const import DOMAIN
 from .coordinator import BatteryCoordinator, BatteryRuntimeData, ChargerRuntimeData
 from .devices.model import DeviceIdentity
+from .site import BackupSite, site_device_identifier
 
 
 class V2XEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
@@ -61,3 +62,23 @@ class V2XBatteryEntity(V2XEntity[BatteryCoordinator]):
         """Keep the battery's runtime data at hand."""
         super().__init__(data.coordinator, data.identity, description, key_suffix=key_suffix)
         self._data = data
+
+
+class V2XSiteEntity(CoordinatorEntity[BackupSite]):
+    """An entity of a backup site (house or building)."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, site: BackupSite, description: EntityDescription) -> None:
+        """Attach to the site's own device."""
+        super().__init__(site)
+        self.entity_description = description
+        entry = site.entry
+        self._attr_unique_id = f"site_{entry.entry_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={site_device_identifier(entry.entry_id)},
+            manufacturer="V2X",
+            model="Backup site (building)" if site.building else "Backup site (house)",
+            name=entry.title,
+            entry_type=DeviceEntryType.SERVICE,
+        )

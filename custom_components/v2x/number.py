@@ -126,10 +126,11 @@ async def async_setup_entry(
             ]
         )
         return
-    caps = data.battery.capabilities
-    async_add_entities(
-        BatteryNumber(data, desc) for desc in BATTERY_NUMBERS if desc.exists_fn(caps)
-    )
+    if isinstance(data, BatteryRuntimeData):
+        caps = data.battery.capabilities
+        async_add_entities(
+            BatteryNumber(data, desc) for desc in BATTERY_NUMBERS if desc.exists_fn(caps)
+        )
 
 
 class PowerSetpointNumber(V2XChargerEntity[StatusCoordinator], NumberEntity):

@@ -28,6 +28,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from .backup.machine import BackupState
+from .backup.runtime import describe_runtime
 from .coordinator import (
     BatteryRuntimeData,
     ChargerRuntimeData,
@@ -44,7 +46,8 @@ from .devices.model import (
     ChargerStatus,
     DeviceIdentity,
 )
-from .entity import V2XBatteryEntity, V2XChargerEntity, V2XEntity
+from .entity import V2XBatteryEntity, V2XChargerEntity, V2XEntity, V2XSiteEntity
+from .site import SiteStatus
 
 PARALLEL_UPDATES = 0
 
@@ -274,6 +277,58 @@ ENERGY_SENSORS = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class SiteSensorDescription(SensorEntityDescription):
+    """A sensor of a backup site."""
+
+    value_fn: Callable[[SiteStatus], float | int | str | None]
+    attributes_fn: Callable[[SiteStatus], dict[str, Any]] | None = None
+
+
+def _runtime_attributes(status: SiteStatus) -> dict[str, Any]:
+    minutes = status.runtime_min
+    if minutes is None:
+        return {"hours": None, "minutes": None, "summary": None}
+    hours, rest = divmod(round(minutes), 60)
+    return {"hours": hours, "minutes": rest, "summary": describe_runtime(minutes)}
+
+
+SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
+    SiteSensorDescription(
+        key="backup_state",
+        translation_key="backup_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in BackupState],
+        value_fn=lambda status: status.state.value,
+        attributes_fn=lambda status: {
+            "alarm": status.alarm,
+            "drill": status.drill,
+            "active_source": status.active_source,
+        },
+    ),
+    SiteSensorDescription(
+        key="runtime_remaining",
+        translation_key="runtime_remaining",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=1,
+        value_fn=lambda status: None if status.runtime_min is None else round(status.runtime_min),
+        attributes_fn=_runtime_attributes,
+    ),
+    SiteSensorDescription(
+        key="energy_available",
+        translation_key="energy_available",
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda status: None if status.energy_kwh is None else round(status.energy_kwh, 3),
+    ),
+    SiteSensorDescription(**_power("site_load"), value_fn=lambda status: round(status.load_w)),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: V2XConfigEntry,
@@ -290,7 +345,7 @@ async def async_setup_entry(
         entities.extend(
             EnergySensor(data.status, data.identity, desc, data.energy) for desc in ENERGY_SENSORS
         )
-    else:
+    elif isinstance(data, BatteryRuntimeData):
         reading, caps = data.coordinator.data, data.battery.capabilities
         entities.extend(
             BatterySensor(data, desc)
@@ -302,6 +357,8 @@ async def async_setup_entry(
             EnergySensor(data.coordinator, data.identity, desc, data.energy)
             for desc in ENERGY_SENSORS
         )
+    else:
+        entities.extend(SiteSensor(data, desc) for desc in SITE_SENSORS)
     async_add_entities(entities)
 
 
@@ -407,3 +464,21 @@ class EnergySensor(V2XEntity[DataUpdateCoordinator[Any]], RestoreSensor):
         energy = self._energy
         total = energy.charged_kwh if self.entity_description.charged else energy.discharged_kwh
         return round(total, 3)
+
+
+class SiteSensor(V2XSiteEntity, SensorEntity):
+    """A sensor of a backup site."""
+
+    entity_description: SiteSensorDescription
+
+    @property
+    def native_value(self) -> float | int | str | None:
+        """The current value."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details (alarm, drill, source; runtime in hours and minutes)."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.coordinator.data)

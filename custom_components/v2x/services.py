@@ -10,6 +10,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 import voluptuous as vol
 
+from .backup.machine import BackupState
+from .button import start_drill
 from .const import (
     ATTR_DEVICE_ID,
     ATTR_DURATION,
@@ -17,15 +19,20 @@ from .const import (
     ATTR_OUTPUT_LIMIT,
     ATTR_POWER_W,
     ATTR_UNTIL_SOC,
+    DEFAULT_DRILL_MINUTES,
     DOMAIN,
     SERVICE_CHARGE,
     SERVICE_DISCHARGE,
+    SERVICE_END_BACKUP,
+    SERVICE_RUN_DRILL,
     SERVICE_SET_OUTPUT,
+    SERVICE_START_BACKUP,
     SERVICE_STOP,
 )
 from .coordinator import BatteryRuntimeData, ChargerRuntimeData, RuntimeData
 from .devices.model import OperatingMode
 from .helpers import async_battery_command
+from .site import BackupSite
 
 
 def _positive_duration(value: timedelta) -> timedelta:
@@ -43,6 +50,14 @@ SESSION_SCHEMA = vol.Schema(
     }
 )
 STOP_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+DRILL_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_DURATION, default=timedelta(minutes=DEFAULT_DRILL_MINUTES)): vol.All(
+            cv.time_period, _positive_duration, vol.Range(max=timedelta(hours=4))
+        ),
+    }
+)
 SET_OUTPUT_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
@@ -148,6 +163,34 @@ async def _async_set_output(call: ServiceCall) -> None:
     )
 
 
+def _site(call: ServiceCall) -> BackupSite:
+    data = _runtime_for_device(call.hass, call.data[ATTR_DEVICE_ID])
+    if not isinstance(data, BackupSite):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_site")
+    return data
+
+
+async def _async_start_backup(call: ServiceCall) -> None:
+    site = _site(call)
+    if site.machine.state not in (BackupState.GRID, BackupState.OUTAGE):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="backup_busy")
+    if not site.usable_source_exists():
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_usable_source")
+    site.request("start")
+
+
+async def _async_end_backup(call: ServiceCall) -> None:
+    site = _site(call)
+    if site.machine.state in (BackupState.GRID, BackupState.OUTAGE, BackupState.RETURNING):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_on_backup")
+    site.request("end")
+
+
+async def _async_run_drill(call: ServiceCall) -> None:
+    duration: timedelta = call.data[ATTR_DURATION]
+    start_drill(_site(call), duration.total_seconds())
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's services (once, in async_setup)."""
@@ -157,3 +200,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_SET_OUTPUT, _async_set_output, schema=SET_OUTPUT_SCHEMA
     )
+    hass.services.async_register(
+        DOMAIN, SERVICE_START_BACKUP, _async_start_backup, schema=STOP_SCHEMA
+    )
+    hass.services.async_register(DOMAIN, SERVICE_END_BACKUP, _async_end_backup, schema=STOP_SCHEMA)
+    hass.services.async_register(DOMAIN, SERVICE_RUN_DRILL, _async_run_drill, schema=DRILL_SCHEMA)

@@ -7,17 +7,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import ChargerRuntimeData, FullCoordinator, V2XConfigEntry
+from .coordinator import BatteryRuntimeData, ChargerRuntimeData, FullCoordinator, V2XConfigEntry
 from .devices.model import BatteryCapabilities, BatteryReading, PortableBattery
-from .entity import V2XBatteryEntity, V2XChargerEntity
+from .entity import V2XBatteryEntity, V2XChargerEntity, V2XSiteEntity
 from .helpers import async_battery_command
 
 PARALLEL_UPDATES = 1
 
 REMOTE_CONTROL = SwitchEntityDescription(key="remote_control", translation_key="remote_control")
+AUTOMATIC_BACKUP = SwitchEntityDescription(
+    key="automatic_backup",
+    translation_key="automatic_backup",
+    entity_category=EntityCategory.CONFIG,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,10 +70,13 @@ async def async_setup_entry(
     if isinstance(data, ChargerRuntimeData):
         async_add_entities([RemoteControlSwitch(data, data.full, REMOTE_CONTROL)])
         return
-    reading, caps = data.coordinator.data, data.battery.capabilities
-    async_add_entities(
-        BatterySwitch(data, desc) for desc in BATTERY_SWITCHES if desc.exists_fn(reading, caps)
-    )
+    if isinstance(data, BatteryRuntimeData):
+        reading, caps = data.coordinator.data, data.battery.capabilities
+        async_add_entities(
+            BatterySwitch(data, desc) for desc in BATTERY_SWITCHES if desc.exists_fn(reading, caps)
+        )
+        return
+    async_add_entities([AutomaticBackupSwitch(data, AUTOMATIC_BACKUP)])
 
 
 class RemoteControlSwitch(V2XChargerEntity[FullCoordinator], SwitchEntity):
@@ -110,3 +119,20 @@ class BatterySwitch(V2XBatteryEntity, SwitchEntity):
         await async_battery_command(
             self.coordinator, self.entity_description.set_fn(self._data.battery, False)
         )
+
+
+class AutomaticBackupSwitch(V2XSiteEntity, SwitchEntity):
+    """On: an outage switches the site to vehicle power by itself."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether automatic backup is on."""
+        return self.coordinator.data.automatic
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Switch automatic backup on."""
+        await self.coordinator.async_set_automatic(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Switch automatic backup off (manual start_backup still works)."""
+        await self.coordinator.async_set_automatic(False)

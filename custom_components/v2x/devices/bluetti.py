@@ -88,6 +88,7 @@ class BluettiModel:
     battery_current_scale: float = 0.1
     grid_charge_writable: bool = False
     pack_capacity_kwh: float | None = None
+    max_output_w: int = 2000
 
     def default_capacity_kwh(self, pack_count: int) -> float | None:
         """An estimate of the usable capacity, until the user configures one."""
@@ -97,15 +98,18 @@ class BluettiModel:
 
 
 MODELS: Final = {
-    # Default capacities are [C] (product data sheets), used only until the user sets one.
-    "AC500": BluettiModel("AC500", pack_capacity_kwh=3.072),  # per B300 pack
+    # Capacities and output ratings are [C] (product data sheets): defaults until configured.
+    "AC500": BluettiModel("AC500", pack_capacity_kwh=3.072, max_output_w=5000),  # per B300
     # EP500Pro: a write to 57009 is accepted and the state follows (field report).
-    "EP500P": BluettiModel("EP500P", grid_charge_writable=True, pack_capacity_kwh=5.1),
+    "EP500P": BluettiModel(
+        "EP500P", grid_charge_writable=True, pack_capacity_kwh=5.1, max_output_w=2000
+    ),
     "AC200L": BluettiModel(
         "AC200L",
         battery_voltage_scale=0.01,
         battery_current_scale=0.01,
         pack_capacity_kwh=2.048,
+        max_output_w=2400,
     ),
 }
 UNKNOWN_MODEL: Final = BluettiModel("unknown")
@@ -222,8 +226,16 @@ class BluettiStation:
     def capabilities(self) -> BatteryCapabilities:
         """AC and DC switches; grid charging where the model allows; no limits."""
         return BatteryCapabilities(
-            dc_output_switch=True, grid_charge_switch=self.model.grid_charge_writable
+            dc_output_switch=True,
+            grid_charge_switch=self.model.grid_charge_writable,
+            max_output_w=self.model.max_output_w,
         )
+
+    async def async_read_grid(self) -> bool | None:
+        """Grid present when the station measures a frequency (one register)."""
+        async with self.transport.exclusive() as bus:
+            raw = (await bus.read(REG_GRID_FREQUENCY, 1))[0]
+        return _range("grid_frequency", raw, 0, 7000) / 100.0 >= GRID_PRESENT_HZ
 
     async def async_read(self) -> BatteryReading:
         """Poll, in the shared vocabulary."""

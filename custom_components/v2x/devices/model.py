@@ -196,6 +196,8 @@ class BatteryReading:
     pack_count: int | None = None
     packs: tuple[BatteryPack, ...] = ()
     error: bool = False
+    max_output_w: int | None = None
+    """What the device says it can deliver now (e.g. Zendure inverseMaxPower)."""
 
 
 class PortableBattery(Protocol):
@@ -223,6 +225,10 @@ class PortableBattery(Protocol):
 
     async def async_read(self) -> BatteryReading:
         """Poll the device."""
+        ...
+
+    async def async_read_grid(self) -> bool | None:
+        """Whether the device sees the grid, with the cheapest request it offers."""
         ...
 
     async def async_set_output(self, *, enabled: bool, limit_w: int | None = None) -> None:

@@ -178,6 +178,7 @@ class ZendureReport:
                 for pack in self.packs
             ),
             error=self.error,
+            max_output_w=self.inverter_max_power_w,
         )
 
 
@@ -344,6 +345,10 @@ class ZendureClient:
 
     async def async_close(self) -> None:
         """Nothing to close: the session belongs to Home Assistant."""
+
+    async def async_read_grid(self) -> bool | None:
+        """GridState from a report (one request)."""
+        return (await self.async_read_report()).grid_connected
 
     async def async_read(self) -> BatteryReading:
         """Poll the report, in the shared vocabulary."""

@@ -1,0 +1,83 @@
+"""Repair issues of backup sites: what a person has to fix for the site to protect anything."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+
+from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from .site import BackupSite
+
+
+def _issue_id(site: BackupSite, kind: str, subject: str = "") -> str:
+    return f"{kind}_{site.entry.entry_id}{'_' + subject if subject else ''}"
+
+
+@callback
+def async_check_site(hass: HomeAssistant, site: BackupSite) -> None:
+    """Raise or clear the site's configuration issues."""
+    title = site.entry.title
+    registry = er.async_get(hass)
+    entities = [
+        site.transfer_switch,
+        *filter(None, (site.switch_confirm, site.grid_entity, site.load_sensor)),
+        *site.sheddable,
+        *site.critical,
+    ]
+    for entity_id in entities:
+        missing = hass.states.get(entity_id) is None and registry.async_get(entity_id) is None
+        _toggle(
+            hass,
+            _issue_id(site, "missing_entity", entity_id),
+            missing,
+            "missing_entity",
+            {"site": title, "entity": entity_id},
+        )
+    for source in site.sources:
+        entry = hass.config_entries.async_get_entry(source)
+        _toggle(
+            hass,
+            _issue_id(site, "missing_source", source),
+            entry is None,
+            "missing_source",
+            {"site": title, "source": source},
+        )
+    seen = list(site.observe().sources.values())
+    # Nothing could supply the site, and at least one source is held back by the reserve.
+    cannot_protect = not any(s.usable for s in seen) and any(s.at_floor for s in seen)
+    _toggle(
+        hass,
+        _issue_id(site, "cannot_protect"),
+        cannot_protect,
+        "cannot_protect",
+        {"site": title, "reserve": f"{site.reserve_soc_pct:g}"},
+    )
+
+
+def async_delete_site_issues(hass: HomeAssistant, site: BackupSite) -> None:
+    """Remove every issue of a site (it is unloaded or removed)."""
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and site.entry.entry_id in issue_id:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+def _toggle(
+    hass: HomeAssistant, issue_id: str, active: bool, key: str, placeholders: dict[str, str]
+) -> None:
+    if active:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=key,
+            translation_placeholders=placeholders,
+        )
+    else:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)

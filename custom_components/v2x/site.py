@@ -1,0 +1,541 @@
+"""A backup site: the Home Assistant side of the outage state machine.
+
+It feeds :class:`~.backup.machine.BackupMachine` with observations (grid signal,
+transfer-switch position, the sources' state, the site load) on every change and
+once a second, carries out the machine's actions in order (switch services, source
+commands, load shedding, events, repair issues), and keeps the machine's state in
+storage so a restart in the middle of an outage continues where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+import time
+from typing import Any, Final
+
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    UnitOfPower,
+)
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.start import async_at_started
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+from .backup.machine import (
+    Action,
+    AdjustSource,
+    BackupMachine,
+    BackupState,
+    ClearAlarm,
+    FireEvent,
+    MachineConfig,
+    MoveTransferSwitch,
+    Observation,
+    RaiseAlarm,
+    RechargeSource,
+    RestoreLoad,
+    ShedLoad,
+    SourceObservation,
+    StartSource,
+    StopSource,
+)
+from .backup.runtime import ElevatorModel, runtime_minutes
+from .const import (
+    CONF_CAPACITY,
+    CONF_CONFIRM_TIMEOUT,
+    CONF_CRITICAL_LOADS,
+    CONF_ELEVATOR_STANDBY,
+    CONF_ELEVATOR_TRIP,
+    CONF_ELEVATOR_TRIPS,
+    CONF_GRID_DEVICE,
+    CONF_GRID_ENTITY,
+    CONF_GRID_MIN_VOLTAGE,
+    CONF_GRID_POLL,
+    CONF_HOUSE_LOAD,
+    CONF_LOAD_SENSOR,
+    CONF_OUTAGE_DEBOUNCE,
+    CONF_PARK_WARNING,
+    CONF_RESERVE_SOC,
+    CONF_RESTORE_DELAY,
+    CONF_SHEDDABLE_LOADS,
+    CONF_SITE_TYPE,
+    CONF_SOURCES,
+    CONF_SWITCH_CONFIRM,
+    CONF_TRANSFER_SWITCH,
+    DEFAULT_ELEVATOR_OPTIONS,
+    DEFAULT_SITE_OPTIONS,
+    DEFAULT_VEHICLE_CAPACITY_KWH,
+    DOMAIN,
+    LOGGER,
+    SITE_BUILDING,
+)
+from .coordinator import BatteryRuntimeData, ChargerRuntimeData, RuntimeData
+from .devices.errors import DeviceError
+from .devices.model import OperatingMode
+from .repairs import async_check_site, async_delete_site_issues
+
+STORAGE_VERSION: Final = 1
+TICK: Final = timedelta(seconds=1)
+SWITCH_TIMEOUT_S: Final = 10.0
+REPAIR_CHECK_TICKS: Final = 60
+
+
+@dataclass(frozen=True, slots=True)
+class SiteStatus:
+    """What the site's entities show."""
+
+    state: BackupState
+    alarm: str | None
+    drill: bool
+    grid_available: bool | None
+    on_vehicle_power: bool
+    active_source: str | None
+    load_w: float
+    energy_kwh: float | None
+    runtime_min: float | None
+    automatic: bool
+
+
+def site_device_identifier(entry_id: str) -> tuple[str, str]:
+    """The device-registry identifier of a site."""
+    return (DOMAIN, f"site_{entry_id}")
+
+
+def _option(options: dict[str, Any], key: str) -> Any:
+    defaults = {**DEFAULT_SITE_OPTIONS, **DEFAULT_ELEVATOR_OPTIONS}
+    return options.get(key, defaults[key])
+
+
+class BackupSite(DataUpdateCoordinator[SiteStatus]):
+    """One house or building protected by vehicle power."""
+
+    def __init__(self, hass: HomeAssistant, entry: Any) -> None:
+        """Build the machine from the entry; nothing runs before :meth:`async_start`."""
+        super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} site {entry.title}")
+        self.entry = entry
+        data: dict[str, Any] = dict(entry.data)
+        self.sources: list[str] = list(data[CONF_SOURCES])
+        self.transfer_switch: str = data[CONF_TRANSFER_SWITCH]
+        self.switch_confirm: str | None = data.get(CONF_SWITCH_CONFIRM)
+        self.sheddable: list[str] = list(data.get(CONF_SHEDDABLE_LOADS, []))
+        self.critical: list[str] = list(data.get(CONF_CRITICAL_LOADS, []))
+        self.grid_entity: str | None = data.get(CONF_GRID_ENTITY)
+        self.grid_device: str | None = data.get(CONF_GRID_DEVICE)
+        self.load_sensor: str | None = data.get(CONF_LOAD_SENSOR)
+        self.building = data.get(CONF_SITE_TYPE) == SITE_BUILDING
+        self.automatic = True
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.site.{entry.entry_id}"
+        )
+        self._machine = BackupMachine(self._machine_config(), time.monotonic())
+        self._lock = asyncio.Lock()
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self._device_grid: bool | None = None
+        self._command_failed: set[str] = set()
+        self._last_snapshot: dict[str, Any] | None = None
+        self._source_listeners: dict[str, tuple[object, CALLBACK_TYPE]] = {}
+        self._stopped = False
+        self._ticks = 0
+
+    # -- configuration -----------------------------------------------------------------
+
+    def _machine_config(self) -> MachineConfig:
+        options = dict(self.entry.options)
+        return MachineConfig(
+            sources=tuple(self.sources),
+            sheddable_loads=tuple(self.sheddable),
+            outage_debounce_s=float(_option(options, CONF_OUTAGE_DEBOUNCE)),
+            restore_delay_s=float(_option(options, CONF_RESTORE_DELAY)),
+            confirm_timeout_s=float(_option(options, CONF_CONFIRM_TIMEOUT)),
+            park_warning_min=float(_option(options, CONF_PARK_WARNING)),
+        )
+
+    @property
+    def reserve_soc_pct(self) -> float:
+        """The site's reserve: no source is discharged at or below it."""
+        return float(_option(dict(self.entry.options), CONF_RESERVE_SOC))
+
+    @property
+    def machine(self) -> BackupMachine:
+        """The state machine (for diagnostics and tests)."""
+        return self._machine
+
+    def apply_options(self) -> None:
+        """New options: the machine keeps its state, with the new settings."""
+        self._machine.config = self._machine_config()
+        self.async_step()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Restore the saved state, subscribe to every input, take a first step."""
+        saved = await self._store.async_load() or {}
+        self.automatic = bool(saved.get("automatic", True))
+        machine = saved.get("machine")
+        if isinstance(machine, dict):
+            self._machine = BackupMachine.restore(self._machine_config(), machine, time.monotonic())
+            if self._machine.state is not BackupState.GRID:
+                LOGGER.warning(
+                    "%s restarted while %s: continuing, nothing is switched back blindly",
+                    self.entry.title,
+                    self._machine.state,
+                )
+        watched = [self.transfer_switch, *filter(None, (self.switch_confirm, self.load_sensor))]
+        if self.grid_entity:
+            watched.append(self.grid_entity)
+        self._unsubscribe.append(
+            async_track_state_change_event(self.hass, watched, self._async_on_state_change)
+        )
+        self._unsubscribe.append(async_track_time_interval(self.hass, self._async_tick, TICK))
+        self._unsubscribe.append(async_at_started(self.hass, self._async_check_repairs))
+        if self.grid_device:
+            poll = timedelta(seconds=float(_option(dict(self.entry.options), CONF_GRID_POLL)))
+            self._unsubscribe.append(
+                async_track_time_interval(self.hass, self._async_poll_grid_device, poll)
+            )
+            await self._async_poll_grid_device()
+        self.async_step()
+
+    async def async_stop(self) -> None:
+        """Unsubscribe and save the state (the machine's outputs stay as they are)."""
+        self._stopped = True
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        for _, unsubscribe in self._source_listeners.values():
+            unsubscribe()
+        self._source_listeners.clear()
+        async_delete_site_issues(self.hass, self)
+        async with self._lock:
+            await self._async_save()
+
+    async def _async_update_data(self) -> SiteStatus:
+        return self._status(self._observe())
+
+    # -- inputs ------------------------------------------------------------------------
+
+    @callback
+    def _async_on_state_change(self, event: Event[EventStateChangedData]) -> None:
+        self.async_step()
+
+    @callback
+    def _async_check_repairs(self, _hass: HomeAssistant | None = None) -> None:
+        async_check_site(self.hass, self)
+
+    @callback
+    def _async_tick(self, _now: Any = None) -> None:
+        self._ticks += 1
+        if self._ticks % REPAIR_CHECK_TICKS == 0:
+            self._async_check_repairs()
+        self.async_step()
+
+    async def _async_poll_grid_device(self, _now: Any = None) -> None:
+        data = self._runtime(self.grid_device) if self.grid_device else None
+        if not isinstance(data, BatteryRuntimeData):
+            self._device_grid = None
+            return
+        try:
+            grid = await data.battery.async_read_grid()
+        except DeviceError as err:
+            LOGGER.debug("Grid signal from %s unavailable: %s", data.identity.model, err)
+            grid = None
+        if grid != self._device_grid:
+            self._device_grid = grid
+            self.async_step()
+
+    def _follow(self, entry_id: str, coordinator: DataUpdateCoordinator[Any]) -> None:
+        """Step whenever a source's coordinator has news (re-subscribe after reloads)."""
+        known = self._source_listeners.get(entry_id)
+        if known is not None and known[0] is coordinator:
+            return
+        if known is not None:
+            known[1]()
+        self._source_listeners[entry_id] = (
+            coordinator,
+            coordinator.async_add_listener(self.async_step),
+        )
+
+    # -- the step ----------------------------------------------------------------------
+
+    @callback
+    def async_step(self) -> None:
+        """Observe, step the machine, carry out its actions (in order), update entities."""
+        if self._stopped:
+            return
+        observation = self.observe()
+        actions = self._machine.step(observation, time.monotonic())
+        snapshot = self._machine.snapshot()
+        changed = snapshot != self._last_snapshot
+        self._last_snapshot = snapshot
+        if actions or changed:
+            self.hass.async_create_task(
+                self._async_execute(actions, save=changed), f"{DOMAIN} site actions"
+            )
+        self.async_set_updated_data(self._status(observation))
+
+    def request(self, kind: str, duration_s: float = 0.0) -> None:
+        """A service asked to start, end or drill."""
+        if kind == "start":
+            self._machine.request_start()
+        elif kind == "end":
+            self._machine.request_end()
+        else:
+            self._machine.request_drill(duration_s)
+        self.async_step()
+
+    async def async_set_automatic(self, automatic: bool) -> None:
+        """Turn automatic backup on or off (kept across restarts)."""
+        self.automatic = automatic
+        async with self._lock:
+            await self._async_save()
+        self.async_step()
+
+    def usable_source_exists(self) -> bool:
+        """Whether any source could supply the site now."""
+        return any(seen.usable for seen in self._observe().sources.values())
+
+    def observe(self) -> Observation:
+        """What the site sees now."""
+        return self._observe()
+
+    def _observe(self) -> Observation:
+        return Observation(
+            grid_available=self._grid_available(),
+            switch_on_vehicle=self._switch_on_vehicle(),
+            sources={source: self._source(source) for source in self.sources},
+            load_w=self._load_w(),
+            automatic=self.automatic,
+        )
+
+    def _grid_available(self) -> bool | None:
+        if self.grid_device:
+            return self._device_grid
+        state = self.hass.states.get(self.grid_entity) if self.grid_entity else None
+        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            return None
+        if state.domain == "sensor":
+            try:
+                volts = float(state.state)
+            except ValueError:
+                return None
+            return volts >= float(_option(dict(self.entry.options), CONF_GRID_MIN_VOLTAGE))
+        return state.state == STATE_ON
+
+    def _switch_on_vehicle(self) -> bool | None:
+        state = self.hass.states.get(self.switch_confirm or self.transfer_switch)
+        if state is None or state.state not in (STATE_ON, STATE_OFF):
+            return None
+        return state.state == STATE_ON
+
+    def _load_w(self) -> float:
+        state = self.hass.states.get(self.load_sensor) if self.load_sensor else None
+        if state is not None:
+            try:
+                value = float(state.state)
+            except ValueError:
+                pass
+            else:
+                unit = state.attributes.get("unit_of_measurement")
+                return value * 1000.0 if unit == UnitOfPower.KILO_WATT else value
+        options = dict(self.entry.options)
+        if self.building:
+            return ElevatorModel(
+                standby_w=float(_option(options, CONF_ELEVATOR_STANDBY)),
+                trip_wh=float(_option(options, CONF_ELEVATOR_TRIP)),
+                trips_per_hour=float(_option(options, CONF_ELEVATOR_TRIPS)),
+            ).average_w
+        return float(_option(options, CONF_HOUSE_LOAD))
+
+    def _runtime(self, entry_id: str) -> RuntimeData | None:
+        entry = self.hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            return None
+        data = getattr(entry, "runtime_data", None)
+        return data if isinstance(data, ChargerRuntimeData | BatteryRuntimeData) else None
+
+    def _source(self, entry_id: str) -> SourceObservation:
+        data = self._runtime(entry_id)
+        failed = entry_id in self._command_failed
+        if isinstance(data, ChargerRuntimeData):
+            self._follow(entry_id, data.status)
+            status = data.status.data
+            controller = data.controller
+            entry = data.status.config_entry
+            return SourceObservation(
+                available=data.status.last_update_success
+                and status is not None
+                and status.vehicle_connected is not False
+                and not failed,
+                soc_pct=status.soc.value_pct if status else None,
+                floor_pct=max(self.reserve_soc_pct, controller.reserve_soc_pct),
+                capacity_kwh=float(entry.options.get(CONF_CAPACITY, DEFAULT_VEHICLE_CAPACITY_KWH)),
+                max_discharge_w=controller.limits.max_discharge_power_w,
+                discharging=bool(status and status.discharging),
+            )
+        if isinstance(data, BatteryRuntimeData):
+            self._follow(entry_id, data.coordinator)
+            reading = data.coordinator.data
+            state = reading.state if reading else None
+            return SourceObservation(
+                available=data.coordinator.last_update_success
+                and reading is not None
+                and not failed,
+                soc_pct=state.soc.value_pct if state else None,
+                floor_pct=max(self.reserve_soc_pct, (state.min_soc_pct or 0.0) if state else 0.0),
+                capacity_kwh=state.capacity_kwh if state else None,
+                max_discharge_w=(reading.max_output_w if reading else None)
+                or data.battery.capabilities.max_output_w,
+                discharging=bool(state and (state.power_w < 0 or (state.output_power_w or 0) > 0)),
+            )
+        return SourceObservation(available=False, soc_pct=None, floor_pct=100.0)
+
+    def _status(self, observation: Observation) -> SiteStatus:
+        energy = self._machine.energy_kwh(observation)
+        active = self._machine.active_source
+        return SiteStatus(
+            state=self._machine.state,
+            alarm=self._machine.alarm,
+            drill=self._machine.drill,
+            grid_available=observation.grid_available,
+            on_vehicle_power=self._machine.on_vehicle_power,
+            active_source=self.source_title(active) if active else None,
+            load_w=observation.load_w,
+            energy_kwh=energy,
+            runtime_min=runtime_minutes(energy, observation.load_w),
+            automatic=self.automatic,
+        )
+
+    def source_title(self, entry_id: str) -> str:
+        """A source's name for people."""
+        entry = self.hass.config_entries.async_get_entry(entry_id)
+        return entry.title if entry else entry_id
+
+    # -- actions -----------------------------------------------------------------------
+
+    async def _async_execute(self, actions: list[Action], *, save: bool) -> None:
+        async with self._lock:
+            for action in actions:
+                try:
+                    await self._async_carry_out(action)
+                except (HomeAssistantError, DeviceError, TimeoutError) as err:
+                    LOGGER.warning("%s: %s failed: %s", self.entry.title, action, err)
+                    if isinstance(action, StartSource | AdjustSource):
+                        # Treat the source as failed: the machine moves on to the next one.
+                        self._command_failed.add(action.source)
+            if save:
+                await self._async_save()
+        if self._command_failed and self._machine.state in (
+            BackupState.ON_VEHICLE_POWER,
+            BackupState.GRID_BACK,
+        ):
+            self.async_step()
+
+    async def _async_carry_out(self, action: Action) -> None:
+        if isinstance(action, MoveTransferSwitch):
+            service = SERVICE_TURN_ON if action.to_vehicle else SERVICE_TURN_OFF
+            await self._async_switch(self.transfer_switch, service)
+        elif isinstance(action, ShedLoad):
+            await self._async_switch(action.entity_id, SERVICE_TURN_OFF)
+        elif isinstance(action, RestoreLoad):
+            await self._async_switch(action.entity_id, SERVICE_TURN_ON)
+        elif isinstance(action, StartSource | AdjustSource):
+            await self._async_supply(action)
+        elif isinstance(action, StopSource):
+            await self._async_stop_source(action.source)
+        elif isinstance(action, RechargeSource):
+            self._command_failed.clear()
+            await self._async_recharge(action.source)
+        elif isinstance(action, FireEvent):
+            self._fire(action)
+        elif isinstance(action, RaiseAlarm):
+            LOGGER.error("%s: %s", self.entry.title, action.reason)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"alarm_{self.entry.entry_id}",
+                is_fixable=False,
+                is_persistent=False,
+                severity=ir.IssueSeverity.CRITICAL,
+                translation_key=action.reason,
+                translation_placeholders={
+                    "site": self.entry.title,
+                    "switch": self.transfer_switch,
+                },
+            )
+        elif isinstance(action, ClearAlarm):
+            ir.async_delete_issue(self.hass, DOMAIN, f"alarm_{self.entry.entry_id}")
+
+    async def _async_switch(self, entity_id: str, service: str) -> None:
+        async with asyncio.timeout(SWITCH_TIMEOUT_S):
+            await self.hass.services.async_call(
+                "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+            )
+
+    async def _async_supply(self, action: StartSource | AdjustSource) -> None:
+        data = self._runtime(action.source)
+        if isinstance(data, ChargerRuntimeData):
+            if isinstance(action, StartSource):
+                await data.controller.async_start(
+                    OperatingMode.BACKUP, power_w=action.power_w, until_soc_pct=action.floor_pct
+                )
+            else:
+                await data.controller.async_adjust_power(action.power_w)
+            await data.status.async_request_refresh()
+        elif isinstance(data, BatteryRuntimeData):
+            limit = action.power_w if data.battery.capabilities.output_limit else None
+            await data.battery.async_set_output(enabled=True, limit_w=limit)
+            await data.coordinator.async_request_refresh()
+        else:
+            raise HomeAssistantError(f"source {action.source} is not loaded")
+
+    async def _async_stop_source(self, entry_id: str) -> None:
+        data = self._runtime(entry_id)
+        if isinstance(data, ChargerRuntimeData):
+            await data.controller.async_stop()
+        elif isinstance(data, BatteryRuntimeData):
+            await data.battery.async_set_output(enabled=False)
+            await data.coordinator.async_request_refresh()
+
+    async def _async_recharge(self, entry_id: str) -> None:
+        data = self._runtime(entry_id)
+        if isinstance(data, ChargerRuntimeData):
+            status = data.status.data
+            if status is not None and status.vehicle_connected:
+                await data.controller.async_start(
+                    OperatingMode.CHARGE, power_w=data.controller.limits.max_charge_power_w
+                )
+        elif isinstance(data, BatteryRuntimeData) and data.battery.capabilities.input_limit:
+            await data.battery.async_set_input_limit(data.battery.capabilities.max_input_w)
+
+    def _fire(self, action: FireEvent) -> None:
+        device = dr.async_get(self.hass).async_get_device(
+            identifiers={site_device_identifier(self.entry.entry_id)}
+        )
+        status = self.data
+        payload: dict[str, Any] = {
+            "device_id": device.id if device else None,
+            "site": self.entry.title,
+            "reason": action.reason,
+            "runtime_minutes": round(status.runtime_min) if status and status.runtime_min else None,
+            "energy_kwh": round(status.energy_kwh, 2) if status and status.energy_kwh else None,
+        }
+        if action.source is not None:
+            payload["source"] = self.source_title(action.source)
+        self.hass.bus.async_fire(action.event, payload)
+
+    async def _async_save(self) -> None:
+        await self._store.async_save(
+            {"machine": self._machine.snapshot(), "automatic": self.automatic}
+        )

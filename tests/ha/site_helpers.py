@@ -1,0 +1,104 @@
+"""Building blocks for backup-site tests: switches made of Home Assistant parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.v2x.const import (
+    CONF_CONFIRM_TIMEOUT,
+    CONF_CRITICAL_LOADS,
+    CONF_FAMILY,
+    CONF_GRID_ENTITY,
+    CONF_OUTAGE_DEBOUNCE,
+    CONF_RESTORE_DELAY,
+    CONF_SHEDDABLE_LOADS,
+    CONF_SITE_TYPE,
+    CONF_SOURCES,
+    CONF_TRANSFER_SWITCH,
+    DEFAULT_SITE_OPTIONS,
+    DOMAIN,
+    FAMILY_SITE,
+    SITE_HOUSE,
+)
+
+GRID = "binary_sensor.grid"
+TRANSFER = "switch.transfer"
+HEATER = "switch.heater"
+ELEVATOR = "switch.elevator"
+
+
+def _template_switch(name: str, *, broken: bool = False) -> dict[str, Any]:
+    target = {"entity_id": f"input_boolean.{name}"}
+    turn_on: list[dict[str, Any]] = (
+        [] if broken else [{"action": "input_boolean.turn_on", "target": target}]
+    )
+    return {
+        "name": name,
+        "state": f"{{{{ is_state('input_boolean.{name}', 'on') }}}}",
+        "turn_on": turn_on or [{"delay": 0}],
+        "turn_off": [{"action": "input_boolean.turn_off", "target": target}],
+    }
+
+
+async def async_setup_site_entities(hass: HomeAssistant, *, broken_switch: bool = False) -> None:
+    """A grid sensor, a transfer switch, a heater and an elevator, all real HA entities."""
+    assert await async_setup_component(
+        hass,
+        "input_boolean",
+        {
+            "input_boolean": {
+                "transfer": {},
+                "heater": {"initial": True},
+                "elevator": {"initial": True},
+            }
+        },
+    )
+    assert await async_setup_component(
+        hass,
+        "template",
+        {
+            "template": [
+                {
+                    "switch": [
+                        _template_switch("transfer", broken=broken_switch),
+                        _template_switch("heater"),
+                        _template_switch("elevator"),
+                    ]
+                }
+            ]
+        },
+    )
+    hass.states.async_set(GRID, "on", {"device_class": "power"})
+    await hass.async_block_till_done()
+
+
+def site_entry(
+    sources: list[str], data: dict[str, Any] | None = None, **options: Any
+) -> MockConfigEntry:
+    """A backup site over the given source entries, with fast timings for tests."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id=f"site_{TRANSFER}",
+        data={
+            CONF_FAMILY: FAMILY_SITE,
+            CONF_SITE_TYPE: SITE_HOUSE,
+            CONF_GRID_ENTITY: GRID,
+            CONF_SOURCES: sources,
+            CONF_TRANSFER_SWITCH: TRANSFER,
+            CONF_CRITICAL_LOADS: [ELEVATOR],
+            CONF_SHEDDABLE_LOADS: [HEATER],
+            **(data or {}),
+        },
+        options={
+            **DEFAULT_SITE_OPTIONS,
+            CONF_OUTAGE_DEBOUNCE: 0,
+            CONF_RESTORE_DELAY: 0.5,
+            CONF_CONFIRM_TIMEOUT: 2,
+            **options,
+        },
+    )

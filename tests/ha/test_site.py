@@ -1,0 +1,440 @@
+"""Backup sites end to end: a real Quasar (simulated) behind real HA switches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.v2x.backup.machine import BackupState
+from custom_components.v2x.const import DOMAIN
+from custom_components.v2x.site import BackupSite
+from simulator.quasar import QuasarTwin
+
+from .conftest import state_of
+from .site_helpers import ELEVATOR, GRID, HEATER, TRANSFER, async_setup_site_entities, site_entry
+
+
+def _state(site: BackupSite) -> BackupState:
+    """The machine's state, read through a call so type checkers do not narrow it."""
+    return site.machine.state
+
+
+async def _settle(hass: HomeAssistant, site: BackupSite, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        site.async_step()
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def site(hass: HomeAssistant, init_integration: MockConfigEntry) -> AsyncIterator[BackupSite]:
+    """A house protected by the simulated Quasar."""
+    await async_setup_site_entities(hass)
+    entry = site_entry([init_integration.entry_id])
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    backup_site: BackupSite = entry.runtime_data
+    yield backup_site
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_outage_and_return(hass: HomeAssistant, site: BackupSite, twin: QuasarTwin) -> None:
+    """Grid lost: switch, shed, discharge the car; grid back: stop, switch back, restore."""
+    started = async_capture_events(hass, "v2x_backup_started")
+    ended = async_capture_events(hass, "v2x_backup_ended")
+    assert state_of(hass, "sensor.home_backup_state").state == "grid"
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert state_of(hass, TRANSFER).state == "on"
+    assert state_of(hass, HEATER).state == "off"
+    assert state_of(hass, ELEVATOR).state == "on"
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    assert twin.power_setpoint_w == -1000  # the house load estimate
+    assert state_of(hass, "sensor.home_backup_state").state == "on_vehicle_power"
+    assert state_of(hass, "binary_sensor.home_on_vehicle_power").state == "on"
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, f"site_{site.entry.entry_id}")}
+    )
+    assert device is not None
+    assert [e.data["reason"] for e in started] == ["grid_lost"]
+    assert started[0].data["device_id"] == device.id
+    hass.states.async_set(GRID, "on")
+    await _settle(hass, site)
+    assert _state(site) is BackupState.GRID_BACK
+    assert state_of(hass, TRANSFER).state == "on"  # waiting for the grid to stay
+    await asyncio.sleep(0.6)
+    await _settle(hass, site)
+    assert _state(site) is BackupState.GRID
+    assert state_of(hass, TRANSFER).state == "off"
+    assert state_of(hass, HEATER).state == "on"
+    assert twin.power_setpoint_w == 7400  # recharging
+    assert [e.data["reason"] for e in ended] == ["grid_restored"]
+
+
+async def test_load_following_with_a_load_sensor(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """The discharge power follows the measured site load (kW sensors too)."""
+    await async_setup_site_entities(hass)
+    hass.states.async_set("sensor.site_load", "2.5", {"unit_of_measurement": "kW"})
+    entry = site_entry([init_integration.entry_id], {"load_sensor": "sensor.site_load"})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    site: BackupSite = entry.runtime_data
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert twin.power_setpoint_w == -2500
+    hass.states.async_set("sensor.site_load", "4.1", {"unit_of_measurement": "kW"})
+    await _settle(hass, site)
+    assert twin.power_setpoint_w == -4100
+    assert state_of(hass, "sensor.home_site_load").state == "4100"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_switch_that_never_confirms(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A transfer switch that does not move: alarm and repair issue; nothing discharges."""
+    from homeassistant.helpers import issue_registry as ir
+
+    await async_setup_site_entities(hass, broken_switch=True)
+    entry = site_entry([init_integration.entry_id], confirm_timeout_s=0.3)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    site: BackupSite = entry.runtime_data
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    await asyncio.sleep(0.35)
+    await _settle(hass, site)
+    assert _state(site) is BackupState.ALARM
+    assert state_of(hass, "sensor.home_backup_state").attributes["alarm"] == (
+        "transfer_switch_not_confirmed"
+    )
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"alarm_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_key == "transfer_switch_not_confirmed"
+    assert all(w.address != 260 or w.value < 0x8000 for w in twin.writes)  # no discharge
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.fixture
+async def zendure_entry(
+    hass: HomeAssistant, allow_loopback: None
+) -> AsyncIterator[MockConfigEntry]:
+    """A loaded Zendure battery (second source), its twin's physics standing still."""
+    from homeassistant.const import CONF_HOST, CONF_PORT
+
+    from custom_components.v2x.const import CONF_FAMILY, CONF_POLL_INTERVAL, FAMILY_ZENDURE
+    from simulator.world import Simulation, parse_scenario
+
+    sim = Simulation(parse_scenario({"speed": 1e-6, "zendure": [{"port": 0}]}), control_port=None)
+    await sim.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Zendure",
+        unique_id="HOA1NAH4N123456",
+        data={
+            CONF_FAMILY: FAMILY_ZENDURE,
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: sim.zendures["zendure"].port,
+        },
+        options={CONF_POLL_INTERVAL: 60},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    entry.runtime_data.sim = sim
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+    await sim.stop()
+
+
+async def _site(hass: HomeAssistant, entry: MockConfigEntry) -> BackupSite:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    site: BackupSite = entry.runtime_data
+    return site
+
+
+async def test_failover_to_battery_then_reserve(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    zendure_entry: MockConfigEntry,
+    twin: QuasarTwin,
+) -> None:
+    """The car is unplugged mid-outage: the battery takes over; at its floor: reserve."""
+    failed = async_capture_events(hass, "v2x_source_failed")
+    reserve = async_capture_events(hass, "v2x_reserve_reached")
+    park = async_capture_events(hass, "v2x_elevator_park_requested")
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id, zendure_entry.entry_id]))
+    zendure_twin = zendure_entry.runtime_data.sim.zendures["zendure"]
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert site.machine.active_source == init_integration.entry_id
+    twin.plug(False)
+    await init_integration.runtime_data.status.async_refresh()
+    await _settle(hass, site)
+    assert [e.data["reason"] for e in failed] == ["unavailable"]
+    assert failed[0].data["source"] == init_integration.title
+    assert site.machine.active_source == zendure_entry.entry_id
+    assert zendure_twin.settings["acMode"] == 2
+    assert zendure_twin.settings["outputLimit"] == 800  # its maximum, below the 1 kW load
+    assert state_of(hass, "sensor.home_backup_state").attributes["active_source"] == "Zendure"
+    zendure_twin.update_state({"soc_pct": 25})
+    await zendure_entry.runtime_data.coordinator.async_refresh()
+    await _settle(hass, site)
+    assert [e.data["reason"] for e in reserve] == ["reserve"]
+    assert [e.data["reason"] for e in park] == ["reserve_reached"]
+    assert _state(site) is BackupState.RESERVE_REACHED
+    assert zendure_twin.settings["outputLimit"] == 0  # stopped at the reserve
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_restart_in_the_middle_of_an_outage(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """Reloaded mid-outage: stays on vehicle power, restarts the source, waits to return."""
+    await async_setup_site_entities(hass)
+    entry = site_entry([init_integration.entry_id], restore_delay_s=30)
+    site = await _site(hass, entry)
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    await hass.config_entries.async_unload(entry.entry_id)
+    await init_integration.runtime_data.controller.async_stop()  # the session died with HA
+    hass.states.async_set(GRID, "on")  # and the grid came back meanwhile
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    site = entry.runtime_data
+    await _settle(hass, site)
+    assert _state(site) is BackupState.GRID_BACK
+    assert state_of(hass, TRANSFER).state == "on"  # not switched back blindly
+    assert twin.power_setpoint_w == -1000  # the car supplies the house again
+    assert state_of(hass, HEATER).state == "off"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_services_drill_and_automatic(
+    hass: HomeAssistant, site: BackupSite, twin: QuasarTwin
+) -> None:
+    """start/end backup, the drill button and service, automatic off."""
+    from homeassistant.exceptions import ServiceValidationError
+
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, f"site_{site.entry.entry_id}")}
+    )
+    assert device is not None
+
+    async def call(service: str, **data: object) -> None:
+        await hass.services.async_call(
+            DOMAIN, service, {"device_id": device.id, **data}, blocking=True
+        )
+        await _settle(hass, site)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call("end_backup")
+    assert err.value.translation_key == "not_on_backup"
+    await call("start_backup")
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    with pytest.raises(ServiceValidationError) as err:
+        await call("start_backup")
+    assert err.value.translation_key == "backup_busy"
+    await call("end_backup")
+    assert _state(site) is BackupState.GRID
+    # Drill from the button: switches over with the grid present.
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.home_run_drill"}, blocking=True
+    )
+    await _settle(hass, site)
+    assert site.machine.drill
+    assert state_of(hass, TRANSFER).state == "on"
+    with pytest.raises(ServiceValidationError) as err:
+        await call("run_drill")
+    assert err.value.translation_key == "backup_busy"
+    await call("end_backup")
+    await call("run_drill", duration={"seconds": 1})
+    assert site.machine.drill
+    await asyncio.sleep(1.05)
+    await _settle(hass, site)
+    assert _state(site) is BackupState.GRID
+    # Automatic off: an outage does not switch over by itself.
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.home_automatic_backup"}, blocking=True
+    )
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert _state(site) is BackupState.OUTAGE
+    assert state_of(hass, TRANSFER).state == "off"
+    with pytest.raises(ServiceValidationError) as err:
+        await call("run_drill")
+    assert err.value.translation_key == "drill_needs_grid"
+    await call("start_backup")
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.home_automatic_backup"}, blocking=True
+    )
+    assert site.automatic
+
+
+async def test_service_validation_for_sites(
+    hass: HomeAssistant, site: BackupSite, twin: QuasarTwin
+) -> None:
+    """Site services on a charger device, and starting with no usable source."""
+    from homeassistant.exceptions import ServiceValidationError
+
+    charger = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "20240117")})
+    assert charger is not None
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "start_backup", {"device_id": charger.id}, blocking=True
+        )
+    assert err.value.translation_key == "not_a_site"
+    twin.plug(False)
+    await hass.config_entries.async_get_entry(site.sources[0]).runtime_data.status.async_refresh()  # type: ignore[union-attr]
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, f"site_{site.entry.entry_id}")}
+    )
+    assert device is not None
+    for service in ("start_backup", "run_drill"):
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(DOMAIN, service, {"device_id": device.id}, blocking=True)
+        assert err.value.translation_key == "no_usable_source"
+
+
+async def test_device_triggers(hass: HomeAssistant, site: BackupSite) -> None:
+    """The five events are device triggers of the site; an automation runs on one."""
+    from homeassistant.components.device_automation import DeviceAutomationType
+    from homeassistant.setup import async_setup_component
+    from pytest_homeassistant_custom_component.common import (
+        async_get_device_automations,
+        async_mock_service,
+    )
+
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, f"site_{site.entry.entry_id}")}
+    )
+    assert device is not None
+    triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
+    assert {t["type"] for t in triggers if t["domain"] == DOMAIN} == {
+        "backup_started",
+        "backup_ended",
+        "reserve_reached",
+        "source_failed",
+        "elevator_park_requested",
+    }
+    charger = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "20240117")})
+    assert charger is not None
+    charger_triggers = await async_get_device_automations(
+        hass, DeviceAutomationType.TRIGGER, charger.id
+    )
+    assert [t for t in charger_triggers if t["domain"] == DOMAIN] == []
+    calls = async_mock_service(hass, "test", "automation")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "triggers": {
+                    "platform": "device",
+                    "domain": DOMAIN,
+                    "device_id": device.id,
+                    "type": "backup_started",
+                },
+                "actions": {
+                    "action": "test.automation",
+                    "data": {"reason": "{{ trigger.event.data.reason }}"},
+                },
+            }
+        },
+    )
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert [call.data["reason"] for call in calls] == ["grid_lost"]
+
+
+async def test_repairs(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """Missing entities and a reserve above every source's SoC are repair issues."""
+    from homeassistant.helpers import issue_registry as ir
+
+    await async_setup_site_entities(hass)
+    entry = site_entry(
+        [init_integration.entry_id, "gone-entry"],
+        {"switch_confirm": "binary_sensor.not_there"},
+        reserve_soc_pct=70,
+    )
+    site = await _site(hass, entry)
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(
+        DOMAIN, f"missing_entity_{entry.entry_id}_binary_sensor.not_there"
+    )
+    assert issues.async_get_issue(DOMAIN, f"missing_source_{entry.entry_id}_gone-entry")
+    cannot = issues.async_get_issue(DOMAIN, f"cannot_protect_{entry.entry_id}")
+    assert cannot is not None  # the car is at 60 %, the reserve 70 %
+    assert cannot.translation_placeholders == {"site": "Home", "reserve": "70"}
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "reserve_soc_pct": 30})
+    await hass.async_block_till_done()
+    site._async_check_repairs()
+    assert issues.async_get_issue(DOMAIN, f"cannot_protect_{entry.entry_id}") is None
+    await hass.config_entries.async_unload(entry.entry_id)
+    assert not [i for (d, i) in issues.issues if d == DOMAIN and entry.entry_id in i]
+
+
+async def test_voltage_sensor_grid_signal(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A voltage sensor counts the grid present above the threshold."""
+    await async_setup_site_entities(hass)
+    hass.states.async_set("sensor.grid_voltage", "230")
+    site = await _site(
+        hass, site_entry([init_integration.entry_id], {"grid_entity": "sensor.grid_voltage"})
+    )
+    assert site.observe().grid_available is True
+    hass.states.async_set("sensor.grid_voltage", "12")
+    await _settle(hass, site)
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    hass.states.async_set("sensor.grid_voltage", "n/a")
+    assert site.observe().grid_available is None
+    hass.states.async_set("sensor.grid_voltage", "unavailable")
+    assert site.observe().grid_available is None
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_grid_signal_from_a_device(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    zendure_entry: MockConfigEntry,
+    twin: QuasarTwin,
+) -> None:
+    """The Zendure's gridState, polled fast, drives the site."""
+    await async_setup_site_entities(hass)
+    sim = zendure_entry.runtime_data.sim
+    site = await _site(
+        hass,
+        site_entry(
+            [init_integration.entry_id],
+            {"grid_entity": None, "grid_device": zendure_entry.entry_id},
+        ),
+    )
+    assert site.observe().grid_available is True
+    sim.set_grid(False)
+    await site._async_poll_grid_device()
+    await _settle(hass, site)
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    sim.zendures["zendure"].apply_fault(
+        __import__("simulator.faults", fromlist=["Fault"]).Fault(
+            __import__("simulator.faults", fromlist=["FaultKind"]).FaultKind.REFUSE
+        )
+    )
+    await sim.tick()
+    await site._async_poll_grid_device()
+    assert site.observe().grid_available is None
+    await hass.config_entries.async_unload(site.entry.entry_id)
