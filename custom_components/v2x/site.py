@@ -274,6 +274,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         """Observe, step the machine, carry out its actions (in order), update entities."""
         if self._stopped:
             return
+        if self._machine.state in (BackupState.GRID, BackupState.OUTAGE):
+            self._command_failed.clear()  # a new session gives every source a new chance
         observation = self.observe()
         actions = self._machine.step(observation, time.monotonic())
         snapshot = self._machine.snapshot()
@@ -455,7 +457,6 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         elif isinstance(action, StopSource):
             await self._async_stop_source(action.source)
         elif isinstance(action, RechargeSource):
-            self._command_failed.clear()
             await self._async_recharge(action.source)
         elif isinstance(action, FireEvent):
             self._fire(action)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -283,6 +283,22 @@ def test_automatic_off_waits_for_a_request() -> None:
     m.step(_obs(False, True, automatic=False), 7.0)
     m.step(_obs(True, True, automatic=False), 8.0)
     assert m.step(_obs(True, True, automatic=False), 68.0)[-1] == MoveTransferSwitch(False)
+
+
+def test_manual_end_during_an_outage_holds_off() -> None:
+    """Ending a backup by hand during an outage does not restart it automatically."""
+    config = replace(CONFIG, outage_debounce_s=0.0)
+    m = BackupMachine(config, 0.0)
+    m.step(_obs(False, False), 0.0)
+    m.step(_obs(False, True), 1.0)
+    m.request_end()
+    m.step(_obs(False, True), 2.0)
+    actions = m.step(_obs(False, False), 3.0)
+    assert (EVENT_BACKUP_ENDED, "manual") in _events(actions)
+    assert _state(m) is BackupState.OUTAGE
+    assert m.step(_obs(False, False), 100.0) == []
+    m.step(_obs(True, False), 200.0)  # the grid returns; the next outage is handled again
+    assert MoveTransferSwitch(True) in m.step(_obs(False, False), 300.0)
 
 
 def test_manual_start_with_grid_present_runs_until_end() -> None:

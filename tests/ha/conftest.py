@@ -20,8 +20,11 @@ from custom_components.v2x.const import (
     FAMILY_QUASAR1,
 )
 from custom_components.v2x.coordinator import ChargerRuntimeData
+from custom_components.v2x.site import BackupSite
 from simulator.quasar import QuasarTwin
 from simulator.world import Simulation
+
+from .site_helpers import async_setup_site_entities, site_entry
 
 SERIAL = "20240117"
 
@@ -101,3 +104,17 @@ async def init_integration(
     if config_entry.state.recoverable:
         await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def site(hass: HomeAssistant, init_integration: MockConfigEntry) -> AsyncIterator[BackupSite]:
+    """A house protected by the simulated Quasar."""
+    await async_setup_site_entities(hass)
+    entry = site_entry([init_integration.entry_id])
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    backup_site: BackupSite = entry.runtime_data
+    yield backup_site
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

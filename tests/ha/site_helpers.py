@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.v2x.backup.machine import BackupState
 from custom_components.v2x.const import (
     CONF_CONFIRM_TIMEOUT,
     CONF_CRITICAL_LOADS,
@@ -24,6 +25,7 @@ from custom_components.v2x.const import (
     FAMILY_SITE,
     SITE_HOUSE,
 )
+from custom_components.v2x.site import BackupSite
 
 GRID = "binary_sensor.grid"
 TRANSFER = "switch.transfer"
@@ -102,3 +104,14 @@ def site_entry(
             **options,
         },
     )
+
+
+def _state(site: BackupSite) -> BackupState:
+    """The machine's state, read through a call so type checkers do not narrow it."""
+    return site.machine.state
+
+
+async def _settle(hass: HomeAssistant, site: BackupSite, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        site.async_step()
+        await hass.async_block_till_done()

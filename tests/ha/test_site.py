@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -16,32 +17,16 @@ from custom_components.v2x.site import BackupSite
 from simulator.quasar import QuasarTwin
 
 from .conftest import state_of
-from .site_helpers import ELEVATOR, GRID, HEATER, TRANSFER, async_setup_site_entities, site_entry
-
-
-def _state(site: BackupSite) -> BackupState:
-    """The machine's state, read through a call so type checkers do not narrow it."""
-    return site.machine.state
-
-
-async def _settle(hass: HomeAssistant, site: BackupSite, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        site.async_step()
-        await hass.async_block_till_done()
-
-
-@pytest.fixture
-async def site(hass: HomeAssistant, init_integration: MockConfigEntry) -> AsyncIterator[BackupSite]:
-    """A house protected by the simulated Quasar."""
-    await async_setup_site_entities(hass)
-    entry = site_entry([init_integration.entry_id])
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    backup_site: BackupSite = entry.runtime_data
-    yield backup_site
-    await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+from .site_helpers import (
+    ELEVATOR,
+    GRID,
+    HEATER,
+    TRANSFER,
+    _settle,
+    _state,
+    async_setup_site_entities,
+    site_entry,
+)
 
 
 async def test_outage_and_return(hass: HomeAssistant, site: BackupSite, twin: QuasarTwin) -> None:
@@ -437,4 +422,116 @@ async def test_grid_signal_from_a_device(
     await sim.tick()
     await site._async_poll_grid_device()
     assert site.observe().grid_available is None
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_refresh_ticks_and_reloaded_sources(
+    hass: HomeAssistant, site: BackupSite, init_integration: MockConfigEntry
+) -> None:
+    """A coordinator refresh, the periodic repair check, a source reloaded under the site."""
+    await site.async_refresh()
+    assert site.data.state is BackupState.GRID
+    with patch("custom_components.v2x.site.async_check_site") as check:
+        for _ in range(60):
+            site._async_tick()
+    assert check.call_count == 1
+    old = init_integration.runtime_data.status
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    site.async_step()
+    assert init_integration.runtime_data.status is not old
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+
+
+async def test_unusable_inputs_fall_back(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A non-numeric load sensor, a grid device that is not a battery, a missing source."""
+    await async_setup_site_entities(hass)
+    hass.states.async_set("sensor.site_load", "n/a")
+    site = await _site(
+        hass,
+        site_entry(
+            [init_integration.entry_id],
+            {
+                "load_sensor": "sensor.site_load",
+                "grid_entity": None,
+                "grid_device": init_integration.entry_id,
+            },
+        ),
+    )
+    assert site.observe().load_w == 1000  # the option's estimate
+    assert site.observe().grid_available is None  # a Quasar reports no grid
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_failed_commands_fail_over_and_alarm_clears(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A source that is not loaded fails over; a late switch confirmation clears the alarm."""
+    await async_setup_site_entities(hass, broken_switch=True)
+    site = await _site(
+        hass, site_entry(["not-loaded", init_integration.entry_id], confirm_timeout_s=0.2)
+    )
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    await asyncio.sleep(0.25)
+    await _settle(hass, site)
+    assert _state(site) is BackupState.ALARM
+    # Someone throws the switch by hand: the site confirms and supplies.
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.transfer"}, blocking=True
+    )
+    await _settle(hass, site)
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    assert site.machine.active_source == init_integration.entry_id
+    assert site.machine.alarm is None
+    # A service that fails is logged and does not stop the machine.
+    hass.states.async_set(GRID, "on")
+    await asyncio.sleep(0.6)
+    await _settle(hass, site)
+    assert _state(site) is BackupState.GRID
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_start_failure_marks_source_failed(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A charger that refuses the start is treated as failed; the outage ends at the reserve."""
+    from simulator.faults import Fault, FaultKind
+
+    reserve = async_capture_events(hass, "v2x_reserve_reached")
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id]))
+    twin.apply_fault(Fault(FaultKind.EXCEPTION, code=4))
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site, rounds=5)
+    assert [e.data["reason"] for e in reserve] == ["sources_failed"]
+    assert _state(site) is BackupState.RESERVE_REACHED
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_recharge_without_vehicle_and_battery_recharge(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    zendure_entry: MockConfigEntry,
+    twin: QuasarTwin,
+) -> None:
+    """After the outage: no car to recharge is fine; a Zendure goes to input mode."""
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([zendure_entry.entry_id, init_integration.entry_id]))
+    zendure_twin = zendure_entry.runtime_data.sim.zendures["zendure"]
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert site.machine.active_source == zendure_entry.entry_id
+    twin.plug(False)
+    await init_integration.runtime_data.status.async_refresh()
+    hass.states.async_set(GRID, "on")
+    await asyncio.sleep(0.6)
+    await _settle(hass, site)
+    assert _state(site) is BackupState.GRID
+    assert zendure_twin.settings["acMode"] == 1  # charging from the grid again
+    assert zendure_twin.settings["inputLimit"] == 800
     await hass.config_entries.async_unload(site.entry.entry_id)

@@ -242,6 +242,7 @@ class BackupMachine:
         self._switch_commanded_at = now
         self._switch_target: bool | None = None
         self._pending_recommand = False
+        self._held_off = False  # ended by hand during this outage: no automatic restart
         self._requests: list[tuple[str, float]] = []
 
     # -- requests ------------------------------------------------------------------
@@ -372,6 +373,7 @@ class BackupMachine:
         if available and self._grid is not True:
             self._grid_ok_since = now
             self._grid_lost_at = None
+            self._held_off = False
         elif not available and self._grid is not False:
             self._grid_lost_at = now
             self._grid_ok_since = None
@@ -417,7 +419,7 @@ class BackupMachine:
             self.state = BackupState.GRID
             return
         lost_at = self._grid_lost_at if self._grid_lost_at is not None else now
-        if obs.automatic and now - lost_at >= self.config.outage_debounce_s:
+        if obs.automatic and not self._held_off and now - lost_at >= self.config.outage_debounce_s:
             self._session = _Session(reason="grid_lost")
             self._begin_switching(obs, now, actions)
 
@@ -479,7 +481,7 @@ class BackupMachine:
             self.state = BackupState.GRID if self._grid is not False else BackupState.OUTAGE
             if self.state is BackupState.OUTAGE:
                 # Ended by hand during an outage: no automatic restart for this one.
-                self._grid_lost_at = None
+                self._held_off = True
             if self.alarm is not None:
                 self.alarm = None
                 actions.append(ClearAlarm())

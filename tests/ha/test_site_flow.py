@@ -1,0 +1,207 @@
+"""Setting up a backup site in the UI: every branch, options and diagnostics."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.v2x.const import (
+    CONF_CRITICAL_LOADS,
+    CONF_FAMILY,
+    CONF_GRID_DEVICE,
+    CONF_GRID_ENTITY,
+    CONF_SHEDDABLE_LOADS,
+    CONF_SITE_TYPE,
+    CONF_SOURCES,
+    CONF_TRANSFER_SWITCH,
+    DOMAIN,
+    FAMILY_SITE,
+)
+from custom_components.v2x.site import BackupSite
+
+from .site_helpers import ELEVATOR, GRID, HEATER, TRANSFER, async_setup_site_entities
+
+
+async def _site_flow(hass: HomeAssistant, **first: Any) -> ConfigFlowResult:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "site"}
+    )
+    if result["type"] is not FlowResultType.FORM:
+        return result
+    assert result["step_id"] == "site"
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"name": "Tower", "site_type": "building", "grid_signal": "entity"} | first,
+    )
+
+
+async def test_no_sources_aborts(hass: HomeAssistant) -> None:
+    """A site needs a V2X charger or battery first."""
+    result = await _site_flow(hass)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_sources"
+
+
+async def test_site_flow_creates_building(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Name, kind, grid entity, power layout (with validation errors) -> entry."""
+    await async_setup_site_entities(hass)
+    result = await _site_flow(hass)
+    assert result["step_id"] == "site_grid_entity"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_GRID_ENTITY: GRID}
+    )
+    assert result["step_id"] == "site_power"
+    source = init_integration.entry_id
+    base = {"primary_source": source, CONF_TRANSFER_SWITCH: TRANSFER}
+    for bad, error in (
+        ({"second_source": source}, {"second_source": "duplicate_source"}),
+        ({CONF_CRITICAL_LOADS: [TRANSFER]}, {CONF_TRANSFER_SWITCH: "switch_is_a_load"}),
+        (
+            {CONF_CRITICAL_LOADS: [HEATER], CONF_SHEDDABLE_LOADS: [HEATER]},
+            {CONF_SHEDDABLE_LOADS: "load_twice"},
+        ),
+    ):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], base | bad)
+        assert result["errors"] == error
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        base
+        | {
+            CONF_CRITICAL_LOADS: [ELEVATOR],
+            CONF_SHEDDABLE_LOADS: [HEATER],
+            "switch_confirm": "input_boolean.transfer",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Tower"
+    assert result["data"] == {
+        CONF_FAMILY: FAMILY_SITE,
+        CONF_SITE_TYPE: "building",
+        CONF_GRID_ENTITY: GRID,
+        CONF_SOURCES: [source],
+        CONF_TRANSFER_SWITCH: TRANSFER,
+        CONF_CRITICAL_LOADS: [ELEVATOR],
+        CONF_SHEDDABLE_LOADS: [HEATER],
+        "switch_confirm": "input_boolean.transfer",
+    }
+    assert result["options"]["elevator_trips_per_hour"] == 20
+    await hass.async_block_till_done()
+    site = cast("BackupSite", result["result"].runtime_data)
+    # 40 kWh car at 60 % over a 30 % reserve = 12 kWh; elevator 250 W + 60 Wh x 20/h
+    assert site.data.runtime_min == pytest.approx(12_000 / 1450 * 60)
+    # The same transfer switch cannot protect two sites.
+    result = await _site_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_GRID_ENTITY: GRID}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], base)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_device_grid_signal_choice(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """No V2X device reports the grid: the flow falls back to an entity."""
+    await async_setup_site_entities(hass)
+    result = await _site_flow(hass, grid_signal="device")
+    assert result["step_id"] == "site_grid_entity"
+
+
+async def test_device_grid_signal_with_zendure(
+    hass: HomeAssistant, init_integration: MockConfigEntry, allow_loopback: None
+) -> None:
+    """A Zendure reports gridState: it can be the site's grid signal."""
+    from homeassistant.const import CONF_HOST, CONF_PORT
+
+    from custom_components.v2x.const import CONF_POLL_INTERVAL, FAMILY_ZENDURE
+    from simulator.world import Simulation, parse_scenario
+
+    await async_setup_site_entities(hass)
+    sim = Simulation(parse_scenario({"zendure": [{"port": 0}]}), control_port=None)
+    await sim.start()
+    try:
+        zendure = MockConfigEntry(
+            domain=DOMAIN,
+            title="Zendure",
+            unique_id="HOA1NAH4N123456",
+            data={
+                CONF_FAMILY: FAMILY_ZENDURE,
+                CONF_HOST: "127.0.0.1",
+                CONF_PORT: sim.zendures["zendure"].port,
+            },
+            options={CONF_POLL_INTERVAL: 60},
+        )
+        zendure.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(zendure.entry_id)
+        result = await _site_flow(hass, grid_signal="device", site_type="house")
+        assert result["step_id"] == "site_grid_device"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_GRID_DEVICE: zendure.entry_id}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {"primary_source": zendure.entry_id, CONF_TRANSFER_SWITCH: TRANSFER},
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"][CONF_GRID_DEVICE] == zendure.entry_id
+        assert "elevator_trips_per_hour" not in result["options"]
+        entry = result["result"]
+        # Options: the grid poll instead of a voltage threshold; the house load.
+        options = await hass.config_entries.options.async_init(entry.entry_id)
+        assert options["step_id"] == "site"
+        keys = [str(key) for key in options["data_schema"].schema]  # type: ignore[union-attr]
+        assert "grid_poll_s" in keys
+        assert "house_load_w" in keys
+        options = await hass.config_entries.options.async_configure(
+            options["flow_id"],
+            {
+                "reserve_soc_pct": 40,
+                "restore_delay_s": 120,
+                "outage_debounce_s": 1,
+                "confirm_timeout_s": 15,
+                "park_warning_min": 20,
+                "house_load_w": 800,
+                "grid_poll_s": 2,
+            },
+        )
+        assert entry.options["reserve_soc_pct"] == 40
+        site = cast("BackupSite", entry.runtime_data)
+        assert site.reserve_soc_pct == 40
+        assert site.machine.config.restore_delay_s == 120
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.config_entries.async_unload(zendure.entry_id)
+    finally:
+        await sim.stop()
+
+
+async def test_site_options_for_a_building(hass: HomeAssistant, site: BackupSite) -> None:
+    """A house site offers the voltage threshold (entity grid signal) and the house load."""
+    options = await hass.config_entries.options.async_init(site.entry.entry_id)
+    keys = [str(key) for key in options["data_schema"].schema]  # type: ignore[union-attr]
+    assert "grid_min_voltage" in keys
+    assert "elevator_standby_w" not in keys
+
+
+async def test_site_diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, site: BackupSite
+) -> None:
+    """The machine's snapshot and status, nothing identifying."""
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, site.entry)
+    assert diagnostics["machine"] == {"state": "grid", "alarm": None, "session": None}
+    status = cast("dict[str, Any]", diagnostics["status"])
+    assert status["state"] == "grid"
+    assert status["automatic"] is True
+    assert cast(dict[str, Any], diagnostics["entry"])["title"] == "**REDACTED**"
