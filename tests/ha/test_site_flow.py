@@ -204,4 +204,4 @@ async def test_site_diagnostics(
     status = cast("dict[str, Any]", diagnostics["status"])
     assert status["state"] == "grid"
     assert status["automatic"] is True
-    assert cast(dict[str, Any], diagnostics["entry"])["title"] == "**REDACTED**"
+    assert cast("dict[str, Any]", diagnostics["entry"])["title"] == "**REDACTED**"
