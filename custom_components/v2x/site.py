@@ -28,7 +28,11 @@ from homeassistant.const import (
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.event import (
+    async_call_later,
+    async_track_state_change_event,
+    async_track_time_interval,
+)
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -148,6 +152,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._source_listeners: dict[str, tuple[object, CALLBACK_TYPE]] = {}
         self._stopped = False
         self._ticks = 0
+        self._wakeup: CALLBACK_TYPE | None = None
 
     # -- configuration -----------------------------------------------------------------
 
@@ -214,6 +219,9 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        if self._wakeup is not None:
+            self._wakeup()
+            self._wakeup = None
         for _, unsubscribe in self._source_listeners.values():
             unsubscribe()
         self._source_listeners.clear()
@@ -285,7 +293,25 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             self.hass.async_create_task(
                 self._async_execute(actions, save=changed), f"{DOMAIN} site actions"
             )
+        self._schedule_wakeup()
         self.async_set_updated_data(self._status(observation))
+
+    def _schedule_wakeup(self) -> None:
+        """Step again exactly when a timer is due (the tick alone is only every second)."""
+        if self._wakeup is not None:
+            self._wakeup()
+            self._wakeup = None
+        deadline = self._machine.next_deadline()
+        if deadline is None:
+            return
+        delay = deadline - time.monotonic()
+        if 0 < delay < TICK.total_seconds():
+            self._wakeup = async_call_later(self.hass, delay + 0.001, self._async_wakeup)
+
+    @callback
+    def _async_wakeup(self, _now: Any) -> None:
+        self._wakeup = None
+        self.async_step()
 
     def request(self, kind: str, duration_s: float = 0.0) -> None:
         """A service asked to start, end or drill."""

@@ -581,3 +581,22 @@ def test_every_endless_outage_ends_at_the_reserve(
     assert len(reserve) == 1
     parks = [a for _, a, _ in log if isinstance(a, FireEvent) and a.event == EVENT_PARK_REQUESTED]
     assert len(parks) == 1
+
+
+def test_next_deadline() -> None:
+    """The machine says when a timer is due next."""
+    m = BackupMachine(CONFIG, 0.0)
+    assert m.next_deadline() is None
+    m.step(_obs(True, False), 0.0)
+    assert m.next_deadline() == 60.0  # restore delay counted from the first grid sighting
+    m.step(_obs(False, False), 100.0)
+    assert m.next_deadline() == 100.5  # the outage debounce
+    m.step(_obs(False, False), 100.5)
+    assert m.next_deadline() == 110.5  # the switch confirmation timeout
+    m.step(_obs(False, True), 101.0)
+    assert m.next_deadline() == 131.0  # the source's start grace
+    m2 = BackupMachine(CONFIG, 0.0)
+    m2.request_drill(30.0)
+    m2.step(_obs(True, False), 0.0)
+    m2.step(_obs(True, True), 1.0)
+    assert m2.next_deadline() == 30.0  # the drill's end

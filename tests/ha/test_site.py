@@ -535,3 +535,21 @@ async def test_recharge_without_vehicle_and_battery_recharge(
     assert zendure_twin.settings["acMode"] == 1  # charging from the grid again
     assert zendure_twin.settings["inputLimit"] == 800
     await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_switchover_is_timed_not_ticked(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """With a debounce the switch moves right after it, not at the next 1-second tick."""
+    from datetime import timedelta
+
+    await async_setup_site_entities(hass)
+    with patch("custom_components.v2x.site.TICK", timedelta(minutes=5)):  # no tick to help
+        site = await _site(hass, site_entry([init_integration.entry_id], outage_debounce_s=0.3))
+    hass.states.async_set(GRID, "off")
+    await hass.async_block_till_done()
+    assert state_of(hass, TRANSFER).state == "off"
+    await asyncio.sleep(0.4)
+    await hass.async_block_till_done()
+    assert state_of(hass, TRANSFER).state == "on"
+    await hass.config_entries.async_unload(site.entry.entry_id)

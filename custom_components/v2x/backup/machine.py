@@ -276,6 +276,23 @@ class BackupMachine:
         """Whether the protected circuit is (meant to be) on the vehicle side."""
         return self.state in ON_VEHICLE_SIDE
 
+    def next_deadline(self) -> float | None:
+        """The next moment a timer may change something (debounce, timeouts, delays)."""
+        deadlines: list[float] = []
+        session = self._session
+        if self.state is BackupState.OUTAGE and self._grid_lost_at is not None:
+            deadlines.append(self._grid_lost_at + self.config.outage_debounce_s)
+        if self.state in (BackupState.SWITCHING, BackupState.RETURNING):
+            deadlines.append(self._switch_commanded_at + self.config.confirm_timeout_s)
+        if self._grid is True and self._grid_ok_since is not None:
+            deadlines.append(self._grid_ok_since + self.config.restore_delay_s)
+        if session is not None:
+            if session.drill and session.drill_until is not None:
+                deadlines.append(session.drill_until)
+            if session.active is not None:
+                deadlines.append(session.active_since + self.config.start_grace_s)
+        return min(deadlines) if deadlines else None
+
     def snapshot(self) -> dict[str, Any]:
         """What must survive a restart."""
         session = self._session
