@@ -2,8 +2,15 @@
 
 GET    /state                          the whole world
 POST   /clock            {"speed": 60} or {"advance_s": 3600}
+GET    /grid             the grid
 POST   /grid             {"available": false, "house_load_w": 1200}
-POST   /devices/{name}/car     {"plugged": true, "soc_pct": 55}
+GET    /site             transfer switch, loads, protected load (see simulator/site.py)
+GET    /site/transfer_switch; POST {"on": true}
+GET    /site/loads/{name};    POST {"on": false}
+GET    /site/events      time-stamped events
+POST   /devices/{name}/state   device world: {"plugged": true, "soc_pct": 55} (charger),
+                               {"soc_pct": 40, "ac_load_w": 500} (battery)
+POST   /devices/{name}/car     alias of /state (vehicle chargers)
 POST   /devices/{name}/fault   {"kind": "stall", "delay_s": 5, "duration_s": 30}
 DELETE /devices/{name}/fault
 GET    /devices/{name}/registers?start=526&count=17
@@ -157,13 +164,76 @@ async def get_writes(request: web.Request) -> web.Response:
     return web.json_response([asdict(record) for record in writes])
 
 
+async def get_grid(request: web.Request) -> web.Response:
+    """The grid (REST sensors read it)."""
+    return web.json_response(request.app[SIMULATION_KEY].describe()["grid"])
+
+
+async def get_site(request: web.Request) -> web.Response:
+    """The simulated site: grid, transfer switch, loads."""
+    sim = request.app[SIMULATION_KEY]
+    return web.json_response(sim.site.describe(sim.grid.available))
+
+
+def _on(payload: dict[str, Any]) -> bool:
+    value = payload.get("on")
+    if not isinstance(value, bool):
+        raise _bad_request("on must be true or false")
+    return value
+
+
+async def get_transfer_switch(request: web.Request) -> web.Response:
+    """The transfer switch position: on = protected circuit on vehicle power."""
+    return web.json_response({"on": request.app[SIMULATION_KEY].site.on_vehicle})
+
+
+async def post_transfer_switch(request: web.Request) -> web.Response:
+    """Command the transfer switch."""
+    sim = request.app[SIMULATION_KEY]
+    sim.site.command_switch(_on(await _json(request)))
+    return web.json_response({"on": sim.site.on_vehicle})
+
+
+def _load(request: web.Request) -> str:
+    name = request.match_info["name"]
+    if name not in request.app[SIMULATION_KEY].site.loads:
+        raise _not_found(f"no load named {name!r}")
+    return name
+
+
+async def get_load(request: web.Request) -> web.Response:
+    """One load of the protected circuit."""
+    load = request.app[SIMULATION_KEY].site.loads[_load(request)]
+    return web.json_response({"on": load.on, "power_w": load.power_w})
+
+
+async def post_load(request: web.Request) -> web.Response:
+    """Switch a load."""
+    sim = request.app[SIMULATION_KEY]
+    name = _load(request)
+    sim.site.set_load(name, _on(await _json(request)))
+    return web.json_response({"on": sim.site.loads[name].on})
+
+
+async def get_site_events(request: web.Request) -> web.Response:
+    """Time-stamped site events (monotonic clock)."""
+    return web.json_response([asdict(event) for event in request.app[SIMULATION_KEY].site.events])
+
+
 def build_app(sim: Simulation) -> web.Application:
     """Create the control API application."""
     app = web.Application()
     app[SIMULATION_KEY] = sim
     app.router.add_get("/state", get_state)
     app.router.add_post("/clock", post_clock)
+    app.router.add_get("/grid", get_grid)
     app.router.add_post("/grid", post_grid)
+    app.router.add_get("/site", get_site)
+    app.router.add_get("/site/transfer_switch", get_transfer_switch)
+    app.router.add_post("/site/transfer_switch", post_transfer_switch)
+    app.router.add_get("/site/loads/{name}", get_load)
+    app.router.add_post("/site/loads/{name}", post_load)
+    app.router.add_get("/site/events", get_site_events)
     app.router.add_post("/devices/{name}/state", post_state)
     app.router.add_post("/devices/{name}/car", post_state)
     app.router.add_post("/devices/{name}/fault", post_fault)

@@ -15,6 +15,7 @@ from .bluetti import BluettiConfig, BluettiTwin
 from .clock import SimClock
 from .faults import Fault
 from .quasar import QuasarConfig, QuasarTwin
+from .site import LoadConfig, SiteConfig, SiteTwin
 from .zendure import ZendureConfig, ZendureTwin
 
 _LOGGER = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class ScenarioConfig:
     quasars: list[QuasarConfig] = field(default_factory=list)
     zendures: list[ZendureConfig] = field(default_factory=list)
     bluettis: list[BluettiConfig] = field(default_factory=list)
+    site: SiteConfig = field(default_factory=SiteConfig)
 
 
 def _battery(raw: dict[str, Any]) -> Battery:
@@ -102,6 +104,13 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
     names = [q.name for q in quasars] + [z.name for z in zendures] + [b.name for b in bluettis]
     if len(names) != len(set(names)):
         raise ValueError("device names must be unique")
+    raw_site = dict(raw.get("site", {}))
+    loads = [LoadConfig(**load) for load in raw_site.pop("loads", [])]
+    site = SiteConfig(switch_delay_s=float(raw_site.pop("switch_delay_s", 0.2)))
+    if raw_site:
+        raise ValueError(f"unknown site keys: {sorted(raw_site)}")
+    if loads:
+        site.loads = loads
     return ScenarioConfig(
         speed=float(raw.get("speed", 1.0)),
         control_port=control.get("port", 8099),
@@ -112,6 +121,7 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
         quasars=quasars,
         zendures=zendures,
         bluettis=bluettis,
+        site=site,
     )
 
 
@@ -134,6 +144,7 @@ class Simulation:
         self.zendures = {z.name: ZendureTwin(z, self.clock, self.grid) for z in config.zendures}
         self.bluettis = {b.name: BluettiTwin(b, self.clock, self.grid) for b in config.bluettis}
         self.devices: dict[str, SimDevice] = {**self.quasars, **self.zendures, **self.bluettis}
+        self.site = SiteTwin(config.site)
         self._housekeeping: asyncio.Task[None] | None = None
         self._api_runner: Any = None
 
@@ -164,6 +175,8 @@ class Simulation:
         """Run one housekeeping pass now (tests use it to apply faults at once)."""
         for device in self.devices.values():
             await device.housekeeping()
+        vehicle_power = sum(twin.actual_power_w for twin in self.quasars.values())
+        self.site.housekeeping(vehicle_power_w=vehicle_power, grid_available=self.grid.available)
 
     async def _housekeep(self) -> None:
         while True:
@@ -177,6 +190,8 @@ class Simulation:
         """Cut or restore the utility supply."""
         if self.grid.available and not available:
             self.grid.outages += 1
+        if self.grid.available != available:
+            self.site.grid_changed(available)
         self.grid.available = available
 
     def describe(self) -> dict[str, Any]:
@@ -189,4 +204,5 @@ class Simulation:
                 "outages": self.grid.outages,
             },
             "devices": {name: device.describe() for name, device in self.devices.items()},
+            "site": self.site.describe(self.grid.available),
         }

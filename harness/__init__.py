@@ -1,0 +1,1 @@
+"""Drive real Home Assistant and simulator processes (demo, benchmarks, browser tests)."""

@@ -1,0 +1,126 @@
+"""The simulated house or building: a transfer switch and the loads on the protected circuit.
+
+Home Assistant reaches them over the control API (RESTful switches and sensors in
+the demo), like it would reach any smart relay:
+
+    GET  /site                        the site: grid, switch position, loads, protected load
+    GET  /site/transfer_switch        {"on": true} = protected circuit on vehicle power
+    POST /site/transfer_switch        {"on": true|false}; the switch moves after ``switch_delay_s``
+    GET  /site/loads/{name}           {"on": ..., "power_w": ...}
+    POST /site/loads/{name}           {"on": true|false}
+    GET  /site/events                 what happened when (for benchmarks)
+
+Every event is time-stamped with the process-independent monotonic clock
+(``time.monotonic``), so a benchmark in another process can compare its own times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import time
+from typing import Any
+
+
+@dataclass(slots=True)
+class LoadConfig:
+    """A load on the protected circuit."""
+
+    name: str
+    power_w: float
+    critical: bool = False
+    on: bool = True
+
+
+def _default_loads() -> list[LoadConfig]:
+    return [
+        # 9-person elevator: 250 W standby + 60 Wh x 20 trips an hour on average.
+        LoadConfig("elevator", 1450.0, critical=True),
+        LoadConfig("lights", 200.0, critical=True),
+        LoadConfig("heater", 2000.0),
+        LoadConfig("ev_charger", 3700.0),
+    ]
+
+
+@dataclass(slots=True)
+class SiteConfig:
+    """The protected circuit of the simulated site."""
+
+    switch_delay_s: float = 0.2
+    loads: list[LoadConfig] = field(default_factory=_default_loads)
+
+
+@dataclass(slots=True)
+class SiteEvent:
+    """Something that happened on the site."""
+
+    kind: str
+    wall: float
+    detail: str = ""
+
+
+class SiteTwin:
+    """Transfer switch, loads and the events a benchmark needs."""
+
+    def __init__(self, config: SiteConfig) -> None:
+        """Start on the grid with every load on."""
+        self.config = config
+        self.on_vehicle = False
+        self.loads = {load.name: load for load in config.loads}
+        self.events: list[SiteEvent] = []
+        self._pending: tuple[float, bool] | None = None
+        self._discharge_seen = True  # nothing to look for until the grid is cut
+
+    @property
+    def protected_load_w(self) -> float:
+        """What the protected circuit draws now."""
+        return sum(load.power_w for load in self.loads.values() if load.on)
+
+    def command_switch(self, on_vehicle: bool) -> None:
+        """A command from Home Assistant; the switch moves after its delay."""
+        now = time.monotonic()
+        self.events.append(SiteEvent("switch_command", now, "vehicle" if on_vehicle else "grid"))
+        self._pending = (now + self.config.switch_delay_s, on_vehicle)
+        self._move_if_due(now)
+
+    def set_load(self, name: str, on: bool) -> None:
+        """Switch a load."""
+        if name not in self.loads:
+            raise KeyError(name)
+        self.loads[name].on = on
+        self.events.append(SiteEvent("load_on" if on else "load_off", time.monotonic(), name))
+
+    def grid_changed(self, available: bool) -> None:
+        """Record a grid cut or restoration."""
+        self.events.append(
+            SiteEvent("grid_restored" if available else "grid_cut", time.monotonic())
+        )
+        if not available:
+            self._discharge_seen = False
+
+    def housekeeping(self, *, vehicle_power_w: float, grid_available: bool) -> None:
+        """Move a pending switch; note when the vehicle starts supplying after a cut."""
+        now = time.monotonic()
+        self._move_if_due(now)
+        if not self._discharge_seen and not grid_available and vehicle_power_w <= -100.0:
+            self._discharge_seen = True
+            self.events.append(SiteEvent("discharge_started", now, f"{vehicle_power_w:.0f} W"))
+
+    def _move_if_due(self, now: float) -> None:
+        if self._pending is not None and now >= self._pending[0]:
+            self.on_vehicle = self._pending[1]
+            self._pending = None
+            self.events.append(
+                SiteEvent("switch_moved", now, "vehicle" if self.on_vehicle else "grid")
+            )
+
+    def describe(self, grid_available: bool) -> dict[str, Any]:
+        """A JSON-ready summary (also what the demo's REST sensors read)."""
+        return {
+            "grid": grid_available,
+            "transfer_switch": "vehicle" if self.on_vehicle else "grid",
+            "protected_load_w": self.protected_load_w,
+            "loads": {
+                name: {"on": load.on, "power_w": load.power_w, "critical": load.critical}
+                for name, load in self.loads.items()
+            },
+        }
