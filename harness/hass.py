@@ -153,7 +153,10 @@ class HassInstance:
             link.symlink_to(ROOT / "custom_components" / "v2x", target_is_directory=True)
         configuration = self.config_dir / "configuration.yaml"
         if not configuration.exists():
-            configuration.write_text(BASE_CONFIGURATION + extra_configuration, encoding="utf-8")
+            http = f"http:\n  server_port: {self.port}\n"
+            configuration.write_text(
+                BASE_CONFIGURATION + http + extra_configuration, encoding="utf-8"
+            )
 
     def start(self, timeout_s: float = 300) -> None:
         """Start Home Assistant and wait for its HTTP API."""

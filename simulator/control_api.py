@@ -5,7 +5,7 @@ POST   /clock            {"speed": 60} or {"advance_s": 3600}
 GET    /grid             the grid
 POST   /grid             {"available": false, "house_load_w": 1200}
 GET    /site             transfer switch, loads, protected load (see simulator/site.py)
-GET    /site/transfer_switch; POST {"on": true}
+GET    /site/transfer_switch (relay state and contact position); POST {"on": true}
 GET    /site/loads/{name};    POST {"on": false}
 GET    /site/events      time-stamped events
 POST   /devices/{name}/state   device world: {"plugged": true, "soc_pct": 55} (charger),
@@ -30,6 +30,7 @@ from .faults import Fault
 from .quasar import QuasarTwin
 
 if TYPE_CHECKING:
+    from .site import SiteTwin
     from .world import SimDevice, Simulation
 
 SIMULATION_KEY: web.AppKey[Simulation] = web.AppKey("simulation")
@@ -182,16 +183,20 @@ def _on(payload: dict[str, Any]) -> bool:
     return value
 
 
+def _transfer_switch(site: SiteTwin) -> dict[str, Any]:
+    return {"on": site.relay_on, "position": "vehicle" if site.on_vehicle else "grid"}
+
+
 async def get_transfer_switch(request: web.Request) -> web.Response:
-    """The transfer switch position: on = protected circuit on vehicle power."""
-    return web.json_response({"on": request.app[SIMULATION_KEY].site.on_vehicle})
+    """The transfer switch: relay state (on = commanded to vehicle) and contact position."""
+    return web.json_response(_transfer_switch(request.app[SIMULATION_KEY].site))
 
 
 async def post_transfer_switch(request: web.Request) -> web.Response:
     """Command the transfer switch."""
     sim = request.app[SIMULATION_KEY]
     sim.site.command_switch(_on(await _json(request)))
-    return web.json_response({"on": sim.site.on_vehicle})
+    return web.json_response(_transfer_switch(sim.site))
 
 
 def _load(request: web.Request) -> str:

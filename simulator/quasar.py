@@ -17,6 +17,10 @@ Register behaviour:
 * 257: 1 start, 2 stop, 3 restart, 4 firmware update (simulated as a restart).
 * SoC (538) reads 0 when no car is connected or no power flows, as field users
   report; the physics keep the true value.
+
+Physics: power ramps towards the target at ``ramp_w_per_s``. Charging needs the
+grid: while it is down the charger has nothing to charge from, so charging power
+drops to 0 at once (discharging is unaffected: the car feeds the protected circuit).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .battery import Battery
 from .clock import SimClock
@@ -36,6 +40,9 @@ from .modbus_server import (
     ModbusTcpServer,
 )
 from .records import WriteRecord
+
+if TYPE_CHECKING:
+    from .world import Grid
 
 STATE_NO_CAR = 0
 STATE_CHARGING = 1
@@ -106,10 +113,14 @@ class QuasarConfig:
 class QuasarTwin:
     """The register map and physics of one Quasar 1 with its car."""
 
-    def __init__(self, config: QuasarConfig, clock: SimClock) -> None:
-        """Create the charger in its factory state (user control, autostart on)."""
+    def __init__(self, config: QuasarConfig, clock: SimClock, grid: Grid | None = None) -> None:
+        """Create the charger in its factory state (user control, autostart on).
+
+        Without a ``grid`` the supply is always there.
+        """
         self.config = config
         self.clock = clock
+        self.grid = grid
         self.battery = config.car
         self.plugged = config.plugged
         self.server = ModbusTcpServer(self, port=config.port)
@@ -192,6 +203,9 @@ class QuasarTwin:
             self.power_setpoint_w = 0
             self.watchdog_expiries += 1
         target = self.battery.power_limit_w(self._target_power())
+        if self.grid is not None and not self.grid.available:
+            target = min(target, 0.0)
+            self.actual_power_w = min(self.actual_power_w, 0.0)  # the supply is gone
         ramp = self.config.ramp_w_per_s * dt
         delta = max(-ramp, min(ramp, target - self.actual_power_w))
         previous = self.actual_power_w

@@ -4,11 +4,17 @@ Home Assistant reaches them over the control API (RESTful switches and sensors i
 the demo), like it would reach any smart relay:
 
     GET  /site                        the site: grid, switch position, loads, protected load
-    GET  /site/transfer_switch        {"on": true} = protected circuit on vehicle power
+    GET  /site/transfer_switch        {"on": <relay>, "position": "grid"|"vehicle"}
     POST /site/transfer_switch        {"on": true|false}; the switch moves after ``switch_delay_s``
     GET  /site/loads/{name}           {"on": ..., "power_w": ...}
     POST /site/loads/{name}           {"on": true|false}
     GET  /site/events                 what happened when (for benchmarks)
+
+The transfer switch is modelled as a smart relay driving a contactor: ``on`` is the
+relay's own state, which (like any smart relay's) follows a command at once;
+``position`` is the contactor's auxiliary contact, which changes ``switch_delay_s``
+later, when the protected circuit has really moved. An installation that wants the
+real position confirmed reads ``position`` (the demo's "Transfer switch position").
 
 Every event is time-stamped with the process-independent monotonic clock
 (``time.monotonic``), so a benchmark in another process can compare its own times.
@@ -65,6 +71,7 @@ class SiteTwin:
         """Start on the grid with every load on."""
         self.config = config
         self.on_vehicle = False
+        self.relay_on = False
         self.loads = {load.name: load for load in config.loads}
         self.events: list[SiteEvent] = []
         self._pending: tuple[float, bool] | None = None
@@ -79,6 +86,7 @@ class SiteTwin:
         """A command from Home Assistant; the switch moves after its delay."""
         now = time.monotonic()
         self.events.append(SiteEvent("switch_command", now, "vehicle" if on_vehicle else "grid"))
+        self.relay_on = on_vehicle
         self._pending = (now + self.config.switch_delay_s, on_vehicle)
         self._move_if_due(now)
 

@@ -140,7 +140,7 @@ class Simulation:
         self.clock = SimClock(config.speed)
         self.grid = config.grid
         self.control_port = control_port if control_port is not None else config.control_port
-        self.quasars = {q.name: QuasarTwin(q, self.clock) for q in config.quasars}
+        self.quasars = {q.name: QuasarTwin(q, self.clock, self.grid) for q in config.quasars}
         self.zendures = {z.name: ZendureTwin(z, self.clock, self.grid) for z in config.zendures}
         self.bluettis = {b.name: BluettiTwin(b, self.clock, self.grid) for b in config.bluettis}
         self.devices: dict[str, SimDevice] = {**self.quasars, **self.zendures, **self.bluettis}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass
@@ -234,13 +235,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             self._site[CONF_GRID_ENTITY] = user_input[CONF_GRID_ENTITY]
             return await self.async_step_site_power()
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_GRID_ENTITY): EntitySelector(
-                    EntitySelectorConfig(domain=["binary_sensor", "sensor"])
-                )
-            }
-        )
+        schema = vol.Schema({vol.Required(CONF_GRID_ENTITY): GRID_ENTITY_SELECTOR})
         return self.async_show_form(step_id="site_grid_entity", data_schema=schema)
 
     async def async_step_site_grid_device(
@@ -370,9 +365,11 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the address of the same device."""
+        """Change the address of the same device, or what a site is made of."""
         entry = self._get_reconfigure_entry()
         family = entry.data[CONF_FAMILY]
+        if family == FAMILY_SITE:
+            return await self.async_step_reconfigure_site()
         errors: dict[str, str] = {}
         if user_input is not None:
             data, identity, errors = await self._async_identify(family, user_input)
@@ -382,6 +379,47 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=_connection_schema(family, {**entry.data, **(user_input or {})}),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure_site(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The grid signal, sources, transfer switch and loads of an existing site."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = _site_power_data(user_input)
+            switch = data[CONF_TRANSFER_SWITCH]
+            if any(
+                other.entry_id != entry.entry_id and other.data.get(CONF_TRANSFER_SWITCH) == switch
+                for other in self.hass.config_entries.async_entries(DOMAIN)
+            ):
+                errors[CONF_TRANSFER_SWITCH] = "switch_in_use"
+            if not errors:
+                for key in (CONF_GRID_ENTITY, CONF_GRID_DEVICE):
+                    if key in user_input:
+                        data[key] = user_input[key]
+                kept = {
+                    key: value
+                    for key, value in entry.data.items()
+                    if key in (CONF_FAMILY, CONF_SITE_TYPE)
+                }
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=f"site_{switch}", data={**kept, **data}
+                )
+        if grid_device := entry.data.get(CONF_GRID_DEVICE):
+            choices = {grid_device: _entry_title(self.hass, grid_device)}
+            choices |= grid_device_choices(self.hass)
+            grid_field: dict[vol.Marker, Any] = {vol.Required(CONF_GRID_DEVICE): _select(choices)}
+        else:
+            grid_field = {vol.Required(CONF_GRID_ENTITY): GRID_ENTITY_SELECTOR}
+        schema = vol.Schema(grid_field).extend(site_power_schema(self.hass).schema)
+        return self.async_show_form(
+            step_id="reconfigure_site",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or _site_form_values(entry.data)
+            ),
             errors=errors,
         )
 
@@ -397,7 +435,10 @@ class V2XOptionsFlow(OptionsFlow):
             return await self.async_step_site()
         errors: dict[str, str] = {}
         if user_input is not None:
-            options = {key: int(value) for key, value in user_input.items()}
+            options: dict[str, Any] = {
+                key: float(value) if key == CONF_CAPACITY else int(value)
+                for key, value in user_input.items()
+            }
             if options[CONF_WATCHDOG] < WATCHDOG_POLL_FACTOR * options[CONF_STATUS_INTERVAL]:
                 errors[CONF_WATCHDOG] = "watchdog_too_short"
             else:
@@ -410,6 +451,7 @@ class V2XOptionsFlow(OptionsFlow):
                 vol.Required(CONF_RESERVE_SOC): _box(0, 95, "%"),
                 vol.Required(CONF_WATCHDOG): _box(10, 3600, "s"),
                 vol.Optional(CONF_MAX_DISCHARGE_POWER): _box(100, quasar.MAX_POWER_W, "W"),
+                vol.Required(CONF_CAPACITY): _box(1, 200, "kWh", step=0.1),
             }
         )
         return self.async_show_form(
@@ -501,6 +543,10 @@ SITE_SCHEMA = vol.Schema(
 )
 
 
+GRID_ENTITY_SELECTOR = EntitySelector(EntitySelectorConfig(domain=["binary_sensor", "sensor"]))
+_SOURCE_FIELDS = (CONF_PRIMARY_SOURCE, CONF_SECOND_SOURCE, CONF_THIRD_SOURCE)
+
+
 def _select(choices: dict[str, str]) -> SelectSelector:
     return SelectSelector(
         SelectSelectorConfig(
@@ -517,6 +563,18 @@ def source_choices(hass: HomeAssistant) -> dict[str, str]:
         for entry in hass.config_entries.async_entries(DOMAIN)
         if entry.data.get(CONF_FAMILY) in SOURCE_FAMILIES
     }
+
+
+def _entry_title(hass: HomeAssistant, entry_id: str) -> str:
+    entry = hass.config_entries.async_get_entry(entry_id)
+    return entry.title if entry else entry_id
+
+
+def _site_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A site's stored data as the values of the site form (sources one per field)."""
+    values = {key: value for key, value in data.items() if key != CONF_SOURCES}
+    values.update(zip(_SOURCE_FIELDS, data.get(CONF_SOURCES, []), strict=False))
+    return values
 
 
 def grid_device_choices(hass: HomeAssistant) -> dict[str, str]:
@@ -554,11 +612,7 @@ def site_power_schema(hass: HomeAssistant) -> vol.Schema:
 
 
 def _site_power_data(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    sources = [
-        user_input[key]
-        for key in (CONF_PRIMARY_SOURCE, CONF_SECOND_SOURCE, CONF_THIRD_SOURCE)
-        if user_input.get(key)
-    ]
+    sources = [user_input[key] for key in _SOURCE_FIELDS if user_input.get(key)]
     critical = list(user_input.get(CONF_CRITICAL_LOADS, []))
     sheddable = list(user_input.get(CONF_SHEDDABLE_LOADS, []))
     switch = user_input[CONF_TRANSFER_SWITCH]

@@ -455,6 +455,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
     async def _async_execute(self, actions: list[Action], *, save: bool) -> None:
         async with self._lock:
             for action in actions:
+                LOGGER.debug("%s: %s", self.entry.title, action)
                 try:
                     await self._async_carry_out(action)
                 except (HomeAssistantError, DeviceError, TimeoutError) as err:

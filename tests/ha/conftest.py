@@ -57,13 +57,13 @@ def twin(sim: Simulation) -> QuasarTwin:
 
 
 @pytest.fixture
-def entry_options() -> dict[str, int]:
+def entry_options() -> dict[str, float]:
     """Options of the test entry (override to change)."""
     return dict(DEFAULT_OPTIONS)
 
 
 @pytest.fixture
-def config_entry(sim: Simulation, entry_options: dict[str, int]) -> MockConfigEntry:
+def config_entry(sim: Simulation, entry_options: dict[str, float]) -> MockConfigEntry:
     """A config entry pointing at the simulated Quasar."""
     return MockConfigEntry(
         domain=DOMAIN,

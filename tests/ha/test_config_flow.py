@@ -13,6 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.v2x.const import (
+    CONF_CAPACITY,
     CONF_FAMILY,
     CONF_FULL_INTERVAL,
     CONF_MAX_DISCHARGE_POWER,
@@ -212,6 +213,7 @@ async def test_options_flow(hass: HomeAssistant, sim: Simulation) -> None:
         CONF_FULL_INTERVAL: 30,
         CONF_RESERVE_SOC: 40,
         CONF_WATCHDOG: 20,
+        CONF_CAPACITY: 20,  # a Nissan Sakura
     }
     result = await hass.config_entries.options.async_configure(result["flow_id"], too_short)
     assert result["type"] is FlowResultType.FORM
@@ -226,4 +228,5 @@ async def test_options_flow(hass: HomeAssistant, sim: Simulation) -> None:
         CONF_RESERVE_SOC: 40,
         CONF_WATCHDOG: 30,
         CONF_MAX_DISCHARGE_POWER: 3000,
+        CONF_CAPACITY: 20.0,
     }

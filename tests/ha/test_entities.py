@@ -33,7 +33,7 @@ def quasar_config() -> QuasarConfig:
 
 
 @pytest.fixture
-def entry_options() -> dict[str, int]:
+def entry_options() -> dict[str, float]:
     """Poll once a minute so nothing changes during the test."""
     return {**DEFAULT_OPTIONS, CONF_STATUS_INTERVAL: 60, CONF_FULL_INTERVAL: 60}
 

@@ -12,7 +12,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.v2x.backup.machine import BackupState
-from custom_components.v2x.const import DOMAIN
+from custom_components.v2x.const import (
+    CONF_CAPACITY,
+    CONF_SITE_TYPE,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    SITE_BUILDING,
+)
 from custom_components.v2x.site import BackupSite
 from simulator.quasar import QuasarTwin
 
@@ -60,6 +66,29 @@ async def test_outage_and_return(hass: HomeAssistant, site: BackupSite, twin: Qu
     assert state_of(hass, HEATER).state == "on"
     assert twin.power_setpoint_w == 7400  # recharging
     assert [e.data["reason"] for e in ended] == ["grid_restored"]
+
+
+@pytest.mark.parametrize("entry_options", [{**DEFAULT_OPTIONS, CONF_CAPACITY: 20.0}])
+async def test_elevator_runtime_from_a_sakura(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A full 20 kWh Sakura over a 30 % reserve runs a 9-person elevator about 9 h 40 min."""
+    twin.battery.soc_pct = 99.6  # still charging, so the charger reports the SoC
+    for _ in range(4):  # a jump in SoC must repeat before it is believed
+        await init_integration.runtime_data.status.async_refresh()
+    await async_setup_site_entities(hass)
+    entry = site_entry([init_integration.entry_id], {CONF_SITE_TYPE: SITE_BUILDING})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    # 20 kWh x (100 % - 30 %) = 14 kWh over 250 W + 60 Wh x 20 trips an hour = 1450 W
+    energy = state_of(hass, "sensor.home_energy_available_above_reserve")
+    assert float(energy.state) == pytest.approx(14.0)
+    runtime = state_of(hass, "sensor.home_runtime_remaining")
+    assert runtime.attributes["summary"] == "about 9 h 40 min"
+    assert float(runtime.state) == pytest.approx(14_000 / 1450, abs=0.05)  # in hours
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 async def test_load_following_with_a_load_sensor(

@@ -7,6 +7,7 @@ from typing import Any, cast
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -26,9 +27,16 @@ from custom_components.v2x.const import (
     DOMAIN,
     FAMILY_SITE,
 )
-from custom_components.v2x.site import BackupSite
+from custom_components.v2x.site import BackupSite, site_device_identifier
 
-from .site_helpers import ELEVATOR, GRID, HEATER, TRANSFER, async_setup_site_entities
+from .site_helpers import (
+    ELEVATOR,
+    GRID,
+    HEATER,
+    TRANSFER,
+    async_setup_site_entities,
+    site_entry,
+)
 
 
 async def _site_flow(hass: HomeAssistant, **first: Any) -> ConfigFlowResult:
@@ -205,3 +213,75 @@ async def test_site_diagnostics(
     assert status["state"] == "grid"
     assert status["automatic"] is True
     assert cast("dict[str, Any]", diagnostics["entry"])["title"] == "**REDACTED**"
+
+
+async def test_reconfigure_site(hass: HomeAssistant, site: BackupSite) -> None:
+    """Sources, switch and loads change in place: same entry and device, reloaded."""
+    entry = site.entry
+    registry = dr.async_get(hass)
+    device = registry.async_get_device(identifiers={site_device_identifier(entry.entry_id)})
+    assert device is not None
+    MockConfigEntry(
+        domain=DOMAIN,
+        title="Garage",
+        unique_id="site_switch.garage_transfer",
+        data={CONF_FAMILY: FAMILY_SITE, CONF_TRANSFER_SWITCH: "switch.garage_transfer"},
+    ).add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure_site"
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested["primary_source"] == site.sources[0]
+    assert suggested[CONF_GRID_ENTITY] == GRID
+    assert suggested[CONF_SHEDDABLE_LOADS] == [HEATER]
+    base = {CONF_GRID_ENTITY: GRID, "primary_source": site.sources[0]}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], base | {CONF_TRANSFER_SWITCH: "switch.garage_transfer"}
+    )
+    assert result["errors"] == {CONF_TRANSFER_SWITCH: "switch_in_use"}
+    assert entry.data[CONF_TRANSFER_SWITCH] == TRANSFER  # nothing changed
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        base
+        | {
+            CONF_TRANSFER_SWITCH: HEATER,
+            CONF_CRITICAL_LOADS: [ELEVATOR],
+            "load_sensor": "sensor.protected_load",
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.unique_id == f"site_{HEATER}"
+    assert entry.data == {
+        CONF_FAMILY: FAMILY_SITE,
+        CONF_SITE_TYPE: "house",
+        CONF_GRID_ENTITY: GRID,
+        CONF_SOURCES: site.sources,
+        CONF_TRANSFER_SWITCH: HEATER,
+        CONF_CRITICAL_LOADS: [ELEVATOR],
+        CONF_SHEDDABLE_LOADS: [],
+        "load_sensor": "sensor.protected_load",
+    }
+    reloaded = cast("BackupSite", entry.runtime_data)
+    assert reloaded is not site
+    assert reloaded.transfer_switch == HEATER
+    assert registry.async_get_device(identifiers={site_device_identifier(entry.entry_id)}) == device
+
+
+async def test_reconfigure_site_with_a_grid_device(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A site whose grid signal is a device keeps offering that device."""
+    await async_setup_site_entities(hass)
+    entry = site_entry([init_integration.entry_id], {CONF_GRID_DEVICE: init_integration.entry_id})
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_site"
+    keys = [str(key) for key in result["data_schema"].schema]  # type: ignore[union-attr]
+    assert CONF_GRID_DEVICE in keys
+    assert CONF_GRID_ENTITY not in keys

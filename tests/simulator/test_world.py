@@ -12,7 +12,7 @@ from simulator.battery import Battery
 from simulator.clock import SimClock
 from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig, QuasarTwin
-from simulator.world import Simulation, load_scenario, parse_scenario
+from simulator.world import Grid, Simulation, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,6 +120,29 @@ def test_twin_states_follow_commands() -> None:
     assert _read(twin, 537) == 7
     assert twin.booting
     assert _read(twin, 4) == (ord("Q") << 8) | ord("S")  # part number "QSX1EU"
+
+
+def test_twin_cannot_charge_without_the_grid() -> None:
+    """A grid cut stops charging at once; discharging still works; charging resumes."""
+    clock = SimClock(wall=lambda: 0.0)
+    grid = Grid()
+    twin = QuasarTwin(QuasarConfig(ramp_w_per_s=3000), clock, grid)
+    clock.advance(5)
+    assert _read(twin, 526) == 7400  # the app charges at full power
+    grid.available = False
+    clock.advance(0.1)
+    assert _read(twin, 526) == 0
+    assert _read(twin, 537) == 2  # waiting: nothing to charge from
+    twin.write_single(81, 1)
+    twin.write_single(83, 1)
+    twin.write_single(260, (-1000) & 0xFFFF)
+    twin.write_single(257, 1)
+    clock.advance(1)
+    assert _read(twin, 526) == (-1000) & 0xFFFF
+    grid.available = True
+    twin.write_single(260, 2000)
+    clock.advance(1)
+    assert _read(twin, 526) == 2000
 
 
 def test_twin_community_registers_and_idle_settings() -> None:
