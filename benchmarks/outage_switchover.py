@@ -35,6 +35,7 @@ import tempfile
 import time
 from typing import Any
 
+from harness.demo_site import rest_switch
 from harness.hass import HassInstance, request, start_simulator, stop_process
 
 from .simproc import free_port
@@ -64,19 +65,9 @@ template:
       - name: Grid
         unique_id: bench_grid
         device_class: power
-        state: "{{{{ is_state('input_boolean.grid_signal', 'on') }}}}"
+        state: "{{ is_state('input_boolean.grid_signal', 'on') }}"
 
 switch:
-  - platform: rest
-    name: Transfer switch
-    unique_id: bench_transfer
-    resource: http://127.0.0.1:{control}/site/transfer_switch
-    body_on: '{{"on": true}}'
-    body_off: '{{"on": false}}'
-    is_on_template: "{{{{ value_json.on }}}}"
-    headers:
-      Content-Type: application/json
-    scan_interval: 5
 """
 
 
@@ -171,7 +162,10 @@ def main() -> None:
         simulator = start_simulator(scenario, control_port=control)
         hass = HassInstance(args.keep or Path(tmp) / "config", hass_port)
         try:
-            hass.prepare(CONFIGURATION.format(control=control))
+            hass.prepare(
+                CONFIGURATION
+                + rest_switch("Transfer switch", f"http://127.0.0.1:{control}/site/transfer_switch")
+            )
             hass.start()
             hass.onboard()
             time.sleep(10)  # let start-up settle before measuring

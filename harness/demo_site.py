@@ -13,7 +13,8 @@ SIM = "http://127.0.0.1:8099"
 LOADS = ("elevator", "lights", "heater", "ev_charger")
 
 
-def _rest_switch(name: str, resource: str) -> str:
+def rest_switch(name: str, resource: str) -> str:
+    """A RESTful switch of the simulated site, as configuration.yaml text."""
     return f"""  - platform: rest
     name: {name}
     unique_id: v2x_demo_{name.lower().replace(" ", "_")}
@@ -50,9 +51,9 @@ rest:
 
 switch:
 """
-    + _rest_switch("Transfer switch", f"{SIM}/site/transfer_switch")
+    + rest_switch("Transfer switch", f"{SIM}/site/transfer_switch")
     + "".join(
-        _rest_switch(load.replace("_", " ").capitalize(), f"{SIM}/site/loads/{load}")
+        rest_switch(load.replace("_", " ").capitalize(), f"{SIM}/site/loads/{load}")
         for load in LOADS
     )
 )
