@@ -42,7 +42,6 @@ from .devices.model import (
     BatteryCapabilities,
     BatteryReading,
     ChargerSnapshot,
-    ChargerState,
     ChargerStatus,
     DeviceIdentity,
 )
@@ -110,7 +109,6 @@ STATUS_SENSORS: tuple[StatusSensorDescription, ...] = (
         key="charger_state",
         translation_key="charger_state",
         device_class=SensorDeviceClass.ENUM,
-        options=[state.value for state in ChargerState],
         value_fn=lambda status: status.state.value,
     ),
 )
@@ -366,6 +364,17 @@ class StatusSensor(V2XChargerEntity[StatusCoordinator], SensorEntity):
     """A sensor of the charger's fast status."""
 
     entity_description: StatusSensorDescription
+
+    def __init__(
+        self,
+        data: ChargerRuntimeData,
+        coordinator: StatusCoordinator,
+        description: StatusSensorDescription,
+    ) -> None:
+        """An enum sensor lists only the states this charger can report."""
+        super().__init__(data, coordinator, description)
+        if description.device_class is SensorDeviceClass.ENUM:
+            self._attr_options = [state.value for state in data.charger.capabilities.states]
 
     @property
     def native_value(self) -> float | int | str | None:

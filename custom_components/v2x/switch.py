@@ -68,7 +68,8 @@ async def async_setup_entry(
     """Create the switches the device supports."""
     data = entry.runtime_data
     if isinstance(data, ChargerRuntimeData):
-        async_add_entities([RemoteControlSwitch(data, data.full, REMOTE_CONTROL)])
+        if data.charger.capabilities.remote_control:
+            async_add_entities([RemoteControlSwitch(data, data.full, REMOTE_CONTROL)])
         return
     if isinstance(data, BatteryRuntimeData):
         reading, caps = data.coordinator.data, data.battery.capabilities
@@ -83,9 +84,10 @@ class RemoteControlSwitch(V2XChargerEntity[FullCoordinator], SwitchEntity):
     """On: Home Assistant controls the charger (watchdog armed). Off: the vendor app does."""
 
     @property
-    def is_on(self) -> bool:
+    def is_on(self) -> bool | None:
         """Whether the charger reports remote (Modbus) control."""
-        return self.coordinator.data.control.remote
+        control = self.coordinator.data.control
+        return None if control is None else control.remote
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Take remote control without starting anything."""

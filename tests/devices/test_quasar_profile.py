@@ -151,6 +151,7 @@ async def test_identity_status_and_snapshot(sim: Simulation) -> None:
     assert snapshot.max_available_power_w == 7400
     assert snapshot.max_available_current_a == 32
     assert snapshot.ac_voltage_v == 230
+    assert snapshot.control is not None
     assert snapshot.control.remote is False
     assert snapshot.control.autostart is True
     assert quasar.capabilities.watchdog

@@ -80,6 +80,12 @@ class WriteNotVerifiedError(DeviceError):
         self.read_back = read_back
 
 
+class ResponseImpossibleError(DeviceError):
+    """The device answered that it cannot do this now (ECHONET Lite ``*_SNA``)."""
+
+    translation_key = "response_impossible"
+
+
 class CommandRefusedError(DeviceError):
     """A command was refused before anything was sent (e.g. it would pass the reserve)."""
 

@@ -13,7 +13,13 @@ from typing import Protocol
 
 
 class ChargerState(StrEnum):
-    """What a bidirectional charger is doing, in the domain's words."""
+    """What a bidirectional charger is doing, in the domain's words.
+
+    The first twelve are the Wallbox Quasar's states; the last five are the
+    generic states of ECHONET Lite (actual operation mode 0xE1) and SunSpec
+    (701 ``InvSt``) chargers. Each profile lists the ones it can report in
+    :attr:`ChargerCapabilities.states`.
+    """
 
     NO_CAR = "no_car"
     CHARGING = "charging"
@@ -27,13 +33,18 @@ class ChargerState(StrEnum):
     POWER_SHARING_UNCONFIGURED = "power_sharing_unconfigured"
     QUEUED_POWER_BOOST = "queued_power_boost"
     DISCHARGING = "discharging"
+    STANDBY = "standby"
+    IDLE = "idle"
+    STARTING = "starting"
+    OFF = "off"
+    OTHER = "other"
 
     @property
     def vehicle_connected(self) -> bool | None:
         """Whether a vehicle is plugged in; ``None`` when the state does not tell."""
         if self in (ChargerState.NO_CAR, ChargerState.LOCKED):
             return False
-        if self in (ChargerState.ERROR, ChargerState.POWER_SHARING_UNCONFIGURED):
+        if self in _STATES_SILENT_ON_VEHICLE:
             return None
         return True
 
@@ -41,6 +52,19 @@ class ChargerState(StrEnum):
     def is_error(self) -> bool:
         """Whether the charger reports an error state."""
         return self in (ChargerState.ERROR, ChargerState.POWER_SHARING_UNCONFIGURED)
+
+
+_STATES_SILENT_ON_VEHICLE: frozenset[ChargerState] = frozenset(
+    {
+        ChargerState.ERROR,
+        ChargerState.POWER_SHARING_UNCONFIGURED,
+        ChargerState.STANDBY,
+        ChargerState.IDLE,
+        ChargerState.STARTING,
+        ChargerState.OFF,
+        ChargerState.OTHER,
+    }
+)
 
 
 class OperatingMode(StrEnum):
@@ -71,13 +95,28 @@ class SocReading:
 
 @dataclass(frozen=True, slots=True)
 class ChargerCapabilities:
-    """What a charger family can do, so entities exist only for real features."""
+    """What a charger can do, so entities exist only for real features.
+
+    A profile may refine its capabilities once it has read the device (ratings,
+    optional properties): they are final after ``async_read_identity``.
+    """
 
     bidirectional: bool = True
     watchdog: bool = False
+    """The device stops by itself when the controller goes silent."""
     reports_grid: bool = False
+    """``ChargerStatus.grid_available`` is reported (grid-connected vs independent)."""
     ac_measurements: bool = False
     max_power_w: int = 0
+    """The largest charge or discharge power the device is rated for (W)."""
+    remote_control: bool = True
+    """Control can be taken from and handed back to the device's own logic."""
+    reports_vehicle: bool = True
+    """Whether a vehicle is connected is known (else ``vehicle_connected`` is None)."""
+    energy_counters: bool = False
+    """The device reports cumulative charged/discharged energy itself."""
+    states: tuple[ChargerState, ...] = tuple(ChargerState)
+    """The states this device can report."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +142,17 @@ class ChargerStatus:
     soc: SocReading
     errors: ChargerErrors = field(default_factory=ChargerErrors)
     grid_available: bool | None = None
+    """True while the device is grid-connected, False when it runs independently."""
+    connected: bool | None = None
+    """Vehicle connection as the device reports it; None: derived from ``state``."""
+    dischargeable: bool | None = None
+    """Whether the connected vehicle can be discharged now (ECHONET 0xC7)."""
 
     @property
     def vehicle_connected(self) -> bool | None:
-        """Whether a vehicle is plugged in."""
+        """Whether a vehicle is plugged in (reported, else implied by the state)."""
+        if self.connected is not None:
+            return self.connected
         return self.state.vehicle_connected
 
     @property
@@ -283,14 +329,30 @@ class ChargerSnapshot:
     """Everything a full poll reads."""
 
     status: ChargerStatus
-    control: ChargerControl
-    locked: bool
+    control: ChargerControl | None
+    """None for devices without a remote/local control switch (ECHONET Lite)."""
+    locked: bool | None
     power_setpoint_w: int
     max_available_power_w: int
+    """What the device allows now, both directions (W)."""
     current_setpoint_a: int | None = None
     max_available_current_a: int | None = None
     ac_current_a: int | None = None
-    ac_voltage_v: int | None = None
+    ac_voltage_v: float | None = None
+    max_charge_power_w: int | None = None
+    """Rated or current charge limit when it differs from ``max_available_power_w``."""
+    max_discharge_power_w: int | None = None
+    """Rated or current discharge limit when it differs from ``max_available_power_w``."""
+    charged_energy_kwh: float | None = None
+    """The device's own cumulative charged energy (Energy dashboard), if reported."""
+    discharged_energy_kwh: float | None = None
+    """The device's own cumulative discharged energy, if reported."""
+    vehicle_capacity_kwh: float | None = None
+    """Usable capacity of the vehicle or storage battery, if reported."""
+    vehicle_energy_kwh: float | None = None
+    """Energy stored in the vehicle or storage battery now, if reported."""
+    state_of_health_pct: float | None = None
+    grid_frequency_hz: float | None = None
 
 
 class Charger(Protocol):

@@ -97,6 +97,7 @@ CAPABILITIES: Final = ChargerCapabilities(
     reports_grid=False,
     ac_measurements=True,
     max_power_w=MAX_POWER_W,
+    states=tuple(STATE_CODES.values()),
 )
 
 
