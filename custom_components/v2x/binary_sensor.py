@@ -15,7 +15,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import BatteryRuntimeData, ChargerRuntimeData, StatusCoordinator, V2XConfigEntry
-from .devices.model import BatteryCapabilities, BatteryReading, ChargerStatus
+from .devices.model import (
+    BatteryCapabilities,
+    BatteryReading,
+    ChargerCapabilities,
+    ChargerStatus,
+)
 from .entity import V2XBatteryEntity, V2XChargerEntity, V2XSiteEntity
 from .site import SiteStatus
 
@@ -28,6 +33,7 @@ class StatusBinarySensorDescription(BinarySensorEntityDescription):
 
     is_on_fn: Callable[[ChargerStatus], bool | None]
     attributes_fn: Callable[[ChargerStatus], dict[str, Any]] | None = None
+    exists_fn: Callable[[ChargerCapabilities], bool] = lambda _: True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +50,7 @@ CHARGER_BINARY_SENSORS: tuple[StatusBinarySensorDescription, ...] = (
         translation_key="vehicle_connected",
         device_class=BinarySensorDeviceClass.PLUG,
         is_on_fn=lambda status: status.vehicle_connected,
+        exists_fn=lambda caps: caps.reports_vehicle,
     ),
     StatusBinarySensorDescription(
         key="charging",
@@ -66,6 +73,13 @@ CHARGER_BINARY_SENSORS: tuple[StatusBinarySensorDescription, ...] = (
             "unrecoverable_error_code": status.errors.unrecoverable,
             "recoverable_error_code": status.errors.recoverable,
         },
+    ),
+    StatusBinarySensorDescription(
+        key="grid_present",
+        translation_key="grid_present",
+        device_class=BinarySensorDeviceClass.POWER,
+        is_on_fn=lambda status: status.grid_available,
+        exists_fn=lambda caps: caps.reports_grid,
     ),
 )
 
@@ -132,8 +146,11 @@ async def async_setup_entry(
     """Create the binary sensors the device supports."""
     data = entry.runtime_data
     if isinstance(data, ChargerRuntimeData):
+        charger_caps = data.charger.capabilities
         async_add_entities(
-            StatusBinarySensor(data, data.status, desc) for desc in CHARGER_BINARY_SENSORS
+            StatusBinarySensor(data, data.status, desc)
+            for desc in CHARGER_BINARY_SENSORS
+            if desc.exists_fn(charger_caps)
         )
         return
     if isinstance(data, BatteryRuntimeData):

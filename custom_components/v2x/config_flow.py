@@ -73,7 +73,7 @@ from .const import (
     SITE_HOUSE,
     SOURCE_FAMILIES,
 )
-from .coordinator import BatteryRuntimeData, V2XConfigEntry
+from .coordinator import BatteryRuntimeData, ChargerRuntimeData, V2XConfigEntry
 from .devices import bluetti, quasar, zendure
 from .devices.errors import (
     DeviceConnectionError,
@@ -582,6 +582,8 @@ def grid_device_choices(hass: HomeAssistant) -> dict[str, str]:
     choices = {}
     for entry in hass.config_entries.async_entries(DOMAIN):
         data = getattr(entry, "runtime_data", None)
+        if isinstance(data, ChargerRuntimeData) and data.charger.capabilities.reports_grid:
+            choices[entry.entry_id] = entry.title
         reading = data.coordinator.data if isinstance(data, BatteryRuntimeData) else None
         if reading is not None and reading.state.grid_available is not None:
             choices[entry.entry_id] = entry.title

@@ -20,14 +20,15 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from .const import DOMAIN, EVENT_SESSION_ENDED, LOGGER
 from .devices.control import Decision, EndReason, Limits, Session, check_request, decide
 from .devices.errors import CommandRefusedError, DeviceError
-from .devices.model import Charger, ChargerState, ChargerStatus, OperatingMode
+from .devices.model import Charger, ChargerSnapshot, ChargerState, ChargerStatus, OperatingMode
 from .helpers import device_error, refused
 
 REAPPLY_AFTER_S: Final = 10.0
 
+# A charger still starting (ECHONET "preparation", SunSpec STARTING) is on its way.
 _EXPECTED_STATES: Final = {
-    1: {ChargerState.CHARGING, ChargerState.WAITING_FOR_CAR_DEMAND},
-    -1: {ChargerState.DISCHARGING, ChargerState.WAITING_FOR_CAR_DEMAND},
+    1: {ChargerState.CHARGING, ChargerState.WAITING_FOR_CAR_DEMAND, ChargerState.STARTING},
+    -1: {ChargerState.DISCHARGING, ChargerState.WAITING_FOR_CAR_DEMAND, ChargerState.STARTING},
 }
 
 
@@ -53,6 +54,8 @@ class ChargerController:
         self.reserve_soc_pct = reserve_soc_pct
         self.max_discharge_power_w = max_discharge_power_w
         self.max_available_power_w = charger.capabilities.max_power_w
+        self.max_charge_available_w: int | None = None
+        self.max_discharge_available_w: int | None = None
         self.session: Session | None = None
         self.requested_w: int | None = None
         self.setpoint_w: int | None = None
@@ -65,14 +68,21 @@ class ChargerController:
     @property
     def limits(self) -> Limits:
         """The limits every session is checked against now."""
-        discharge = self.max_available_power_w
+        charge = self.max_charge_available_w or self.max_available_power_w
+        discharge = self.max_discharge_available_w or self.max_available_power_w
         if self.max_discharge_power_w is not None:
             discharge = min(discharge, self.max_discharge_power_w)
         return Limits(
             reserve_soc_pct=self.reserve_soc_pct,
-            max_charge_power_w=self.max_available_power_w,
+            max_charge_power_w=charge,
             max_discharge_power_w=discharge,
         )
+
+    def update_limits(self, snapshot: ChargerSnapshot) -> None:
+        """Take what the charger allows now from a full poll."""
+        self.max_available_power_w = snapshot.max_available_power_w
+        self.max_charge_available_w = snapshot.max_charge_power_w
+        self.max_discharge_available_w = snapshot.max_discharge_power_w
 
     @property
     def mode(self) -> OperatingMode:

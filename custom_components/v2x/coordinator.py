@@ -167,7 +167,7 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
             snapshot = await self.charger.async_read_snapshot()
         except DeviceError as err:
             raise _update_failed(err) from err
-        self.controller.max_available_power_w = snapshot.max_available_power_w
+        self.controller.update_limits(snapshot)
         return snapshot
 
     async def _refresh_identity(self) -> None:

@@ -20,6 +20,7 @@ from homeassistant.const import (
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
+    UnitOfFrequency,
     UnitOfPower,
     UnitOfTemperature,
     UnitOfTime,
@@ -139,6 +140,69 @@ FULL_SENSORS: tuple[FullSensorDescription, ...] = (
         entity_registry_enabled_default=False,
         value_fn=lambda snapshot: snapshot.ac_current_a,
         exists_fn=lambda data: data.full.data.ac_current_a is not None,
+    ),
+    FullSensorDescription(
+        key="grid_frequency",
+        translation_key="grid_frequency",
+        device_class=SensorDeviceClass.FREQUENCY,
+        native_unit_of_measurement=UnitOfFrequency.HERTZ,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda snapshot: snapshot.grid_frequency_hz,
+        exists_fn=lambda data: data.full.data.grid_frequency_hz is not None,
+    ),
+    FullSensorDescription(
+        key="vehicle_energy",
+        translation_key="vehicle_energy",
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda snapshot: snapshot.vehicle_energy_kwh,
+        exists_fn=lambda data: data.charger.capabilities.vehicle_energy,
+    ),
+    FullSensorDescription(
+        key="vehicle_capacity",
+        translation_key="vehicle_capacity",
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        suggested_display_precision=1,
+        value_fn=lambda snapshot: snapshot.vehicle_capacity_kwh,
+        exists_fn=lambda data: data.charger.capabilities.vehicle_energy,
+    ),
+    FullSensorDescription(
+        key="state_of_health",
+        translation_key="state_of_health",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.state_of_health_pct,
+        exists_fn=lambda data: data.full.data.state_of_health_pct is not None,
+    ),
+)
+
+# Chargers that count energy themselves (ECHONET Lite 0xD8/0xD6, SunSpec 701 TotWh):
+# their own totals go to the Energy dashboard instead of an integration of the power.
+DEVICE_ENERGY_SENSORS: tuple[FullSensorDescription, ...] = (
+    FullSensorDescription(
+        key="charged_energy",
+        translation_key="charged_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        value_fn=lambda snapshot: snapshot.charged_energy_kwh,
+    ),
+    FullSensorDescription(
+        key="discharged_energy",
+        translation_key="discharged_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        value_fn=lambda snapshot: snapshot.discharged_energy_kwh,
     ),
 )
 
@@ -340,9 +404,13 @@ async def async_setup_entry(
         entities.extend(
             FullSensor(data, data.full, desc) for desc in FULL_SENSORS if desc.exists_fn(data)
         )
-        entities.extend(
-            EnergySensor(data.status, data.identity, desc, data.energy) for desc in ENERGY_SENSORS
-        )
+        if data.charger.capabilities.energy_counters:
+            entities.extend(FullSensor(data, data.full, desc) for desc in DEVICE_ENERGY_SENSORS)
+        else:
+            entities.extend(
+                EnergySensor(data.status, data.identity, desc, data.energy)
+                for desc in ENERGY_SENSORS
+            )
     elif isinstance(data, BatteryRuntimeData):
         reading, caps = data.coordinator.data, data.battery.capabilities
         entities.extend(

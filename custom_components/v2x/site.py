@@ -122,6 +122,14 @@ def _option(options: dict[str, Any], key: str) -> Any:
     return options.get(key, defaults[key])
 
 
+def _vehicle_capacity_kwh(data: ChargerRuntimeData) -> float:
+    """The car's capacity as the charger reports it, else the configured one."""
+    snapshot = data.full.data
+    if snapshot is not None and snapshot.vehicle_capacity_kwh:
+        return snapshot.vehicle_capacity_kwh
+    return float(data.full.config_entry.options.get(CONF_CAPACITY, DEFAULT_VEHICLE_CAPACITY_KWH))
+
+
 class BackupSite(DataUpdateCoordinator[SiteStatus]):
     """One house or building protected by vehicle power."""
 
@@ -349,6 +357,12 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
 
     def _grid_available(self) -> bool | None:
         if self.grid_device:
+            data = self._runtime(self.grid_device)
+            if isinstance(data, ChargerRuntimeData):
+                # A charger's own grid state arrives with its fast status poll.
+                self._follow(self.grid_device, data.status)
+                status = data.status.data if data.status.last_update_success else None
+                return None if status is None else status.grid_available
             return self._device_grid
         state = self.hass.states.get(self.grid_entity) if self.grid_entity else None
         if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
@@ -400,15 +414,15 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             self._follow(entry_id, data.status)
             status = data.status.data
             controller = data.controller
-            entry = data.status.config_entry
             return SourceObservation(
                 available=data.status.last_update_success
                 and status is not None
                 and status.vehicle_connected is not False
+                and status.dischargeable is not False
                 and not failed,
                 soc_pct=status.soc.value_pct if status else None,
                 floor_pct=max(self.reserve_soc_pct, controller.reserve_soc_pct),
-                capacity_kwh=float(entry.options.get(CONF_CAPACITY, DEFAULT_VEHICLE_CAPACITY_KWH)),
+                capacity_kwh=_vehicle_capacity_kwh(data),
                 max_discharge_w=controller.limits.max_discharge_power_w,
                 discharging=bool(status and status.discharging),
             )

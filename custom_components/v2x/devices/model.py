@@ -115,6 +115,8 @@ class ChargerCapabilities:
     """Whether a vehicle is connected is known (else ``vehicle_connected`` is None)."""
     energy_counters: bool = False
     """The device reports cumulative charged/discharged energy itself."""
+    vehicle_energy: bool = False
+    """The device reports the vehicle battery's capacity and stored energy."""
     states: tuple[ChargerState, ...] = tuple(ChargerState)
     """The states this device can report."""
 

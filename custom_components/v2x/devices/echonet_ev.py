@@ -1,0 +1,646 @@
+"""ECHONET Lite EV charger/discharger (class 0x027E), e.g. a Nichicon "LEAF to Home".
+
+Reference: ``shared/reference/protocols.md`` section 4.2 (MRA Release R, rows [V]);
+the few [C] facts used are marked where they are used. Multi-byte numbers are
+big-endian; 0xD3 and 0xE0 are signed 32-bit.
+
+Polling cost (requests per poll, no retries):
+
+* status: one Get (0xC7, actual mode 0xE1 or set mode 0xDA, 0xD3, 0xE4, 0x88, 0x89,
+  0xDB: those in the device's Get property map), preceded by a SetC of 0xCD
+  ("vehicle connection confirmation") on DC type AA (CHAdeMO) units and on any unit
+  whose Set map has 0xCD: **1 or 2 requests**;
+* full poll: the same sequence, the snapshot EPCs (0xDA, 0xE0, 0xEB, 0xEC, 0xC5,
+  0xC6, 0xD6, 0xD8, 0xC0, 0xE2, 0xDC, 0xDD) merged into the one Get: **1 or 2**;
+* identity: one Get to the node profile, one to the 0x027E object: **2**. It is
+  read once (lazily if a poll comes first) and again after the device stopped
+  answering, since a reboot may have changed firmware and property maps.
+
+ECHONET Lite has no remote/local control switch and no watchdog: taking control is
+a liveness check and ``watchdog_s`` stays 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+import contextlib
+from dataclasses import dataclass
+import logging
+from typing import Final
+
+from .echonet import (
+    EPC_GET_MAP,
+    EPC_IDENTIFICATION,
+    EPC_MANUFACTURER,
+    EPC_SET_MAP,
+    EPC_STANDARD_VERSION,
+    NODE_PROFILE,
+    EchonetClient,
+    Eoj,
+    decode_identification,
+    decode_manufacturer_code,
+    decode_property_map,
+)
+from .errors import (
+    DeviceConnectionError,
+    DeviceProtocolError,
+    DeviceTimeoutError,
+    ResponseImpossibleError,
+    ValueOutOfRangeError,
+    WriteNotVerifiedError,
+)
+from .model import (
+    ChargerCapabilities,
+    ChargerErrors,
+    ChargerSnapshot,
+    ChargerState,
+    ChargerStatus,
+    DeviceIdentity,
+    SocReading,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+EV_CHARGER_EOJ: Final = Eoj(0x02, 0x7E, 0x01)
+
+# 0x027E properties (protocols.md 4.2) and super-class properties (4.1)
+EPC_FAULT_STATUS: Final = 0x88  # 0x41 fault, 0x42 no fault
+EPC_FAULT_DESCRIPTION: Final = 0x89  # uint16
+EPC_PRODUCT_CODE: Final = 0x8C  # 12 B ASCII
+EPC_VEHICLE_CAPACITY: Final = 0xC0  # uint32 Wh
+EPC_RATED_CHARGE: Final = 0xC5  # uint32 W
+EPC_RATED_DISCHARGE: Final = 0xC6  # uint32 W
+EPC_CONNECTION: Final = 0xC7  # vehicle connection & chargeable/dischargeable status
+EPC_EQUIPMENT_TYPE: Final = 0xCC
+EPC_CONNECTION_CONFIRMATION: Final = 0xCD  # set 0x10 before getting 0xC7
+EPC_POWER: Final = 0xD3  # int32 W
+EPC_DISCHARGED_ENERGY: Final = 0xD6  # uint32 x 0.001 kWh
+EPC_CHARGED_ENERGY: Final = 0xD8  # uint32 x 0.001 kWh
+EPC_OPERATION_MODE: Final = 0xDA  # the set mode
+EPC_INTERCONNECTION: Final = 0xDB  # system interconnected type
+EPC_CHARGING_METHOD: Final = 0xDC
+EPC_DISCHARGING_METHOD: Final = 0xDD
+EPC_POWER_SETTING: Final = 0xE0  # int32 W, + charge, - discharge; acts in V2G method only
+EPC_ACTUAL_MODE: Final = 0xE1
+EPC_VEHICLE_ENERGY: Final = 0xE2  # uint32 Wh
+EPC_SOC: Final = 0xE4  # uint8 %
+EPC_CHARGE_POWER_SETTING: Final = 0xEB  # uint32 W
+EPC_DISCHARGE_POWER_SETTING: Final = 0xEC  # uint32 W
+
+FAULT: Final = 0x41
+NO_FAULT: Final = 0x42
+CONFIRM_CONNECTION: Final = 0x10
+METHOD_V2G: Final = 0x06
+
+MODE_OTHER: Final = 0x40
+MODE_RAPID_CHARGE: Final = 0x41  # Releases D-F only
+MODE_CHARGE: Final = 0x42
+MODE_DISCHARGE: Final = 0x43
+MODE_STANDBY: Final = 0x44
+MODE_TEST: Final = 0x45  # Releases D-F only
+MODE_CHARGE_DISCHARGE: Final = 0x46  # Release N on
+MODE_IDLE: Final = 0x47
+MODE_PREPARATION: Final = 0x48
+MODE_AUTOMATIC: Final = 0x49  # Release P on
+
+MODE_STATES: Final[dict[int, ChargerState]] = {
+    MODE_OTHER: ChargerState.OTHER,
+    MODE_RAPID_CHARGE: ChargerState.CHARGING,
+    MODE_CHARGE: ChargerState.CHARGING,
+    MODE_DISCHARGE: ChargerState.DISCHARGING,
+    MODE_STANDBY: ChargerState.STANDBY,
+    MODE_TEST: ChargerState.OTHER,
+    MODE_IDLE: ChargerState.IDLE,
+    MODE_PREPARATION: ChargerState.STARTING,
+}
+# Modes that say "charging or discharging" without the direction: 0xD3 tells.
+MODES_BY_POWER_SIGN: Final = frozenset({MODE_CHARGE_DISCHARGE, MODE_AUTOMATIC})
+
+# 0xC7 -> (connected, dischargeable)
+CONNECTION_CODES: Final[dict[int, tuple[bool | None, bool | None]]] = {
+    0x30: (False, None),
+    0x40: (True, False),
+    0x41: (True, False),
+    0x42: (True, True),
+    0x43: (True, True),
+    0x44: (None, None),
+    0xFF: (None, None),
+}
+# 0xDB -> grid available
+INTERCONNECTION_CODES: Final[dict[int, bool]] = {0x00: True, 0x01: False, 0x02: True}
+
+# 0xCC: DC type AA units need 0xCD before 0xC7 (AA = CHAdeMO connector [C]).
+DC_AA_TYPES: Final = frozenset({0x21, 0x22, 0x23})
+# Types that move energy in one direction only (AC_CPLT, AC_HLC charge, DC_AA charge,
+# DC_AA discharge); the other families' direction is not spelled out in the reference.
+ONE_WAY_TYPES: Final = frozenset({0x11, 0x12, 0x21, 0x23})
+
+MANUFACTURERS: Final[dict[int, str]] = {
+    0x00006C: "Nichicon",
+    0x0000EB: "Nichicon",  # Nichicon Kameoka
+    0x00003C: "Denso",
+    0x000005: "Sharp",
+    0x00000B: "Panasonic",
+    0x000064: "OMRON",
+}
+DEFAULT_MODEL: Final = "EV charger/discharger"
+
+STATES: Final = (
+    ChargerState.NO_CAR,
+    ChargerState.CHARGING,
+    ChargerState.DISCHARGING,
+    ChargerState.STANDBY,
+    ChargerState.IDLE,
+    ChargerState.STARTING,
+    ChargerState.OTHER,
+    ChargerState.ERROR,
+)
+INITIAL_CAPABILITIES: Final = ChargerCapabilities(
+    bidirectional=True,
+    watchdog=False,
+    reports_grid=False,
+    ac_measurements=False,
+    max_power_w=0,
+    remote_control=False,
+    reports_vehicle=True,
+    energy_counters=False,
+    states=STATES,
+)
+
+_IDENTITY_EPCS: Final = (
+    EPC_GET_MAP,
+    EPC_SET_MAP,
+    EPC_MANUFACTURER,
+    EPC_PRODUCT_CODE,
+    EPC_STANDARD_VERSION,
+    EPC_IDENTIFICATION,
+    EPC_RATED_CHARGE,
+    EPC_RATED_DISCHARGE,
+    EPC_EQUIPMENT_TYPE,
+)
+_SNAPSHOT_EPCS: Final = (
+    EPC_OPERATION_MODE,
+    EPC_POWER_SETTING,
+    EPC_CHARGE_POWER_SETTING,
+    EPC_DISCHARGE_POWER_SETTING,
+    EPC_RATED_CHARGE,
+    EPC_RATED_DISCHARGE,
+    EPC_DISCHARGED_ENERGY,
+    EPC_CHARGED_ENERGY,
+    EPC_VEHICLE_CAPACITY,
+    EPC_VEHICLE_ENERGY,
+    EPC_CHARGING_METHOD,
+    EPC_DISCHARGING_METHOD,
+)
+_EPC_NAMES: Final[dict[int, str]] = {
+    EPC_OPERATION_MODE: "operation_mode (0xDA)",
+    EPC_POWER_SETTING: "charging_discharging_power (0xE0)",
+    EPC_CHARGE_POWER_SETTING: "charging_power (0xEB)",
+    EPC_DISCHARGE_POWER_SETTING: "discharging_power (0xEC)",
+    EPC_CHARGING_METHOD: "charging_method (0xDC)",
+    EPC_DISCHARGING_METHOD: "discharging_method (0xDD)",
+}
+_SIGNED: Final = frozenset({EPC_POWER, EPC_POWER_SETTING})
+
+Values = dict[int, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class EvChargerInfo:
+    """What identity tells about a unit: its property maps, ratings and type."""
+
+    get_map: frozenset[int]
+    set_map: frozenset[int]
+    rated_charge_w: int
+    rated_discharge_w: int
+    equipment_type: int | None
+
+    @property
+    def mode_epc(self) -> int:
+        """Actual operation mode (0xE1) where readable, else the set mode (0xDA)."""
+        return EPC_ACTUAL_MODE if EPC_ACTUAL_MODE in self.get_map else EPC_OPERATION_MODE
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether 0xCD must be set before 0xC7 is read (DC type AA, or 0xCD settable)."""
+        return self.equipment_type in DC_AA_TYPES or EPC_CONNECTION_CONFIRMATION in self.set_map
+
+    def power_epc(self, direction: int) -> int | None:
+        """The EPC that sets the power of ``direction`` (> 0 charge, < 0 discharge).
+
+        0xEB/0xEC where settable, else 0xE0 where settable, else None (the unit
+        then runs at the power of its own charging/discharging method).
+        """
+        split = EPC_CHARGE_POWER_SETTING if direction > 0 else EPC_DISCHARGE_POWER_SETTING
+        if split in self.set_map:
+            return split
+        if EPC_POWER_SETTING in self.set_map:
+            return EPC_POWER_SETTING
+        return None
+
+    def capabilities(self) -> ChargerCapabilities:
+        """The final capabilities of this unit."""
+        return ChargerCapabilities(
+            bidirectional=(
+                self.rated_charge_w > 0
+                and self.rated_discharge_w > 0
+                and self.equipment_type not in ONE_WAY_TYPES
+            ),
+            watchdog=False,
+            reports_grid=EPC_INTERCONNECTION in self.get_map,
+            ac_measurements=False,
+            max_power_w=max(self.rated_charge_w, self.rated_discharge_w),
+            remote_control=False,
+            reports_vehicle=True,
+            energy_counters=(
+                EPC_DISCHARGED_ENERGY in self.get_map and EPC_CHARGED_ENERGY in self.get_map
+            ),
+            vehicle_energy=(
+                EPC_VEHICLE_CAPACITY in self.get_map and EPC_VEHICLE_ENERGY in self.get_map
+            ),
+            states=STATES,
+        )
+
+    def status_epcs(self) -> list[int]:
+        """The EPCs of a status Get, in order."""
+        epcs = [EPC_CONNECTION, self.mode_epc, EPC_POWER, EPC_SOC]
+        epcs += [EPC_FAULT_STATUS, EPC_FAULT_DESCRIPTION, EPC_INTERCONNECTION]
+        return [epc for epc in epcs if epc in self.get_map or epc == self.mode_epc]
+
+    def snapshot_epcs(self) -> list[int]:
+        """The EPCs of a full-poll Get: the status ones plus the snapshot ones."""
+        epcs = self.status_epcs()
+        epcs += [epc for epc in _SNAPSHOT_EPCS if epc in self.get_map and epc not in epcs]
+        return epcs
+
+
+def _number(values: Values, epc: int, size: int) -> int | None:
+    """Decode a big-endian number of ``size`` bytes; None when not reported."""
+    edt = values.get(epc)
+    if edt is None:
+        return None
+    if len(edt) != size:
+        raise DeviceProtocolError(f"EPC 0x{epc:02X}: expected {size} bytes, got {len(edt)}")
+    return int.from_bytes(edt, "big", signed=epc in _SIGNED)
+
+
+def _encode(epc: int, value: int, size: int) -> bytes:
+    return value.to_bytes(size, "big", signed=epc in _SIGNED)
+
+
+def _coded[T](name: str, value: int, table: dict[int, T]) -> T:
+    try:
+        return table[value]
+    except KeyError:
+        allowed = ", ".join(f"0x{code:02X}" for code in table)
+        raise ValueOutOfRangeError(name, value, allowed) from None
+
+
+def decode_connection(code: int) -> tuple[bool | None, bool | None]:
+    """0xC7 -> (vehicle connected, vehicle dischargeable); None where it does not tell."""
+    return _coded("vehicle_connection (0xC7)", code, CONNECTION_CODES)
+
+
+def decode_state(mode: int, power_w: int | None) -> ChargerState:
+    """Map an operation mode (0xE1 or 0xDA) to the domain state.
+
+    0x46 ("charging/discharging") and 0x49 ("automatic") do not say the direction:
+    the sign of the measured power (0xD3) does; no power means standby.
+    """
+    if mode in MODES_BY_POWER_SIGN:
+        if power_w is None or power_w == 0:
+            return ChargerState.STANDBY
+        return ChargerState.CHARGING if power_w > 0 else ChargerState.DISCHARGING
+    try:
+        return MODE_STATES[mode]
+    except KeyError:
+        allowed = ", ".join(
+            f"0x{code:02X}" for code in sorted({*MODE_STATES, *MODES_BY_POWER_SIGN})
+        )
+        raise ValueOutOfRangeError("operation_mode", mode, allowed) from None
+
+
+def decode_grid(code: int) -> bool:
+    """0xDB -> True when grid-connected (0x00, 0x02), False when independent (0x01)."""
+    return _coded("system_interconnected_type (0xDB)", code, INTERCONNECTION_CODES)
+
+
+def decode_manufacturer(code: int) -> str:
+    """A manufacturer name for a 0x8A code."""
+    return MANUFACTURERS.get(code, f"ECHONET Lite 0x{code:06X}")
+
+
+def decode_product_code(edt: bytes | None) -> str:
+    """Product code (0x8C): 12 ASCII bytes, padded; a generic name when absent."""
+    if edt is None:
+        return DEFAULT_MODEL
+    text = edt.decode("ascii", "replace").strip("\x00 ")
+    return text or DEFAULT_MODEL
+
+
+def decode_standard_version(edt: bytes | None) -> str | None:
+    """Standard version (0x82): 0x00 0x00 release letter, revision -> ``"Release R"``."""
+    if edt is None or len(edt) != 4 or not 0x41 <= edt[2] & 0xDF <= 0x5A:
+        return None
+    return f"Release {chr(edt[2] & 0xDF)}"
+
+
+class EchonetEvCharger:
+    """An EV charger/discharger object (0x027E) behind an :class:`EchonetClient`."""
+
+    def __init__(self, client: EchonetClient, *, eoj: Eoj = EV_CHARGER_EOJ) -> None:
+        """Use ``client`` for every request, addressing object ``eoj``."""
+        self.client = client
+        self.eoj = eoj
+        self.watchdog_s = 0
+        self._lock = asyncio.Lock()
+        self._info: EvChargerInfo | None = None
+        self._reidentify = False
+        self._identity_reads = 0
+        self._serial_number: str | None = None
+        self._capabilities = INITIAL_CAPABILITIES
+        self._last_soc: float | None = None
+
+    @property
+    def info(self) -> EvChargerInfo | None:
+        """Property maps, ratings and type, once identity was read."""
+        return self._info
+
+    @property
+    def capabilities(self) -> ChargerCapabilities:
+        """What this unit supports (final after :meth:`async_read_identity`)."""
+        return self._capabilities
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests sent to this unit so far."""
+        return self.client.requests_sent
+
+    @property
+    def connects(self) -> int:
+        """Successful identity reads (at least 1): a change asks for a new identity."""
+        return max(1, self._identity_reads)
+
+    async def async_close(self) -> None:
+        """Nothing to close: the UDP endpoint is shared and closed by its owner."""
+        await self.client.async_close()
+
+    async def async_read_identity(self) -> DeviceIdentity:
+        """Read identification, manufacturer, model, version, maps and ratings (2 requests)."""
+        async with self._session():
+            return await self._read_identity()
+
+    async def async_read_status(self) -> ChargerStatus:
+        """Read connection, mode, power, SoC, fault and grid (1 or 2 requests)."""
+        async with self._session():
+            info = await self._ensure_info()
+            values = await self._read(info, info.status_epcs())
+            return self._decode_status(info, values)
+
+    async def async_read_snapshot(self) -> ChargerSnapshot:
+        """Read the status and the setpoints, ratings and counters (1 or 2 requests)."""
+        async with self._session():
+            info = await self._ensure_info()
+            values = await self._read(info, info.snapshot_epcs())
+            return self._decode_snapshot(info, values)
+
+    async def async_take_control(self) -> None:
+        """Nothing to take (no remote/local switch): check that the unit answers."""
+        async with self._session():
+            await self._ensure_info()
+            values = await self.client.async_get(self.eoj, [EPC_OPERATION_MODE])
+            if values[EPC_OPERATION_MODE] is None:
+                raise DeviceProtocolError(f"{self.eoj} does not report its operation mode")
+
+    async def async_release_control(self) -> None:
+        """Standby: the unit's own logic has nothing to get back."""
+        await self.async_stop()
+
+    async def async_stop(self) -> None:
+        """Operation mode standby (0xDA = 0x44), verified."""
+        async with self._session():
+            await self._ensure_info()
+            await self._write_verified([(EPC_OPERATION_MODE, bytes((MODE_STANDBY,)))])
+
+    async def async_set_power(self, power_w: int) -> int:
+        """Charge (> 0) or discharge (< 0) at ``power_w``, clamped to the ratings.
+
+        Charge: 0xEB then 0xDA = 0x42; discharge: 0xEC then 0xDA = 0x43; 0: standby
+        (0xDA = 0x44). Where 0xEB/0xEC are not settable but 0xE0 is, the charging
+        and discharging methods (0xDC/0xDD, where settable) go to V2G first, since
+        0xE0 acts in the V2G method only. Each step is read back before the next
+        one (:class:`WriteNotVerifiedError`); a refused write (SetC_SNA, e.g. a
+        discharge with no vehicle) raises :class:`ResponseImpossibleError`.
+        """
+        async with self._session():
+            info = await self._ensure_info()
+            if power_w > 0:
+                setpoint = min(power_w, info.rated_charge_w)
+            else:
+                setpoint = max(power_w, -info.rated_discharge_w)
+            if setpoint == 0:
+                await self._write_verified([(EPC_OPERATION_MODE, bytes((MODE_STANDBY,)))])
+                return 0
+            epc = info.power_epc(setpoint)
+            if epc == EPC_POWER_SETTING:
+                writes: list[tuple[int, bytes]] = [
+                    (method, bytes((METHOD_V2G,)))
+                    for method in (EPC_CHARGING_METHOD, EPC_DISCHARGING_METHOD)
+                    if method in info.set_map
+                ]
+                writes.append((epc, _encode(epc, setpoint, 4)))
+                await self._write_verified(writes)
+            elif epc is not None:
+                await self._write_verified([(epc, _encode(epc, abs(setpoint), 4))])
+            mode = MODE_CHARGE if setpoint > 0 else MODE_DISCHARGE
+            await self._write_verified([(EPC_OPERATION_MODE, bytes((mode,)))])
+            return setpoint
+
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[None]:
+        """Hold the unit; after a silence, read identity again before the next use."""
+        async with self._lock:
+            try:
+                yield
+            except (DeviceTimeoutError, DeviceConnectionError):
+                self._reidentify = True
+                raise
+
+    async def _ensure_info(self) -> EvChargerInfo:
+        if self._info is None or self._reidentify:
+            return (await self._load())[1]
+        return self._info
+
+    async def _read_identity(self) -> DeviceIdentity:
+        return (await self._load())[0]
+
+    async def _load(self) -> tuple[DeviceIdentity, EvChargerInfo]:
+        node = await self.client.async_get(NODE_PROFILE, [EPC_IDENTIFICATION, EPC_MANUFACTURER])
+        values = await self.client.async_get(self.eoj, list(_IDENTITY_EPCS))
+        identification = node[EPC_IDENTIFICATION] or values[EPC_IDENTIFICATION]
+        if identification is None:
+            raise DeviceProtocolError(f"{self.client.host} reports no identification number (0x83)")
+        manufacturer_edt = values[EPC_MANUFACTURER] or node[EPC_MANUFACTURER]
+        if manufacturer_edt is None:
+            raise DeviceProtocolError(f"{self.client.host} reports no manufacturer code (0x8A)")
+        get_edt = values[EPC_GET_MAP]
+        if get_edt is None:
+            raise DeviceProtocolError(f"{self.eoj} reports no Get property map (0x9F)")
+        set_edt = values[EPC_SET_MAP]
+        rated_charge = _number(values, EPC_RATED_CHARGE, 4)
+        rated_discharge = _number(values, EPC_RATED_DISCHARGE, 4)
+        if rated_charge is None or rated_discharge is None:
+            raise DeviceProtocolError(f"{self.eoj} reports no rated power (0xC5/0xC6)")
+        info = EvChargerInfo(
+            get_map=decode_property_map(get_edt),
+            set_map=frozenset() if set_edt is None else decode_property_map(set_edt),
+            rated_charge_w=rated_charge,
+            rated_discharge_w=rated_discharge,
+            equipment_type=_number(values, EPC_EQUIPMENT_TYPE, 1),
+        )
+        identity = DeviceIdentity(
+            manufacturer=decode_manufacturer(decode_manufacturer_code(manufacturer_edt)),
+            model=decode_product_code(values[EPC_PRODUCT_CODE]),
+            serial_number=decode_identification(identification),
+            firmware_version=decode_standard_version(values[EPC_STANDARD_VERSION]),
+        )
+        if self._serial_number not in (None, identity.serial_number):
+            raise DeviceProtocolError(
+                f"a different device answers at {self.client.host} "
+                f"({identity.serial_number}, was {self._serial_number})"
+            )
+        self._serial_number = identity.serial_number
+        self._info = info
+        self._capabilities = info.capabilities()
+        self._reidentify = False
+        self._identity_reads += 1
+        return identity, info
+
+    async def _read(self, info: EvChargerInfo, epcs: Sequence[int]) -> Values:
+        """Confirm the vehicle connection where needed, then one Get of ``epcs``."""
+        if info.needs_confirmation:
+            try:
+                await self.client.async_set(
+                    self.eoj, {EPC_CONNECTION_CONFIRMATION: bytes((CONFIRM_CONNECTION,))}
+                )
+            except ResponseImpossibleError as err:
+                # Expected with no vehicle; 0xC7 then says "not connected".
+                _LOGGER.debug("Connection confirmation refused by %s: %s", self.eoj, err)
+        return await self.client.async_get(self.eoj, epcs)
+
+    async def _write_verified(self, writes: list[tuple[int, bytes]]) -> None:
+        for epc, edt in writes:
+            await self.client.async_set(self.eoj, {epc: edt})
+        read_back = await self.client.async_get(self.eoj, [epc for epc, _ in writes])
+        for epc, edt in writes:
+            if read_back[epc] != edt:
+                reported = _number(read_back, epc, len(edt))
+                raise WriteNotVerifiedError(
+                    _EPC_NAMES[epc],
+                    int.from_bytes(edt, "big", signed=epc in _SIGNED),
+                    -1 if reported is None else reported,
+                )
+
+    def _decode_status(self, info: EvChargerInfo, values: Values) -> ChargerStatus:
+        fault = _number(values, EPC_FAULT_STATUS, 1)
+        if fault is not None:
+            _coded("fault_status (0x88)", fault, {FAULT: True, NO_FAULT: False})
+        connection = _number(values, EPC_CONNECTION, 1)
+        connected, dischargeable = (
+            (None, None) if connection is None else decode_connection(connection)
+        )
+        mode = _number(values, info.mode_epc, 1)
+        power = _number(values, EPC_POWER, 4)
+        errors = ChargerErrors()
+        if fault == FAULT:
+            state = ChargerState.ERROR
+            errors = ChargerErrors(unrecoverable=_number(values, EPC_FAULT_DESCRIPTION, 2) or 1)
+        elif connected is False:
+            state = ChargerState.NO_CAR
+        elif mode is None:
+            raise DeviceProtocolError(f"{self.eoj} reports no operation mode")
+        else:
+            state = decode_state(mode, power)
+        interconnection = _number(values, EPC_INTERCONNECTION, 1)
+        return ChargerStatus(
+            state=state,
+            state_code=0 if mode is None else mode,
+            power_w=power or 0,
+            soc=self._soc(_number(values, EPC_SOC, 1), connected),
+            errors=errors,
+            grid_available=None if interconnection is None else decode_grid(interconnection),
+            connected=connected,
+            dischargeable=dischargeable,
+        )
+
+    def _soc(self, raw: int | None, connected: bool | None) -> SocReading:
+        """SoC (0xE4); the last good value, stale, while a vehicle answers none."""
+        if connected is False:
+            self._last_soc = None
+            return SocReading(None)
+        if raw is None:
+            if self._last_soc is None:
+                return SocReading(None)
+            return SocReading(self._last_soc, stale=True)
+        if not 0 <= raw <= 100:
+            raise ValueOutOfRangeError("soc (0xE4)", raw, "0..100")
+        self._last_soc = float(raw)
+        return SocReading(self._last_soc)
+
+    def _decode_snapshot(self, info: EvChargerInfo, values: Values) -> ChargerSnapshot:
+        status = self._decode_status(info, values)
+        rated_charge = _number(values, EPC_RATED_CHARGE, 4)
+        rated_discharge = _number(values, EPC_RATED_DISCHARGE, 4)
+        if rated_charge is None:
+            rated_charge = info.rated_charge_w
+        if rated_discharge is None:
+            rated_discharge = info.rated_discharge_w
+        return ChargerSnapshot(
+            status=status,
+            control=None,
+            locked=None,
+            power_setpoint_w=_setpoint(info, values),
+            max_available_power_w=max(rated_charge, rated_discharge),
+            max_charge_power_w=rated_charge,
+            max_discharge_power_w=rated_discharge,
+            charged_energy_kwh=_scaled(_number(values, EPC_CHARGED_ENERGY, 4)),
+            discharged_energy_kwh=_scaled(_number(values, EPC_DISCHARGED_ENERGY, 4)),
+            vehicle_capacity_kwh=_scaled(_number(values, EPC_VEHICLE_CAPACITY, 4)),
+            vehicle_energy_kwh=_scaled(_number(values, EPC_VEHICLE_ENERGY, 4)),
+        )
+
+
+def _scaled(value: int | None) -> float | None:
+    """Wh (or 0.001 kWh) -> kWh."""
+    return None if value is None else value / 1000
+
+
+def _setpoint(info: EvChargerInfo, values: Values) -> int:
+    """The signed power the unit is told to run at (0 unless charging/discharging).
+
+    Read from the EPC :meth:`EvChargerInfo.power_epc` writes (falling back to the
+    readable ones); 0xE0 counts only while a V2G method (0xDC/0xDD = 0x06) is set,
+    when those are reported, since the unit ignores it otherwise.
+    """
+    mode = _number(values, EPC_OPERATION_MODE, 1)
+    if mode not in (MODE_CHARGE, MODE_DISCHARGE):
+        return 0
+    direction = 1 if mode == MODE_CHARGE else -1
+    split = EPC_CHARGE_POWER_SETTING if direction > 0 else EPC_DISCHARGE_POWER_SETTING
+    epc = info.power_epc(direction)
+    if epc is None:
+        epc = split if split in info.get_map else EPC_POWER_SETTING
+    if epc != EPC_POWER_SETTING:
+        value = _number(values, epc, 4)
+        return 0 if value is None else direction * value
+    combined = _number(values, EPC_POWER_SETTING, 4)
+    if combined is None or combined * direction <= 0:
+        return 0
+    methods = (
+        _number(values, EPC_CHARGING_METHOD, 1),
+        _number(values, EPC_DISCHARGING_METHOD, 1),
+    )
+    if methods != (None, None) and METHOD_V2G not in methods:
+        return 0
+    return combined
