@@ -28,6 +28,7 @@ from aiohttp import web
 from .bluetti import BluettiTwin
 from .faults import Fault
 from .quasar import QuasarTwin
+from .sunspec import SunSpecTwin
 
 if TYPE_CHECKING:
     from .site import SiteTwin
@@ -62,9 +63,9 @@ def _device(request: web.Request) -> SimDevice:
     return sim.devices[name]
 
 
-def _modbus_device(request: web.Request) -> QuasarTwin | BluettiTwin:
+def _modbus_device(request: web.Request) -> QuasarTwin | BluettiTwin | SunSpecTwin:
     device = _device(request)
-    if not isinstance(device, QuasarTwin | BluettiTwin):
+    if not isinstance(device, QuasarTwin | BluettiTwin | SunSpecTwin):
         raise _not_found(f"{device.name!r} is not a Modbus device")
     return device
 

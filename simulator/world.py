@@ -13,9 +13,11 @@ from typing import Any, Protocol
 from .battery import Battery
 from .bluetti import BluettiConfig, BluettiTwin
 from .clock import SimClock
+from .echonet import EchonetConfig, EchonetTwin
 from .faults import Fault
 from .quasar import QuasarConfig, QuasarTwin
 from .site import LoadConfig, SiteConfig, SiteTwin
+from .sunspec import SunSpecConfig, SunSpecTwin
 from .zendure import ZendureConfig, ZendureTwin
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,6 +80,8 @@ class ScenarioConfig:
     quasars: list[QuasarConfig] = field(default_factory=list)
     zendures: list[ZendureConfig] = field(default_factory=list)
     bluettis: list[BluettiConfig] = field(default_factory=list)
+    sunspecs: list[SunSpecConfig] = field(default_factory=list)
+    echonets: list[EchonetConfig] = field(default_factory=list)
     site: SiteConfig = field(default_factory=SiteConfig)
 
 
@@ -89,19 +93,30 @@ def _battery(raw: dict[str, Any]) -> Battery:
     return Battery(**{k: float(v) for k, v in raw.items() if k in allowed})
 
 
+def _with_car(item: dict[str, Any]) -> dict[str, Any]:
+    """A charger's scenario entry with its ``[x.car]`` table turned into a Battery."""
+    entry = dict(item)
+    car = dict(entry.pop("car", {}))
+    return entry | {"car": _battery(car), "plugged": bool(car.get("plugged", True))}
+
+
 def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
     """Validate a scenario mapping (as read from TOML)."""
     control = raw.get("control", {})
     grid = raw.get("grid", {})
-    quasars = []
-    for item in raw.get("quasar", []):
-        entry = dict(item)
-        car = dict(entry.pop("car", {}))
-        plugged = bool(car.get("plugged", True))
-        quasars.append(QuasarConfig(**entry, car=_battery(car), plugged=plugged))
+    quasars = [QuasarConfig(**_with_car(item)) for item in raw.get("quasar", [])]
+    sunspecs = [SunSpecConfig(**_with_car(item)) for item in raw.get("sunspec", [])]
+    echonets = []
+    for item in raw.get("echonet", []):
+        entry = _with_car(item)
+        if "identification" in entry:
+            entry["identification"] = bytes.fromhex(str(entry["identification"]))
+        echonets.append(EchonetConfig(**entry))
     zendures = [ZendureConfig(**item) for item in raw.get("zendure", [])]
     bluettis = [BluettiConfig(**item) for item in raw.get("bluetti", [])]
-    names = [q.name for q in quasars] + [z.name for z in zendures] + [b.name for b in bluettis]
+    configs: list[QuasarConfig | SunSpecConfig | EchonetConfig | ZendureConfig | BluettiConfig]
+    configs = [*quasars, *sunspecs, *echonets, *zendures, *bluettis]
+    names = [config.name for config in configs]
     if len(names) != len(set(names)):
         raise ValueError("device names must be unique")
     raw_site = dict(raw.get("site", {}))
@@ -121,6 +136,8 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
         quasars=quasars,
         zendures=zendures,
         bluettis=bluettis,
+        sunspecs=sunspecs,
+        echonets=echonets,
         site=site,
     )
 
@@ -143,7 +160,15 @@ class Simulation:
         self.quasars = {q.name: QuasarTwin(q, self.clock, self.grid) for q in config.quasars}
         self.zendures = {z.name: ZendureTwin(z, self.clock, self.grid) for z in config.zendures}
         self.bluettis = {b.name: BluettiTwin(b, self.clock, self.grid) for b in config.bluettis}
-        self.devices: dict[str, SimDevice] = {**self.quasars, **self.zendures, **self.bluettis}
+        self.sunspecs = {s.name: SunSpecTwin(s, self.clock, self.grid) for s in config.sunspecs}
+        self.echonets = {e.name: EchonetTwin(e, self.clock, self.grid) for e in config.echonets}
+        self.devices: dict[str, SimDevice] = {
+            **self.quasars,
+            **self.sunspecs,
+            **self.echonets,
+            **self.zendures,
+            **self.bluettis,
+        }
         self.site = SiteTwin(config.site)
         self._housekeeping: asyncio.Task[None] | None = None
         self._api_runner: Any = None
@@ -175,7 +200,11 @@ class Simulation:
         """Run one housekeeping pass now (tests use it to apply faults at once)."""
         for device in self.devices.values():
             await device.housekeeping()
-        vehicle_power = sum(twin.actual_power_w for twin in self.quasars.values())
+        vehicle_power = (
+            sum(twin.actual_power_w for twin in self.quasars.values())
+            + sum(twin.actual_power_w for twin in self.sunspecs.values())
+            + sum(twin.actual_power_w for twin in self.echonets.values())
+        )
         self.site.housekeeping(vehicle_power_w=vehicle_power, grid_available=self.grid.available)
 
     async def _housekeep(self) -> None:

@@ -28,6 +28,7 @@ from .const import (
     DEFAULT_OPTIONS,
     DEFAULT_REQUEST_TIMEOUT_S,
     DOMAIN,
+    FAMILY_ECHONET,
     FAMILY_SITE,
 )
 from .controller import ChargerController
@@ -42,7 +43,8 @@ from .coordinator import (
 from .devices.energy import EnergyCounter
 from .devices.errors import DeviceError
 from .devices.factory import create_battery, create_charger
-from .devices.model import DeviceIdentity
+from .devices.model import Charger, DeviceIdentity
+from .echonet_support import async_acquire_endpoint, async_release_endpoint, async_start_discovery
 from .services import async_setup_services
 from .site import BackupSite
 
@@ -59,8 +61,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services once, whether or not an entry is loaded."""
+    """Register the services once; look for ECHONET Lite chargers in the background."""
     async_setup_services(hass)
+    async_start_discovery(hass)
     return True
 
 
@@ -98,18 +101,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
 
 
 async def _async_setup_charger(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
+    endpoint = None
+    if entry.data[CONF_FAMILY] == FAMILY_ECHONET:
+        try:
+            endpoint = await async_acquire_endpoint(hass, entry.entry_id)
+        except DeviceError as err:
+            raise _not_ready(err) from err
     charger = create_charger(
         entry.data[CONF_FAMILY],
         host=entry.data[CONF_HOST],
         port=entry.data[CONF_PORT],
-        unit_id=entry.data[CONF_UNIT_ID],
+        unit_id=entry.data.get(CONF_UNIT_ID, 0),
         watchdog_s=_option(entry, CONF_WATCHDOG),
         timeout_s=DEFAULT_REQUEST_TIMEOUT_S,
+        echonet_endpoint=endpoint,
     )
     try:
         identity = await charger.async_read_identity()
     except DeviceError as err:
-        await charger.async_close()
+        await _async_close_charger(hass, entry, charger)
         raise _not_ready(err) from err
     controller = ChargerController(
         hass,
@@ -147,7 +157,7 @@ async def _async_setup_charger(hass: HomeAssistant, entry: V2XConfigEntry) -> No
         await full.async_config_entry_first_refresh()
         await status.async_config_entry_first_refresh()
     except ConfigEntryNotReady:
-        await charger.async_close()
+        await _async_close_charger(hass, entry, charger)
         raise
     # The controller must run every poll even if every entity is disabled.
     entry.async_on_unload(status.async_add_listener(lambda: None))
@@ -179,6 +189,14 @@ async def _async_setup_battery(hass: HomeAssistant, entry: V2XConfigEntry) -> No
     except ConfigEntryNotReady:
         await battery.async_close()
         raise
+
+
+async def _async_close_charger(
+    hass: HomeAssistant, entry: V2XConfigEntry, charger: Charger
+) -> None:
+    await charger.async_close()
+    if entry.data[CONF_FAMILY] == FAMILY_ECHONET:
+        async_release_endpoint(hass, entry.entry_id)
 
 
 def _device_id_lookup(hass: HomeAssistant, identity: DeviceIdentity) -> Callable[[], str | None]:
@@ -219,6 +237,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool
         await data.controller.async_shutdown()
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        device = data.charger if isinstance(data, ChargerRuntimeData) else data.battery
-        await device.async_close()
+        if isinstance(data, ChargerRuntimeData):
+            await _async_close_charger(hass, entry, data.charger)
+        else:
+            await data.battery.async_close()
     return unloaded

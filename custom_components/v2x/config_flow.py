@@ -64,8 +64,10 @@ from .const import (
     DEFAULT_SITE_OPTIONS,
     DOMAIN,
     FAMILY_BLUETTI,
+    FAMILY_ECHONET,
     FAMILY_QUASAR1,
     FAMILY_SITE,
+    FAMILY_SUNSPEC,
     FAMILY_ZENDURE,
     LOGGER,
     MIN_BATTERY_POLL_S,
@@ -75,6 +77,7 @@ from .const import (
 )
 from .coordinator import BatteryRuntimeData, ChargerRuntimeData, V2XConfigEntry
 from .devices import bluetti, quasar, zendure
+from .devices.echonet import ECHONET_PORT
 from .devices.errors import (
     DeviceConnectionError,
     DeviceError,
@@ -84,11 +87,21 @@ from .devices.errors import (
 from .devices.factory import create_battery, create_charger
 from .devices.model import DeviceIdentity
 from .devices.zendure import ZendureAuthError
+from .echonet_support import (
+    CONF_IDENTIFICATION,
+    async_acquire_endpoint,
+    async_release_endpoint,
+)
 
+PROBE_USER = "config_flow"
+MAX_CHARGER_POWER_W = 100_000
 # The watchdog must survive a few missed polls, or the charger stops between two.
 WATCHDOG_POLL_FACTOR = 3
+MODBUS_CHARGERS = (FAMILY_QUASAR1, FAMILY_SUNSPEC)
 DEFAULT_PORTS = {
     FAMILY_QUASAR1: quasar.DEFAULT_PORT,
+    FAMILY_SUNSPEC: quasar.DEFAULT_PORT,
+    FAMILY_ECHONET: ECHONET_PORT,
     FAMILY_ZENDURE: zendure.DEFAULT_PORT,
     FAMILY_BLUETTI: bluetti.DEFAULT_PORT,
 }
@@ -112,7 +125,7 @@ def _connection_schema(family: str, defaults: dict[str, Any]) -> vol.Schema:
             1, 65535
         ),
     }
-    if family == FAMILY_QUASAR1:
+    if family in MODBUS_CHARGERS:
         fields[vol.Required(CONF_UNIT_ID, default=defaults.get(CONF_UNIT_ID, 1))] = _box(1, 247)
     return vol.Schema(fields)
 
@@ -123,7 +136,7 @@ def _connection_data(family: str, user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_HOST: str(user_input[CONF_HOST]).strip(),
         CONF_PORT: int(user_input[CONF_PORT]),
     }
-    if family == FAMILY_QUASAR1:
+    if family in MODBUS_CHARGERS:
         data[CONF_UNIT_ID] = int(user_input[CONF_UNIT_ID])
     return data
 
@@ -149,17 +162,21 @@ async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> DeviceIdent
             return await battery.async_read_identity()
         finally:
             await battery.async_close()
+    endpoint = await async_acquire_endpoint(hass, PROBE_USER) if family == FAMILY_ECHONET else None
     charger = create_charger(
         family,
         host=data[CONF_HOST],
         port=data[CONF_PORT],
-        unit_id=data[CONF_UNIT_ID],
+        unit_id=data.get(CONF_UNIT_ID, 0),
         timeout_s=DEFAULT_REQUEST_TIMEOUT_S,
+        echonet_endpoint=endpoint,
     )
     try:
         return await charger.async_read_identity()
     finally:
         await charger.async_close()
+        if endpoint is not None:
+            async_release_endpoint(hass, PROBE_USER)
 
 
 async def _async_validate(
@@ -209,7 +226,14 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         """Choose what to add."""
         return self.async_show_menu(
             step_id="user",
-            menu_options=[FAMILY_QUASAR1, FAMILY_ZENDURE, FAMILY_BLUETTI, FAMILY_SITE],
+            menu_options=[
+                FAMILY_QUASAR1,
+                FAMILY_SUNSPEC,
+                FAMILY_ECHONET,
+                FAMILY_ZENDURE,
+                FAMILY_BLUETTI,
+                FAMILY_SITE,
+            ],
         )
 
     # -- backup sites ------------------------------------------------------------------
@@ -283,6 +307,33 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         """A Wallbox Quasar 1: host, port, unit id."""
         return await self._async_step_device(FAMILY_QUASAR1, user_input)
 
+    async def async_step_sunspec(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Any SunSpec bidirectional charger or storage inverter: host, port, unit id."""
+        return await self._async_step_device(FAMILY_SUNSPEC, user_input)
+
+    async def async_step_echonet_lite(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """An ECHONET Lite EV charger/discharger (e.g. Nichicon LEAF to Home): host."""
+        return await self._async_step_device(FAMILY_ECHONET, user_input)
+
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """An ECHONET Lite EV charger answered the discovery scan."""
+        data = {
+            CONF_FAMILY: FAMILY_ECHONET,
+            CONF_HOST: str(discovery_info[CONF_HOST]),
+            CONF_PORT: int(discovery_info[CONF_PORT]),
+        }
+        await self.async_set_unique_id(str(discovery_info[CONF_IDENTIFICATION]))
+        self._abort_if_unique_id_configured(
+            updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
+        )
+        return await self._async_offer_discovered(data)
+
     async def async_step_zendure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -331,6 +382,10 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_HOST: discovery_info.host,
             CONF_PORT: discovery_info.port or zendure.DEFAULT_PORT,
         }
+        return await self._async_offer_discovered(data)
+
+    async def _async_offer_discovered(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Read the discovered device's identity, then ask before adding it."""
         identity, errors = await _async_validate(self.hass, data)
         if identity is None:
             return self.async_abort(reason=next(iter(errors.values())))
@@ -352,7 +407,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_create_entry(
                 title=self._discovered_title,
                 data=self._discovered,
-                options=_default_options(FAMILY_ZENDURE),
+                options=_default_options(self._discovered[CONF_FAMILY]),
             )
         return self.async_show_form(
             step_id="zeroconf_confirm",
@@ -439,21 +494,27 @@ class V2XOptionsFlow(OptionsFlow):
                 key: float(value) if key == CONF_CAPACITY else int(value)
                 for key, value in user_input.items()
             }
-            if options[CONF_WATCHDOG] < WATCHDOG_POLL_FACTOR * options[CONF_STATUS_INTERVAL]:
+            watchdog = options.get(CONF_WATCHDOG)
+            if (
+                watchdog is not None
+                and watchdog < WATCHDOG_POLL_FACTOR * options[CONF_STATUS_INTERVAL]
+            ):
                 errors[CONF_WATCHDOG] = "watchdog_too_short"
             else:
                 return self.async_create_entry(data=options)
         current = {**DEFAULT_OPTIONS, **self.config_entry.options, **(user_input or {})}
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_STATUS_INTERVAL): _box(1, 60, "s"),
-                vol.Required(CONF_FULL_INTERVAL): _box(5, 600, "s"),
-                vol.Required(CONF_RESERVE_SOC): _box(0, 95, "%"),
-                vol.Required(CONF_WATCHDOG): _box(10, 3600, "s"),
-                vol.Optional(CONF_MAX_DISCHARGE_POWER): _box(100, quasar.MAX_POWER_W, "W"),
-                vol.Required(CONF_CAPACITY): _box(1, 200, "kWh", step=0.1),
-            }
-        )
+        fields: dict[vol.Marker, Any] = {
+            vol.Required(CONF_STATUS_INTERVAL): _box(1, 60, "s"),
+            vol.Required(CONF_FULL_INTERVAL): _box(5, 600, "s"),
+            vol.Required(CONF_RESERVE_SOC): _box(0, 95, "%"),
+            vol.Required(CONF_WATCHDOG): _box(10, 3600, "s"),
+            vol.Optional(CONF_MAX_DISCHARGE_POWER): _box(100, MAX_CHARGER_POWER_W, "W"),
+            vol.Required(CONF_CAPACITY): _box(1, 200, "kWh", step=0.1),
+        }
+        if self.config_entry.data[CONF_FAMILY] == FAMILY_ECHONET:
+            # ECHONET Lite has no watchdog: nothing to set.
+            del fields[vol.Required(CONF_WATCHDOG)]
+        schema = vol.Schema(fields)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, current),

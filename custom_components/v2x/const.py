@@ -11,10 +11,12 @@ LOGGER = logging.getLogger(__package__)
 CONF_FAMILY: Final = "family"
 CONF_UNIT_ID: Final = "unit_id"
 FAMILY_QUASAR1: Final = "quasar1"
+FAMILY_SUNSPEC: Final = "sunspec"
+FAMILY_ECHONET: Final = "echonet_lite"
 FAMILY_ZENDURE: Final = "zendure"
 FAMILY_BLUETTI: Final = "bluetti"
 FAMILY_SITE: Final = "site"
-CHARGER_FAMILIES: Final = (FAMILY_QUASAR1,)
+CHARGER_FAMILIES: Final = (FAMILY_QUASAR1, FAMILY_SUNSPEC, FAMILY_ECHONET)
 BATTERY_FAMILIES: Final = (FAMILY_ZENDURE, FAMILY_BLUETTI)
 SOURCE_FAMILIES: Final = (*CHARGER_FAMILIES, *BATTERY_FAMILIES)
 

@@ -14,6 +14,8 @@ from custom_components.v2x.devices.control import (
     check_request,
     decide,
 )
+from custom_components.v2x.devices.echonet import EchonetEndpoint
+from custom_components.v2x.devices.echonet_ev import EchonetEvCharger
 from custom_components.v2x.devices.errors import CommandRefusedError
 from custom_components.v2x.devices.factory import UnknownFamilyError, create_charger
 from custom_components.v2x.devices.model import (
@@ -22,6 +24,7 @@ from custom_components.v2x.devices.model import (
     OperatingMode,
     SocReading,
 )
+from custom_components.v2x.devices.sunspec import SunSpecCharger
 
 LIMITS = Limits(reserve_soc_pct=30, max_charge_power_w=7400, max_discharge_power_w=6000)
 
@@ -120,8 +123,26 @@ def test_factory() -> None:
     """Known families build a charger; others are a typed error."""
     charger = create_charger("quasar1", host="127.0.0.1", port=502, unit_id=1, watchdog_s=90)
     assert charger.watchdog_s == 90
+    sunspec = create_charger("sunspec", host="127.0.0.1", port=502, unit_id=3, watchdog_s=45)
+    assert isinstance(sunspec, SunSpecCharger)
+    assert sunspec.watchdog_s == 45
     with pytest.raises(UnknownFamilyError):
         create_charger("quasar9", host="h", port=1, unit_id=1)
+    with pytest.raises(ValueError, match="endpoint"):
+        create_charger("echonet_lite", host="h", port=3610, unit_id=0)
+
+
+async def test_factory_echonet(allow_loopback: None) -> None:
+    """ECHONET Lite chargers share the endpoint they are given."""
+    endpoint = await EchonetEndpoint.async_open("127.0.0.1", 0)
+    try:
+        charger = create_charger(
+            "echonet_lite", host="127.0.0.1", port=3610, unit_id=0, echonet_endpoint=endpoint
+        )
+        assert isinstance(charger, EchonetEvCharger)
+        assert charger.client.endpoint is endpoint
+    finally:
+        endpoint.close()
 
 
 def test_battery_factory() -> None:

@@ -44,7 +44,14 @@ async def _start(hass: HomeAssistant, family: str = "quasar1") -> ConfigFlowResu
     """Open the user flow and pick a device type from the menu."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["quasar1", "zendure", "bluetti", "site"]
+    assert result["menu_options"] == [
+        "quasar1",
+        "sunspec",
+        "echonet_lite",
+        "zendure",
+        "bluetti",
+        "site",
+    ]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": family}
     )

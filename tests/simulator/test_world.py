@@ -24,6 +24,36 @@ def test_default_scenario_loads() -> None:
     assert [q.name for q in config.quasars] == ["quasar"]
     assert config.quasars[0].car.capacity_kwh == 40
     assert config.quasars[0].car.soc_pct == 62
+    assert [(s.name, s.port, s.car.capacity_kwh) for s in config.sunspecs] == [
+        ("sunspec", 5022, 60)
+    ]
+    assert [(e.name, e.port, e.car.soc_pct) for e in config.echonets] == [("nichicon", 3611, 75)]
+
+
+async def test_every_charger_family_feeds_the_site(allow_loopback: None) -> None:
+    """SunSpec and ECHONET twins are devices of the world; their power reaches the site."""
+    config = parse_scenario(
+        {
+            "control": {"port": None},
+            "sunspec": [{"name": "s", "port": 0, "car": {"plugged": False}}],
+            "echonet": [
+                {"name": "e", "port": 0, "identification": "FE00006C" + "31" * 13},
+                {"name": "f", "port": 0},
+            ],
+        }
+    )
+    assert config.echonets[0].identification == bytes.fromhex("FE00006C" + "31" * 13)
+    assert config.sunspecs[0].plugged is False
+    sim = Simulation(config)
+    await sim.start()
+    try:
+        assert set(sim.devices) == {"s", "e", "f"}
+        sim.set_grid(False)
+        sim.echonets["e"].actual_power_w = -1500.0
+        await sim.tick()
+        assert [event.kind for event in sim.site.events] == ["grid_cut", "discharge_started"]
+    finally:
+        await sim.stop()
 
 
 @pytest.mark.parametrize(
@@ -35,6 +65,9 @@ def test_default_scenario_loads() -> None:
         {"quasar": [{"car": {"efficiency": 1.5}}]},
         {"quasar": [{"car": {"soc_pct": 101}}]},
         {"quasar": [{"colour": "red"}]},
+        {"quasar": [{"name": "x"}], "echonet": [{"name": "x"}]},
+        {"sunspec": [{"car": {"soc_pct": -1}}]},
+        {"echonet": [{"identification": "not hex"}]},
     ],
 )
 def test_invalid_scenarios(raw: dict[str, object]) -> None:

@@ -538,7 +538,7 @@ class SunSpecCharger:
         self.transport = transport
         self.watchdog_s = watchdog_s
         self._fallback_max_power_w = max_power_w
-        self._clock = clock
+        self.clock = clock
         self._layout: SunSpecLayout | None = None
         self._layout_connects = -1
         self._status_blocks: tuple[RegisterBlock, ...] = ()
@@ -889,7 +889,7 @@ class SunSpecCharger:
         """Write WSet (one write-multiple request), enable it, verify both."""
         self._held_raw = None
         await bus.write_many(self._address(CTL_W_SET), encode_int32(raw))
-        self._last_write = self._clock()
+        self._last_write = self.clock()
         if controls.value(PointType.ENUM16, CTL_W_SET_ENA) != ENABLED:
             await bus.write(self._address(CTL_W_SET_ENA), ENABLED)
         check = await self._read_controls(bus)
@@ -900,7 +900,7 @@ class SunSpecCharger:
     async def _keep_alive(self, bus: ModbusBus) -> None:
         """Re-write the held WSet once half the reversion time has passed."""
         raw = self._held_raw
-        if raw is None or self._clock() - self._last_write <= self.watchdog_s / 2:
+        if raw is None or self.clock() - self._last_write <= self.watchdog_s / 2:
             return
         try:
             await bus.write_many(self._address(CTL_W_SET), encode_int32(raw))
@@ -909,7 +909,7 @@ class SunSpecCharger:
                 _LOGGER.warning("Keep-alive write to %s refused: %s", self.transport.host, err)
                 self._keepalive_failing = True
             return
-        self._last_write = self._clock()
+        self._last_write = self.clock()
         self._keepalive_failing = False
 
     # --- Internals: decoding ---------------------------------------------------------------

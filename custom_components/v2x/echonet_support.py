@@ -1,0 +1,143 @@
+"""ECHONET Lite in Home Assistant: one shared UDP endpoint and background discovery.
+
+ECHONET Lite devices answer to UDP port 3610 of the controller, so every ECHONET
+Lite charger of this Home Assistant shares one endpoint bound to that port. It is
+opened by the first user (a charger entry, the config flow or the discovery scan)
+and closed when the last one lets go.
+
+Discovery multicasts a request for the node profile's instance list every
+:data:`SCAN_INTERVAL` (first one shortly after start-up) and offers every node with
+an EV charger/discharger object (class 0x027E) for confirmation, like zeroconf does
+for other integrations. A known node that moved gets its new address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Final
+
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers import discovery_flow
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.util.hass_dict import HassKey
+
+from .const import CONF_FAMILY, DOMAIN, FAMILY_ECHONET, LOGGER
+from .devices.echonet import ECHONET_PORT, DiscoveredNode, EchonetEndpoint, async_discover
+from .devices.errors import DeviceError
+
+# The address of the shared endpoint (tests use loopback).
+LOCAL_HOST: str = "0.0.0.0"  # noqa: S104 - devices answer from anywhere on the LAN
+SCAN_INTERVAL: Final = timedelta(minutes=30)
+FIRST_SCAN_DELAY_S: Final = 30.0
+SCAN_WAIT_S: Final = 3.0
+CONF_IDENTIFICATION: Final = "identification"
+
+# Where discovery looks: None = multicast to 224.0.23.0:3610 (tests give unicast targets).
+DISCOVERY_TARGETS: list[tuple[str, int]] | None = None
+# The local port of the shared endpoint (tests use 0: any free port).
+LOCAL_PORT: int = ECHONET_PORT
+
+
+@dataclass
+class _Shared:
+    endpoint: EchonetEndpoint | None = None
+    users: set[str] = field(default_factory=set)
+    cancel_scan: list[CALLBACK_TYPE] = field(default_factory=list)
+
+
+_KEY: HassKey[_Shared] = HassKey(f"{DOMAIN}_echonet")
+
+
+def _shared(hass: HomeAssistant) -> _Shared:
+    return hass.data.setdefault(_KEY, _Shared())
+
+
+async def async_acquire_endpoint(hass: HomeAssistant, user: str) -> EchonetEndpoint:
+    """The shared endpoint, opened on first use; ``user`` must release it later."""
+    shared = _shared(hass)
+    if shared.endpoint is None or shared.endpoint.closed:
+        shared.endpoint = await EchonetEndpoint.async_open(LOCAL_HOST, LOCAL_PORT)
+        LOGGER.debug("ECHONET Lite endpoint on %s", shared.endpoint.local_address)
+    shared.users.add(user)
+    return shared.endpoint
+
+
+@callback
+def async_release_endpoint(hass: HomeAssistant, user: str) -> None:
+    """Let go of the endpoint; the last user closes it."""
+    shared = _shared(hass)
+    shared.users.discard(user)
+    if not shared.users and shared.endpoint is not None:
+        shared.endpoint.close()
+        shared.endpoint = None
+
+
+async def async_scan(hass: HomeAssistant) -> list[DiscoveredNode]:
+    """Look for ECHONET Lite EV chargers on the network once; never raises."""
+    try:
+        endpoint = await async_acquire_endpoint(hass, "discovery")
+    except DeviceError as err:
+        LOGGER.debug("ECHONET Lite discovery not possible: %s", err)
+        return []
+    try:
+        nodes = await async_discover(endpoint, targets=DISCOVERY_TARGETS, wait_s=SCAN_WAIT_S)
+    except (DeviceError, OSError) as err:
+        LOGGER.debug("ECHONET Lite discovery failed: %s", err)
+        return []
+    finally:
+        async_release_endpoint(hass, "discovery")
+    return [node for node in nodes if node.ev_chargers and node.identification]
+
+
+async def async_scan_and_offer(hass: HomeAssistant) -> None:
+    """Scan once and start a discovery flow for every EV charger found."""
+    for node in await async_scan(hass):
+        discovery_flow.async_create_flow(
+            hass,
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data=discovery_data(node),
+        )
+
+
+def discovery_data(node: DiscoveredNode) -> dict[str, Any]:
+    """What a discovery flow needs to know about a node."""
+    return {
+        CONF_FAMILY: FAMILY_ECHONET,
+        CONF_HOST: node.host,
+        CONF_PORT: node.port,
+        CONF_IDENTIFICATION: node.identification,
+    }
+
+
+@callback
+def async_start_discovery(hass: HomeAssistant) -> None:
+    """Scan shortly after start-up and then every :data:`SCAN_INTERVAL`."""
+    shared = _shared(hass)
+    if shared.cancel_scan:
+        return
+
+    async def _scan(_now: Any) -> None:
+        await async_scan_and_offer(hass)
+
+    @callback
+    def _stop(_event: Event) -> None:
+        async_stop_discovery(hass)
+
+    shared.cancel_scan = [
+        async_call_later(hass, FIRST_SCAN_DELAY_S, _scan),
+        async_track_time_interval(hass, _scan, SCAN_INTERVAL),
+    ]
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop)
+
+
+@callback
+def async_stop_discovery(hass: HomeAssistant) -> None:
+    """Stop scanning (Home Assistant stops)."""
+    shared = _shared(hass)
+    for cancel in shared.cancel_scan:
+        cancel()
+    shared.cancel_scan = []

@@ -1,0 +1,492 @@
+"""SunSpec and ECHONET Lite chargers end to end, against their simulator twins.
+
+The same entities, services and backup sites as for the Quasar, created only for what
+each device supports; plus the grid state each of them reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any, cast
+from unittest.mock import patch
+
+from homeassistant.config_entries import (
+    SOURCE_INTEGRATION_DISCOVERY,
+    SOURCE_USER,
+    ConfigEntryState,
+)
+from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.v2x import echonet_support
+from custom_components.v2x.const import (
+    CONF_FAMILY,
+    CONF_FULL_INTERVAL,
+    CONF_STATUS_INTERVAL,
+    CONF_UNIT_ID,
+    CONF_WATCHDOG,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    FAMILY_ECHONET,
+    FAMILY_SUNSPEC,
+)
+from custom_components.v2x.coordinator import ChargerRuntimeData
+from custom_components.v2x.devices.sunspec import SunSpecCharger
+from simulator.echonet import EchonetTwin
+from simulator.faults import Fault, FaultKind
+from simulator.sunspec import SunSpecTwin
+from simulator.world import Simulation, parse_scenario
+
+from .conftest import state_of
+
+SUNSPEC_SERIAL = "SS11-000123"
+# 0xFE + Nichicon's manufacturer code + "EVPS-SIM-0001" (the twin's default 0x83).
+ECHONET_ID = ("FE00006C" + b"EVPS-SIM-0001".hex()).upper()
+
+
+@pytest.fixture(autouse=True)
+def echonet_on_loopback() -> Iterator[None]:
+    """The shared ECHONET Lite endpoint binds a free loopback port in tests."""
+    saved = (echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT)
+    echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT = "127.0.0.1", 0
+    yield
+    echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT = saved
+
+
+@pytest.fixture
+async def csim(allow_loopback: None) -> AsyncIterator[Simulation]:
+    """A SunSpec charger and a Nichicon (ECHONET Lite) unit on free loopback ports."""
+    sim = Simulation(
+        parse_scenario(
+            {
+                "sunspec": [{"port": 0, "car": {"soc_pct": 70, "capacity_kwh": 60}}],
+                "echonet": [{"port": 0, "car": {"soc_pct": 75, "capacity_kwh": 40}}],
+            }
+        ),
+        control_port=None,
+    )
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def _sunspec(sim: Simulation) -> SunSpecTwin:
+    return sim.sunspecs["sunspec"]
+
+
+def _echonet(sim: Simulation) -> EchonetTwin:
+    return sim.echonets["nichicon"]
+
+
+def _data(sim: Simulation, family: str) -> dict[str, Any]:
+    if family == FAMILY_SUNSPEC:
+        port = _sunspec(sim).server.port
+        return {CONF_FAMILY: family, CONF_HOST: "127.0.0.1", CONF_PORT: port, CONF_UNIT_ID: 1}
+    return {CONF_FAMILY: family, CONF_HOST: "127.0.0.1", CONF_PORT: _echonet(sim).port}
+
+
+def _entry(sim: Simulation, family: str, **options: Any) -> MockConfigEntry:
+    slow = {CONF_STATUS_INTERVAL: 60, CONF_FULL_INTERVAL: 60, CONF_WATCHDOG: 180}
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Bidi" if family == FAMILY_SUNSPEC else "Leaf to Home",
+        unique_id=SUNSPEC_SERIAL if family == FAMILY_SUNSPEC else ECHONET_ID,
+        data=_data(sim, family),
+        options={**DEFAULT_OPTIONS, **slow, **options},
+    )
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> ChargerRuntimeData:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return cast("ChargerRuntimeData", entry.runtime_data)
+
+
+async def _unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    if entry.state is ConfigEntryState.LOADED:
+        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def _refresh(data: ChargerRuntimeData) -> None:
+    await data.full.async_refresh()
+    await data.status.async_refresh()
+
+
+def _device_id(hass: HomeAssistant, serial: str) -> str:
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, serial)})
+    assert device is not None
+    return device.id
+
+
+@pytest.mark.parametrize(
+    ("family", "platform"),
+    [
+        *(
+            (family, platform)
+            for family in (FAMILY_SUNSPEC, FAMILY_ECHONET)
+            for platform in (
+                Platform.BINARY_SENSOR,
+                Platform.NUMBER,
+                Platform.SELECT,
+                Platform.SENSOR,
+            )
+        ),
+        (FAMILY_SUNSPEC, Platform.SWITCH),  # ECHONET Lite has no remote/local switch
+    ],
+)
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_entities(
+    hass: HomeAssistant,
+    csim: Simulation,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    family: str,
+    platform: Platform,
+) -> None:
+    """Every entity each family supports, and only those (capability gating)."""
+    entry = _entry(csim, family)
+    with patch("custom_components.v2x.PLATFORMS", [platform]):
+        await _setup(hass, entry)
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    await _unload(hass, entry)
+
+
+async def test_sunspec_reads_scaled_values(hass: HomeAssistant, csim: Simulation) -> None:
+    """Scale factors, the 701 sign and the device's own energy counters reach the entities."""
+    data = await _setup(hass, _entry(csim, FAMILY_SUNSPEC))
+    assert data.identity.serial_number == SUNSPEC_SERIAL
+    assert data.charger.capabilities.watchdog
+    assert state_of(hass, "sensor.bidi_vehicle_state_of_charge").state == "70.0"
+    assert state_of(hass, "sensor.bidi_charger_state").state == "standby"
+    assert state_of(hass, "binary_sensor.bidi_grid_present").state == "on"
+    assert state_of(hass, "sensor.bidi_vehicle_battery_capacity").state == "60.0"
+    assert state_of(hass, "sensor.bidi_energy_in_vehicle").state == "42.0"
+    assert state_of(hass, "sensor.bidi_energy_charged").state == "0.0"
+    assert hass.states.get("binary_sensor.bidi_vehicle_connected") is None
+    twin = _sunspec(csim)
+    twin.absorbed_wh = 12_340.0  # the device's own counter
+    twin.injected_wh = 560.0
+    await _refresh(data)
+    assert state_of(hass, "sensor.bidi_energy_charged").state == "12.34"
+    assert state_of(hass, "sensor.bidi_energy_discharged").state == "0.56"
+    await _unload(hass, data.full.config_entry)  # type: ignore[arg-type]
+
+
+async def test_sunspec_discharge_keepalive_and_reversion(
+    hass: HomeAssistant, csim: Simulation
+) -> None:
+    """A discharge holds through polls; without Home Assistant the device reverts by itself."""
+    entry = _entry(csim, FAMILY_SUNSPEC, **{CONF_WATCHDOG: 30})
+    data = await _setup(hass, entry)
+    # The keep-alive counts in the same (simulated) seconds as the device's timer.
+    cast("SunSpecCharger", data.charger).clock = csim.clock.now
+    twin = _sunspec(csim)
+    await hass.services.async_call(
+        DOMAIN,
+        "discharge",
+        {"device_id": _device_id(hass, SUNSPEC_SERIAL), "power_w": 4000},
+        blocking=True,
+    )
+    assert twin.describe()["wset_ena"] == 1
+    csim.clock.advance(5)
+    await _refresh(data)
+    assert data.status.data.power_w == pytest.approx(-4000, abs=100)
+    assert state_of(hass, "sensor.bidi_charger_state").state == "discharging"
+    assert state_of(hass, "switch.bidi_remote_control").state == "on"
+    # Polls keep the 704 reversion timer from expiring...
+    for _ in range(4):
+        csim.clock.advance(20)
+        await data.status.async_refresh()
+    assert twin.reversions == 0
+    assert data.status.data.power_w < -3000
+    # ...until Home Assistant goes silent: the device stops by itself.
+    await _unload(hass, entry)
+    csim.clock.advance(31)
+    twin.advance()
+    assert twin.reversions == 1
+    assert twin.describe()["wset_ena"] == 0
+
+
+async def test_echonet_vehicle_states(hass: HomeAssistant, csim: Simulation) -> None:
+    """No car is a normal state (no error, SoC unknown); vehicle data come back with it."""
+    data = await _setup(hass, _entry(csim, FAMILY_ECHONET))
+    assert data.identity.serial_number == ECHONET_ID
+    assert data.identity.manufacturer == "Nichicon"
+    assert not data.charger.capabilities.watchdog
+    assert hass.states.get("switch.leaf_to_home_remote_control") is None
+    assert state_of(hass, "binary_sensor.leaf_to_home_vehicle_connected").state == "on"
+    assert state_of(hass, "sensor.leaf_to_home_vehicle_state_of_charge").state == "75.0"
+    assert state_of(hass, "sensor.leaf_to_home_energy_in_vehicle").state == "30.0"
+    assert state_of(hass, "binary_sensor.leaf_to_home_grid_present").state == "on"
+    twin = _echonet(csim)
+    twin.update_state({"plugged": False})
+    await _refresh(data)
+    assert state_of(hass, "binary_sensor.leaf_to_home_vehicle_connected").state == "off"
+    assert state_of(hass, "sensor.leaf_to_home_charger_state").state == "no_car"
+    assert state_of(hass, "sensor.leaf_to_home_vehicle_state_of_charge").state == "unknown"
+    assert state_of(hass, "binary_sensor.leaf_to_home_error").state == "off"
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "discharge",
+            {"device_id": _device_id(hass, ECHONET_ID), "power_w": 3000},
+            blocking=True,
+        )
+    assert twin.operation_mode == 0x44  # nothing changed
+    twin.update_state({"plugged": True})
+    await _refresh(data)
+    assert state_of(hass, "sensor.leaf_to_home_vehicle_state_of_charge").state == "75.0"
+    await _unload(hass, data.full.config_entry)  # type: ignore[arg-type]
+
+
+async def test_echonet_discharge_and_grid_cut(hass: HomeAssistant, csim: Simulation) -> None:
+    """A discharge goes through preparation; a grid cut shows as independent operation."""
+    data = await _setup(hass, _entry(csim, FAMILY_ECHONET))
+    twin = _echonet(csim)
+    await hass.services.async_call(
+        DOMAIN,
+        "discharge",
+        {"device_id": _device_id(hass, ECHONET_ID), "power_w": 3000},
+        blocking=True,
+    )
+    assert (twin.operation_mode, twin.discharge_setpoint_w) == (0x43, 3000)
+    await _refresh(data)
+    assert state_of(hass, "sensor.leaf_to_home_charger_state").state == "starting"
+    csim.clock.advance(5)
+    await _refresh(data)
+    assert state_of(hass, "sensor.leaf_to_home_charger_state").state == "discharging"
+    assert state_of(hass, "sensor.leaf_to_home_power").state == "-3000"
+    csim.set_grid(False)
+    await _refresh(data)
+    assert state_of(hass, "binary_sensor.leaf_to_home_grid_present").state == "off"
+    await hass.services.async_call(
+        DOMAIN, "stop", {"device_id": _device_id(hass, ECHONET_ID)}, blocking=True
+    )
+    assert twin.operation_mode == 0x44
+    await _unload(hass, data.full.config_entry)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("family", [FAMILY_SUNSPEC, FAMILY_ECHONET])
+async def test_faults_and_recovery(hass: HomeAssistant, csim: Simulation, family: str) -> None:
+    """A device error shows; an unreachable device goes unavailable and comes back."""
+    data = await _setup(hass, _entry(csim, family))
+    twin: SunSpecTwin | EchonetTwin = _sunspec(csim) if family == FAMILY_SUNSPEC else _echonet(csim)
+    prefix = "bidi" if family == FAMILY_SUNSPEC else "leaf_to_home"
+    twin.apply_fault(Fault(FaultKind.ERROR, code=7))
+    await _refresh(data)
+    assert state_of(hass, f"binary_sensor.{prefix}_error").state == "on"
+    assert state_of(hass, f"sensor.{prefix}_charger_state").state == "error"
+    twin.clear_faults()
+    twin.apply_fault(Fault(FaultKind.REFUSE, duration_s=30))
+    await csim.tick()
+    await _refresh(data)
+    assert state_of(hass, f"sensor.{prefix}_power").state == STATE_UNAVAILABLE
+    twin.clear_faults()
+    await csim.tick()
+    for _ in range(20):  # the Modbus transport backs off before it reconnects
+        await _refresh(data)
+        if data.status.last_update_success:
+            break
+        await asyncio.sleep(0.2)
+    assert state_of(hass, f"sensor.{prefix}_power").state != STATE_UNAVAILABLE
+    assert state_of(hass, f"binary_sensor.{prefix}_error").state == "off"
+    await _unload(hass, data.full.config_entry)  # type: ignore[arg-type]
+
+
+async def test_user_flows(hass: HomeAssistant, csim: Simulation) -> None:
+    """Both families are offered in the menu and identified by their own identity."""
+    with patch("custom_components.v2x.async_setup_entry", return_value=True):
+        for family, serial in ((FAMILY_SUNSPEC, SUNSPEC_SERIAL), (FAMILY_ECHONET, ECHONET_ID)):
+            result = await hass.config_entries.flow.async_init(
+                DOMAIN, context={"source": SOURCE_USER}
+            )
+            assert family in result["menu_options"]
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], {"next_step_id": family}
+            )
+            assert result["step_id"] == family
+            user_input = {k: v for k, v in _data(csim, family).items() if k != CONF_FAMILY}
+            result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+            assert result["type"] is FlowResultType.CREATE_ENTRY
+            assert result["result"].unique_id == serial
+            assert result["data"] == _data(csim, family)
+        titles = sorted(entry.title for entry in hass.config_entries.async_entries(DOMAIN))
+    assert titles == [
+        f"Nichicon EVPS-SIM {ECHONET_ID}",
+        f"V2X Simulated BiDi DC 11 {SUNSPEC_SERIAL}",
+    ]
+
+
+async def _discovery_flows(hass: HomeAssistant, wait_s: float = 5.0) -> list[Any]:
+    """Discovery flows start in the background: wait for them (or for ``wait_s``)."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        await hass.async_block_till_done()
+        flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flows or asyncio.get_running_loop().time() > deadline:
+            return list(flows)
+        await asyncio.sleep(0.05)
+
+
+async def test_echonet_discovery(hass: HomeAssistant, csim: Simulation) -> None:
+    """The background scan offers the unit; confirming adds it; a move updates the host."""
+    twin = _echonet(csim)
+    with (
+        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]),
+        patch("custom_components.v2x.async_setup_entry", return_value=True),
+    ):
+        await echonet_support.async_scan_and_offer(hass)
+        flows = await _discovery_flows(hass)
+        assert len(flows) == 1
+        assert flows[0]["context"]["source"] == SOURCE_INTEGRATION_DISCOVERY
+        assert flows[0]["step_id"] == "zeroconf_confirm"
+        result = await hass.config_entries.flow.async_configure(flows[0]["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        entry = result["result"]
+        assert entry.unique_id == ECHONET_ID
+        assert entry.options[CONF_STATUS_INTERVAL] == 1
+        # The same unit again: nothing new is offered.
+        await echonet_support.async_scan_and_offer(hass)
+        assert not await _discovery_flows(hass, wait_s=0.5)
+        # It moved (new address): the entry follows it.
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data={
+                CONF_HOST: "127.0.0.2",
+                CONF_PORT: twin.port,
+                echonet_support.CONF_IDENTIFICATION: ECHONET_ID,
+            },
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert entry.data[CONF_HOST] == "127.0.0.2"
+
+
+async def test_echonet_discovery_finds_nothing_quietly(
+    hass: HomeAssistant, allow_loopback: None
+) -> None:
+    """A silent network (or no socket) is not an error."""
+    with (
+        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", 9)]),
+        patch.object(echonet_support, "SCAN_WAIT_S", 0.2),
+    ):
+        assert await echonet_support.async_scan(hass) == []
+    with patch.object(echonet_support, "LOCAL_HOST", "203.0.113.7"):  # not this machine's
+        assert await echonet_support.async_scan(hass) == []
+
+
+async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulation) -> None:
+    """The unit's own 0xDB (independent operation) is the outage signal; it powers the site."""
+    from .site_helpers import TRANSFER, _settle, _state, async_setup_site_entities, site_entry
+
+    data = await _setup(hass, _entry(csim, FAMILY_ECHONET))
+    charger_entry = data.full.config_entry
+    assert charger_entry is not None
+    await async_setup_site_entities(hass)
+    site_config = site_entry(
+        [charger_entry.entry_id],
+        {"grid_device": charger_entry.entry_id, "grid_entity": None},
+    )
+    site_config.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(site_config.entry_id)
+    await hass.async_block_till_done()
+    site = site_config.runtime_data
+    assert state_of(hass, "binary_sensor.home_grid_present").state == "on"
+    csim.set_grid(False)
+    await data.status.async_refresh()
+    await _settle(hass, site)
+    assert state_of(hass, TRANSFER).state == "on"
+    assert _state(site).value == "on_vehicle_power"
+    twin = _echonet(csim)
+    assert (twin.operation_mode, twin.discharge_setpoint_w) == (0x43, 1000)
+    csim.set_grid(True)
+    await data.status.async_refresh()
+    await asyncio.sleep(0.6)  # the test site's restore delay
+    await _settle(hass, site)
+    assert _state(site).value == "grid"
+    assert twin.operation_mode == 0x42  # recharging
+    await hass.config_entries.async_unload(site_config.entry_id)
+    await _unload(hass, cast("MockConfigEntry", charger_entry))
+
+
+async def test_echonet_scanner_runs_in_the_background(
+    hass: HomeAssistant, csim: Simulation
+) -> None:
+    """Started with the integration: first scan after a delay, stopped with Home Assistant."""
+    from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+    from homeassistant.setup import async_setup_component
+    from homeassistant.util import dt as dt_util
+    from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+    twin = _echonet(csim)
+    with (
+        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]),
+        patch("custom_components.v2x.async_setup_entry", return_value=True),
+    ):
+        assert await async_setup_component(hass, DOMAIN, {})
+        echonet_support.async_start_discovery(hass)  # a second start changes nothing
+        assert not await _discovery_flows(hass, wait_s=0.1)
+        async_fire_time_changed(
+            hass, dt_util.utcnow() + timedelta(seconds=echonet_support.FIRST_SCAN_DELAY_S + 1)
+        )
+        flows = await _discovery_flows(hass)
+        assert [flow["context"]["unique_id"] for flow in flows] == [ECHONET_ID]
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+        await hass.async_block_till_done()
+        assert not hass.data[echonet_support._KEY].cancel_scan
+
+
+async def test_echonet_unreachable_names_and_sockets(
+    hass: HomeAssistant, csim: Simulation, allow_loopback: None
+) -> None:
+    """A name that does not resolve is skipped; no socket means the entry retries later."""
+    with (
+        patch.object(echonet_support, "DISCOVERY_TARGETS", [("no-such-host.invalid", 3610)]),
+        patch.object(echonet_support, "SCAN_WAIT_S", 0.2),
+    ):
+        assert await echonet_support.async_scan(hass) == []
+    entry = _entry(csim, FAMILY_ECHONET)
+    entry.add_to_hass(hass)
+    with patch.object(echonet_support, "LOCAL_HOST", "203.0.113.7"):
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_echonet_multicast_scan_never_raises(
+    hass: HomeAssistant, allow_loopback: None
+) -> None:
+    """The real multicast scan from a loopback socket finds nothing, quietly."""
+    with patch.object(echonet_support, "SCAN_WAIT_S", 0.2):
+        assert await echonet_support.async_scan(hass) == []
+
+
+async def test_echonet_scan_survives_a_closing_endpoint(
+    hass: HomeAssistant, allow_loopback: None
+) -> None:
+    """If the shared socket goes away in the middle of a scan, the scan just ends."""
+    from custom_components.v2x.devices.errors import DeviceConnectionError
+
+    async def closed(*_args: Any, **_kwargs: Any) -> list[Any]:
+        raise DeviceConnectionError("the ECHONET Lite endpoint is closed")
+
+    with patch.object(echonet_support, "async_discover", closed):
+        assert await echonet_support.async_scan(hass) == []
+    # The endpoint is released again: the next user gets a fresh one.
+    endpoint = await echonet_support.async_acquire_endpoint(hass, "test")
+    again = await echonet_support.async_acquire_endpoint(hass, "other")
+    assert endpoint is again
+    echonet_support.async_release_endpoint(hass, "test")
+    assert not endpoint.closed
+    echonet_support.async_release_endpoint(hass, "other")
+    assert endpoint.closed
