@@ -12,13 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
-import json
 import platform
-import statistics
-import time
-from typing import Any
-import urllib.request
 
 import aiohttp
 
@@ -26,44 +20,8 @@ from custom_components.v2x.devices.bluetti import BluettiStation
 from custom_components.v2x.devices.modbus import ModbusTransport
 from custom_components.v2x.devices.zendure import ZendureClient
 
+from .pollstats import measure, print_table, sent_by
 from .simproc import free_port, simulator_process
-
-
-def _state(control_port: int) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{control_port}/state", timeout=5) as reply:
-        state: dict[str, Any] = json.load(reply)
-    return state
-
-
-def _device_requests(control_port: int, name: str) -> int:
-    device = _state(control_port)["devices"][name]
-    return int(device.get("http_requests", device.get("modbus_requests", 0)))
-
-
-async def _measure(
-    control_port: int,
-    name: str,
-    poll: Callable[[], Awaitable[object]],
-    sent: Callable[[], int],
-    n: int,
-) -> dict[str, float]:
-    await poll()
-    device_before = await asyncio.to_thread(_device_requests, control_port, name)
-    client_before = sent()
-    latencies = []
-    for _ in range(n):
-        start = time.perf_counter()
-        await poll()
-        latencies.append((time.perf_counter() - start) * 1000)
-    device_after = await asyncio.to_thread(_device_requests, control_port, name)
-    latencies.sort()
-    return {
-        "client_requests": (sent() - client_before) / n,
-        "device_requests": (device_after - device_before) / n,
-        "median_ms": statistics.median(latencies),
-        "p95_ms": latencies[int(0.95 * (n - 1))],
-        "max_ms": latencies[-1],
-    }
 
 
 async def run(polls: int) -> list[tuple[str, str, dict[str, float]]]:
@@ -85,9 +43,7 @@ port = {bluetti_port}
             (
                 "Zendure (HTTP)",
                 "poll",
-                await _measure(
-                    control, "zendure", zendure.async_read, lambda: zendure.requests_sent, polls
-                ),
+                await measure(control, "zendure", zendure.async_read, sent_by(zendure), polls),
             )
         )
         limits = iter(range(100, 100 + polls + 1))
@@ -95,11 +51,11 @@ port = {bluetti_port}
             (
                 "Zendure (HTTP)",
                 "verified write",
-                await _measure(
+                await measure(
                     control,
                     "zendure",
                     lambda: zendure.async_set_output(enabled=True, limit_w=next(limits)),
-                    lambda: zendure.requests_sent,
+                    sent_by(zendure),
                     polls // 10,
                 ),
             )
@@ -110,9 +66,7 @@ port = {bluetti_port}
             (
                 "Bluetti (Modbus TCP)",
                 "poll",
-                await _measure(
-                    control, "bluetti", station.async_read, lambda: station.requests_sent, polls
-                ),
+                await measure(control, "bluetti", station.async_read, sent_by(station), polls),
             )
         )
         await station.async_close()
@@ -129,16 +83,7 @@ def main() -> None:
         f"# battery_poll: {args.polls} polls each, aiohttp {aiohttp.__version__}, "
         f"Python {platform.python_version()}, {platform.machine()}"
     )
-    print(
-        "| device | operation | requests (client) | requests (device) "
-        "| median ms | p95 ms | max ms |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for name, kind, r in rows:
-        print(
-            f"| {name} | {kind} | {r['client_requests']:.2f} | {r['device_requests']:.2f} | "
-            f"{r['median_ms']:.2f} | {r['p95_ms']:.2f} | {r['max_ms']:.2f} |"
-        )
+    print_table(rows, second="operation")
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ switch:
 
 
 def add_demo_devices(hass: HassInstance) -> list[str]:
-    """Add the three simulated devices and the house backup site; return their titles.
+    """Add the five simulated devices and the house backup site; return their titles.
 
     With a kept configuration (``--keep``) that already has them, nothing is added.
     """
@@ -70,6 +70,8 @@ def add_demo_devices(hass: HassInstance) -> list[str]:
     quasar = hass.add_v2x("quasar1", {"host": "127.0.0.1", "port": 5020, "unit_id": 1})
     zendure = hass.add_v2x("zendure", {"host": "127.0.0.1", "port": 8081})
     bluetti = hass.add_v2x("bluetti", {"host": "127.0.0.1", "port": 5021})
+    sunspec = hass.add_v2x("sunspec", {"host": "127.0.0.1", "port": 5022, "unit_id": 1})
+    nichicon = hass.add_v2x("echonet_lite", {"host": "127.0.0.1", "port": 3611})
     site = hass.add_v2x(
         "site",
         {"name": "Home", "site_type": "house", "grid_signal": "entity"},
@@ -85,4 +87,4 @@ def add_demo_devices(hass: HassInstance) -> list[str]:
             "load_sensor": "sensor.protected_load",
         },
     )
-    return [entry["title"] for entry in (quasar, zendure, bluetti, site)]
+    return [entry["title"] for entry in (quasar, sunspec, nichicon, zendure, bluetti, site)]

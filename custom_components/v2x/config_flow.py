@@ -94,6 +94,8 @@ from .echonet_support import (
 )
 
 PROBE_USER = "config_flow"
+MAX_SERIAL_IN_TITLE = 16
+TITLE_SERIAL_TAIL = 6
 MAX_CHARGER_POWER_W = 100_000
 # The watchdog must survive a few missed polls, or the charger stops between two.
 WATCHDOG_POLL_FACTOR = 3
@@ -201,7 +203,11 @@ async def _async_validate(
 
 
 def _title(identity: DeviceIdentity) -> str:
-    return f"{identity.manufacturer} {identity.model} {identity.serial_number}"
+    serial = identity.serial_number
+    if len(serial) > MAX_SERIAL_IN_TITLE:
+        # ECHONET Lite identification numbers are 34 hex digits: keep the distinct end.
+        serial = serial[-TITLE_SERIAL_TAIL:]
+    return f"{identity.manufacturer} {identity.model} {serial}"
 
 
 class V2XConfigFlow(ConfigFlow, domain=DOMAIN):

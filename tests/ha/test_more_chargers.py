@@ -322,7 +322,7 @@ async def test_user_flows(hass: HomeAssistant, csim: Simulation) -> None:
             assert result["data"] == _data(csim, family)
         titles = sorted(entry.title for entry in hass.config_entries.async_entries(DOMAIN))
     assert titles == [
-        f"Nichicon EVPS-SIM {ECHONET_ID}",
+        f"Nichicon EVPS-SIM {ECHONET_ID[-6:]}",
         f"V2X Simulated BiDi DC 11 {SUNSPEC_SERIAL}",
     ]
 

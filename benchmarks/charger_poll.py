@@ -1,0 +1,182 @@
+"""Round trip and poll cost of the SunSpec and ECHONET Lite charger profiles.
+
+Usage: python -m benchmarks.charger_poll [--polls 500]
+
+The simulator runs in its own process on loopback (as in the demo), with a SunSpec
+charger (Modbus TCP, model chain 1 → 701 → 702 → 703 → 704 → 713) and a Nichicon-like
+ECHONET Lite unit (UDP, class 0x027E). For each device: one bare round trip (one
+register; one property), the identity read with model discovery, the status poll,
+the full poll and a verified power command; requests counted by the client and by
+the simulated device, latency as median, p95 and max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+import itertools
+import platform
+
+from custom_components.v2x.devices.echonet import EchonetClient, EchonetEndpoint
+from custom_components.v2x.devices.echonet_ev import EV_CHARGER_EOJ, EchonetEvCharger
+from custom_components.v2x.devices.modbus import ModbusTransport
+from custom_components.v2x.devices.sunspec import SunSpecCharger
+
+from .pollstats import measure, print_table, sent_by
+from .simproc import free_port, simulator_process
+
+EPC_SOC = 0xE4
+
+
+def _scenario(sunspec_port: int, echonet_port: int) -> str:
+    return f"""
+speed = 1.0
+[[sunspec]]
+name = "sunspec"
+port = {sunspec_port}
+[[echonet]]
+name = "echonet"
+port = {echonet_port}
+"""
+
+
+async def _sunspec_rows(
+    control: int, port: int, polls: int
+) -> list[tuple[str, str, dict[str, float]]]:
+    transport = ModbusTransport("127.0.0.1", port, 1, timeout_s=3.0)
+    charger = SunSpecCharger(transport)
+    sent = sent_by(charger)
+    name = "SunSpec (Modbus TCP)"
+
+    async def round_trip() -> None:
+        async with transport.exclusive() as bus:
+            await bus.read(40000, 1)
+
+    setpoints = itertools.cycle((-3000, -3100))
+    rows = [
+        (
+            name,
+            "round trip (1 register)",
+            await measure(control, "sunspec", round_trip, sent, polls),
+        ),
+        (
+            name,
+            "identity + model discovery (new connection)",
+            await measure(control, "sunspec", _fresh_identity(charger), sent, polls // 10),
+        ),
+        (
+            name,
+            "status poll",
+            await measure(control, "sunspec", charger.async_read_status, sent, polls),
+        ),
+        (
+            name,
+            "full poll",
+            await measure(control, "sunspec", charger.async_read_snapshot, sent, polls),
+        ),
+        (
+            name,
+            "verified power command",
+            await measure(
+                control,
+                "sunspec",
+                lambda: charger.async_set_power(next(setpoints)),
+                sent,
+                polls // 10,
+            ),
+        ),
+    ]
+    await charger.async_stop()
+    await charger.async_close()
+    return rows
+
+
+def _fresh_identity(charger: SunSpecCharger) -> Callable[[], Awaitable[None]]:
+    async def identity() -> None:
+        await charger.transport.close()  # a new connection: the model chain is walked again
+        await charger.async_read_identity()
+
+    return identity
+
+
+async def _echonet_rows(
+    control: int, port: int, polls: int
+) -> list[tuple[str, str, dict[str, float]]]:
+    endpoint = await EchonetEndpoint.async_open("127.0.0.1", 0)
+    client = EchonetClient(endpoint, "127.0.0.1", port, timeout_s=1.0, retries=2)
+    charger = EchonetEvCharger(client)
+    sent = sent_by(client)
+    name = "ECHONET Lite (UDP)"
+    await charger.async_read_identity()
+
+    async def round_trip() -> None:
+        await client.async_get(EV_CHARGER_EOJ, [EPC_SOC])
+
+    setpoints = itertools.cycle((-3000, -3100))
+    rows = [
+        (
+            name,
+            "round trip (1 property)",
+            await measure(control, "echonet", round_trip, sent, polls),
+        ),
+        (
+            name,
+            "identity",
+            await measure(control, "echonet", charger.async_read_identity, sent, polls // 10),
+        ),
+        (
+            name,
+            "status poll",
+            await measure(control, "echonet", charger.async_read_status, sent, polls),
+        ),
+        (
+            name,
+            "full poll",
+            await measure(control, "echonet", charger.async_read_snapshot, sent, polls),
+        ),
+        (
+            name,
+            "verified power command",
+            await measure(
+                control,
+                "echonet",
+                lambda: charger.async_set_power(next(setpoints)),
+                sent,
+                polls // 10,
+            ),
+        ),
+    ]
+    await charger.async_stop()
+    endpoint.close()
+    return rows
+
+
+async def run(polls: int) -> list[tuple[str, str, dict[str, float]]]:
+    """Measure both families against one simulator process."""
+    sunspec_port, echonet_port = free_port(), free_port()
+    async with simulator_process(_scenario(sunspec_port, echonet_port)) as control:
+        return [
+            *await _sunspec_rows(control, sunspec_port, polls),
+            *await _echonet_rows(control, echonet_port, polls),
+        ]
+
+
+def main() -> None:
+    """Print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--polls", type=int, default=500)
+    args = parser.parse_args()
+    import pymodbus
+
+    rows = asyncio.run(run(args.polls))
+    print(
+        f"# charger_poll: {args.polls} polls each (commands and identity: a tenth), "
+        f"pymodbus {pymodbus.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}"
+    )
+    print_table(rows, second="operation")
+
+
+if __name__ == "__main__":
+    main()
