@@ -395,8 +395,12 @@ async def test_soc_kept_stale_while_the_vehicle_answers_none(
     assert (await charger.async_read_status()).soc == SocReading(None)
     node.properties[0xC7] = bytes.fromhex("41")
     assert (await charger.async_read_status()).soc == SocReading(None)
-    node.properties[0xE4] = bytes.fromhex("00")
-    assert (await charger.async_read_status()).soc == SocReading(0.0)
+    node.properties[0xE4] = bytes.fromhex("00")  # 0 %: no value (a car's BMS never gets there)
+    assert (await charger.async_read_status()).soc == SocReading(None)
+    node.properties[0xE4] = bytes.fromhex("2D")
+    assert (await charger.async_read_status()).soc == SocReading(45.0)
+    node.properties[0xE4] = bytes.fromhex("01")  # a 1 % glitch is not believed at once
+    assert (await charger.async_read_status()).soc == SocReading(45.0, stale=True)
 
 
 async def test_soc_out_of_range(charger: EchonetEvCharger, node: EvNode) -> None:

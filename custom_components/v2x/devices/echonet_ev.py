@@ -59,6 +59,7 @@ from .model import (
     DeviceIdentity,
     SocReading,
 )
+from .soc import SocFilter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -360,7 +361,7 @@ class EchonetEvCharger:
         self._identity_reads = 0
         self._serial_number: str | None = None
         self._capabilities = INITIAL_CAPABILITIES
-        self._last_soc: float | None = None
+        self._soc_filter = SocFilter()
 
     @property
     def info(self) -> EvChargerInfo | None:
@@ -575,18 +576,15 @@ class EchonetEvCharger:
         )
 
     def _soc(self, raw: int | None, connected: bool | None) -> SocReading:
-        """SoC (0xE4); the last good value, stale, while a vehicle answers none."""
+        """SoC (0xE4) through the glitch filter; the last good value while none is read."""
         if connected is False:
-            self._last_soc = None
+            self._soc_filter.reset()
             return SocReading(None)
         if raw is None:
-            if self._last_soc is None:
-                return SocReading(None)
-            return SocReading(self._last_soc, stale=True)
+            return self._soc_filter.missing()
         if not 0 <= raw <= 100:
             raise ValueOutOfRangeError("soc (0xE4)", raw, "0..100")
-        self._last_soc = float(raw)
-        return SocReading(self._last_soc)
+        return self._soc_filter.update(raw, vehicle_connected=connected)
 
     def _decode_snapshot(self, info: EvChargerInfo, values: Values) -> ChargerSnapshot:
         status = self._decode_status(info, values)

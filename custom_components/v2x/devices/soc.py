@@ -3,7 +3,9 @@
 Field users of the Wallbox Quasar report that the SoC register reads 0 when no car
 is connected or no power flows, and occasionally glitches to 1 %. The filter keeps
 the last good value (flagged stale) and accepts a sudden jump only once the device
-has repeated it, so a single glitch can never drive a decision.
+has repeated it, so a single glitch can never drive a decision. Every charger
+family goes through it: SunSpec 713 reads 0 % for "no storage", and a car's battery
+management never lets it reach 0 %, so 0 means "no value" everywhere.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ class SocFilter:
     confirmations: int = 3
     max_jump_pct: float = 10.0
     _last_good: float | None = field(default=None, init=False)
-    _candidate: int | None = field(default=None, init=False)
+    _candidate: float | None = field(default=None, init=False)
     _candidate_count: int = field(default=0, init=False)
 
     @property
@@ -34,7 +36,7 @@ class SocFilter:
         self._candidate = None
         self._candidate_count = 0
 
-    def update(self, raw_pct: int, *, vehicle_connected: bool | None) -> SocReading:
+    def update(self, raw_pct: float, *, vehicle_connected: bool | None) -> SocReading:
         """Feed one raw reading; return what the integration should believe."""
         if vehicle_connected is False:
             self.reset()
@@ -55,17 +57,23 @@ class SocFilter:
             return self._accept(raw_pct)
         return self._kept()
 
-    def _plausible(self, raw_pct: int) -> bool:
+    def _plausible(self, raw_pct: float) -> bool:
         if self._last_good is None:
             # A first reading of 1 % is the documented glitch: wait for confirmation.
             return raw_pct > 1
         return abs(raw_pct - self._last_good) <= self.max_jump_pct
 
-    def _accept(self, raw_pct: int) -> SocReading:
+    def _accept(self, raw_pct: float) -> SocReading:
         self._last_good = float(raw_pct)
         self._candidate = None
         self._candidate_count = 0
         return SocReading(self._last_good)
 
+    def missing(self) -> SocReading:
+        """The device answered no SoC this time: keep the last good value (stale)."""
+        return self._kept()
+
     def _kept(self) -> SocReading:
+        if self._last_good is None:
+            return SocReading(None)
         return SocReading(self._last_good, stale=True)

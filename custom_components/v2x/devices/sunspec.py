@@ -60,8 +60,8 @@ from .model import (
     ChargerState,
     ChargerStatus,
     DeviceIdentity,
-    SocReading,
 )
+from .soc import SocFilter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -539,6 +539,7 @@ class SunSpecCharger:
         self.watchdog_s = watchdog_s
         self._fallback_max_power_w = max_power_w
         self.clock = clock
+        self._soc_filter = SocFilter()
         self._layout: SunSpecLayout | None = None
         self._layout_connects = -1
         self._status_blocks: tuple[RegisterBlock, ...] = ()
@@ -729,6 +730,7 @@ class SunSpecCharger:
         _LOGGER.debug("SunSpec models at base %s: %s", layout.base_address, layout.models)
         self._layout = layout
         self._layout_connects = self.transport.connects
+        self._soc_filter.reset()  # after a reconnect it may be another device (or car)
         self._status_blocks = plan_blocks("status", _ranges(layout, _STATUS_RANGES))
         self._full_blocks = plan_blocks("full", _ranges(layout, _FULL_RANGES))
         image = await self._read_blocks(bus, self._full_blocks)
@@ -933,7 +935,9 @@ class SunSpecCharger:
             state=state,
             state_code=state_code,
             power_w=power_w,
-            soc=SocReading(soc),
+            soc=self._soc_filter.missing()
+            if soc is None
+            else self._soc_filter.update(soc, vehicle_connected=None),
             errors=ChargerErrors(unrecoverable=measure.value(PointType.BITFIELD32, M_ALRM) or 0),
             grid_available=None if conn_st is None else conn_st == CONN_ST_CONNECTED,
             connected=None,
