@@ -41,63 +41,53 @@ port = {echonet_port}
 """
 
 
+Operation = tuple[str, Callable[[], Awaitable[object]], int]
+
+
+async def _rows(
+    control: int, device: str, name: str, sent: Callable[[], int], operations: list[Operation]
+) -> list[tuple[str, str, dict[str, float]]]:
+    return [
+        (name, label, await measure(control, device, operation, sent, n))
+        for label, operation, n in operations
+    ]
+
+
 async def _sunspec_rows(
     control: int, port: int, polls: int
 ) -> list[tuple[str, str, dict[str, float]]]:
     transport = ModbusTransport("127.0.0.1", port, 1, timeout_s=3.0)
     charger = SunSpecCharger(transport)
-    sent = sent_by(charger)
-    name = "SunSpec (Modbus TCP)"
 
     async def round_trip() -> None:
         async with transport.exclusive() as bus:
             await bus.read(40000, 1)
 
+    async def fresh_identity() -> None:
+        await transport.close()  # a new connection: the model chain is walked again
+        await charger.async_read_identity()
+
     setpoints = itertools.cycle((-3000, -3100))
-    rows = [
-        (
-            name,
-            "round trip (1 register)",
-            await measure(control, "sunspec", round_trip, sent, polls),
-        ),
-        (
-            name,
-            "identity + model discovery (new connection)",
-            await measure(control, "sunspec", _fresh_identity(charger), sent, polls // 10),
-        ),
-        (
-            name,
-            "status poll",
-            await measure(control, "sunspec", charger.async_read_status, sent, polls),
-        ),
-        (
-            name,
-            "full poll",
-            await measure(control, "sunspec", charger.async_read_snapshot, sent, polls),
-        ),
-        (
-            name,
-            "verified power command",
-            await measure(
-                control,
-                "sunspec",
+    rows = await _rows(
+        control,
+        "sunspec",
+        "SunSpec (Modbus TCP)",
+        sent_by(charger),
+        [
+            ("round trip (1 register)", round_trip, polls),
+            ("identity + model discovery (new connection)", fresh_identity, polls // 10),
+            ("status poll", charger.async_read_status, polls),
+            ("full poll", charger.async_read_snapshot, polls),
+            (
+                "verified power command",
                 lambda: charger.async_set_power(next(setpoints)),
-                sent,
                 polls // 10,
             ),
-        ),
-    ]
+        ],
+    )
     await charger.async_stop()
     await charger.async_close()
     return rows
-
-
-def _fresh_identity(charger: SunSpecCharger) -> Callable[[], Awaitable[None]]:
-    async def identity() -> None:
-        await charger.transport.close()  # a new connection: the model chain is walked again
-        await charger.async_read_identity()
-
-    return identity
 
 
 async def _echonet_rows(
@@ -106,47 +96,29 @@ async def _echonet_rows(
     endpoint = await EchonetEndpoint.async_open("127.0.0.1", 0)
     client = EchonetClient(endpoint, "127.0.0.1", port, timeout_s=1.0, retries=2)
     charger = EchonetEvCharger(client)
-    sent = sent_by(client)
-    name = "ECHONET Lite (UDP)"
     await charger.async_read_identity()
 
     async def round_trip() -> None:
         await client.async_get(EV_CHARGER_EOJ, [EPC_SOC])
 
     setpoints = itertools.cycle((-3000, -3100))
-    rows = [
-        (
-            name,
-            "round trip (1 property)",
-            await measure(control, "echonet", round_trip, sent, polls),
-        ),
-        (
-            name,
-            "identity",
-            await measure(control, "echonet", charger.async_read_identity, sent, polls // 10),
-        ),
-        (
-            name,
-            "status poll",
-            await measure(control, "echonet", charger.async_read_status, sent, polls),
-        ),
-        (
-            name,
-            "full poll",
-            await measure(control, "echonet", charger.async_read_snapshot, sent, polls),
-        ),
-        (
-            name,
-            "verified power command",
-            await measure(
-                control,
-                "echonet",
+    rows = await _rows(
+        control,
+        "echonet",
+        "ECHONET Lite (UDP)",
+        sent_by(client),
+        [
+            ("round trip (1 property)", round_trip, polls),
+            ("identity", charger.async_read_identity, polls // 10),
+            ("status poll", charger.async_read_status, polls),
+            ("full poll", charger.async_read_snapshot, polls),
+            (
+                "verified power command",
                 lambda: charger.async_set_power(next(setpoints)),
-                sent,
                 polls // 10,
             ),
-        ),
-    ]
+        ],
+    )
     await charger.async_stop()
     endpoint.close()
     return rows

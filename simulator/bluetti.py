@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from .battery import Battery, apply_state
 from .clock import SimClock
-from .faults import Fault, FaultKind, NetworkFaultState
+from .faults import Fault, NetworkFaultState
 from .modbus_server import (
     ILLEGAL_DATA_ADDRESS,
     ILLEGAL_DATA_VALUE,
@@ -42,6 +42,7 @@ from .modbus_server import (
     ModbusTcpServer,
     NoReply,
 )
+from .modbus_twin import ModbusTwin
 from .records import WriteRecord
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class BluettiConfig:
         )
 
 
-class BluettiTwin:
+class BluettiTwin(ModbusTwin[BluettiConfig]):
     """The register map and physics of one AC500."""
 
     def __init__(self, config: BluettiConfig, clock: SimClock, grid: Grid) -> None:
@@ -144,36 +145,13 @@ class BluettiTwin:
 
     # -- lifecycle and faults ----------------------------------------------------------
 
-    @property
-    def name(self) -> str:
-        """The station's name in the scenario."""
-        return self.config.name
-
-    async def start(self) -> None:
-        """Start serving Modbus TCP."""
-        await self.server.start()
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        await self.server.stop()
-
-    async def housekeeping(self) -> None:
-        """Advance physics and expire faults."""
-        self.advance()
-        if self.clock.wall() >= self.garbage_until:
-            self.garbage_until = 0.0
-        await self.network.housekeeping(self.clock.wall())
+    def reboot(self) -> None:
+        """A power cycle: connections drop (done by the caller), the stack unfreezes."""
+        self.frozen = False
 
     def apply_fault(self, fault: Fault) -> None:
         """Inject a fault (reboot = power cycle: connections drop, the stack unfreezes)."""
-        if self.network.apply(fault, self.clock.wall()):
-            return
-        if fault.kind is FaultKind.GARBAGE:
-            self.garbage_until = self.clock.wall() + fault.duration_s
-        elif fault.kind is FaultKind.REBOOT:
-            self.server.drop_connections()
-            self.frozen = False
-        else:
+        if not self.apply_common_fault(fault):
             raise ValueError(f"a Bluetti station has no {fault.kind.value} fault")
 
     def clear_faults(self) -> None:

@@ -39,6 +39,7 @@ from .modbus_server import (
     ModbusError,
     ModbusTcpServer,
 )
+from .modbus_twin import ModbusTwin
 from .records import WriteRecord
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ class QuasarConfig:
     plugged: bool = True
 
 
-class QuasarTwin:
+class QuasarTwin(ModbusTwin[QuasarConfig]):
     """The register map and physics of one Quasar 1 with its car."""
 
     def __init__(self, config: QuasarConfig, clock: SimClock, grid: Grid | None = None) -> None:
@@ -264,36 +265,11 @@ class QuasarTwin:
 
     # -- lifecycle, faults and world events ---------------------------------------------
 
-    @property
-    def name(self) -> str:
-        """The device's name in the scenario."""
-        return self.config.name
-
-    async def start(self) -> None:
-        """Start serving Modbus TCP."""
-        await self.server.start()
-
-    async def stop(self) -> None:
-        """Stop serving and drop connections."""
-        await self.server.stop()
-
-    async def housekeeping(self) -> None:
-        """Advance physics, expire faults, refuse connections while booting."""
-        self.advance()
-        if self.clock.wall() >= self.garbage_until:
-            self.garbage_until = 0.0
-        await self.network.housekeeping(self.clock.wall(), offline=self.booting)
-
     def apply_fault(self, fault: Fault) -> None:
         """Inject a fault."""
-        if self.network.apply(fault, self.clock.wall()):
+        if self.apply_common_fault(fault):
             return
-        if fault.kind is FaultKind.GARBAGE:
-            self.garbage_until = self.clock.wall() + fault.duration_s
-        elif fault.kind is FaultKind.REBOOT:
-            self.server.drop_connections()
-            self.reboot()
-        elif fault.kind is FaultKind.SOC_GLITCH:
+        if fault.kind is FaultKind.SOC_GLITCH:
             self.soc_glitch_reads = fault.count
         else:  # FaultKind.ERROR
             self.advance()

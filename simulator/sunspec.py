@@ -54,6 +54,7 @@ from .battery import Battery
 from .clock import SimClock
 from .faults import Fault, FaultKind, NetworkFaultState
 from .modbus_server import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, ModbusError, ModbusTcpServer
+from .modbus_twin import ModbusTwin
 from .records import WriteRecord
 
 if TYPE_CHECKING:
@@ -445,7 +446,7 @@ class _Reversion:
         return max(0, math.ceil(self.deadline - now - _EPSILON_S))
 
 
-class SunSpecTwin:
+class SunSpecTwin(ModbusTwin[SunSpecConfig]):
     """The SunSpec register image and physics of one bidirectional charger with its car.
 
     ``actual_power_w`` uses our sign (positive = charging); 701 reports the opposite.
@@ -648,32 +649,11 @@ class SunSpecTwin:
 
     # -- lifecycle, faults and world events ---------------------------------------------
 
-    async def start(self) -> None:
-        """Start serving Modbus TCP."""
-        await self.server.start()
-
-    async def stop(self) -> None:
-        """Stop serving and drop connections."""
-        await self.server.stop()
-
-    async def housekeeping(self) -> None:
-        """Advance physics, expire faults, refuse connections while booting."""
-        self.advance()
-        if self.clock.wall() >= self.garbage_until:
-            self.garbage_until = 0.0
-        await self.network.housekeeping(self.clock.wall(), offline=self.booting)
-
     def apply_fault(self, fault: Fault) -> None:
         """Inject a fault."""
-        if self.network.apply(fault, self.clock.wall()):
+        if self.apply_common_fault(fault):
             return
-        self.advance()
-        if fault.kind is FaultKind.GARBAGE:
-            self.garbage_until = self.clock.wall() + fault.duration_s
-        elif fault.kind is FaultKind.REBOOT:
-            self.server.drop_connections()
-            self.reboot()
-        elif fault.kind is FaultKind.SOC_GLITCH:
+        if fault.kind is FaultKind.SOC_GLITCH:
             self.soc_glitch_reads = fault.count
         else:  # FaultKind.ERROR
             self.error_code = fault.code

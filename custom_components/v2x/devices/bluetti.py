@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from .errors import CommandRefusedError, ValueOutOfRangeError, WriteNotVerifiedError
-from .modbus import ModbusTransport, RegisterBlock, RegisterImage, to_signed16
+from .modbus import ModbusProfile, ModbusTransport, RegisterBlock, RegisterImage, to_signed16
 from .model import (
     BatteryCapabilities,
     BatteryReading,
@@ -211,14 +211,14 @@ def _bool(name: str, value: int) -> bool:
     return bool(_range(name, value, 0, 1))
 
 
-class BluettiStation:
+class BluettiStation(ModbusProfile):
     """A Bluetti AC500-family power station on a :class:`ModbusTransport`."""
 
     def __init__(self, transport: ModbusTransport) -> None:
         """Use ``transport`` (unit id 1) for every request."""
         if transport.unit_id != UNIT_ID:
             raise ValueOutOfRangeError("unit_id", transport.unit_id, "1 (Bluetti answers 1 only)")
-        self.transport = transport
+        super().__init__(transport)
         self.model = UNKNOWN_MODEL
         self.capacity_kwh: float | None = None
 
@@ -262,15 +262,6 @@ class BluettiStation:
         raise CommandRefusedError(
             "not_supported", "the SoC thresholds are read-only on this station"
         )
-
-    @property
-    def requests_sent(self) -> int:
-        """Requests sent so far."""
-        return self.transport.requests_sent
-
-    async def async_close(self) -> None:
-        """Close the connection."""
-        await self.transport.close()
 
     async def async_read_identity(self) -> DeviceIdentity:
         """Model, serial and firmware (one request over 50200..50213)."""

@@ -362,3 +362,25 @@ class ModbusTransport:
             address,
             lambda client: client.write_registers(address, values, **kwargs),
         )
+
+
+class ModbusProfile:
+    """A device profile on one :class:`ModbusTransport`: counters and closing."""
+
+    def __init__(self, transport: ModbusTransport) -> None:
+        """Use ``transport`` for every request."""
+        self.transport = transport
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests sent so far on this device's transport."""
+        return self.transport.requests_sent
+
+    @property
+    def connects(self) -> int:
+        """Connections established so far (profiles re-read what a reboot may change)."""
+        return self.transport.connects
+
+    async def async_close(self) -> None:
+        """Close the Modbus connection."""
+        await self.transport.close()

@@ -15,7 +15,14 @@ from __future__ import annotations
 from typing import Final
 
 from .errors import ValueOutOfRangeError, WriteNotVerifiedError
-from .modbus import ModbusBus, ModbusTransport, RegisterBlock, RegisterImage, from_signed16
+from .modbus import (
+    ModbusBus,
+    ModbusProfile,
+    ModbusTransport,
+    RegisterBlock,
+    RegisterImage,
+    from_signed16,
+)
 from .model import (
     ChargerCapabilities,
     ChargerControl,
@@ -144,7 +151,7 @@ def decode_control(image: RegisterImage) -> ChargerControl:
     )
 
 
-class Quasar1:
+class Quasar1(ModbusProfile):
     """A Wallbox Quasar 1 on a :class:`ModbusTransport`."""
 
     def __init__(
@@ -155,7 +162,7 @@ class Quasar1:
         soc_filter: SocFilter | None = None,
     ) -> None:
         """Use ``transport`` for every request; arm the watchdog with ``watchdog_s``."""
-        self.transport = transport
+        super().__init__(transport)
         self.watchdog_s = _checked("watchdog_s", watchdog_s, 1, 0xFFFF)
         self._soc_filter = soc_filter or SocFilter()
         self._max_power_w = MAX_POWER_W
@@ -164,20 +171,6 @@ class Quasar1:
     def capabilities(self) -> ChargerCapabilities:
         """What a Quasar 1 supports."""
         return CAPABILITIES
-
-    @property
-    def requests_sent(self) -> int:
-        """Requests sent so far on this device's transport."""
-        return self.transport.requests_sent
-
-    @property
-    def connects(self) -> int:
-        """Connections established so far (identity is read again after a reconnect)."""
-        return self.transport.connects
-
-    async def async_close(self) -> None:
-        """Close the Modbus connection."""
-        await self.transport.close()
 
     async def async_read_identity(self) -> DeviceIdentity:
         """Read firmware and serial number (one request)."""

@@ -51,7 +51,14 @@ from .errors import (
     ValueOutOfRangeError,
     WriteNotVerifiedError,
 )
-from .modbus import MAX_REGISTERS_PER_READ, ModbusBus, ModbusTransport, RegisterBlock, RegisterImage
+from .modbus import (
+    MAX_REGISTERS_PER_READ,
+    ModbusBus,
+    ModbusProfile,
+    ModbusTransport,
+    RegisterBlock,
+    RegisterImage,
+)
 from .model import (
     ChargerCapabilities,
     ChargerControl,
@@ -510,7 +517,7 @@ async def scan(bus: ModbusBus) -> SunSpecLayout:
     return SunSpecLayout(base, tuple(models))
 
 
-class SunSpecCharger:
+class SunSpecCharger(ModbusProfile):
     """A SunSpec DER (bidirectional DC charger, storage inverter) on a :class:`ModbusTransport`.
 
     Control goes through model 704: ``WSetMod`` = watts, ``WSet`` the setpoint and the
@@ -535,7 +542,7 @@ class SunSpecCharger:
         """
         if not 1 <= watchdog_s <= 0xFFFFFFFE:
             raise ValueOutOfRangeError("watchdog_s", watchdog_s, "1..4294967294")
-        self.transport = transport
+        super().__init__(transport)
         self.watchdog_s = watchdog_s
         self._fallback_max_power_w = max_power_w
         self.clock = clock
@@ -563,20 +570,6 @@ class SunSpecCharger:
     def layout(self) -> SunSpecLayout | None:
         """The model chain found by the last scan."""
         return self._layout
-
-    @property
-    def requests_sent(self) -> int:
-        """Requests sent so far on this device's transport."""
-        return self.transport.requests_sent
-
-    @property
-    def connects(self) -> int:
-        """Connections established so far (the model chain is scanned again after each)."""
-        return self.transport.connects
-
-    async def async_close(self) -> None:
-        """Close the Modbus connection."""
-        await self.transport.close()
 
     # --- Reading -------------------------------------------------------------------------
 
