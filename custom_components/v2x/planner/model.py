@@ -1,0 +1,196 @@
+"""Inputs and results of the vehicle-to-building planner.
+
+Units: kW for power, kWh for energy, hours for the step length, currency per kWh
+for energy prices and currency per kW for the demand charge. Power of a car is
+positive when it charges and negative when it discharges (as everywhere in V2X).
+Steps are numbered from 0 (the step starting now); a car is present during the
+steps ``arrival_step .. departure_step - 1`` and leaves at the start of
+``departure_step``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+class PlannerInputError(ValueError):
+    """The planner was given inconsistent data (a bug in the caller, or bad settings)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSpec:
+    """One car on one charger, as the planner sees it."""
+
+    vehicle_id: str
+    capacity_kwh: float
+    energy_kwh: float
+    """Energy stored now, or expected at arrival for a car not yet plugged in."""
+    departure_step: int
+    target_kwh: float
+    reserve_kwh: float
+    max_charge_kw: float
+    max_discharge_kw: float
+    arrival_step: int = 0
+    round_trip_efficiency: float = 0.85
+    wear_cost_per_kwh: float = 0.0
+    """Battery wear charged per kWh discharged (currency/kWh)."""
+
+    def validate(self, steps: int) -> None:
+        """Raise :class:`PlannerInputError` when the numbers cannot describe a car."""
+        problems = []
+        if not self.capacity_kwh > 0:
+            problems.append("capacity must be positive")
+        if not 0 <= self.reserve_kwh <= self.capacity_kwh:
+            problems.append("reserve must be between 0 and the capacity")
+        if not 0 <= self.target_kwh <= self.capacity_kwh:
+            problems.append("target must be between 0 and the capacity")
+        if not 0 <= self.energy_kwh <= self.capacity_kwh * 1.001:
+            problems.append("stored energy must be between 0 and the capacity")
+        if self.max_charge_kw < 0 or self.max_discharge_kw < 0:
+            problems.append("charger limits must not be negative")
+        if not 0 < self.round_trip_efficiency <= 1:
+            problems.append("round-trip efficiency must be in (0, 1]")
+        if self.wear_cost_per_kwh < 0:
+            problems.append("wear cost must not be negative")
+        if not 0 <= self.arrival_step <= steps:
+            problems.append("arrival must lie within the horizon")
+        if self.departure_step < 0:
+            problems.append("departure must not lie in the past")
+        if problems:
+            raise PlannerInputError(f"vehicle {self.vehicle_id}: " + ", ".join(problems))
+
+    @property
+    def one_way_efficiency(self) -> float:
+        """Charging and discharging efficiency, each the square root of the round trip."""
+        return math.sqrt(self.round_trip_efficiency)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInput:
+    """Everything one solve needs."""
+
+    step_h: float
+    load_kw: FloatArray
+    """Building load forecast without the cars, one value per step (negative = surplus)."""
+    price: FloatArray
+    """Import price per step (currency/kWh)."""
+    vehicles: tuple[VehicleSpec, ...]
+    export_price: FloatArray | None = None
+    export_limit_kw: float = 0.0
+    import_limit_kw: float | None = None
+    demand_charge_per_kw: float = 0.0
+    billed_peak_kw: float = 0.0
+    """Peak already billed in this period: the demand charge only counts what exceeds it."""
+    demand_mask: NDArray[np.bool_] | None = None
+    """Steps in the demand-charge window (all when None)."""
+    allow_transfer: bool = False
+    """Allow one car to charge another through the building (normally not wanted)."""
+    time_limit_s: float = 10.0
+
+    @property
+    def steps(self) -> int:
+        """Number of steps in the horizon."""
+        return int(self.load_kw.shape[0])
+
+    @property
+    def billed_steps(self) -> NDArray[np.bool_]:
+        """The demand-charge window as a boolean array (every step by default)."""
+        if self.demand_mask is None:
+            return np.ones(self.steps, dtype=bool)
+        return self.demand_mask.astype(bool)
+
+    @property
+    def export_prices(self) -> FloatArray:
+        """Export price per step (zero when exports earn nothing)."""
+        if self.export_price is None:
+            return np.zeros(self.steps)
+        return self.export_price.astype(np.float64)
+
+    def validate(self) -> None:
+        """Raise :class:`PlannerInputError` for inconsistent input."""
+        steps = self.steps
+        if steps == 0 or not self.step_h > 0:
+            raise PlannerInputError("the horizon needs at least one step of positive length")
+        arrays = {"price": self.price, "export price": self.export_price}
+        if self.demand_mask is not None:
+            arrays["demand mask"] = self.demand_mask.astype(np.float64)
+        for name, array in arrays.items():
+            if array is not None and array.shape != (steps,):
+                raise PlannerInputError(f"{name} must have one value per step ({steps})")
+        if not (np.all(np.isfinite(self.load_kw)) and np.all(np.isfinite(self.price))):
+            raise PlannerInputError("load and price must be finite numbers")
+        if self.import_limit_kw is not None and self.import_limit_kw < 0:
+            raise PlannerInputError("the import limit must not be negative")
+        if self.export_limit_kw < 0 or self.demand_charge_per_kw < 0 or self.billed_peak_kw < 0:
+            raise PlannerInputError("limits, demand charge and billed peak must not be negative")
+        ids = [vehicle.vehicle_id for vehicle in self.vehicles]
+        if len(set(ids)) != len(ids):
+            raise PlannerInputError("vehicle ids must be unique")
+        for vehicle in self.vehicles:
+            vehicle.validate(steps)
+
+
+@dataclass(frozen=True, slots=True)
+class VehiclePlan:
+    """The schedule of one car."""
+
+    vehicle_id: str
+    power_kw: FloatArray
+    """Net AC power per step: positive charges, negative discharges."""
+    energy_kwh: FloatArray
+    """Stored energy at the start of each step, and after the last one (steps + 1)."""
+    departure_step: int
+    """Step at which the car leaves, clipped to the horizon."""
+    target_kwh: float
+    shortfall_kwh: float
+    """How much the car will miss its target by (0 when it will be at target)."""
+
+    @property
+    def departure_energy_kwh(self) -> float:
+        """Energy the car is planned to have when it leaves."""
+        return float(self.energy_kwh[self.departure_step])
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The result of one solve."""
+
+    status: str
+    """``optimal``, or ``time_limit`` when HiGHS stopped early with a feasible plan."""
+    step_h: float
+    load_kw: FloatArray
+    grid_kw: FloatArray
+    """Planned grid exchange per step: import positive, export negative."""
+    price: FloatArray
+    vehicles: tuple[VehiclePlan, ...]
+    peak_kw: float
+    """Highest planned import in the demand window."""
+    import_excess_kw: FloatArray
+    """Import above the limit that could not be avoided, per step."""
+    energy_cost: float
+    """Cost of the planned imports minus the export revenue over the horizon."""
+    objective: float
+    solve_time_s: float
+    simultaneous_kw: float = 0.0
+    """Largest charge-and-discharge overlap of one car in one step (0 for an exact plan)."""
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        """Every car at its target and the import limit kept."""
+        return all(v.shortfall_kwh < 1e-3 for v in self.vehicles) and bool(
+            np.all(self.import_excess_kw < 1e-3)
+        )
+
+    def vehicle(self, vehicle_id: str) -> VehiclePlan:
+        """The plan of one car; KeyError when it is not in the plan."""
+        for plan in self.vehicles:
+            if plan.vehicle_id == vehicle_id:
+                return plan
+        raise KeyError(vehicle_id)
