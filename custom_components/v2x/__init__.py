@@ -12,6 +12,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
+from .building import BuildingManager
 from .const import (
     BATTERY_FAMILIES,
     CONF_CAPACITY,
@@ -30,6 +31,7 @@ from .const import (
     DOMAIN,
     FAMILY_ECHONET,
     FAMILY_SITE,
+    FAMILY_V2B,
 )
 from .controller import ChargerController
 from .coordinator import (
@@ -55,6 +57,12 @@ PLATFORMS: list[Platform] = [
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
+]
+V2B_PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.DATETIME,
+    Platform.NUMBER,
+    Platform.SENSOR,
 ]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -87,6 +95,13 @@ def _not_ready(err: DeviceError) -> ConfigEntryNotReady:
 async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
     """Connect to the device, read its identity and start polling."""
     family = entry.data[CONF_FAMILY]
+    if family == FAMILY_V2B:
+        manager = BuildingManager(hass, entry)
+        entry.runtime_data = manager
+        await manager.async_start()
+        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+        await hass.config_entries.async_forward_entry_setups(entry, V2B_PLATFORMS)
+        return True
     if family == FAMILY_SITE:
         site = BackupSite(hass, entry)
         entry.runtime_data = site
@@ -210,7 +225,7 @@ def _device_id_lookup(hass: HomeAssistant, identity: DeviceIdentity) -> Callable
 async def _async_options_updated(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
     """Apply new options at once, without reconnecting."""
     data = entry.runtime_data
-    if isinstance(data, BackupSite):
+    if isinstance(data, BackupSite | BuildingManager):
         data.apply_options()
         return
     if isinstance(data, BatteryRuntimeData):
@@ -233,6 +248,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool
     if isinstance(data, BackupSite):
         await data.async_stop()
         return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if isinstance(data, BuildingManager):
+        await data.async_stop()
+        return await hass.config_entries.async_unload_platforms(entry, V2B_PLATFORMS)
     if isinstance(data, ChargerRuntimeData):
         await data.controller.async_shutdown()
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -14,6 +14,8 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import building_entities
+from .building import BuildingManager
 from .coordinator import BatteryRuntimeData, ChargerRuntimeData, StatusCoordinator, V2XConfigEntry
 from .devices.model import (
     BatteryCapabilities,
@@ -145,6 +147,9 @@ async def async_setup_entry(
 ) -> None:
     """Create the binary sensors the device supports."""
     data = entry.runtime_data
+    if isinstance(data, BuildingManager):
+        async_add_entities(building_entities.binary_sensors(data))
+        return
     if isinstance(data, ChargerRuntimeData):
         charger_caps = data.charger.capabilities
         async_add_entities(

@@ -26,6 +26,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import voluptuous as vol
 
+from . import building_flow
 from .const import (
     BATTERY_FAMILIES,
     CONF_CAPACITY,
@@ -55,6 +56,8 @@ from .const import (
     CONF_SWITCH_CONFIRM,
     CONF_TRANSFER_SWITCH,
     CONF_UNIT_ID,
+    CONF_VEHICLE,
+    CONF_VEHICLES,
     CONF_WATCHDOG,
     DEFAULT_BATTERY_POLL_S,
     DEFAULT_BATTERY_TIMEOUT_S,
@@ -68,6 +71,7 @@ from .const import (
     FAMILY_QUASAR1,
     FAMILY_SITE,
     FAMILY_SUNSPEC,
+    FAMILY_V2B,
     FAMILY_ZENDURE,
     LOGGER,
     MIN_BATTERY_POLL_S,
@@ -239,7 +243,51 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
                 FAMILY_ZENDURE,
                 FAMILY_BLUETTI,
                 FAMILY_SITE,
+                FAMILY_V2B,
             ],
+        )
+
+    # -- vehicle-to-building -------------------------------------------------------------
+
+    async def async_step_v2b(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A building whose cars shave its peak: the cars, the meter, the forecasts."""
+        if not building_flow.charger_choices(self.hass):
+            return self.async_abort(reason="no_chargers")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = building_flow.setup_data(user_input)
+            if not errors:
+                name = str(user_input.get(CONF_NAME, "")).strip() or "Building"
+                return self.async_create_entry(
+                    title=name, data={CONF_FAMILY: FAMILY_V2B, **data}, options={}
+                )
+        return self.async_show_form(
+            step_id="v2b",
+            data_schema=self.add_suggested_values_to_schema(
+                building_flow.setup_schema(self.hass, with_name=True), user_input or {}
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure_v2b(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the cars, the meter or the forecasts of a V2B building."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = building_flow.setup_data(user_input)
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry, data={CONF_FAMILY: FAMILY_V2B, **data}
+                )
+        return self.async_show_form(
+            step_id="reconfigure_v2b",
+            data_schema=self.add_suggested_values_to_schema(
+                building_flow.setup_schema(self.hass, with_name=False),
+                {**entry.data, **(user_input or {})},
+            ),
+            errors=errors,
         )
 
     # -- backup sites ------------------------------------------------------------------
@@ -431,6 +479,8 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         family = entry.data[CONF_FAMILY]
         if family == FAMILY_SITE:
             return await self.async_step_reconfigure_site()
+        if family == FAMILY_V2B:
+            return await self.async_step_reconfigure_v2b()
         errors: dict[str, str] = {}
         if user_input is not None:
             data, identity, errors = await self._async_identify(family, user_input)
@@ -488,12 +538,16 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
 class V2XOptionsFlow(OptionsFlow):
     """Change how often a device is polled and how it may be used."""
 
+    _vehicle = ""
+
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with every option of the device's kind."""
         if self.config_entry.data[CONF_FAMILY] in BATTERY_FAMILIES:
             return await self.async_step_battery()
         if self.config_entry.data[CONF_FAMILY] == FAMILY_SITE:
             return await self.async_step_site()
+        if self.config_entry.data[CONF_FAMILY] == FAMILY_V2B:
+            return self.async_show_menu(step_id="init", menu_options=["tariff", "vehicle"])
         errors: dict[str, str] = {}
         if user_input is not None:
             options: dict[str, Any] = {
@@ -577,6 +631,49 @@ class V2XOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="site",
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), current),
+        )
+
+    async def async_step_tariff(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Tariff, demand charge, billing day, import limit and battery wear of a building."""
+        options = dict(self.config_entry.options)
+        if user_input is not None:
+            return self.async_create_entry(data=building_flow.tariff_options(options, user_input))
+        return self.async_show_form(
+            step_id="tariff",
+            data_schema=self.add_suggested_values_to_schema(
+                building_flow.TARIFF_SCHEMA, building_flow.tariff_values(options)
+            ),
+        )
+
+    async def async_step_vehicle(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the car whose departure, target and battery to set."""
+        vehicles = list(self.config_entry.data[CONF_VEHICLES])
+        if user_input is not None:
+            self._vehicle = str(user_input[CONF_VEHICLE])
+            return await self.async_step_vehicle_settings()
+        return self.async_show_form(
+            step_id="vehicle",
+            data_schema=building_flow.vehicle_choice_schema(self.hass, vehicles),
+        )
+
+    async def async_step_vehicle_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Departure time, target and reserve, capacity override and efficiency of one car."""
+        options = dict(self.config_entry.options)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            new, errors = building_flow.vehicle_options(options, self._vehicle, user_input)
+            if not errors:
+                return self.async_create_entry(data=new)
+        values = {**building_flow.vehicle_values(options, self._vehicle), **(user_input or {})}
+        return self.async_show_form(
+            step_id="vehicle_settings",
+            data_schema=self.add_suggested_values_to_schema(building_flow.VEHICLE_SCHEMA, values),
+            errors=errors,
+            description_placeholders={"vehicle": _entry_title(self.hass, self._vehicle)},
         )
 
 

@@ -16,6 +16,7 @@ FAMILY_ECHONET: Final = "echonet_lite"
 FAMILY_ZENDURE: Final = "zendure"
 FAMILY_BLUETTI: Final = "bluetti"
 FAMILY_SITE: Final = "site"
+FAMILY_V2B: Final = "v2b"
 CHARGER_FAMILIES: Final = (FAMILY_QUASAR1, FAMILY_SUNSPEC, FAMILY_ECHONET)
 BATTERY_FAMILIES: Final = (FAMILY_ZENDURE, FAMILY_BLUETTI)
 SOURCE_FAMILIES: Final = (*CHARGER_FAMILIES, *BATTERY_FAMILIES)
@@ -108,3 +109,47 @@ ATTR_OUTPUT_LIMIT: Final = "output_limit_w"
 
 # Events.
 EVENT_SESSION_ENDED: Final = "v2x_session_ended"
+
+# Vehicle-to-building peak shaving (entry data).
+CONF_VEHICLES: Final = "vehicles"
+CONF_BUILDING_POWER: Final = "building_power_entity"
+CONF_METER_INCLUDES_VEHICLES: Final = "meter_includes_vehicles"
+CONF_LOAD_FORECAST: Final = "load_forecast_entity"
+CONF_PRICE_ENTITY: Final = "price_entity"
+# Vehicle-to-building peak shaving (options).
+CONF_OFFPEAK_PRICE: Final = "offpeak_price"
+CONF_PEAK_PRICE: Final = "peak_price"
+CONF_PEAK_START: Final = "peak_start"
+CONF_PEAK_END: Final = "peak_end"
+CONF_PEAK_WEEKDAYS_ONLY: Final = "peak_weekdays_only"
+CONF_DEMAND_CHARGE: Final = "demand_charge_per_kw"
+CONF_BILLING_DAY: Final = "billing_day"
+CONF_IMPORT_LIMIT: Final = "import_limit_kw"
+CONF_WEAR_COST: Final = "wear_cost_per_kwh"
+CONF_VEHICLE_SETTINGS: Final = "vehicle_settings"
+CONF_DEPARTURE: Final = "departure"
+CONF_TARGET_SOC: Final = "target_soc_pct"
+CONF_EFFICIENCY: Final = "efficiency_pct"
+CONF_VEHICLE: Final = "vehicle"
+
+DEFAULT_V2B_OPTIONS: Final = {
+    CONF_OFFPEAK_PRICE: 0.10,
+    CONF_PEAK_PRICE: 0.30,
+    CONF_PEAK_START: "13:00:00",
+    CONF_PEAK_END: "19:00:00",
+    CONF_PEAK_WEEKDAYS_ONLY: True,
+    CONF_DEMAND_CHARGE: 0.0,
+    CONF_BILLING_DAY: 1,
+    CONF_WEAR_COST: 0.02,
+}
+DEFAULT_VEHICLE_SETTINGS: Final = {
+    CONF_DEPARTURE: "17:30:00",
+    CONF_TARGET_SOC: 100,
+    CONF_RESERVE_SOC: 30,
+    CONF_EFFICIENCY: 85,
+}
+
+SERVICE_GET_PLAN: Final = "get_plan"
+SERVICE_SET_DEPARTURE: Final = "set_departure"
+ATTR_DEPARTURE: Final = "departure"
+ATTR_TARGET_SOC: Final = "target_soc_pct"

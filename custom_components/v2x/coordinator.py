@@ -26,6 +26,7 @@ from .devices.model import (
 )
 
 if TYPE_CHECKING:
+    from .building import BuildingManager
     from .site import BackupSite
 
 
@@ -51,7 +52,7 @@ class BatteryRuntimeData:
     energy: EnergyCounter
 
 
-type RuntimeData = ChargerRuntimeData | BatteryRuntimeData | BackupSite
+type RuntimeData = ChargerRuntimeData | BatteryRuntimeData | BackupSite | BuildingManager
 type V2XConfigEntry = ConfigEntry[RuntimeData]
 
 

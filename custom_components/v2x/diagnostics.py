@@ -9,6 +9,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
+from .building import BuildingManager
 from .coordinator import ChargerRuntimeData, V2XConfigEntry
 from .site import BackupSite
 
@@ -39,6 +40,8 @@ async def async_get_config_entry_diagnostics(
             },
             TO_REDACT,
         )
+    if isinstance(data, BuildingManager):
+        return async_redact_data(entry_info | data.diagnostics(), TO_REDACT)
     common = entry_info | {
         "identity": asdict(data.identity),
         "energy": {

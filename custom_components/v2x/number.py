@@ -15,6 +15,8 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import building_entities
+from .building import BuildingManager
 from .const import CONF_RESERVE_SOC
 from .coordinator import BatteryRuntimeData, ChargerRuntimeData, StatusCoordinator, V2XConfigEntry
 from .devices.model import BatteryCapabilities, BatteryReading, OperatingMode, PortableBattery
@@ -118,6 +120,9 @@ async def async_setup_entry(
 ) -> None:
     """Create the numbers the device supports."""
     data = entry.runtime_data
+    if isinstance(data, BuildingManager):
+        async_add_entities(building_entities.numbers(data))
+        return
     if isinstance(data, ChargerRuntimeData):
         async_add_entities(
             [

@@ -29,8 +29,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from . import building_entities
 from .backup.machine import BackupState
 from .backup.runtime import describe_runtime
+from .building import BuildingManager
 from .coordinator import (
     BatteryRuntimeData,
     ChargerRuntimeData,
@@ -398,6 +400,9 @@ async def async_setup_entry(
 ) -> None:
     """Create the sensors the device supports."""
     data = entry.runtime_data
+    if isinstance(data, BuildingManager):
+        async_add_entities(building_entities.sensors(data))
+        return
     entities: list[SensorEntity] = []
     if isinstance(data, ChargerRuntimeData):
         entities.extend(StatusSensor(data, data.status, desc) for desc in STATUS_SENSORS)

@@ -1,30 +1,42 @@
-"""Service actions: v2x.charge, v2x.discharge, v2x.stop and v2x.set_output."""
+"""Service actions of the integration: sessions, outputs, backup, and the V2B plan."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .backup.machine import BackupState
+from .building import BuildingManager, building_device_identifier
 from .button import start_drill
 from .const import (
+    ATTR_DEPARTURE,
     ATTR_DEVICE_ID,
     ATTR_DURATION,
     ATTR_ENABLED,
     ATTR_OUTPUT_LIMIT,
     ATTR_POWER_W,
+    ATTR_TARGET_SOC,
     ATTR_UNTIL_SOC,
     DEFAULT_DRILL_MINUTES,
     DOMAIN,
     SERVICE_CHARGE,
     SERVICE_DISCHARGE,
     SERVICE_END_BACKUP,
+    SERVICE_GET_PLAN,
     SERVICE_RUN_DRILL,
+    SERVICE_SET_DEPARTURE,
     SERVICE_SET_OUTPUT,
     SERVICE_START_BACKUP,
     SERVICE_STOP,
@@ -191,6 +203,81 @@ async def _async_run_drill(call: ServiceCall) -> None:
     start_drill(_site(call), duration.total_seconds())
 
 
+# -- vehicle-to-building ---------------------------------------------------------------------
+
+MAX_DEPARTURE_AHEAD = timedelta(days=7)
+SET_DEPARTURE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_DEPARTURE): cv.datetime,
+        vol.Optional(ATTR_TARGET_SOC): vol.All(vol.Coerce(float), vol.Range(min=10, max=100)),
+    }
+)
+
+
+def _building_and_vehicle(call: ServiceCall) -> tuple[BuildingManager, str | None]:
+    """The building behind a device, and the car when the device is a car bay or charger."""
+    hass = call.hass
+    device_id: str = call.data[ATTR_DEVICE_ID]
+    device = dr.async_get(hass).async_get(device_id)
+    if device is None:
+        raise _not_found(device_id)
+    data = _runtime_for_device(hass, device_id)
+    if isinstance(data, BuildingManager):
+        entry_id = data.entry.entry_id
+        if building_device_identifier(entry_id) in device.identifiers:
+            return data, None
+        for vehicle_id in data.vehicle_ids:
+            if (DOMAIN, f"v2b_{entry_id}_{vehicle_id}") in device.identifiers:
+                return data, vehicle_id
+        raise _not_found(device_id)
+    if isinstance(data, ChargerRuntimeData):
+        buildings = [
+            (entry.runtime_data, entry_id)
+            for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+            if isinstance(entry.runtime_data, BuildingManager)
+            for entry_id in device.config_entries
+            if entry_id in entry.runtime_data.vehicle_ids
+        ]
+        if len(buildings) == 1:
+            return buildings[0]
+    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_v2b_vehicle")
+
+
+async def _async_get_plan(call: ServiceCall) -> ServiceResponse:
+    building, _ = _building_and_vehicle(call)
+    return building.plan_response()
+
+
+async def _async_set_departure(call: ServiceCall) -> None:
+    building, vehicle_id = _building_and_vehicle(call)
+    if vehicle_id is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_v2b_vehicle")
+    departure: datetime | None = call.data.get(ATTR_DEPARTURE)
+    target: float | None = call.data.get(ATTR_TARGET_SOC)
+    if departure is None and target is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="departure_or_target"
+        )
+    if departure is not None:
+        departure = dt_util.as_local(departure)  # a time without zone is local time
+        now = dt_util.now()
+        if not now < departure <= now + MAX_DEPARTURE_AHEAD:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="departure_out_of_range",
+                translation_placeholders={"departure": departure.isoformat(timespec="minutes")},
+            )
+    reserve = building.reserve_soc(vehicle_id)
+    if target is not None and target < reserve:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="target_below_reserve",
+            translation_placeholders={"target": f"{target:g}", "reserve": f"{reserve:g}"},
+        )
+    await building.async_set_departure(vehicle_id, departure, target)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's services (once, in async_setup)."""
@@ -205,3 +292,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     hass.services.async_register(DOMAIN, SERVICE_END_BACKUP, _async_end_backup, schema=STOP_SCHEMA)
     hass.services.async_register(DOMAIN, SERVICE_RUN_DRILL, _async_run_drill, schema=DRILL_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_PLAN,
+        _async_get_plan,
+        schema=STOP_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_DEPARTURE, _async_set_departure, schema=SET_DEPARTURE_SCHEMA
+    )

@@ -122,7 +122,7 @@ def _option(options: dict[str, Any], key: str) -> Any:
     return options.get(key, defaults[key])
 
 
-def _vehicle_capacity_kwh(data: ChargerRuntimeData) -> float:
+def vehicle_capacity_kwh(data: ChargerRuntimeData) -> float:
     """The car's capacity as the charger reports it, else the configured one."""
     snapshot = data.full.data
     if snapshot is not None and snapshot.vehicle_capacity_kwh:
@@ -422,7 +422,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 and not failed,
                 soc_pct=status.soc.value_pct if status else None,
                 floor_pct=max(self.reserve_soc_pct, controller.reserve_soc_pct),
-                capacity_kwh=_vehicle_capacity_kwh(data),
+                capacity_kwh=vehicle_capacity_kwh(data),
                 max_discharge_w=controller.limits.max_discharge_power_w,
                 discharging=bool(status and status.discharging),
             )

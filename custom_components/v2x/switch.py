@@ -15,6 +15,7 @@ from .coordinator import BatteryRuntimeData, ChargerRuntimeData, FullCoordinator
 from .devices.model import BatteryCapabilities, BatteryReading, PortableBattery
 from .entity import V2XBatteryEntity, V2XChargerEntity, V2XSiteEntity
 from .helpers import async_battery_command
+from .site import BackupSite
 
 PARALLEL_UPDATES = 1
 
@@ -77,7 +78,8 @@ async def async_setup_entry(
             BatterySwitch(data, desc) for desc in BATTERY_SWITCHES if desc.exists_fn(reading, caps)
         )
         return
-    async_add_entities([AutomaticBackupSwitch(data, AUTOMATIC_BACKUP)])
+    if isinstance(data, BackupSite):
+        async_add_entities([AutomaticBackupSwitch(data, AUTOMATIC_BACKUP)])
 
 
 class RemoteControlSwitch(V2XChargerEntity[FullCoordinator], SwitchEntity):

@@ -51,6 +51,7 @@ async def _start(hass: HomeAssistant, family: str = "quasar1") -> ConfigFlowResu
         "zendure",
         "bluetti",
         "site",
+        "v2b",
     ]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": family}

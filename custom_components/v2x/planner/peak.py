@@ -1,0 +1,111 @@
+"""The peak already billed in the current period, tracked from the building meter.
+
+Utilities bill the demand charge on the highest average import over a demand
+interval (15 minutes here) within the billing period. The tracker averages the
+meter's readings over each interval (time-weighted), keeps the highest completed
+average, and starts over when a new billing period begins. Pure and serialisable
+so that the Home Assistant layer can restore it after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+INTERVAL = timedelta(minutes=15)
+
+
+def period_start(moment: datetime, billing_day: int) -> date:
+    """First day of the billing period containing ``moment`` (day 1-28 of a month)."""
+    day = moment.date()
+    if day.day >= billing_day:
+        return day.replace(day=billing_day)
+    previous_month = day.replace(day=1) - timedelta(days=1)
+    return previous_month.replace(day=billing_day)
+
+
+def _interval_start(moment: datetime) -> datetime:
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight + ((moment - midnight) // INTERVAL) * INTERVAL
+
+
+@dataclass(slots=True)
+class PeakTracker:
+    """Highest 15-minute average import (kW) in the current billing period."""
+
+    billing_day: int = 1
+    period: date | None = None
+    peak_kw: float = 0.0
+    peak_at: datetime | None = None
+    _interval: datetime | None = None
+    _energy_kwh: float = 0.0
+    _covered_h: float = 0.0
+    _last: tuple[datetime, float] | None = None
+
+    def add(self, moment: datetime, import_kw: float) -> None:
+        """Record that the building imported ``import_kw`` from ``moment`` on."""
+        if self._last is not None and moment > self._last[0]:
+            self._accumulate(self._last[0], moment, self._last[1])
+        self._last = (moment, max(import_kw, 0.0))
+        self._roll_period(moment)
+
+    def _accumulate(self, start: datetime, end: datetime, kw: float) -> None:
+        while start < end:
+            interval = _interval_start(start)
+            if interval != self._interval:
+                self._close_interval()
+                self._interval = interval
+            stop = min(end, interval + INTERVAL)
+            hours = (stop - start).total_seconds() / 3600
+            self._energy_kwh += kw * hours
+            self._covered_h += hours
+            start = stop
+
+    def _close_interval(self) -> None:
+        """Take the finished interval's average into the peak (if it was measured)."""
+        if self._interval is not None and self._covered_h > 0:
+            average = self._energy_kwh / self._covered_h
+            same_period = (
+                self.period is None or period_start(self._interval, self.billing_day) == self.period
+            )
+            if same_period and average > self.peak_kw:
+                self.peak_kw, self.peak_at = average, self._interval
+        self._energy_kwh = self._covered_h = 0.0
+
+    def _roll_period(self, moment: datetime) -> None:
+        current = period_start(moment, self.billing_day)
+        if self.period != current:
+            if self.period is not None:
+                self.peak_kw, self.peak_at = 0.0, None
+            self.period = current
+
+    def current_average_kw(self) -> float | None:
+        """Average import of the interval in progress (None before a reading)."""
+        if self._covered_h <= 0:
+            return None
+        return self._energy_kwh / self._covered_h
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly copy (the interval in progress is not kept)."""
+        return {
+            "billing_day": self.billing_day,
+            "period": self.period.isoformat() if self.period else None,
+            "peak_kw": self.peak_kw,
+            "peak_at": self.peak_at.isoformat() if self.peak_at else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], billing_day: int) -> PeakTracker:
+        """Restore a tracker; a changed billing day starts a new period."""
+        tracker = cls(billing_day=billing_day)
+        if data.get("billing_day") != billing_day:
+            return tracker
+        try:
+            tracker.period = date.fromisoformat(data["period"]) if data.get("period") else None
+            tracker.peak_kw = float(data.get("peak_kw", 0.0))
+            peak_at = data.get("peak_at")
+            tracker.peak_at = datetime.fromisoformat(peak_at) if peak_at else None
+        except (TypeError, ValueError):
+            return cls(billing_day=billing_day)
+        return tracker

@@ -1,0 +1,435 @@
+"""Vehicle-to-building peak shaving in Home Assistant, against the simulated Quasar."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.v2x.building import (
+    BuildingManager,
+    building_device_identifier,
+    vehicle_device_identifier,
+)
+from custom_components.v2x.const import (
+    CONF_BUILDING_POWER,
+    CONF_DEMAND_CHARGE,
+    CONF_DEPARTURE,
+    CONF_FAMILY,
+    CONF_METER_INCLUDES_VEHICLES,
+    CONF_OFFPEAK_PRICE,
+    CONF_PEAK_END,
+    CONF_PEAK_PRICE,
+    CONF_PEAK_START,
+    CONF_PEAK_WEEKDAYS_ONLY,
+    CONF_TARGET_SOC,
+    CONF_VEHICLE_SETTINGS,
+    CONF_VEHICLES,
+    DOMAIN,
+    FAMILY_V2B,
+)
+from custom_components.v2x.devices.model import OperatingMode
+from simulator.quasar import QuasarTwin
+
+from .conftest import runtime, state_of
+
+METER = "sensor.building_power"
+# A Wednesday afternoon, in the peak period of the test tariff.
+NOW = (2026, 11, 18, 14, 5)
+
+
+def _now() -> datetime:
+    return datetime(*NOW, tzinfo=dt_util.get_default_time_zone())
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[list[datetime]]:
+    """The planner's clock, fixed (tests move it by changing the list's item)."""
+    clock: list[datetime] = []
+    with patch("custom_components.v2x.building.local_now", side_effect=lambda: clock[0]):
+        yield clock
+
+
+def v2b_entry(charger_entry_id: str, **options: Any) -> MockConfigEntry:
+    """A building with one car, a peak price from 13:00 to 16:00 and a late departure."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Office",
+        data={
+            CONF_FAMILY: FAMILY_V2B,
+            CONF_VEHICLES: [charger_entry_id],
+            CONF_BUILDING_POWER: METER,
+            CONF_METER_INCLUDES_VEHICLES: False,
+        },
+        options={
+            CONF_OFFPEAK_PRICE: 0.10,
+            CONF_PEAK_PRICE: 0.30,
+            CONF_PEAK_START: "13:00:00",
+            CONF_PEAK_END: "16:00:00",
+            CONF_PEAK_WEEKDAYS_ONLY: True,
+            CONF_DEMAND_CHARGE: 0.0,
+            CONF_VEHICLE_SETTINGS: {
+                charger_entry_id: {CONF_DEPARTURE: "23:00:00", CONF_TARGET_SOC: 80}
+            },
+            **options,
+        },
+    )
+
+
+async def _wait_for_plan(hass: HomeAssistant, manager: BuildingManager) -> None:
+    for _ in range(200):
+        await hass.async_block_till_done()
+        if manager.data.plan is not None and not manager._planning:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("no plan")
+
+
+@pytest.fixture
+async def building(
+    hass: HomeAssistant, init_integration: MockConfigEntry, frozen_clock: list[datetime]
+) -> AsyncIterator[BuildingManager]:
+    """The building, planned once, with the simulated Quasar as its only car."""
+    frozen_clock.append(_now())
+    hass.states.async_set(METER, "50", {"unit_of_measurement": "kW", "device_class": "power"})
+    entry = v2b_entry(init_integration.entry_id)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    manager: BuildingManager = entry.runtime_data
+    await _wait_for_plan(hass, manager)
+    yield manager
+    if entry.state is ConfigEntryState.LOADED:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_plan_discharges_at_peak_and_the_charger_follows(
+    hass: HomeAssistant,
+    building: BuildingManager,
+    init_integration: MockConfigEntry,
+    twin: QuasarTwin,
+) -> None:
+    plan = building.data.plan
+    assert plan is not None
+    assert plan.status == "optimal"
+    car = plan.vehicles[0]
+    # 14:05 on a weekday at peak price: discharge now (above the 30 % reserve), refill later.
+    assert car.power_kw[0] < -1.0
+    assert car.departure_energy_kwh == pytest.approx(0.8 * 40, abs=1e-3)
+    controller = runtime(init_integration).controller
+    assert controller.mode is OperatingMode.DISCHARGE
+    assert controller.setpoint_w == pytest.approx(car.power_kw[0] * 1000, abs=1)
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if twin.actual_power_w < -500:
+            break
+    assert twin.actual_power_w < -500
+
+    assert float(state_of(hass, "sensor.office_peak_without_v2b").state) == pytest.approx(50.0)
+    planned_peak = state_of(hass, "sensor.office_planned_peak")
+    assert float(planned_peak.state) == pytest.approx(plan.peak_kw, abs=1e-3)
+    assert planned_peak.attributes["status"] == "optimal"
+    assert len(planned_peak.attributes["grid_kw"]) == 96
+    assert float(state_of(hass, "sensor.office_peak_reduction").state) == pytest.approx(
+        50.0 - plan.peak_kw, abs=1e-3
+    )
+    assert state_of(hass, "binary_sensor.office_plan_feasible").state == "on"
+    bay = f"office_{init_integration.title}".lower().replace(" ", "_")
+    power = state_of(hass, f"sensor.{bay}_planned_power")
+    assert float(power.state) == pytest.approx(car.power_kw[0], abs=1e-3)
+    assert float(state_of(hass, f"sensor.{bay}_soc_at_departure").state) == pytest.approx(80)
+    assert float(state_of(hass, f"number.{bay}_target_soc").state) == 80
+    departure = dt_util.parse_datetime(state_of(hass, f"datetime.{bay}_departure").state)
+    assert departure == _now().replace(hour=23, minute=0)
+    assert float(state_of(hass, "sensor.office_expected_savings_today").state) > 0
+
+
+async def test_unplugged_car_leaves_the_plan_and_the_charger_stops(
+    hass: HomeAssistant,
+    building: BuildingManager,
+    init_integration: MockConfigEntry,
+    twin: QuasarTwin,
+) -> None:
+    controller = runtime(init_integration).controller
+    assert controller.mode is OperatingMode.DISCHARGE
+    twin.plugged = False
+    await runtime(init_integration).status.async_refresh()
+    await _wait_for_plan(hass, building)
+    for _ in range(100):
+        if not building._planning and controller.session is None:
+            break
+        await asyncio.sleep(0.02)
+    assert building.data.plan is not None
+    assert building.data.plan.vehicles == ()
+    vehicle = building.data.vehicles[init_integration.entry_id]
+    assert vehicle.reason == "unplugged"
+    assert controller.session is None
+
+
+async def test_manual_session_is_left_alone(
+    hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
+) -> None:
+    controller = runtime(init_integration).controller
+    await controller.async_start(OperatingMode.CHARGE, power_w=2000)
+    building.request_replan("test")
+    await _wait_for_plan(hass, building)
+    await hass.async_block_till_done()
+    assert building.data.vehicles[init_integration.entry_id].reason == "manual"
+    assert controller.mode is OperatingMode.CHARGE
+    assert controller.session is not None
+    assert controller.session.power_w == 2000
+
+
+async def test_get_plan_and_set_departure(
+    hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
+) -> None:
+    devices = dr.async_get(hass)
+    building_device = devices.async_get_device(
+        identifiers={building_device_identifier(building.entry.entry_id)}
+    )
+    bay = devices.async_get_device(
+        identifiers={vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)}
+    )
+    assert building_device is not None
+    assert bay is not None
+    response = await hass.services.async_call(
+        DOMAIN, "get_plan", {"device_id": building_device.id}, blocking=True, return_response=True
+    )
+    assert response is not None
+    assert response["status"] == "optimal"
+    steps: list[dict[str, Any]] = response["steps"]  # type: ignore[assignment]
+    assert len(steps) == 96
+    assert steps[0]["start"] == _now().replace(minute=0).isoformat()
+    vehicles: list[dict[str, Any]] = response["vehicles"]  # type: ignore[assignment]
+    assert vehicles[0]["in_plan"] is True
+    assert len(vehicles[0]["power_kw"]) == 96
+
+    new_departure = _now() + timedelta(hours=2)
+    with patch("homeassistant.util.dt.now", return_value=_now()):
+        await hass.services.async_call(
+            DOMAIN,
+            "set_departure",
+            {"device_id": bay.id, "departure": new_departure.isoformat(), "target_soc_pct": 70},
+            blocking=True,
+        )
+    await _wait_for_plan(hass, building)
+    assert building.departure(init_integration.entry_id) == new_departure
+    assert building.target_soc(init_integration.entry_id) == 70
+    plan = building.data.plan
+    assert plan is not None
+    assert plan.vehicles[0].departure_step == 8  # full by 16:00, the start of the 16:05 step
+    assert plan.vehicles[0].target_kwh == pytest.approx(28.0)
+
+    # The charger's own device works too.
+    charger_device = devices.async_get_device(identifiers={(DOMAIN, "20240117")})
+    assert charger_device is not None
+    await hass.services.async_call(
+        DOMAIN,
+        "set_departure",
+        {"device_id": charger_device.id, "target_soc_pct": 90},
+        blocking=True,
+    )
+    assert building.target_soc(init_integration.entry_id) == 90
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"target_soc_pct": 20}, "target_below_reserve"),
+        ({"departure": "2020-01-01T08:00:00+00:00"}, "departure_out_of_range"),
+        ({}, "departure_or_target"),
+    ],
+)
+async def test_set_departure_rejects_bad_input(
+    hass: HomeAssistant,
+    building: BuildingManager,
+    init_integration: MockConfigEntry,
+    data: dict[str, Any],
+    key: str,
+) -> None:
+    bay = dr.async_get(hass).async_get_device(
+        identifiers={vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)}
+    )
+    assert bay is not None
+    before = (
+        building.departure(init_integration.entry_id),
+        building.target_soc(init_integration.entry_id),
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "set_departure", {"device_id": bay.id, **data}, blocking=True
+        )
+    assert err.value.translation_key == key
+    after = (
+        building.departure(init_integration.entry_id),
+        building.target_soc(init_integration.entry_id),
+    )
+    assert after == before
+
+
+async def test_set_departure_on_the_building_device_is_refused(
+    hass: HomeAssistant, building: BuildingManager
+) -> None:
+    device = dr.async_get(hass).async_get_device(
+        identifiers={building_device_identifier(building.entry.entry_id)}
+    )
+    assert device is not None
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "set_departure", {"device_id": device.id, "target_soc_pct": 90}, blocking=True
+        )
+    assert err.value.translation_key == "not_a_v2b_vehicle"
+
+
+async def test_target_and_departure_entities(
+    hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
+) -> None:
+    bay = f"office_{init_integration.title}".lower().replace(" ", "_")
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {ATTR_ENTITY_ID: f"number.{bay}_target_soc", "value": 65},
+        blocking=True,
+    )
+    await _wait_for_plan(hass, building)
+    assert building.target_soc(init_integration.entry_id) == 65
+    plan = building.data.plan
+    assert plan is not None
+    assert plan.vehicles[0].target_kwh == pytest.approx(26.0)
+    leave = _now() + timedelta(hours=3)
+    await hass.services.async_call(
+        "datetime",
+        "set_value",
+        {ATTR_ENTITY_ID: f"datetime.{bay}_departure", "datetime": leave},
+        blocking=True,
+    )
+    assert building.departure(init_integration.entry_id) == leave
+    assert dt_util.parse_datetime(state_of(hass, f"datetime.{bay}_departure").state) == leave
+
+
+async def test_saved_state_survives_a_reload(
+    hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
+) -> None:
+    await building.async_set_departure(init_integration.entry_id, None, 75)
+    building.peak.add(_now(), 42.0)
+    building.peak.add(_now() + timedelta(minutes=20), 10.0)
+    assert building.peak.peak_kw == pytest.approx(42.0)
+    entry = building.entry
+    await hass.config_entries.async_reload(entry.entry_id)
+    manager: BuildingManager = entry.runtime_data
+    await _wait_for_plan(hass, manager)
+    assert manager is not building
+    assert manager.target_soc(init_integration.entry_id) == 75
+    assert manager.peak.peak_kw == pytest.approx(42.0)
+    assert manager.last_input is not None
+    assert manager.last_input.billed_peak_kw == pytest.approx(42.0)
+
+
+async def test_config_flow_creates_a_building(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.states.async_set(METER, "50", {"unit_of_measurement": "kW", "device_class": "power"})
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "v2b"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"name": "HQ", CONF_VEHICLES: [], CONF_BUILDING_POWER: METER},
+    )
+    assert result["errors"] == {CONF_VEHICLES: "no_vehicles"}
+    with patch("custom_components.v2x.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {"name": "HQ", CONF_VEHICLES: [init_integration.entry_id], CONF_BUILDING_POWER: METER},
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "HQ"
+    assert result["data"] == {
+        CONF_FAMILY: FAMILY_V2B,
+        CONF_VEHICLES: [init_integration.entry_id],
+        CONF_BUILDING_POWER: METER,
+        CONF_METER_INCLUDES_VEHICLES: True,
+    }
+
+
+async def test_config_flow_without_chargers_aborts(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "v2b"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_chargers"
+
+
+async def test_options_flow_tariff_and_vehicle(
+    hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
+) -> None:
+    entry = building.entry
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "tariff"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_OFFPEAK_PRICE: 0.12,
+            CONF_PEAK_PRICE: 0.40,
+            CONF_PEAK_START: "12:00:00",
+            CONF_PEAK_END: "18:00:00",
+            CONF_PEAK_WEEKDAYS_ONLY: False,
+            CONF_DEMAND_CHARGE: 15,
+            "billing_day": 5,
+            "import_limit_kw": 400,
+            "wear_cost_per_kwh": 0.03,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["import_limit_kw"] == 400
+    assert entry.options[CONF_VEHICLE_SETTINGS]  # the cars' settings are kept
+    await _wait_for_plan(hass, building)
+    assert building.last_input is not None
+    assert building.last_input.import_limit_kw == 400
+    assert building.last_input.price[0] == pytest.approx(0.40)
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "vehicle"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"vehicle": init_integration.entry_id}
+    )
+    assert result["step_id"] == "vehicle_settings"
+    settings = {
+        CONF_DEPARTURE: "18:00:00",
+        CONF_TARGET_SOC: 50,
+        "reserve_soc_pct": 60,
+        "efficiency_pct": 90,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], settings)
+    assert result["errors"] == {"reserve_soc_pct": "reserve_above_target"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**settings, "reserve_soc_pct": 40, "capacity_kwh": 62}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_VEHICLE_SETTINGS][init_integration.entry_id]["capacity_kwh"] == 62
+    await _wait_for_plan(hass, building)
+    assert building.last_input is not None
+    spec = building.last_input.vehicles[0]
+    assert spec.capacity_kwh == 62
+    assert spec.reserve_kwh == pytest.approx(0.4 * 62)
+    assert spec.round_trip_efficiency == pytest.approx(0.9)
