@@ -366,6 +366,13 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
                 total += data.status.data.power_w / 1000
         return total
 
+    def grid_import_kw(self) -> float | None:
+        """What the building draws from the grid now, cars included (what is billed)."""
+        meter = self.meter_import_kw()
+        if meter is None:
+            return None
+        return meter if self.meter_includes_vehicles else meter + self._vehicles_kw()
+
     def base_load_kw(self) -> float | None:
         """The building's load without the cars, measured now."""
         meter = self.meter_import_kw()
@@ -389,9 +396,9 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     async def _async_on_tick(self, _now: Any = None) -> None:
         now = self._clock()
-        meter = self.meter_import_kw()
-        if meter is not None:
-            self.peak.add(now, meter)
+        grid_import = self.grid_import_kw()
+        if grid_import is not None:
+            self.peak.add(now, grid_import)
         step = floor_to_step(now, STEP)
         if self._last_learned is not None and now - self._last_learned >= RELEARN_EVERY:
             self.hass.async_create_task(self.async_learn_profile(), f"{DOMAIN} learn load")

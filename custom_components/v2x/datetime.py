@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -18,6 +20,6 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create a departure entity per car of a building."""
-    data = entry.runtime_data
-    if isinstance(data, BuildingManager):
-        async_add_entities(building_entities.datetimes(data))
+    # Only building entries forward this platform.
+    manager = cast("BuildingManager", entry.runtime_data)
+    async_add_entities(building_entities.datetimes(manager))

@@ -296,6 +296,7 @@ def _energy_bounds(spec: _VehicleArrays, steps: int, dt: float) -> tuple[FloatAr
         spec.efficiency[:, None] * spec.max_charge[:, None] * dt * since_arrival
     )
     floor = np.minimum(spec.reserve[:, None], reachable)
+    floor = np.where(t > spec.departure[:, None], 0.0, floor)  # gone: the energy just stays
     before = t <= spec.arrival[:, None]
     lower = np.where(before, spec.initial[:, None], floor)
     upper = np.where(before, spec.initial[:, None], spec.capacity[:, None])

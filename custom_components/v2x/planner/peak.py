@@ -66,10 +66,11 @@ class PeakTracker:
         """Take the finished interval's average into the peak (if it was measured)."""
         if self._interval is not None and self._covered_h > 0:
             average = self._energy_kwh / self._covered_h
-            same_period = (
-                self.period is None or period_start(self._interval, self.billing_day) == self.period
-            )
-            if same_period and average > self.peak_kw:
+            period = period_start(self._interval, self.billing_day)
+            if self.period is None or period > self.period:
+                # A new billing period began (possibly during a gap in the readings).
+                self.peak_kw, self.peak_at, self.period = 0.0, None, period
+            if period == self.period and average > self.peak_kw:
                 self.peak_kw, self.peak_at = average, self._interval
         self._energy_kwh = self._covered_h = 0.0
 

@@ -1,0 +1,163 @@
+"""The billed-peak tracker: 15-minute time-weighted averages within a billing period."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from custom_components.v2x.planner.peak import PeakTracker, period_start
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 7) -> datetime:
+    return datetime(2025, month, day, hour, minute, tzinfo=TOKYO)
+
+
+@pytest.mark.parametrize(
+    ("moment", "billing_day", "expected"),
+    [
+        (at(14, 10), 1, date(2025, 7, 1)),
+        (at(14, 10), 14, date(2025, 7, 14)),
+        (at(14, 10), 15, date(2025, 6, 15)),
+        (at(5, 0, month=3), 10, date(2025, 2, 10)),
+        (datetime(2025, 1, 5, tzinfo=TOKYO), 10, date(2024, 12, 10)),
+        (datetime(2025, 12, 31, 23, 59, tzinfo=TOKYO), 28, date(2025, 12, 28)),
+    ],
+)
+def test_period_start(moment: datetime, billing_day: int, expected: date) -> None:
+    assert period_start(moment, billing_day) == expected
+
+
+def test_time_weighted_interval_average() -> None:
+    tracker = PeakTracker()
+    assert tracker.current_average_kw() is None
+    tracker.add(at(14, 10, 0), 40.0)
+    assert tracker.period == date(2025, 7, 1)
+    assert tracker.current_average_kw() is None
+    tracker.add(at(14, 10, 5), 100.0)
+    assert tracker.current_average_kw() == pytest.approx(40.0)
+    tracker.add(at(14, 10, 15), 20.0)
+    # (40 kW * 5 min + 100 kW * 10 min) / 15 min; not billed until the interval is over.
+    assert tracker.current_average_kw() == pytest.approx(80.0)
+    assert tracker.peak_kw == 0.0
+    tracker.add(at(14, 10, 20), 20.0)
+    assert tracker.peak_kw == pytest.approx(80.0)
+    assert tracker.peak_at == at(14, 10, 0)
+    assert tracker.current_average_kw() == pytest.approx(20.0)
+
+
+def test_highest_completed_interval_is_kept() -> None:
+    tracker = PeakTracker()
+    for minute, kw in [(0, 30.0), (15, 90.0), (30, 60.0), (45, 120.0), (50, 0.0)]:
+        tracker.add(at(14, 9, minute), kw)
+    tracker.add(at(14, 10, 1), 0.0)
+    # 09:45-10:00 averaged 120 kW for 5 min and 0 kW for 10 min.
+    assert tracker.peak_kw == pytest.approx(90.0)
+    assert tracker.peak_at == at(14, 9, 15)
+
+
+def test_a_gap_holds_the_last_reading() -> None:
+    tracker = PeakTracker()
+    tracker.add(at(14, 10, 0), 50.0)
+    tracker.add(at(14, 11, 0), 10.0)
+    assert tracker.peak_kw == pytest.approx(50.0)
+    assert tracker.peak_at == at(14, 10, 0)  # the first of the equal intervals
+    assert tracker.current_average_kw() == pytest.approx(50.0)  # 10:45 still open
+
+
+def test_exports_count_as_zero_import() -> None:
+    tracker = PeakTracker()
+    tracker.add(at(14, 10, 0), -30.0)
+    tracker.add(at(14, 10, 10), 30.0)
+    tracker.add(at(14, 10, 20), 0.0)
+    assert tracker.peak_kw == pytest.approx(10.0)
+
+
+def test_readings_out_of_order_do_not_accumulate() -> None:
+    tracker = PeakTracker()
+    tracker.add(at(14, 10, 0), 50.0)
+    tracker.add(at(14, 9, 0), 500.0)  # an older reading replaces the last one, adds nothing
+    assert tracker.current_average_kw() is None
+    tracker.add(at(14, 9, 10), 0.0)
+    assert tracker.current_average_kw() == pytest.approx(500.0)
+
+
+def test_new_billing_period_starts_over() -> None:
+    tracker = PeakTracker(billing_day=15)
+    tracker.add(at(14, 23, 0), 200.0)
+    tracker.add(at(14, 23, 30), 10.0)
+    assert tracker.peak_kw == pytest.approx(200.0)
+    assert tracker.period == date(2025, 6, 15)
+    tracker.add(at(15, 0, 1), 10.0)
+    assert tracker.period == date(2025, 7, 15)
+    assert tracker.peak_kw == 0.0
+    assert tracker.peak_at is None
+    tracker.add(at(15, 0, 20), 10.0)
+    # The first interval of the new period is billed in it.
+    assert tracker.peak_kw == pytest.approx(10.0)
+    assert tracker.peak_at == at(15, 0, 0)
+
+
+def test_dict_round_trip() -> None:
+    tracker = PeakTracker(billing_day=5)
+    tracker.add(at(14, 10, 0), 70.0)
+    tracker.add(at(14, 10, 20), 0.0)
+    saved = tracker.as_dict()
+    assert saved == {
+        "billing_day": 5,
+        "period": "2025-07-05",
+        "peak_kw": pytest.approx(70.0),
+        "peak_at": "2025-07-14T10:00:00+09:00",
+    }
+    restored = PeakTracker.from_dict(json.loads(json.dumps(saved)), 5)
+    assert restored.period == date(2025, 7, 5)
+    assert restored.peak_kw == pytest.approx(70.0)
+    assert restored.peak_at == at(14, 10, 0)
+    # It carries on in the same period: lower intervals keep the peak, higher ones raise it.
+    restored.add(at(14, 12, 0), 30.0)
+    restored.add(at(14, 12, 30), 90.0)
+    restored.add(at(14, 12, 50), 0.0)
+    assert restored.peak_kw == pytest.approx(90.0)
+    assert restored.peak_at == at(14, 12, 30)
+
+
+def test_empty_tracker_as_dict() -> None:
+    assert PeakTracker().as_dict() == {
+        "billing_day": 1,
+        "period": None,
+        "peak_kw": 0.0,
+        "peak_at": None,
+    }
+    restored = PeakTracker.from_dict({"billing_day": 1}, 1)
+    assert (restored.period, restored.peak_kw, restored.peak_at) == (None, 0.0, None)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"billing_day": 3, "period": "2025-07-01", "peak_kw": 70.0, "peak_at": None},  # changed
+        {"billing_day": 1, "period": "July", "peak_kw": 70.0},
+        {"billing_day": 1, "period": "2025-07-01", "peak_kw": "lots"},
+        {"billing_day": 1, "period": "2025-07-01", "peak_kw": None},
+        {"billing_day": 1, "period": "2025-07-01", "peak_kw": 1.0, "peak_at": "noon"},
+        {"billing_day": 1, "period": 20250701, "peak_kw": 1.0},
+    ],
+)
+def test_unusable_saved_data_starts_fresh(data: dict[str, Any]) -> None:
+    restored = PeakTracker.from_dict(data, 1)
+    assert restored.billing_day == 1
+    assert (restored.period, restored.peak_kw, restored.peak_at) == (None, 0.0, None)
+
+
+def test_gap_across_the_billing_day_bills_the_new_period_intervals() -> None:
+    tracker = PeakTracker(billing_day=1)
+    tracker.add(datetime(2025, 7, 31, 23, 30, tzinfo=TOKYO), 100.0)
+    tracker.add(datetime(2025, 8, 1, 0, 20, tzinfo=TOKYO), 10.0)
+    # 00:00-00:15 on 1 August averaged 100 kW and is complete.
+    assert tracker.period == date(2025, 8, 1)
+    assert tracker.peak_kw == pytest.approx(100.0)
