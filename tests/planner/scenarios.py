@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, time, timedelta
 import math
 from zoneinfo import ZoneInfo
@@ -129,8 +128,8 @@ def reachable_kwh(vehicle: VehicleSpec, steps: int, step_h: float) -> float:
 def leaves_below_reserve(vehicle: VehicleSpec, steps: int, step_h: float) -> bool:
     """A car that arrives below its reserve and leaves (inside the horizon) before reaching it.
 
-    The model's rising reserve floor keeps rising after departure, when the car can no
-    longer charge, which makes the program infeasible (see test_lp_invariants).
+    The reserve floor used to keep rising after departure, when the car can no longer
+    charge, which made the program infeasible (see test_lp_invariants).
     """
     return (
         clipped_departure(vehicle, steps) < steps
@@ -153,7 +152,7 @@ def vehicles(
     if sane_target:
         target = max(target, reserve)
     arrival = draw(st.integers(0, steps))
-    vehicle = VehicleSpec(
+    return VehicleSpec(
         vehicle_id=vehicle_id,
         capacity_kwh=capacity,
         energy_kwh=capacity * draw(_hundredths(0, 100)),
@@ -166,10 +165,6 @@ def vehicles(
         round_trip_efficiency=draw(_hundredths(70, 100)),
         wear_cost_per_kwh=draw(_hundredths(0, 10)),
     )
-    if leaves_below_reserve(vehicle, steps, step_h):
-        # Keep clear of the known infeasibility (reported separately).
-        vehicle = replace(vehicle, reserve_kwh=vehicle.energy_kwh)
-    return vehicle
 
 
 @st.composite

@@ -129,9 +129,13 @@ def add_car(
     for t in range(steps + 1):
         if t <= arrival:
             low, high = initial, initial
-        else:
+        elif t <= departure:
+            # planner.md 2.3 (6): reserve and capacity on (arrival, departure]; the floor rises
+            # at full charging power for a car that arrives below its reserve.
             rising = initial + eta * vehicle.max_charge_kw * dt * (t - arrival)
             low, high = min(vehicle.reserve_kwh, rising), vehicle.capacity_kwh
+        else:
+            low, high = 0.0, vehicle.capacity_kwh  # gone: the energy just stays
         energy.append(model.variable(("energy", v, t), 0.0, low, high))
     for t in range(steps):
         present = arrival <= t < departure

@@ -447,10 +447,12 @@ def test_layout_columns_do_not_overlap() -> None:
     assert layout.columns == 2 * (3 * 5 + 1) + 3 * 5 + 1 + 2
 
 
-# --- known production bugs (strict xfail: they start failing once the bug is fixed) ------
+# --- regressions and known production bugs ---------------------------------------------
+# The xfail tests are strict: they start failing once the bug is fixed.
 
 
 def test_car_leaving_before_reaching_its_reserve_still_gets_a_plan() -> None:
+    # The reserve floor used to keep rising after departure: PlannerError (infeasible).
     vehicle = car(
         "a", energy_kwh=0.0, reserve_kwh=10.0, target_kwh=10.0, max_charge_kw=1.0, departure_step=2
     )
