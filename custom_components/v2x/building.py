@@ -18,7 +18,7 @@ import math
 from typing import Any, Final
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.start import async_at_started
@@ -55,6 +55,7 @@ from .const import (
 )
 from .coordinator import ChargerRuntimeData
 from .devices.model import OperatingMode
+from .helpers import CoordinatorListeners
 from .planner.baseline import Comparison, compare
 from .planner.lp import PlannerError, solve
 from .planner.model import FloatArray, Plan, PlanInput, PlannerInputError, VehicleSpec
@@ -143,6 +144,11 @@ class _VehicleState:
     target_override: float | None = None
 
 
+def kw_per_unit(state: State) -> float:
+    """Factor from a power entity's unit to kW (its values are kW unless it says W)."""
+    return 0.001 if state.attributes.get("unit_of_measurement") == UnitOfPower.WATT else 1.0
+
+
 def local_now() -> datetime:
     """The time now in Home Assistant's time zone (the planner's default clock)."""
     return dt_util.now()
@@ -198,7 +204,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self._again = False
         self._last_learned: datetime | None = None
         self._unsubscribe: list[CALLBACK_TYPE] = []
-        self._charger_listeners: dict[str, tuple[object, CALLBACK_TYPE]] = {}
+        self._charger_listeners = CoordinatorListeners(self._async_on_charger_update)
         self._stopped = False
         self.last_input: PlanInput | None = None
         self.data = BuildingStatus(
@@ -270,8 +276,6 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
-        for _, unsubscribe in self._charger_listeners.values():
-            unsubscribe()
         self._charger_listeners.clear()
         for vehicle_id in list(self._sessions):
             data = self._charger(vehicle_id)
@@ -308,18 +312,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         """Listen to every charger's status (again after a charger reloads)."""
         for vehicle_id in self.vehicle_ids:
             data = self._charger(vehicle_id)
-            known = self._charger_listeners.get(vehicle_id)
-            coordinator = data.status if data is not None else None
-            if known is not None and known[0] is coordinator:
-                continue
-            if known is not None:
-                known[1]()
-                del self._charger_listeners[vehicle_id]
-            if coordinator is not None:
-                self._charger_listeners[vehicle_id] = (
-                    coordinator,
-                    coordinator.async_add_listener(self._async_on_charger_update),
-                )
+            self._charger_listeners.follow(vehicle_id, data.status if data is not None else None)
 
     @callback
     def _async_on_charger_update(self) -> None:
@@ -355,8 +348,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             value = float(state.state)
         except ValueError:
             return None
-        unit = state.attributes.get("unit_of_measurement")
-        return value / 1000 if unit == UnitOfPower.WATT else value
+        return value * kw_per_unit(state)
 
     def _vehicles_kw(self) -> float:
         total = 0.0
@@ -556,12 +548,8 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             points = self._forecast_points(self.forecast_entity)
             if points:
                 state = self.hass.states.get(self.forecast_entity)
-                watts = state is not None and (
-                    state.attributes.get("unit_of_measurement") == UnitOfPower.WATT
-                )
-                values = sample_forecast(points, starts, STEP)
-                if watts:
-                    values = values / 1000
+                scale = kw_per_unit(state) if state is not None else 1.0
+                values = sample_forecast(points, starts, STEP) * scale
                 fallback, source = fill_missing(values, fallback), "forecast"
         if measured is not None:
             fallback = fallback.copy()
@@ -888,7 +876,7 @@ async def _async_statistics(
     from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
 
     state = hass.states.get(entity_id)
-    scale = 0.001 if state and state.attributes.get("unit_of_measurement") == "W" else 1.0
+    scale = kw_per_unit(state) if state is not None else 1.0
     samples: list[tuple[datetime, float]] = []
     for period in ("5minute", "hour"):
         rows = await get_instance(hass).async_add_executor_job(

@@ -11,13 +11,6 @@ from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TimeSelector,
 )
@@ -51,13 +44,7 @@ from .const import (
     DEFAULT_VEHICLE_SETTINGS,
     DOMAIN,
 )
-
-
-def _number(minimum: float, maximum: float, unit: str | None = None, step: float = 1) -> Any:
-    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return NumberSelector(config)
+from .helpers import box_selector, choice_selector
 
 
 def charger_choices(hass: HomeAssistant) -> dict[str, str]:
@@ -69,16 +56,6 @@ def charger_choices(hass: HomeAssistant) -> dict[str, str]:
     }
 
 
-def _choices(choices: dict[str, str], *, multiple: bool = False) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=[SelectOptionDict(value=key, label=label) for key, label in choices.items()],
-            multiple=multiple,
-            mode=SelectSelectorMode.DROPDOWN,
-        )
-    )
-
-
 def setup_schema(hass: HomeAssistant, *, with_name: bool) -> vol.Schema:
     """The cars, the building meter and the optional forecast entities."""
     power_sensor = EntitySelector(
@@ -88,7 +65,7 @@ def setup_schema(hass: HomeAssistant, *, with_name: bool) -> vol.Schema:
     if with_name:
         fields[vol.Required(CONF_NAME, default="Building")] = TextSelector()
     fields |= {
-        vol.Required(CONF_VEHICLES): _choices(charger_choices(hass), multiple=True),
+        vol.Required(CONF_VEHICLES): choice_selector(charger_choices(hass), multiple=True),
         vol.Required(CONF_BUILDING_POWER): power_sensor,
         vol.Required(CONF_METER_INCLUDES_VEHICLES, default=True): BooleanSelector(),
         vol.Optional(CONF_LOAD_FORECAST): power_sensor,
@@ -118,15 +95,15 @@ def setup_data(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, st
 
 TARIFF_SCHEMA = vol.Schema(
     {
-        vol.Required(CONF_OFFPEAK_PRICE): _number(0, 10, "/kWh", 0.001),
-        vol.Required(CONF_PEAK_PRICE): _number(0, 10, "/kWh", 0.001),
+        vol.Required(CONF_OFFPEAK_PRICE): box_selector(0, 10, "/kWh", 0.001),
+        vol.Required(CONF_PEAK_PRICE): box_selector(0, 10, "/kWh", 0.001),
         vol.Required(CONF_PEAK_START): TimeSelector(),
         vol.Required(CONF_PEAK_END): TimeSelector(),
         vol.Required(CONF_PEAK_WEEKDAYS_ONLY): BooleanSelector(),
-        vol.Required(CONF_DEMAND_CHARGE): _number(0, 1000, "/kW", 0.01),
-        vol.Required(CONF_BILLING_DAY): _number(1, 28),
-        vol.Optional(CONF_IMPORT_LIMIT): _number(1, 100_000, "kW", 0.1),
-        vol.Required(CONF_WEAR_COST): _number(0, 5, "/kWh", 0.001),
+        vol.Required(CONF_DEMAND_CHARGE): box_selector(0, 1000, "/kW", 0.01),
+        vol.Required(CONF_BILLING_DAY): box_selector(1, 28),
+        vol.Optional(CONF_IMPORT_LIMIT): box_selector(1, 100_000, "kW", 0.1),
+        vol.Required(CONF_WEAR_COST): box_selector(0, 5, "/kWh", 0.001),
     }
 )
 
@@ -158,17 +135,21 @@ def vehicle_choice_schema(hass: HomeAssistant, vehicles: list[str]) -> vol.Schem
     """Which car's settings to change."""
     known = charger_choices(hass)
     return vol.Schema(
-        {vol.Required(CONF_VEHICLE): _choices({vid: known.get(vid, vid) for vid in vehicles})}
+        {
+            vol.Required(CONF_VEHICLE): choice_selector(
+                {vid: known.get(vid, vid) for vid in vehicles}
+            )
+        }
     )
 
 
 VEHICLE_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_DEPARTURE): TimeSelector(),
-        vol.Required(CONF_TARGET_SOC): _number(10, 100, "%"),
-        vol.Required(CONF_RESERVE_SOC): _number(0, 90, "%"),
-        vol.Optional(CONF_CAPACITY): _number(1, 200, "kWh", 0.1),
-        vol.Required(CONF_EFFICIENCY): _number(50, 100, "%"),
+        vol.Required(CONF_TARGET_SOC): box_selector(10, 100, "%"),
+        vol.Required(CONF_RESERVE_SOC): box_selector(0, 90, "%"),
+        vol.Optional(CONF_CAPACITY): box_selector(1, 200, "kWh", 0.1),
+        vol.Required(CONF_EFFICIENCY): box_selector(50, 100, "%"),
     }
 )
 

@@ -13,10 +13,6 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -96,6 +92,7 @@ from .echonet_support import (
     async_acquire_endpoint,
     async_release_endpoint,
 )
+from .helpers import box_selector, choice_selector
 
 PROBE_USER = "config_flow"
 MAX_SERIAL_IN_TITLE = 16
@@ -113,26 +110,19 @@ DEFAULT_PORTS = {
 }
 
 
-def _box(
-    minimum: float, maximum: float, unit: str | None = None, step: float = 1
-) -> NumberSelector:
-    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return NumberSelector(config)
-
-
 def _connection_schema(family: str, defaults: dict[str, Any]) -> vol.Schema:
     fields: dict[vol.Marker, Any] = {
         vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): TextSelector(
             TextSelectorConfig(autocomplete="off")
         ),
-        vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORTS[family])): _box(
-            1, 65535
-        ),
+        vol.Required(
+            CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORTS[family])
+        ): box_selector(1, 65535),
     }
     if family in MODBUS_CHARGERS:
-        fields[vol.Required(CONF_UNIT_ID, default=defaults.get(CONF_UNIT_ID, 1))] = _box(1, 247)
+        fields[vol.Required(CONF_UNIT_ID, default=defaults.get(CONF_UNIT_ID, 1))] = box_selector(
+            1, 247
+        )
     return vol.Schema(fields)
 
 
@@ -326,7 +316,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             self._site[CONF_GRID_DEVICE] = user_input[CONF_GRID_DEVICE]
             return await self.async_step_site_power()
-        schema = vol.Schema({vol.Required(CONF_GRID_DEVICE): _select(choices)})
+        schema = vol.Schema({vol.Required(CONF_GRID_DEVICE): choice_selector(choices)})
         return self.async_show_form(step_id="site_grid_device", data_schema=schema)
 
     async def async_step_site_power(
@@ -522,7 +512,9 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         if grid_device := entry.data.get(CONF_GRID_DEVICE):
             choices = {grid_device: _entry_title(self.hass, grid_device)}
             choices |= grid_device_choices(self.hass)
-            grid_field: dict[vol.Marker, Any] = {vol.Required(CONF_GRID_DEVICE): _select(choices)}
+            grid_field: dict[vol.Marker, Any] = {
+                vol.Required(CONF_GRID_DEVICE): choice_selector(choices)
+            }
         else:
             grid_field = {vol.Required(CONF_GRID_ENTITY): GRID_ENTITY_SELECTOR}
         schema = vol.Schema(grid_field).extend(site_power_schema(self.hass).schema)
@@ -564,12 +556,12 @@ class V2XOptionsFlow(OptionsFlow):
                 return self.async_create_entry(data=options)
         current = {**DEFAULT_OPTIONS, **self.config_entry.options, **(user_input or {})}
         fields: dict[vol.Marker, Any] = {
-            vol.Required(CONF_STATUS_INTERVAL): _box(1, 60, "s"),
-            vol.Required(CONF_FULL_INTERVAL): _box(5, 600, "s"),
-            vol.Required(CONF_RESERVE_SOC): _box(0, 95, "%"),
-            vol.Required(CONF_WATCHDOG): _box(10, 3600, "s"),
-            vol.Optional(CONF_MAX_DISCHARGE_POWER): _box(100, MAX_CHARGER_POWER_W, "W"),
-            vol.Required(CONF_CAPACITY): _box(1, 200, "kWh", step=0.1),
+            vol.Required(CONF_STATUS_INTERVAL): box_selector(1, 60, "s"),
+            vol.Required(CONF_FULL_INTERVAL): box_selector(5, 600, "s"),
+            vol.Required(CONF_RESERVE_SOC): box_selector(0, 95, "%"),
+            vol.Required(CONF_WATCHDOG): box_selector(10, 3600, "s"),
+            vol.Optional(CONF_MAX_DISCHARGE_POWER): box_selector(100, MAX_CHARGER_POWER_W, "W"),
+            vol.Required(CONF_CAPACITY): box_selector(1, 200, "kWh", step=0.1),
         }
         if self.config_entry.data[CONF_FAMILY] == FAMILY_ECHONET:
             # ECHONET Lite has no watchdog: nothing to set.
@@ -594,8 +586,10 @@ class V2XOptionsFlow(OptionsFlow):
         current = {**_default_options(family), **self.config_entry.options}
         schema = vol.Schema(
             {
-                vol.Required(CONF_POLL_INTERVAL): _box(MIN_BATTERY_POLL_S[family], 600, "s"),
-                vol.Optional(CONF_CAPACITY): _box(0.1, 100, "kWh", step=0.01),
+                vol.Required(CONF_POLL_INTERVAL): box_selector(
+                    MIN_BATTERY_POLL_S[family], 600, "s"
+                ),
+                vol.Optional(CONF_CAPACITY): box_selector(0.1, 100, "kWh", step=0.01),
             }
         )
         return self.async_show_form(
@@ -609,24 +603,24 @@ class V2XOptionsFlow(OptionsFlow):
             return self.async_create_entry(data={**entry.options, **user_input})
         building = entry.data.get(CONF_SITE_TYPE) == SITE_BUILDING
         fields: dict[vol.Marker, Any] = {
-            vol.Required(CONF_RESERVE_SOC): _box(5, 95, "%"),
-            vol.Required(CONF_RESTORE_DELAY): _box(0, 3600, "s"),
-            vol.Required(CONF_OUTAGE_DEBOUNCE): _box(0, 60, "s", step=0.1),
-            vol.Required(CONF_CONFIRM_TIMEOUT): _box(1, 120, "s"),
-            vol.Required(CONF_PARK_WARNING): _box(0, 120, "min"),
+            vol.Required(CONF_RESERVE_SOC): box_selector(5, 95, "%"),
+            vol.Required(CONF_RESTORE_DELAY): box_selector(0, 3600, "s"),
+            vol.Required(CONF_OUTAGE_DEBOUNCE): box_selector(0, 60, "s", step=0.1),
+            vol.Required(CONF_CONFIRM_TIMEOUT): box_selector(1, 120, "s"),
+            vol.Required(CONF_PARK_WARNING): box_selector(0, 120, "min"),
         }
         if building:
             fields |= {
-                vol.Required(CONF_ELEVATOR_STANDBY): _box(0, 20000, "W"),
-                vol.Required(CONF_ELEVATOR_TRIP): _box(0, 5000, "Wh"),
-                vol.Required(CONF_ELEVATOR_TRIPS): _box(0, 600),
+                vol.Required(CONF_ELEVATOR_STANDBY): box_selector(0, 20000, "W"),
+                vol.Required(CONF_ELEVATOR_TRIP): box_selector(0, 5000, "Wh"),
+                vol.Required(CONF_ELEVATOR_TRIPS): box_selector(0, 600),
             }
         else:
-            fields[vol.Required(CONF_HOUSE_LOAD)] = _box(0, 50000, "W")
+            fields[vol.Required(CONF_HOUSE_LOAD)] = box_selector(0, 50000, "W")
         if entry.data.get(CONF_GRID_DEVICE):
-            fields[vol.Required(CONF_GRID_POLL)] = _box(1, 60, "s")
+            fields[vol.Required(CONF_GRID_POLL)] = box_selector(1, 60, "s")
         else:
-            fields[vol.Required(CONF_GRID_MIN_VOLTAGE)] = _box(50, 400, "V")
+            fields[vol.Required(CONF_GRID_MIN_VOLTAGE)] = box_selector(50, 400, "V")
         current = {**DEFAULT_SITE_OPTIONS, **DEFAULT_ELEVATOR_OPTIONS, **entry.options}
         return self.async_show_form(
             step_id="site",
@@ -711,15 +705,6 @@ GRID_ENTITY_SELECTOR = EntitySelector(EntitySelectorConfig(domain=["binary_senso
 _SOURCE_FIELDS = (CONF_PRIMARY_SOURCE, CONF_SECOND_SOURCE, CONF_THIRD_SOURCE)
 
 
-def _select(choices: dict[str, str]) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=[SelectOptionDict(value=key, label=label) for key, label in choices.items()],
-            mode=SelectSelectorMode.DROPDOWN,
-        )
-    )
-
-
 def source_choices(hass: HomeAssistant) -> dict[str, str]:
     """V2X chargers and batteries that can power a site: entry id -> title."""
     return {
@@ -761,9 +746,9 @@ def site_power_schema(hass: HomeAssistant) -> vol.Schema:
     switches = EntitySelector(EntitySelectorConfig(domain="switch", multiple=True))
     return vol.Schema(
         {
-            vol.Required(CONF_PRIMARY_SOURCE): _select(sources),
-            vol.Optional(CONF_SECOND_SOURCE): _select(sources),
-            vol.Optional(CONF_THIRD_SOURCE): _select(sources),
+            vol.Required(CONF_PRIMARY_SOURCE): choice_selector(sources),
+            vol.Optional(CONF_SECOND_SOURCE): choice_selector(sources),
+            vol.Optional(CONF_THIRD_SOURCE): choice_selector(sources),
             vol.Required(CONF_TRANSFER_SWITCH): switch,
             vol.Optional(CONF_SWITCH_CONFIRM): EntitySelector(
                 EntitySelectorConfig(domain=["binary_sensor", "switch", "input_boolean"])

@@ -1,11 +1,22 @@
-"""Helpers shared by the platforms: translated exceptions and battery commands."""
+"""Helpers shared by the HA layer: errors, battery commands, selectors, listeners."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
+from homeassistant.core import CALLBACK_TYPE
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import DOMAIN
 from .devices.errors import CommandRefusedError, DeviceError
@@ -41,3 +52,64 @@ async def async_battery_command(coordinator: BatteryCoordinator, command: Awaita
     except DeviceError as err:
         raise device_error(err) from err
     await coordinator.async_refresh()
+
+
+def box_selector(
+    minimum: float, maximum: float, unit: str | None = None, step: float = 1
+) -> NumberSelector:
+    """A number typed into a box, with its range, step and unit."""
+    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def choice_selector(choices: dict[str, str], *, multiple: bool = False) -> SelectSelector:
+    """A dropdown of value -> label choices (several may be picked when ``multiple``)."""
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[SelectOptionDict(value=key, label=label) for key, label in choices.items()],
+            multiple=multiple,
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+class CoordinatorListeners:
+    """One listener per key on another entry's coordinator.
+
+    Following a key again after that entry reloaded (a new coordinator object)
+    moves the listener to the new coordinator; following it with None (the entry
+    is gone) removes it.
+    """
+
+    def __init__(self, on_update: Callable[[], None]) -> None:
+        """Call ``on_update`` whenever a followed coordinator has news."""
+        self._on_update = on_update
+        self._listeners: dict[str, tuple[DataUpdateCoordinator[Any], CALLBACK_TYPE]] = {}
+
+    def __contains__(self, key: object) -> bool:
+        """Whether a listener exists for ``key``."""
+        return key in self._listeners
+
+    def coordinator(self, key: str) -> DataUpdateCoordinator[Any] | None:
+        """The coordinator followed for ``key``."""
+        known = self._listeners.get(key)
+        return known[0] if known is not None else None
+
+    def follow(self, key: str, coordinator: DataUpdateCoordinator[Any] | None) -> None:
+        """Listen to ``coordinator`` for ``key`` (nothing to do if already)."""
+        known = self._listeners.get(key)
+        if known is not None and known[0] is coordinator:
+            return
+        if known is not None:
+            known[1]()
+            del self._listeners[key]
+        if coordinator is not None:
+            self._listeners[key] = (coordinator, coordinator.async_add_listener(self._on_update))
+
+    def clear(self) -> None:
+        """Remove every listener."""
+        for _, unsubscribe in self._listeners.values():
+            unsubscribe()
+        self._listeners.clear()

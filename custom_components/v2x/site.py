@@ -88,6 +88,7 @@ from .const import (
 from .coordinator import BatteryRuntimeData, ChargerRuntimeData, RuntimeData
 from .devices.errors import DeviceError
 from .devices.model import OperatingMode
+from .helpers import CoordinatorListeners
 from .repairs import async_check_site, async_delete_site_issues
 
 STORAGE_VERSION: Final = 1
@@ -157,7 +158,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._device_grid: bool | None = None
         self._command_failed: set[str] = set()
         self._last_snapshot: dict[str, Any] | None = None
-        self._source_listeners: dict[str, tuple[object, CALLBACK_TYPE]] = {}
+        self._source_listeners = CoordinatorListeners(self.async_step)
         self._stopped = False
         self._ticks = 0
         self._wakeup: CALLBACK_TYPE | None = None
@@ -230,8 +231,6 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         if self._wakeup is not None:
             self._wakeup()
             self._wakeup = None
-        for _, unsubscribe in self._source_listeners.values():
-            unsubscribe()
         self._source_listeners.clear()
         async_delete_site_issues(self.hass, self)
         async with self._lock:
@@ -270,18 +269,6 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         if grid != self._device_grid:
             self._device_grid = grid
             self.async_step()
-
-    def _follow(self, entry_id: str, coordinator: DataUpdateCoordinator[Any]) -> None:
-        """Step whenever a source's coordinator has news (re-subscribe after reloads)."""
-        known = self._source_listeners.get(entry_id)
-        if known is not None and known[0] is coordinator:
-            return
-        if known is not None:
-            known[1]()
-        self._source_listeners[entry_id] = (
-            coordinator,
-            coordinator.async_add_listener(self.async_step),
-        )
 
     # -- the step ----------------------------------------------------------------------
 
@@ -360,7 +347,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             data = self._runtime(self.grid_device)
             if isinstance(data, ChargerRuntimeData):
                 # A charger's own grid state arrives with its fast status poll.
-                self._follow(self.grid_device, data.status)
+                self._source_listeners.follow(self.grid_device, data.status)
                 status = data.status.data if data.status.last_update_success else None
                 return None if status is None else status.grid_available
             return self._device_grid
@@ -411,7 +398,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         data = self._runtime(entry_id)
         failed = entry_id in self._command_failed
         if isinstance(data, ChargerRuntimeData):
-            self._follow(entry_id, data.status)
+            self._source_listeners.follow(entry_id, data.status)
             status = data.status.data
             controller = data.controller
             return SourceObservation(
@@ -427,7 +414,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 discharging=bool(status and status.discharging),
             )
         if isinstance(data, BatteryRuntimeData):
-            self._follow(entry_id, data.coordinator)
+            self._source_listeners.follow(entry_id, data.coordinator)
             reading = data.coordinator.data
             state = reading.state if reading else None
             return SourceObservation(

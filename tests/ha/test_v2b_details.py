@@ -697,13 +697,13 @@ async def test_charger_reload_and_unload_are_followed(
 ) -> None:
     vehicle_id = init_integration.entry_id
     old = runtime(init_integration).status
-    assert building._charger_listeners[vehicle_id][0] is old
+    assert building._charger_listeners.coordinator(vehicle_id) is old
     assert await hass.config_entries.async_reload(vehicle_id)
     await hass.async_block_till_done()
     await building._async_on_tick()
     new = runtime(init_integration).status
     assert new is not old
-    assert building._charger_listeners[vehicle_id][0] is new
+    assert building._charger_listeners.coordinator(vehicle_id) is new
     await _wait_idle(hass, building)
 
     assert await hass.config_entries.async_unload(vehicle_id)
