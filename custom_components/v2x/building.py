@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 import math
 from typing import Any, Final
 
@@ -69,6 +69,7 @@ from .planner.series import (
     parse_forecast,
     sample_forecast,
     step_starts,
+    steps_until,
 )
 from .site import vehicle_capacity_kwh
 
@@ -161,9 +162,14 @@ def _parse_time(value: Any, fallback: Any) -> time:
         return time.fromisoformat(str(fallback))
 
 
+def _instant(moment: datetime) -> datetime:
+    """``moment`` in UTC: comparing two local times of one zone ignores a repeated hour."""
+    return moment.astimezone(UTC)
+
+
 def next_departure(now: datetime, daily: time, override: datetime | None) -> datetime:
     """The car's next departure: the override while in the future, else the daily time."""
-    if override is not None and override > now:
+    if override is not None and _instant(override) > _instant(now):
         return override
     today = now.replace(hour=daily.hour, minute=daily.minute, second=0, microsecond=0)
     return today if today > now else today + timedelta(days=1)
@@ -392,10 +398,13 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         if grid_import is not None:
             self.peak.add(now, grid_import)
         step = floor_to_step(now, STEP)
-        if self._last_learned is not None and now - self._last_learned >= RELEARN_EVERY:
+        if (
+            self._last_learned is not None
+            and _instant(now) - _instant(self._last_learned) >= RELEARN_EVERY
+        ):
             self.hass.async_create_task(self.async_learn_profile(), f"{DOMAIN} learn load")
         self._follow_chargers()
-        if step != self._step_start:
+        if self._step_start is None or _instant(step) != _instant(self._step_start):
             self._close_step(step)
             self.request_replan("step")
         elif self._signature != self._presence():
@@ -502,7 +511,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             reserve_pct = max(
                 float(self.vehicle_setting(vehicle_id, CONF_RESERVE_SOC)), limits.reserve_soc_pct
             )
-            steps_to_departure = math.floor((departure - start) / STEP)
+            steps_to_departure = steps_until(start, departure, STEP)
             specs.append(
                 VehicleSpec(
                     vehicle_id=vehicle_id,

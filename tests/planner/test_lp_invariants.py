@@ -289,9 +289,10 @@ def _input(**overrides: object) -> PlanInput:
         ({"price": np.full(3, 0.2)}, "price must have one value per step (4)"),
         ({"export_price": np.zeros(5)}, "export price must have one value per step"),
         ({"demand_mask": np.ones(3, dtype=bool)}, "demand mask must have one value per step"),
-        ({"load_kw": np.array([1.0, math.nan, 1.0, 1.0])}, "load and price must be finite"),
-        ({"price": np.array([1.0, math.inf, 1.0, 1.0])}, "load and price must be finite"),
+        ({"load_kw": np.array([1.0, math.nan, 1.0, 1.0])}, "load_kw must be finite"),
+        ({"price": np.array([1.0, math.inf, 1.0, 1.0])}, "price must be finite"),
         ({"import_limit_kw": -1.0}, "import limit must not be negative"),
+        ({"time_limit_s": -1.0}, "time limit must not be negative"),
         ({"export_limit_kw": -1.0}, "must not be negative"),
         ({"demand_charge_per_kw": -1.0}, "must not be negative"),
         ({"billed_peak_kw": -1.0}, "must not be negative"),
@@ -322,7 +323,7 @@ def test_valid_input_passes() -> None:
     ("overrides", "message"),
     [
         ({"capacity_kwh": -5.0}, "capacity must be positive"),
-        ({"capacity_kwh": math.nan}, "capacity must be positive"),
+        ({"capacity_kwh": math.nan}, "capacity_kwh must be finite"),
         ({"reserve_kwh": 50.0}, "reserve must be between 0 and the capacity"),
         ({"reserve_kwh": -1.0}, "reserve must be between 0 and the capacity"),
         ({"target_kwh": 41.0}, "target must be between 0 and the capacity"),
@@ -447,8 +448,7 @@ def test_layout_columns_do_not_overlap() -> None:
     assert layout.columns == 2 * (3 * 5 + 1) + 3 * 5 + 1 + 2
 
 
-# --- regressions and known production bugs ---------------------------------------------
-# The xfail tests are strict: they start failing once the bug is fixed.
+# --- regressions ------------------------------------------------------------------------
 
 
 def test_car_leaving_before_reaching_its_reserve_still_gets_a_plan() -> None:
@@ -479,11 +479,6 @@ def _degenerate_grid_split(price: float, export_price: float) -> PlanInput:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lp.solve reports energy_cost and peak_kw from the import/export variables, "
-    "which may both be positive in a tie, not from the net grid exchange",
-)
 @pytest.mark.parametrize(("price", "export_price"), [(0.35, 0.46), (-0.1, 0.0)])
 def test_reported_cost_and_peak_follow_the_net_grid(price: float, export_price: float) -> None:
     data = _degenerate_grid_split(price, export_price)
@@ -491,26 +486,86 @@ def test_reported_cost_and_peak_follow_the_net_grid(price: float, export_price: 
     assert plan.grid_kw == pytest.approx([4.0])
     assert plan.peak_kw == pytest.approx(4.0)
     assert plan.energy_cost == pytest.approx(0.25 * price * 4.0)
+    # The plan and the comparison read the same net series through the same function.
+    planned = compare(data, plan).planned
+    assert (plan.peak_kw, plan.energy_cost) == (planned.peak_kw, planned.energy_cost)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PlanInput.validate / VehicleSpec.validate let NaN (and infinite step_h) through",
-)
+def test_import_excess_follows_the_net_grid() -> None:
+    # Same tie, with an import limit between the net import (4 kW) and the split (9 kW).
+    data = replace(_degenerate_grid_split(0.35, 0.46), import_limit_kw=5.0)
+    plan = lp.solve(data)
+    assert plan.grid_kw == pytest.approx([4.0])
+    assert plan.import_excess_kw.tolist() == [0.0]
+    assert plan.feasible
+
+
+def test_plan_cost_and_peak_match_the_comparison() -> None:
+    # On an ordinary day too, solve() and compare() report one cost and one peak.
+    load = np.array([30.0, 55.0, 80.0, 40.0, -5.0, 20.0])
+    data = PlanInput(
+        step_h=0.5,
+        load_kw=load,
+        price=np.array([0.1, 0.3, 0.4, 0.2, 0.1, 0.1]),
+        export_price=np.full(6, 0.05),
+        export_limit_kw=10.0,
+        demand_charge_per_kw=8.0,
+        demand_mask=np.array([0, 1, 1, 1, 0, 0], dtype=bool),
+        vehicles=(car("a", energy_kwh=30.0, target_kwh=30.0, departure_step=6),),
+    )
+    plan = lp.solve(data)
+    planned = compare(data, plan).planned
+    assert plan.peak_kw == planned.peak_kw
+    assert plan.energy_cost == planned.energy_cost
+    assert plan.peak_kw == pytest.approx(float(np.maximum(plan.grid_kw[1:4], 0.0).max()))
+
+
 @pytest.mark.parametrize(
-    "overrides",
+    ("overrides", "field"),
     [
-        {"vehicles": (car("a", max_charge_kw=math.nan),)},
-        {"vehicles": (car("a", max_discharge_kw=math.nan),)},
-        {"vehicles": (car("a", wear_cost_per_kwh=math.nan),)},
-        {"export_price": np.array([math.nan, 0.0, 0.0, 0.0])},
-        {"import_limit_kw": math.nan},
-        {"export_limit_kw": math.nan},
-        {"demand_charge_per_kw": math.nan},
-        {"billed_peak_kw": math.nan},
-        {"step_h": math.inf},
+        ({"vehicles": (car("a", max_charge_kw=math.nan),)}, "vehicle a: max_charge_kw"),
+        ({"vehicles": (car("a", max_discharge_kw=math.nan),)}, "vehicle a: max_discharge_kw"),
+        ({"vehicles": (car("a", wear_cost_per_kwh=math.nan),)}, "vehicle a: wear_cost_per_kwh"),
+        ({"vehicles": (car("a", capacity_kwh=math.inf),)}, "vehicle a: capacity_kwh"),
+        ({"vehicles": (car("a", energy_kwh=math.nan),)}, "vehicle a: energy_kwh"),
+        ({"vehicles": (car("a", target_kwh=math.nan),)}, "vehicle a: target_kwh"),
+        ({"vehicles": (car("a", reserve_kwh=-math.inf),)}, "vehicle a: reserve_kwh"),
+        (
+            {"vehicles": (car("a", round_trip_efficiency=math.nan),)},
+            "vehicle a: round_trip_efficiency",
+        ),
+        ({"export_price": np.array([math.nan, 0.0, 0.0, 0.0])}, "plan input: export_price"),
+        ({"load_kw": np.array([0.0, 0.0, -math.inf, 0.0])}, "plan input: load_kw"),
+        ({"price": np.array([0.0, math.nan, 0.0, 0.0])}, "plan input: price"),
+        ({"import_limit_kw": math.nan}, "plan input: import_limit_kw"),
+        ({"export_limit_kw": math.nan}, "plan input: export_limit_kw"),
+        ({"export_limit_kw": math.inf}, "plan input: export_limit_kw"),
+        ({"demand_charge_per_kw": math.nan}, "plan input: demand_charge_per_kw"),
+        ({"billed_peak_kw": math.nan}, "plan input: billed_peak_kw"),
+        ({"step_h": math.inf}, "plan input: step_h"),
+        ({"step_h": math.nan}, "plan input: step_h"),
+        ({"time_limit_s": math.nan}, "plan input: time_limit_s"),
     ],
 )
-def test_non_finite_numbers_are_rejected(overrides: dict[str, object]) -> None:
+def test_non_finite_numbers_are_rejected(overrides: dict[str, object], field: str) -> None:
+    data = _input(**overrides)
+    with pytest.raises(PlannerInputError, match="must be finite") as caught:
+        data.validate()
+    assert str(caught.value).startswith(field)
     with pytest.raises(PlannerInputError):
-        _input(**overrides).validate()
+        lp.solve(data)
+
+
+def test_every_non_finite_field_is_named() -> None:
+    vehicle = car("ev", max_charge_kw=math.nan, wear_cost_per_kwh=math.inf)
+    with pytest.raises(PlannerInputError) as caught:
+        vehicle.validate(24)
+    assert str(caught.value) == (
+        "vehicle ev: max_charge_kw, wear_cost_per_kwh must be finite (NaN or infinity given)"
+    )
+    data = _input(billed_peak_kw=math.nan, import_limit_kw=math.inf)
+    with pytest.raises(PlannerInputError) as caught:
+        data.validate()
+    assert str(caught.value) == (
+        "plan input: import_limit_kw, billed_peak_kw must be finite (NaN or infinity given)"
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 import json
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ import pytest
 from custom_components.v2x.planner.peak import PeakTracker, period_start
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 7) -> datetime:
@@ -161,3 +162,76 @@ def test_gap_across_the_billing_day_bills_the_new_period_intervals() -> None:
     # 00:00-00:15 on 1 August averaged 100 kW and is complete.
     assert tracker.period == date(2025, 8, 1)
     assert tracker.peak_kw == pytest.approx(100.0)
+
+
+# --- daylight-saving changes ------------------------------------------------------------
+# 26 October 2025: 02:00-03:00 happens twice in Amsterdam, first CEST (UTC+2), then CET.
+
+
+def autumn(hour: int, minute: int) -> datetime:
+    """A local time on 26 October 2025 in Amsterdam, given by its UTC time."""
+    return datetime(2025, 10, 26, hour, minute, tzinfo=UTC).astimezone(AMSTERDAM)
+
+
+def test_the_repeated_autumn_hour_is_measured_in_real_time() -> None:
+    tracker = PeakTracker()
+    # Every reading holds 15 real minutes: 02:30, 02:45 (CEST), 02:00, 02:15 (CET), 02:30.
+    readings = [(autumn(0, 30), 10.0), (autumn(0, 45), 60.0), (autumn(1, 0), 20.0)]
+    readings += [(autumn(1, 15), 30.0), (autumn(1, 30), 0.0)]
+    assert [moment.fold for moment, _ in readings] == [0, 0, 1, 1, 1]
+    previous: float | None = None
+    for moment, kw in readings:
+        tracker.add(moment, kw)
+        # Each reading is later than the one before, although its wall clock may be
+        # earlier: the previous reading filled the interval just ended.
+        assert tracker.current_average_kw() == previous
+        previous = kw
+    # Four complete intervals averaged 10, 60, 20 and 30 kW: the CEST 02:45 one is the peak.
+    assert tracker.peak_kw == pytest.approx(60.0)
+    assert tracker.peak_at is not None
+    assert tracker.peak_at.astimezone(UTC) == datetime(2025, 10, 26, 0, 45, tzinfo=UTC)
+    assert tracker.as_dict()["peak_at"] == "2025-10-26T02:45:00+02:00"
+
+
+def test_a_peak_in_the_second_pass_keeps_its_offset() -> None:
+    tracker = PeakTracker()
+    tracker.add(autumn(0, 50), 40.0)  # 02:50 CEST
+    tracker.add(autumn(1, 5), 90.0)  # 02:05 CET, 15 real minutes later
+    tracker.add(autumn(1, 20), 0.0)  # 02:20 CET
+    # 02:45-03:00 CEST: 40 kW for 10 min. 02:00-02:15 CET: 40 kW for 5 min, 90 kW for 10.
+    assert tracker.peak_kw == pytest.approx((40.0 * 5 + 90.0 * 10) / 15)
+    assert tracker.peak_at is not None
+    assert tracker.peak_at.fold == 1
+    assert tracker.as_dict()["peak_at"] == "2025-10-26T02:00:00+01:00"
+    assert tracker.current_average_kw() == pytest.approx(90.0)  # 02:15 CET, 5 min at 90 kW
+    restored = PeakTracker.from_dict(json.loads(json.dumps(tracker.as_dict())), 1)
+    assert restored.peak_at is not None
+    assert restored.peak_at.astimezone(UTC) == tracker.peak_at.astimezone(UTC)
+
+
+def test_a_reading_in_the_second_pass_is_not_out_of_order() -> None:
+    tracker = PeakTracker()
+    tracker.add(autumn(0, 50), 40.0)  # 02:50 CEST
+    tracker.add(autumn(1, 5), 90.0)  # 02:05 CET: earlier on the wall clock, later in fact
+    tracker.add(autumn(1, 6), 0.0)
+    # The first 02:45 (CEST) interval closed at 02:00 CET with 40 kW over 10 minutes.
+    assert tracker.peak_kw == pytest.approx(40.0)
+    assert tracker.peak_at == autumn(0, 45)
+    assert tracker.current_average_kw() == pytest.approx((40.0 * 5 + 90.0) / 6)
+
+
+def test_spring_forward_intervals() -> None:
+    # 30 March 2025: 02:00 CET is 03:00 CEST; the hour between never happens.
+    tracker = PeakTracker()
+    start = datetime(2025, 3, 30, 1, 45, tzinfo=AMSTERDAM)
+    after_gap = (start.astimezone(UTC) + timedelta(minutes=15)).astimezone(AMSTERDAM)
+    assert (after_gap.hour, after_gap.minute) == (3, 0)
+    tracker.add(start, 0.0)
+    tracker.add(datetime(2025, 3, 30, 1, 55, tzinfo=AMSTERDAM), 90.0)
+    tracker.add(after_gap, 0.0)
+    tracker.add(datetime(2025, 3, 30, 3, 20, tzinfo=AMSTERDAM), 0.0)
+    # 01:45-02:00 CET averaged 30 kW; the 90 kW reading held 5 real minutes, not through
+    # a missing hour of 02:xx intervals.
+    assert tracker.peak_kw == pytest.approx(30.0)
+    assert tracker.peak_at == start
+    assert tracker.current_average_kw() == pytest.approx(0.0)

@@ -20,6 +20,7 @@ from custom_components.v2x.planner.series import (
     parse_forecast,
     sample_forecast,
     step_starts,
+    steps_until,
 )
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -289,15 +290,11 @@ def test_fill_missing() -> None:
     assert np.isnan(values[1])  # the input is left alone
 
 
-# --- known production bugs (strict xfail: they start failing once the bug is fixed) ------
+# --- daylight-saving changes ------------------------------------------------------------
+# 30 March 2025: Amsterdam skips 02:00-03:00. 26 October 2025: 02:00-03:00 happens twice
+# (first CEST, fold=0, then CET, fold=1).
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="step_starts adds wall-clock time to an aware local datetime: across a DST change "
-    "the steps are not `step` apart in real time (nonexistent 02:xx times in spring, the "
-    "repeated hour skipped in autumn)",
-)
 @pytest.mark.parametrize("day", [30, 26], ids=["spring", "autumn"])
 def test_step_starts_are_evenly_spaced_across_dst(day: int) -> None:
     month = 3 if day == 30 else 10
@@ -305,16 +302,155 @@ def test_step_starts_are_evenly_spaced_across_dst(day: int) -> None:
     instants = [moment.astimezone(UTC) for moment in starts]
     gaps = {later - earlier for earlier, later in itertools.pairwise(instants)}
     assert gaps == {QUARTER}
+    assert all(moment.tzinfo is AMSTERDAM for moment in starts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="floor_to_step drops fold=1: in the repeated autumn hour it returns a time an "
-    "hour earlier than the step that contains the moment",
-)
+def test_step_starts_skip_the_missing_spring_hour() -> None:
+    starts = step_starts(datetime(2025, 3, 30, 1, 30, tzinfo=AMSTERDAM), 4, QUARTER)
+    assert [(moment.hour, moment.minute) for moment in starts] == [
+        (1, 30),
+        (1, 45),
+        (3, 0),
+        (3, 15),
+    ]
+    assert [moment.utcoffset() for moment in starts] == [timedelta(hours=h) for h in (1, 1, 2, 2)]
+
+
+def test_step_starts_pass_the_repeated_autumn_hour_twice() -> None:
+    starts = step_starts(datetime(2025, 10, 26, 1, 45, tzinfo=AMSTERDAM), 10, QUARTER)
+    clock = [(moment.hour, moment.minute, moment.fold) for moment in starts]
+    assert clock == [
+        (1, 45, 0),
+        (2, 0, 0),
+        (2, 15, 0),
+        (2, 30, 0),
+        (2, 45, 0),
+        (2, 0, 1),
+        (2, 15, 1),
+        (2, 30, 1),
+        (2, 45, 1),
+        (3, 0, 0),
+    ]
+    assert starts[5].utcoffset() == timedelta(hours=1)
+    # A day with the repeated hour has 100 quarter-hour steps, one with the gap 92.
+    autumn = step_starts(datetime(2025, 10, 26, tzinfo=AMSTERDAM), 101, QUARTER)
+    assert autumn[100] == datetime(2025, 10, 27, tzinfo=AMSTERDAM)
+    spring = step_starts(datetime(2025, 3, 30, tzinfo=AMSTERDAM), 93, QUARTER)
+    assert spring[92] == datetime(2025, 3, 31, tzinfo=AMSTERDAM)
+
+
 def test_floor_to_step_in_the_repeated_autumn_hour() -> None:
     # 26 October 2025: 02:00-03:00 happens twice in Amsterdam; take the second (CET) pass.
     moment = datetime(2025, 10, 26, 1, 20, tzinfo=UTC).astimezone(AMSTERDAM)
     assert moment.fold == 1
     floored = floor_to_step(moment, QUARTER)
     assert moment.astimezone(UTC) - floored.astimezone(UTC) == timedelta(minutes=5)
+    assert (floored.hour, floored.minute, floored.fold) == (2, 15, 1)
+    assert floored.tzinfo is AMSTERDAM
+    # The first (CEST) pass floors into its own pass.
+    first = floor_to_step(datetime(2025, 10, 26, 2, 20, tzinfo=AMSTERDAM), QUARTER)
+    assert first.astimezone(UTC) == datetime(2025, 10, 26, 0, 15, tzinfo=UTC)
+    assert first.fold == 0
+
+
+@pytest.mark.parametrize(
+    "moment_utc",
+    [
+        datetime(2025, 3, 29, 22, 59, tzinfo=UTC) + index * timedelta(minutes=7)
+        for index in range(60)
+    ]
+    + [
+        datetime(2025, 10, 25, 21, 59, tzinfo=UTC) + index * timedelta(minutes=7)
+        for index in range(60)
+    ],
+    ids=lambda moment: moment.strftime("%m-%dT%H:%MZ"),
+)
+def test_floor_to_step_holds_in_real_time_around_dst(moment_utc: datetime) -> None:
+    moment = moment_utc.astimezone(AMSTERDAM)
+    floored = floor_to_step(moment, QUARTER)
+    assert timedelta(0) <= moment_utc - floored.astimezone(UTC) < QUARTER
+    assert floored.tzinfo is AMSTERDAM
+    assert floored.minute % 15 == 0
+    assert (floored.second, floored.microsecond) == (0, 0)
+    # The step start is one of the horizon's step starts from local midnight.
+    # (Compared in UTC: equal wall clocks in one zone compare equal whatever their fold.)
+    midnight = moment.replace(hour=0, minute=0, fold=0)
+    starts = [start.astimezone(UTC) for start in step_starts(midnight, 100, QUARTER)]
+    assert floored.astimezone(UTC) in starts
+
+
+def test_floor_to_step_uses_the_local_midnight() -> None:
+    # India is UTC+05:30: hourly steps start on the local hour, not on the UTC hour.
+    kolkata = ZoneInfo("Asia/Kolkata")
+    floored = floor_to_step(datetime(2025, 7, 15, 10, 59, tzinfo=kolkata), timedelta(hours=1))
+    assert (floored.hour, floored.minute) == (10, 0)
+
+
+@pytest.mark.parametrize(
+    ("start", "moment", "expected"),
+    [
+        # 22:00 CET the night before spring forward to 07:30 CEST: 8.5 real hours (wall: 9.5).
+        (
+            datetime(2025, 3, 29, 22, tzinfo=AMSTERDAM),
+            datetime(2025, 3, 30, 7, 30, tzinfo=AMSTERDAM),
+            34,
+        ),
+        # The same wall-clock night in autumn is 10.5 real hours long.
+        (
+            datetime(2025, 10, 25, 22, tzinfo=AMSTERDAM),
+            datetime(2025, 10, 26, 7, 30, tzinfo=AMSTERDAM),
+            42,
+        ),
+        (datetime(2025, 7, 15, 10, tzinfo=TOKYO), datetime(2025, 7, 15, 10, 14, tzinfo=TOKYO), 0),
+        (datetime(2025, 7, 15, 10, tzinfo=TOKYO), datetime(2025, 7, 15, 9, 59, tzinfo=TOKYO), -1),
+        (datetime(2025, 7, 15, 10, tzinfo=TOKYO), datetime(2025, 7, 15, 1, 30, tzinfo=UTC), 2),
+    ],
+)
+def test_steps_until(start: datetime, moment: datetime, expected: int) -> None:
+    assert steps_until(start, moment, QUARTER) == expected
+    # It is the index of the step start at or before the moment.
+    if expected >= 0:
+        starts = [t.astimezone(UTC) for t in step_starts(start, expected + 2, QUARTER)]
+        assert starts[expected] <= moment.astimezone(UTC) < starts[expected + 1]
+
+
+def test_naive_times_are_rejected() -> None:
+    naive = datetime(2025, 7, 15, 10, 0)  # noqa: DTZ001
+    with pytest.raises(ValueError, match="timezone-aware"):
+        floor_to_step(naive, QUARTER)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        step_starts(naive, 2, QUARTER)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        steps_until(datetime(2025, 7, 15, tzinfo=TOKYO), naive, QUARTER)
+
+
+def test_tariff_and_profile_read_the_local_clock_in_both_passes() -> None:
+    # A tariff and a learned profile are defined in local time: both passes of the
+    # repeated hour get the price and the load of 02:xx.
+    starts = step_starts(datetime(2025, 10, 26, 1, 45, tzinfo=AMSTERDAM), 10, QUARTER)
+    tariff = TimeOfUseTariff(0.2, (TariffPeriod(time(2), time(3), 0.5),))
+    assert tariff.prices(starts).tolist() == [0.2] + [0.5] * 8 + [0.2]
+    profile = LoadProfile()
+    profile.add(datetime(2025, 10, 19, 2, 15, tzinfo=AMSTERDAM), 7.0)  # a Sunday
+    profile.add(datetime(2025, 10, 19, 3, 0, tzinfo=AMSTERDAM), 1.0)
+    forecast = profile.forecast(starts)
+    assert forecast[2] == forecast[6] == 7.0
+    assert forecast[9] == 1.0
+
+
+def test_sample_forecast_in_the_repeated_autumn_hour() -> None:
+    # Points in the same zone as the steps: the first-pass 02:30 (CEST) point must not
+    # stand for the second-pass 02:00-02:30 (CET), which comes an hour later.
+    first = datetime(2025, 10, 26, 2, 30, tzinfo=AMSTERDAM)
+    second = datetime(2025, 10, 26, 2, 30, fold=1, tzinfo=AMSTERDAM)
+    points = [(second, 2.0), (first, 1.0)]  # out of order, as a sensor might give them
+    assert [
+        value
+        for _, value in parse_forecast(
+            [{"start": moment, "value": value} for moment, value in points]
+        )
+    ] == [1.0, 2.0]
+    starts = step_starts(datetime(2025, 10, 26, 2, 0, tzinfo=AMSTERDAM), 8, QUARTER)
+    # 02:00 02:15 02:30 02:45 (CEST) 02:00 02:15 02:30 02:45 (CET)
+    values = sample_forecast(sorted(points, key=lambda p: p[0].astimezone(UTC)), starts, QUARTER)
+    np.testing.assert_array_equal(values, [math.nan, math.nan, 1.0, 1.0, 1.0, 1.0, 2.0, math.nan])

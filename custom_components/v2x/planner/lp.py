@@ -19,6 +19,7 @@ from an executor, never from an event loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 import time
 from typing import Final
 
@@ -26,6 +27,7 @@ import highspy
 import numpy as np
 from numpy.typing import NDArray
 
+from .baseline import outcome
 from .model import FloatArray, Plan, PlanInput, VehiclePlan
 
 TIE_BREAK_PER_KWH: Final = 1e-4
@@ -304,7 +306,14 @@ def _energy_bounds(spec: _VehicleArrays, steps: int, dt: float) -> tuple[FloatAr
 
 
 def solve(data: PlanInput) -> Plan:
-    """Build and solve the plan of ``data``; blocking (run it in an executor)."""
+    """Build and solve the plan of ``data``; blocking (run it in an executor).
+
+    The grid is reported as the net exchange (import minus export): the LP's import
+    and export columns may both be positive in a tie, which no meter would see. The
+    peak, the energy cost and the import above the limit all follow from that net
+    series, the peak and cost through :func:`.baseline.outcome` so that the plan and
+    the comparison with plug-and-charge cannot disagree.
+    """
     started = time.perf_counter()
     program = build(data)
     solution, status, objective = _run_highs(program, data.time_limit_s)
@@ -313,10 +322,10 @@ def solve(data: PlanInput) -> Plan:
     discharge = solution[layout.discharge()]
     energy = solution[layout.energy()]
     shortfall = solution[layout.shortfall()]
-    grid_import = solution[layout.grid_import()]
-    grid_export = solution[layout.grid_export()]
-    mask = data.billed_steps
-    export_price = data.export_prices
+    grid_kw = solution[layout.grid_import()] - solution[layout.grid_export()]
+    planned = outcome(data, grid_kw)
+    limit = math.inf if data.import_limit_kw is None else data.import_limit_kw
+    import_excess: FloatArray = np.maximum(grid_kw - limit, 0.0)
     vehicles = tuple(
         VehiclePlan(
             vehicle_id=car.vehicle_id,
@@ -332,12 +341,12 @@ def solve(data: PlanInput) -> Plan:
         status=status,
         step_h=data.step_h,
         load_kw=data.load_kw.astype(np.float64),
-        grid_kw=grid_import - grid_export,
+        grid_kw=grid_kw,
         price=data.price.astype(np.float64),
         vehicles=vehicles,
-        peak_kw=float(grid_import[mask].max(initial=0.0)),
-        import_excess_kw=np.maximum(solution[layout.import_excess()], 0.0),
-        energy_cost=float(data.step_h * (data.price @ grid_import - export_price @ grid_export)),
+        peak_kw=planned.peak_kw,
+        import_excess_kw=import_excess,
+        energy_cost=planned.energy_cost,
         objective=objective,
         solve_time_s=time.perf_counter() - started,
         simultaneous_kw=float(np.minimum(charge, discharge).max(initial=0.0)),

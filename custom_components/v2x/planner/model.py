@@ -10,6 +10,7 @@ steps ``arrival_step .. departure_step - 1`` and leaves at the start of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 import math
 
@@ -21,6 +22,20 @@ FloatArray = NDArray[np.float64]
 
 class PlannerInputError(ValueError):
     """The planner was given inconsistent data (a bug in the caller, or bad settings)."""
+
+
+def _require_finite(owner: str, values: Mapping[str, float | FloatArray | None]) -> None:
+    """Raise :class:`PlannerInputError` naming every value that holds NaN or an infinity.
+
+    ``None`` means "not set" and passes; an array fails when any element is not finite.
+    """
+    bad = [
+        name
+        for name, value in values.items()
+        if value is not None and not bool(np.all(np.isfinite(value)))
+    ]
+    if bad:
+        raise PlannerInputError(f"{owner}: {', '.join(bad)} must be finite (NaN or infinity given)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +58,19 @@ class VehicleSpec:
 
     def validate(self, steps: int) -> None:
         """Raise :class:`PlannerInputError` when the numbers cannot describe a car."""
+        _require_finite(
+            f"vehicle {self.vehicle_id}",
+            {
+                "capacity_kwh": self.capacity_kwh,
+                "energy_kwh": self.energy_kwh,
+                "target_kwh": self.target_kwh,
+                "reserve_kwh": self.reserve_kwh,
+                "max_charge_kw": self.max_charge_kw,
+                "max_discharge_kw": self.max_discharge_kw,
+                "round_trip_efficiency": self.round_trip_efficiency,
+                "wear_cost_per_kwh": self.wear_cost_per_kwh,
+            },
+        )
         problems = []
         if not self.capacity_kwh > 0:
             problems.append("capacity must be positive")
@@ -114,6 +142,20 @@ class PlanInput:
 
     def validate(self) -> None:
         """Raise :class:`PlannerInputError` for inconsistent input."""
+        _require_finite(
+            "plan input",
+            {
+                "step_h": self.step_h,
+                "load_kw": self.load_kw,
+                "price": self.price,
+                "export_price": self.export_price,
+                "export_limit_kw": self.export_limit_kw,
+                "import_limit_kw": self.import_limit_kw,
+                "demand_charge_per_kw": self.demand_charge_per_kw,
+                "billed_peak_kw": self.billed_peak_kw,
+                "time_limit_s": self.time_limit_s,
+            },
+        )
         steps = self.steps
         if steps == 0 or not self.step_h > 0:
             raise PlannerInputError("the horizon needs at least one step of positive length")
@@ -123,12 +165,12 @@ class PlanInput:
         for name, array in arrays.items():
             if array is not None and array.shape != (steps,):
                 raise PlannerInputError(f"{name} must have one value per step ({steps})")
-        if not (np.all(np.isfinite(self.load_kw)) and np.all(np.isfinite(self.price))):
-            raise PlannerInputError("load and price must be finite numbers")
         if self.import_limit_kw is not None and self.import_limit_kw < 0:
             raise PlannerInputError("the import limit must not be negative")
         if self.export_limit_kw < 0 or self.demand_charge_per_kw < 0 or self.billed_peak_kw < 0:
             raise PlannerInputError("limits, demand charge and billed peak must not be negative")
+        if self.time_limit_s < 0:
+            raise PlannerInputError("the time limit must not be negative")
         ids = [vehicle.vehicle_id for vehicle in self.vehicles]
         if len(set(ids)) != len(ids):
             raise PlannerInputError("vehicle ids must be unique")

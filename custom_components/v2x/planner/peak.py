@@ -10,14 +10,19 @@ so that the Home Assistant layer can restore it after a restart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from .series import floor_to_step
 
 INTERVAL = timedelta(minutes=15)
 
 
 def period_start(moment: datetime, billing_day: int) -> date:
-    """First day of the billing period containing ``moment`` (day 1-28 of a month)."""
+    """First day of the billing period containing ``moment`` (day 1-28 of a month).
+
+    The billing period follows the local calendar, so ``moment`` is read as a local time.
+    """
     day = moment.date()
     if day.day >= billing_day:
         return day.replace(day=billing_day)
@@ -25,14 +30,20 @@ def period_start(moment: datetime, billing_day: int) -> date:
     return previous_month.replace(day=billing_day)
 
 
-def _interval_start(moment: datetime) -> datetime:
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight + ((moment - midnight) // INTERVAL) * INTERVAL
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 @dataclass(slots=True)
 class PeakTracker:
-    """Highest 15-minute average import (kW) in the current billing period."""
+    """Highest 15-minute average import (kW) in the current billing period.
+
+    Readings are timezone-aware local times. Intervals start every 15 minutes from
+    local midnight (see :func:`.series.floor_to_step`), but readings and intervals
+    are ordered and measured as instants: in a repeated autumn hour two readings
+    with the same wall-clock time are an hour apart, and each pass has its own
+    intervals (``peak_at`` keeps the ``fold`` and the UTC offset of its pass).
+    """
 
     billing_day: int = 1
     period: date | None = None
@@ -45,22 +56,24 @@ class PeakTracker:
 
     def add(self, moment: datetime, import_kw: float) -> None:
         """Record that the building imported ``import_kw`` from ``moment`` on."""
-        if self._last is not None and moment > self._last[0]:
+        if self._last is not None and _utc(moment) > _utc(self._last[0]):
             self._accumulate(self._last[0], moment, self._last[1])
         self._last = (moment, max(import_kw, 0.0))
         self._roll_period(moment)
 
     def _accumulate(self, start: datetime, end: datetime, kw: float) -> None:
-        while start < end:
-            interval = _interval_start(start)
-            if interval != self._interval:
+        zone = end.tzinfo
+        position, stop_at = _utc(start), _utc(end)
+        while position < stop_at:
+            interval = floor_to_step(position.astimezone(zone), INTERVAL)
+            if self._interval is None or _utc(interval) != _utc(self._interval):
                 self._close_interval()
                 self._interval = interval
-            stop = min(end, interval + INTERVAL)
-            hours = (stop - start).total_seconds() / 3600
+            stop = min(stop_at, _utc(interval) + INTERVAL)
+            hours = (stop - position).total_seconds() / 3600
             self._energy_kwh += kw * hours
             self._covered_h += hours
-            start = stop
+            position = stop
 
     def _close_interval(self) -> None:
         """Take the finished interval's average into the peak (if it was measured)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 import math
 
 import numpy as np
@@ -19,15 +19,48 @@ SLOTS_PER_DAY = 96  # 15-minute slots
 
 
 def step_starts(start: datetime, steps: int, step: timedelta) -> list[datetime]:
-    """The start time of each step of a horizon beginning at ``start``."""
-    return [start + index * step for index in range(steps)]
+    """The start time of each step of a horizon beginning at ``start`` (timezone-aware).
+
+    Steps are exactly ``step`` apart in real time, also across a daylight-saving
+    change (the arithmetic is done in UTC); each start is given back as a local time
+    in ``start``'s zone, with ``fold=1`` in the second pass of a repeated hour.
+    """
+    zone = _zone_of(start)
+    origin = start.astimezone(UTC)
+    return [(origin + index * step).astimezone(zone) for index in range(steps)]
 
 
 def floor_to_step(moment: datetime, step: timedelta) -> datetime:
-    """``moment`` rounded down to a multiple of ``step`` since midnight."""
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    elapsed = (moment - midnight) // step
-    return midnight + elapsed * step
+    """The start of the step containing ``moment``: steps of ``step`` from local midnight.
+
+    ``moment`` must be timezone-aware. The steps are counted in real time from the
+    start of ``moment``'s local day, so ``0 <= moment - result < step`` holds in real
+    time also on a daylight-saving day; a moment in the second pass of a repeated hour
+    (``fold=1``) gets a step in that same pass. The result is in ``moment``'s zone.
+    """
+    zone = _zone_of(moment)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0, fold=0)
+    origin = midnight.astimezone(UTC)
+    elapsed = (moment.astimezone(UTC) - origin) // step
+    return (origin + elapsed * step).astimezone(zone)
+
+
+def steps_until(start: datetime, moment: datetime, step: timedelta) -> int:
+    """Whole steps of ``step`` from ``start`` to ``moment`` in real time (rounded down).
+
+    Use it to turn a time into a step index of :func:`step_starts`: subtracting two
+    local times of one zone directly measures wall-clock time, which is an hour off
+    across a daylight-saving change. Negative when ``moment`` is before ``start``.
+    """
+    _zone_of(start)
+    _zone_of(moment)
+    return (moment.astimezone(UTC) - start.astimezone(UTC)) // step
+
+
+def _zone_of(moment: datetime) -> tzinfo:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a timezone-aware time is needed, got {moment.isoformat()}")
+    return moment.tzinfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +205,7 @@ def parse_forecast(items: object) -> list[tuple[datetime, float]]:
         value = next((_parse_number(item[k]) for k in _VALUE_KEYS if k in item), None)
         if start is not None and value is not None:
             points.append((start, value))
-    return sorted(points, key=lambda point: point[0])
+    return sorted(points, key=lambda point: point[0].astimezone(UTC))
 
 
 def sample_forecast(
@@ -180,13 +213,16 @@ def sample_forecast(
 ) -> FloatArray:
     """Value of the forecast at each step start (NaN where it has nothing).
 
-    A point holds until the next one, or for ``max_gap`` after the last.
+    A point holds until the next one, or for ``max_gap`` after the last. Times are
+    compared as instants (in UTC): two local times in the same zone would otherwise
+    be compared by their wall clock, which is ambiguous in a repeated autumn hour.
     """
     result = np.full(len(starts), np.nan)
     if not points:
         return result
-    times = [point[0] for point in points]
-    for index, moment in enumerate(starts):
+    times = [point[0].astimezone(UTC) for point in points]
+    for index, start in enumerate(starts):
+        moment = start.astimezone(UTC)
         position = _last_at_or_before(times, moment)
         if position < 0:
             continue
