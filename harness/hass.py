@@ -283,11 +283,14 @@ class HassInstance:
         entry: dict[str, Any] = result["result"]
         return entry
 
-    def set_options(self, entry_id: str, options: dict[str, Any]) -> None:
-        """Run an entry's options flow with ``options``."""
+    def set_options(
+        self, entry_id: str, options: dict[str, Any], *, menu_choice: str | None = None
+    ) -> None:
+        """Run an entry's options flow with ``options`` (after ``menu_choice``, if a menu)."""
         flow = self.api("/api/config/config_entries/options/flow", data={"handler": entry_id})
-        result = self.api(
-            f"/api/config/config_entries/options/flow/{flow['flow_id']}", data=options
-        )
+        path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+        if menu_choice is not None:
+            self.api(path, data={"next_step_id": menu_choice})
+        result = self.api(path, data=options)
         if result.get("type") != "create_entry":
             raise HarnessError(f"options were not accepted: {result}")

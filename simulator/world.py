@@ -151,10 +151,20 @@ def load_scenario(path: Path) -> ScenarioConfig:
 class Simulation:
     """Runs every device of a scenario on loopback until stopped."""
 
-    def __init__(self, config: ScenarioConfig, *, control_port: int | None = None) -> None:
-        """Build the devices; nothing listens before :meth:`start`."""
+    def __init__(
+        self,
+        config: ScenarioConfig,
+        *,
+        control_port: int | None = None,
+        clock: SimClock | None = None,
+    ) -> None:
+        """Build the devices; nothing listens before :meth:`start`.
+
+        ``clock`` replaces the scenario's real-time clock, e.g. by one that follows a
+        co-simulation's virtual time.
+        """
         self.config = config
-        self.clock = SimClock(config.speed)
+        self.clock = clock or SimClock(config.speed)
         self.grid = config.grid
         self.control_port = control_port if control_port is not None else config.control_port
         self.quasars = {q.name: QuasarTwin(q, self.clock, self.grid) for q in config.quasars}

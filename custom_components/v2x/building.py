@@ -26,6 +26,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 import numpy as np
+from numpy.typing import NDArray
 
 from .const import (
     CONF_BILLING_DAY,
@@ -80,6 +81,9 @@ TICK: Final = timedelta(seconds=10)
 RELEARN_EVERY: Final = timedelta(hours=6)
 LEARN_DAYS: Final = 28
 MIN_SETPOINT_W: Final = 100
+SOC_MARGIN_PCT: Final = 0.5
+"""Chargers report the car's SoC in whole percent (rounded): the planner takes the lower
+end of what a reading may mean, so that a car is not left half a percent short."""
 FORECAST_ATTRIBUTES: Final = ("forecast", "prices", "raw_today", "raw_tomorrow")
 
 
@@ -160,6 +164,17 @@ def _parse_time(value: Any, fallback: Any) -> time:
         return time.fromisoformat(str(value))
     except ValueError:
         return time.fromisoformat(str(fallback))
+
+
+def todays_steps(starts: list[datetime]) -> NDArray[np.bool_]:
+    """The steps of the first step's day: the window the demand charge is planned on.
+
+    The horizon runs into tomorrow, where the plan knows no cars (they have not
+    arrived yet), so tomorrow's peak looks unavoidable and would make shaving today's
+    worthless. Tomorrow's peak is for tomorrow's plans, made once the cars are back.
+    """
+    today = starts[0].date()
+    return np.array([start.date() == today for start in starts], dtype=bool)
 
 
 def _instant(moment: datetime) -> datetime:
@@ -516,7 +531,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
                 VehicleSpec(
                     vehicle_id=vehicle_id,
                     capacity_kwh=capacity,
-                    energy_kwh=min(max(soc, 0.0), 100.0) / 100 * capacity,
+                    energy_kwh=min(max(soc - SOC_MARGIN_PCT, 0.0), 100.0) / 100 * capacity,
                     departure_step=max(steps_to_departure, 0),
                     target_kwh=max(target, reserve_pct) / 100 * capacity,
                     reserve_kwh=reserve_pct / 100 * capacity,
@@ -542,28 +557,39 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
                 import_limit_kw=float(limit) if limit else None,
                 demand_charge_per_kw=float(self._option(CONF_DEMAND_CHARGE)),
                 billed_peak_kw=self.peak.peak_kw,
+                demand_mask=todays_steps(starts),
             ),
             source,
         )
 
     def _load_forecast(self, starts: list[datetime]) -> tuple[FloatArray, str]:
-        """Forecast entity, else the learned profile, else the load measured now."""
+        """Forecast entity, else the learned profile, else the load measured now.
+
+        The step under way is a nowcast: its forecast, moved by how far the latest meter
+        reading is from the forecast of the step that reading was taken in. At a step
+        boundary the latest reading belongs to the step that just ended, and on a
+        morning ramp it can be far below the step that begins.
+        """
         measured = self.base_load_kw()
-        fallback: FloatArray = np.full(len(starts), measured if measured is not None else 0.0)
+        # One step before the horizon too, for a reading taken before it starts.
+        steps = [(_instant(starts[0]) - STEP).astimezone(starts[0].tzinfo), *starts]
+        series: FloatArray = np.full(len(steps), measured if measured is not None else 0.0)
         source = "measured" if measured is not None else "none"
         if not self.profile.empty:
-            fallback, source = self.profile.forecast(starts), "learned"
+            series, source = self.profile.forecast(steps), "learned"
         if self.forecast_entity:
             points = self._forecast_points(self.forecast_entity)
             if points:
                 state = self.hass.states.get(self.forecast_entity)
                 scale = kw_per_unit(state) if state is not None else 1.0
-                values = sample_forecast(points, starts, STEP) * scale
-                fallback, source = fill_missing(values, fallback), "forecast"
+                values = sample_forecast(points, steps, STEP) * scale
+                series, source = fill_missing(values, series), "forecast"
+        load = series[1:].copy()
         if measured is not None:
-            fallback = fallback.copy()
-            fallback[0] = measured  # the step under way: what the building draws now
-        return fallback, source
+            reading = self.hass.states.get(self.meter)
+            before = reading is not None and _instant(reading.last_reported) < _instant(starts[0])
+            load[0] = measured + (series[1] - series[0] if before else 0.0)
+        return load, source
 
     def _forecast_points(self, entity_id: str) -> list[tuple[datetime, float]]:
         state = self.hass.states.get(entity_id)
@@ -786,7 +812,10 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
     ) -> None:
         controller = data.controller
         if abs(setpoint_w) < MIN_SETPOINT_W:
-            await self._async_release(vehicle_id, data)
+            # Held at 0 W, not handed back: a charger under its own logic would start
+            # charging the car at full power (Quasar autostart), whatever the plan says.
+            await controller.async_hold_idle()
+            self._sessions.pop(vehicle_id, None)
             return
         mode = OperatingMode.CHARGE if setpoint_w > 0 else OperatingMode.DISCHARGE
         power_w = abs(setpoint_w)

@@ -158,6 +158,17 @@ class ChargerController:
         """End any session and stop (dis)charging, keeping remote control."""
         await self._async_command(self._charger.async_stop, end_session=True, setpoint=0)
 
+    async def async_hold_idle(self) -> None:
+        """End any session; hold the charger at 0 W under remote control.
+
+        Unlike :meth:`async_stop` this takes remote control first when the charger is
+        under its own logic, which would otherwise start charging a car on its own.
+        """
+        await self._async_command(self._async_set_zero, end_session=True, setpoint=0)
+
+    async def _async_set_zero(self) -> None:
+        await self._charger.async_set_power(0)
+
     async def async_take_control(self) -> None:
         """Put the charger under remote control (watchdog armed), without a session."""
         await self._async_command(self._charger.async_take_control, end_session=False)

@@ -19,6 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.v2x.building import (
+    STEP,
     BuildingManager,
     building_device_identifier,
     vehicle_device_identifier,
@@ -376,7 +377,10 @@ async def test_config_flow_without_chargers_aborts(hass: HomeAssistant) -> None:
 
 
 async def test_options_flow_tariff_and_vehicle(
-    hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    building: BuildingManager,
+    init_integration: MockConfigEntry,
+    twin: QuasarTwin,
 ) -> None:
     entry = building.entry
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -433,3 +437,66 @@ async def test_options_flow_tariff_and_vehicle(
     assert spec.capacity_kwh == 62
     assert spec.reserve_kwh == pytest.approx(0.4 * 62)
     assert spec.round_trip_efficiency == pytest.approx(0.9)
+    # The SoC reading (whole percent) is taken at its lower end: 60 % of 62 kWh, less 0.5 %.
+    assert twin.battery.soc_pct == pytest.approx(60.0, abs=0.5)
+    assert spec.energy_kwh == pytest.approx((round(twin.battery.soc_pct) - 0.5) / 100 * 62)
+
+
+async def test_an_idle_car_is_held_at_zero_not_left_to_its_autostart(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    frozen_clock: list[datetime],
+    twin: QuasarTwin,
+) -> None:
+    # Under its own logic the Quasar charges a plugged-in car at full power (autostart).
+    assert not twin.remote
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if twin.actual_power_w > 5000:
+            break
+    assert twin.actual_power_w > 5000
+    frozen_clock.append(_now())
+    hass.states.async_set(METER, "50", {"unit_of_measurement": "kW", "device_class": "power"})
+    # One flat price, no demand charge, a car above its target: nothing to gain.
+    entry = v2b_entry(
+        init_integration.entry_id,
+        **{
+            CONF_PEAK_PRICE: 0.10,
+            CONF_VEHICLE_SETTINGS: {
+                init_integration.entry_id: {CONF_DEPARTURE: "23:00:00", CONF_TARGET_SOC: 50}
+            },
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    manager: BuildingManager = entry.runtime_data
+    await _wait_for_plan(hass, manager)
+    plan = manager.data.plan
+    assert plan is not None
+    assert abs(plan.vehicles[0].power_kw[0]) < 0.1
+    # The plan says 0 W: the building holds the charger there under remote control.
+    described = twin.describe()  # (mypy narrowed twin.remote to False above)
+    assert described["remote"] is True
+    assert described["running"] is False
+    assert runtime(init_integration).controller.setpoint_w == 0
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if abs(twin.actual_power_w) < 1:
+            break
+    assert abs(twin.actual_power_w) < 1
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_demand_charge_is_planned_on_today_only(
+    hass: HomeAssistant, building: BuildingManager
+) -> None:
+    # At 14:00 the 24-hour horizon ends tomorrow at 14:00, when no car is in the plan:
+    # tomorrow's peak must not make shaving today's look worthless.
+    data = building.last_input
+    assert data is not None
+    start = building.data.start
+    assert start is not None
+    today = [start + index * STEP for index in range(data.steps)]
+    assert data.billed_steps.tolist() == [moment.date() == start.date() for moment in today]
+    assert 0 < int(data.billed_steps.sum()) < data.steps

@@ -427,6 +427,41 @@ async def test_load_forecast_and_price_entities(
     assert data.price[0] == pytest.approx(0.30)
 
 
+async def test_the_step_under_way_is_a_nowcast_from_the_latest_reading(
+    hass: HomeAssistant, make_building: MakeBuilding, frozen_clock: list[datetime]
+) -> None:
+    # A morning ramp: the forecast jumps from 20 to 60 kW at the next step.
+    start = dt_util.now().replace(second=0, microsecond=0)
+    start = start - timedelta(minutes=start.minute % 15) + STEP
+    hass.states.async_set(
+        FORECAST,
+        "20",
+        {
+            "unit_of_measurement": "kW",
+            "forecast": [
+                {"start": (start + i * STEP).isoformat(), "value": 20.0 if i < 0 else 60.0}
+                for i in range(-2, 8)
+            ],
+        },
+    )
+    manager = await make_building(data={CONF_LOAD_FORECAST: FORECAST})
+    # The plan is made at the boundary; the meter's latest reading (50 kW, reported just
+    # now, before the boundary) is 30 kW above the forecast of its step: so is the nowcast.
+    frozen_clock[0] = start + timedelta(seconds=5)
+    await _replan(hass, manager)
+    data = manager.last_input
+    assert data is not None
+    assert data.load_kw[0] == pytest.approx(60.0 + 30.0)
+    assert list(data.load_kw[1:4]) == [60.0, 60.0, 60.0]
+
+    # A reading taken in the step under way is the nowcast itself.
+    frozen_clock[0] = dt_util.now() - timedelta(seconds=1)
+    await _replan(hass, manager)
+    data = manager.last_input
+    assert data is not None
+    assert data.load_kw[0] == pytest.approx(50.0)
+
+
 # -- learning from the recorder ------------------------------------------------------------
 
 

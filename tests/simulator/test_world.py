@@ -18,10 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_default_scenario_loads() -> None:
-    """The shipped scenario parses into one Quasar with a 40 kWh Leaf."""
+    """The shipped scenario: the house's Quasar with a 40 kWh Leaf, six office bays."""
     config = load_scenario(ROOT / "simulator" / "scenarios" / "default.toml")
     assert config.control_port == 8099
-    assert [q.name for q in config.quasars] == ["quasar"]
+    assert [q.name for q in config.quasars] == ["quasar"] + [
+        f"office_bay_{bay}" for bay in range(1, 7)
+    ]
+    assert [q.port for q in config.quasars[1:]] == list(range(5030, 5036))
+    assert {q.max_power_w for q in config.quasars[1:]} == {6000}
     assert config.quasars[0].car.capacity_kwh == 40
     assert config.quasars[0].car.soc_pct == 62
     assert [(s.name, s.port, s.car.capacity_kwh) for s in config.sunspecs] == [

@@ -1,0 +1,103 @@
+"""The building's plan executed by Home Assistant on simulated chargers, in virtual time.
+
+``test_afternoon_follows_the_plan`` runs in every test run (about 20 s). The whole-day
+benchmark (``python -m benchmarks.v2b_closed_loop``) runs the same co-simulation
+through ``test_day_for_the_benchmark``, which is skipped unless the benchmark asks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+import json
+import os
+from pathlib import Path
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+import numpy as np
+import pytest
+
+from .closed_loop import Car, CoSimulation, Day, DayResult
+
+# An office afternoon: 100 kW, a 140 kW peak 14:00-15:00, then 90 kW until night.
+AFTERNOON = np.interp(np.arange(96) / 4, [0, 13, 14, 15, 15.5, 24], [90, 100, 140, 140, 90, 90])
+BENCHMARK_ENV = "V2X_CLOSED_LOOP_DAY"
+
+
+async def _run(hass: HomeAssistant, freezer: FrozenDateTimeFactory, day: Day) -> DayResult:
+    loop = CoSimulation(hass, freezer, day)
+    await loop.async_start()
+    try:
+        return await loop.async_run()
+    finally:
+        await loop.async_stop()
+
+
+async def test_afternoon_follows_the_plan(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, allow_loopback: None
+) -> None:
+    day = Day(
+        day=date(2026, 11, 18),  # a Wednesday: the peak price applies
+        base_load_kw=AFTERNOON,
+        start=time(13, 30),
+        end=time(16, 45),
+        cars=(
+            Car("bay 1", time(0), time(16, 30), 80.0),
+            Car("bay 2", time(0), time(16, 40), 75.0),
+        ),
+    )
+    result = await _run(hass, freezer, day)
+
+    assert result.ticks == 3 * 3600 + 15 * 60
+    assert result.watchdog_expiries == 0
+    # The cars discharged through the 140 kW hour: the building peaked near 134 kW,
+    # as the plan said once both cars were in.
+    assert result.morning_planned_peak_kw is not None
+    assert result.measured_peak_kw < 135.0
+    assert result.measured_peak_kw == pytest.approx(result.morning_planned_peak_kw, abs=0.5)
+    assert min(step.vehicles_kw for step in result.steps) < -5.0
+    # Every step after the warm-up drew what its plan said, to 0.25 kW (of 12 kW of cars).
+    errors = result.step_errors_kw()
+    assert len(errors) == len(result.steps) - 1
+    assert max(errors) < 0.25
+    # Both cars left at their target.
+    assert [departure.name for departure in result.departures] == ["bay 1", "bay 2"]
+    for departure in result.departures:
+        assert departure.soc_pct >= departure.target_soc_pct - 0.1, departure
+
+
+@pytest.mark.skipif(BENCHMARK_ENV not in os.environ, reason="run by benchmarks.v2b_closed_loop")
+async def test_day_for_the_benchmark(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, allow_loopback: None
+) -> None:
+    """The benchmark's day: scenario from the JSON file it names, results next to it."""
+    path = Path(os.environ[BENCHMARK_ENV])
+    scenario = json.loads(await hass.async_add_executor_job(path.read_text, "utf-8"))
+    day = Day(
+        day=date.fromisoformat(scenario["day"]),
+        base_load_kw=np.asarray(scenario["base_load_kw"], dtype=np.float64),
+        cars=tuple(
+            Car(
+                car["name"],
+                time.fromisoformat(car["arrival"]),
+                time.fromisoformat(car["departure"]),
+                float(car["arrival_soc_pct"]),
+                float(car["target_soc_pct"]),
+                float(car["reserve_soc_pct"]),
+                float(car["capacity_kwh"]),
+            )
+            for car in scenario["cars"]
+        ),
+        charger_w=int(scenario["charger_w"]),
+        offpeak_price=float(scenario["offpeak_price"]),
+        peak_price=float(scenario["peak_price"]),
+        peak_hours=(
+            time.fromisoformat(scenario["peak_start"]),
+            time.fromisoformat(scenario["peak_end"]),
+        ),
+        demand_charge_per_kw=float(scenario["demand_charge_per_kw"]),
+    )
+    result = await _run(hass, freezer, day)
+    output = path.with_suffix(".result.json")
+    await hass.async_add_executor_job(output.write_text, json.dumps(result.as_dict()), "utf-8")
+    assert result.steps
