@@ -64,9 +64,13 @@ TARGET_SOC = 90.0
 RESERVE_SOC = 30.0
 STEP_H = 0.25
 PEAK_TOLERANCE_KW = 1.0
-"""Goal: the measured day peak within 1 kW (0.1 % of the building) of the plan."""
-STEP_TOLERANCE_KW = 1.0
-"""Goal: every step after the warm-up within 1 kW of its plan (36 kW of cars)."""
+"""Goal: the measured day peak within 1 kW (0.1 % of the building) of the planned one: the
+highest import the plans in force set for their steps."""
+STEP_TOLERANCE_KW = 0.5
+"""Goal: every step after the first, without a car arriving or leaving, within 0.5 kW of
+its plan (of 36 kW of cars). Steps where a car arrives are reported, not held to it: a
+Quasar reports no SoC until it charges, so the car runs on its own (autostart) until the
+plan can take it."""
 CHART_HOURS = (6, 20)
 
 
@@ -136,17 +140,24 @@ def _hour(iso: str) -> float:
     return moment.hour + moment.minute / 60
 
 
+def _errors(steps: list[dict[str, Any]], *, car_moved: bool) -> list[float]:
+    """|measured - planned| of the planned steps after the first, by whether a car moved."""
+    return [
+        abs(step["measured_kw"] - step["planned_kw"])
+        for step in steps
+        if step["planned_kw"] is not None and not step["warmup"] and step["car_moved"] == car_moved
+    ]
+
+
 def report(scenario_: Scenario, result: dict[str, Any]) -> Report:
     """The table of measured figures and goals."""
     steps = result["steps"]
     base_peak = max(scenario_.base_load_kw)
     measured_peak = max(step["measured_kw"] for step in steps)
-    planned_peak = result["morning_planned_peak_kw"]
-    errors = [
-        abs(step["measured_kw"] - step["planned_kw"])
-        for step in steps
-        if step["planned_kw"] is not None and not step["warmup"]
-    ]
+    first_plan_peak = result["morning_planned_peak_kw"]
+    planned_peak = max(step["planned_kw"] for step in steps if step["planned_kw"] is not None)
+    errors = _errors(steps, car_moved=False)
+    moved = _errors(steps, car_moved=True)
     ceiling = CARS * CHARGER_KW
     table = Report([], [])
     table.add(
@@ -166,28 +177,30 @@ def report(scenario_: Scenario, result: dict[str, Any]) -> Report:
     )
     table.add("building peak without cars (15-min)", f"{base_peak:.1f} kW")
     table.add(
-        "planned day peak (plan made once every car was in)",
-        f"{planned_peak:.1f} kW (-{base_peak - planned_peak:.1f} kW, ceiling {ceiling:.0f})",
+        "day peak of the first plan with all six cars",
+        f"{first_plan_peak:.1f} kW (-{base_peak - first_plan_peak:.1f} kW, ceiling {ceiling:.0f})",
+    )
+    table.add(
+        "planned day peak (highest import the plans in force set for their step)",
+        f"{planned_peak:.1f} kW (-{base_peak - planned_peak:.1f} kW)",
     )
     table.add(
         "measured day peak (simulator side)",
         f"{measured_peak:.1f} kW (-{base_peak - measured_peak:.1f} kW)",
-        f"within {PEAK_TOLERANCE_KW:.0f} kW of the plan",
+        f"within {PEAK_TOLERANCE_KW:.0f} kW of the planned",
         abs(measured_peak - planned_peak) <= PEAK_TOLERANCE_KW,
     )
     table.add(
-        "|measured - planned| per step after warm-up: median / p95 / max",
+        "|measured - planned| per step, no car arriving or leaving: median / p95 / max",
         f"{np.median(errors):.3f} / {np.percentile(errors, 95):.3f} / {max(errors):.3f} kW "
         f"({len(errors)} steps)",
-        f"max < {STEP_TOLERANCE_KW:.0f} kW",
+        f"max < {STEP_TOLERANCE_KW} kW",
         max(errors) < STEP_TOLERANCE_KW,
     )
-    warmup = next(step for step in steps if step["warmup"])
-    if warmup["planned_kw"] is not None:
-        table.add(
-            "warm-up step (Home Assistant starting): measured / planned",
-            f"{warmup['measured_kw']:.1f} / {warmup['planned_kw']:.1f} kW",
-        )
+    table.add(
+        "|measured - planned| per step where a car arrives or leaves: max",
+        f"{max(moved, default=0.0):.2f} kW ({len(moved)} steps)",
+    )
     departures = result["departures"]
     short = [d for d in departures if d["soc_pct"] < d["target_soc_pct"] - 0.1]
     table.add(

@@ -81,6 +81,7 @@ TICK: Final = timedelta(seconds=10)
 RELEARN_EVERY: Final = timedelta(hours=6)
 LEARN_DAYS: Final = 28
 MIN_SETPOINT_W: Final = 100
+DEPARTURE_GRACE: Final = timedelta(hours=2)
 SOC_MARGIN_PCT: Final = 0.5
 """Chargers report the car's SoC in whole percent (rounded): the planner takes the lower
 end of what a reading may mean, so that a car is not left half a percent short."""
@@ -183,10 +184,17 @@ def _instant(moment: datetime) -> datetime:
 
 
 def next_departure(now: datetime, daily: time, override: datetime | None) -> datetime:
-    """The car's next departure: the override while in the future, else the daily time."""
+    """The car's next departure: the override while in the future, else the daily time.
+
+    Within :data:`DEPARTURE_GRACE` after today's departure time the car is overdue: its
+    owner may leave any minute, so it departs at the end of the coming step (kept at its
+    target, charged if short) instead of tomorrow, which would free it for discharging.
+    """
     if override is not None and _instant(override) > _instant(now):
         return override
     today = now.replace(hour=daily.hour, minute=daily.minute, second=0, microsecond=0)
+    if today <= now < today + DEPARTURE_GRACE:
+        return now + STEP
     return today if today > now else today + timedelta(days=1)
 
 

@@ -125,8 +125,9 @@ class StepRecord:
     planned_kw: float | None
     vehicles_kw: float
     warmup: bool = False
-    """The step Home Assistant started in: planned from a meter reading taken while the
-    chargers were still finding their state, so it is reported but not compared."""
+    """The first step: Home Assistant started just before it."""
+    car_moved: bool = False
+    """A car arrived or left during the step (its plan was made for part of it)."""
 
 
 @dataclass(slots=True)
@@ -154,12 +155,13 @@ class DayResult:
     plans: int = 0
     morning_planned_peak_kw: float | None = None
 
-    def step_errors_kw(self) -> list[float]:
-        """|measured - planned| of every planned step after the warm-up."""
+    def step_errors_kw(self, *, car_moved: bool = False) -> list[float]:
+        """|measured - planned| of the planned steps after the first, with no car
+        arriving or leaving (or, with ``car_moved``, of those where one did)."""
         return [
             abs(step.measured_kw - step.planned_kw)
             for step in self.steps
-            if step.planned_kw is not None and not step.warmup
+            if step.planned_kw is not None and not step.warmup and step.car_moved == car_moved
         ]
 
     def as_dict(self) -> dict[str, Any]:
@@ -172,6 +174,7 @@ class DayResult:
                     "planned_kw": step.planned_kw,
                     "vehicles_kw": step.vehicles_kw,
                     "warmup": step.warmup,
+                    "car_moved": step.car_moved,
                 }
                 for step in self.steps
             ],
@@ -385,11 +388,14 @@ class CoSimulation:
 
     # -- the day --------------------------------------------------------------------
 
-    def _move_cars(self, moment: datetime) -> None:
+    def _move_cars(self, moment: datetime) -> bool:
+        """Plug in the cars that arrive now, unplug those that leave; whether any did."""
+        moved = False
         for car in self.day.cars:
             present = self._present(car, moment)
             if present == self._plugged[car.name]:
                 continue
+            moved = True
             twin = self.twins[car.name]
             if present:
                 twin.set_soc(car.arrival_soc_pct)
@@ -405,16 +411,15 @@ class CoSimulation:
                 )
             twin.plug(present)
             self._plugged[car.name] = present
+        return moved
 
-    def _note_morning_plan(self, moment: datetime) -> None:
-        """Once every car is in, keep the plan's peak and departure SoC (a forecast)."""
+    def _note_morning_plan(self) -> None:
+        """Once every car is in the plan, keep its peak and departure SoC (a forecast)."""
         building = self.building
         if self.result.morning_planned_peak_kw is not None or building is None:
             return
         status = building.data
-        if status.plan is None or not all(self._plugged.values()):
-            return
-        if moment.time() <= max(car.arrival for car in self.day.cars):
+        if status.plan is None or len(status.plan.vehicles) < len(self.day.cars):
             return
         self.result.morning_planned_peak_kw = float(status.plan.peak_kw)
         for car in self.day.cars:
@@ -441,8 +446,9 @@ class CoSimulation:
         grid_kwh = vehicles_kwh = 0.0
         planned: float | None = None
         last_plan: object = None
+        car_moved = False
         while moment < self.finish:
-            self._move_cars(moment)
+            car_moved = self._move_cars(moment) or car_moved
             vehicles_before_kw = self.vehicles_kw()
             self._publish_meter(moment, vehicles_before_kw)
             self.freezer.tick(TICK)
@@ -460,7 +466,7 @@ class CoSimulation:
                 result.plans += last_plan is not None
             planned_now = self._planned_now(step_start)
             planned = planned if planned_now is None else planned_now
-            self._note_morning_plan(moment)
+            self._note_morning_plan()
             if moment - step_start >= STEP:
                 result.steps.append(
                     StepRecord(
@@ -469,8 +475,10 @@ class CoSimulation:
                         planned,
                         vehicles_kwh / step_h,
                         warmup=not result.steps,
+                        car_moved=car_moved,
                     )
                 )
                 step_start, grid_kwh, vehicles_kwh, planned = moment, 0.0, 0.0, None
+                car_moved = False
         result.wall_s = _real_seconds() - started
         return result

@@ -859,7 +859,11 @@ def test_next_departure() -> None:
     assert next_departure(now, time(8, 0), now - timedelta(hours=1)) == now.replace(
         hour=8, minute=0
     ) + timedelta(days=1)
-    assert next_departure(now, time(14, 5), None) == now + timedelta(days=1)
+    # Still plugged in just after the daily time: overdue, it leaves at the end of the
+    # coming step (kept at target), for two hours; then tomorrow's time.
+    assert next_departure(now, time(14, 5), None) == now + STEP
+    assert next_departure(now, time(12, 6), None) == now + STEP
+    assert next_departure(now, time(12, 5), None) == now.replace(hour=12) + timedelta(days=1)
 
 
 async def test_manager_before_start(hass: HomeAssistant) -> None:
