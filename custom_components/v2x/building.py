@@ -55,6 +55,7 @@ from .const import (
     LOGGER,
 )
 from .coordinator import ChargerRuntimeData
+from .devices.control import SOC_PROBE_POWER_W
 from .devices.model import OperatingMode
 from .helpers import CoordinatorListeners
 from .planner.baseline import Comparison, compare
@@ -228,7 +229,8 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self._cars: dict[str, _VehicleState] = {vid: _VehicleState() for vid in self.vehicle_ids}
         self._sessions: dict[str, object] = {}
         self._step_start: datetime | None = None
-        self._signature: tuple[tuple[str, bool], ...] = ()
+        self._signature: tuple[tuple[str, bool, str | None], ...] = ()
+        self._applying: set[str] = set()
         self._planning = False
         self._again = False
         self._last_learned: datetime | None = None
@@ -348,8 +350,12 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         if self._signature != self._presence():
             self.request_replan("vehicles")
 
-    def _presence(self) -> tuple[tuple[str, bool], ...]:
-        return tuple((vid, self._availability(vid)[0]) for vid in self.vehicle_ids)
+    def _presence(self) -> tuple[tuple[str, bool, str | None], ...]:
+        """Each car's availability and reason: a change of either is worth a new plan.
+
+        A car plugged in without a SoC yet changes only its reason, and needs its probe.
+        """
+        return tuple((vid, *self._availability(vid)) for vid in self.vehicle_ids)
 
     def _availability(self, vehicle_id: str) -> tuple[bool, str | None]:
         data = self._charger(vehicle_id)
@@ -358,7 +364,11 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         status = data.status.data
         if not status.vehicle_connected:
             return False, "unplugged"
-        if not self._owns(vehicle_id, data) and data.controller.session is not None:
+        if (
+            vehicle_id not in self._applying  # our own session, being started right now
+            and not self._owns(vehicle_id, data)
+            and data.controller.session is not None
+        ):
             return False, "manual"
         if status.soc.value_pct is None:
             return False, "no_soc"
@@ -804,16 +814,24 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             if data is None:
                 self._sessions.pop(vehicle_id, None)
                 continue
-            if vehicle is None:
+            if vehicle is not None:
+                setpoint_w = round(float(vehicle.power_kw[0]) * 1000)
+            elif self._availability(vehicle_id)[1] == "no_soc":
+                # Plugged in, SoC unknown (a Quasar reports it only while power flows):
+                # charge gently until it is known, then the plan takes the car.
+                setpoint_w = SOC_PROBE_POWER_W
+            else:
                 await self._async_release(vehicle_id, data)
                 continue
-            setpoint_w = round(float(vehicle.power_kw[0]) * 1000)
+            self._applying.add(vehicle_id)
             try:
                 await self._async_apply(vehicle_id, data, setpoint_w)
             except HomeAssistantError as err:
                 LOGGER.warning(
                     "Could not apply %s W on %s: %s", setpoint_w, self.vehicle_name(vehicle_id), err
                 )
+            finally:
+                self._applying.discard(vehicle_id)
 
     async def _async_apply(
         self, vehicle_id: str, data: ChargerRuntimeData, setpoint_w: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from unittest.mock import patch
@@ -470,6 +470,7 @@ async def test_an_idle_car_is_held_at_zero_not_left_to_its_autostart(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     manager: BuildingManager = entry.runtime_data
+    vehicle = init_integration.entry_id
     await _wait_for_plan(hass, manager)
     plan = manager.data.plan
     assert plan is not None
@@ -484,8 +485,29 @@ async def test_an_idle_car_is_held_at_zero_not_left_to_its_autostart(
         if abs(twin.actual_power_w) < 1:
             break
     assert abs(twin.actual_power_w) < 1
+
+    # The car leaves and comes back: held idle, the Quasar shows no SoC (no power flows).
+    # The building charges it gently until the SoC is known, then plans it again.
+    twin.plug(False)
+    await _wait_for(hass, lambda: manager.data.vehicles[vehicle].reason == "unplugged")
+    twin.plug(True)
+    await _wait_for(hass, lambda: manager.data.vehicles[vehicle].reason == "no_soc")
+    await _wait_for(hass, lambda: twin.actual_power_w > 500)  # the probe
+    await _wait_for(hass, lambda: manager.data.vehicles[vehicle].planned, seconds=60)
+    await _wait_for(hass, lambda: abs(twin.actual_power_w) < 1)  # planned idle again
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def _wait_for(
+    hass: HomeAssistant, condition: Callable[[], bool], seconds: float = 20.0
+) -> None:
+    for _ in range(int(seconds / 0.05)):
+        await hass.async_block_till_done()
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition never met")
 
 
 async def test_demand_charge_is_planned_on_today_only(
