@@ -301,10 +301,7 @@ def main() -> None:
     chart(day, result, args.chart)
     print()
     print(f"Chart written to {args.chart}.")
-    if table.missed:
-        print("Goals missed: " + "; ".join(table.missed))
-        sys.exit(1)
-    print("Every goal met.")
+    table.exit()
 
 
 if __name__ == "__main__":

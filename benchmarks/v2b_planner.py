@@ -259,6 +259,13 @@ class Report:
         for row in self.rows:
             print("| " + " | ".join(row) + " |")
 
+    def exit(self) -> None:
+        """Say whether every goal was met; exit with status 1 when one was missed."""
+        if self.missed:
+            print("Goals missed: " + "; ".join(self.missed))
+            sys.exit(1)
+        print("Every goal met.")
+
 
 def _money(value: float) -> str:
     sign = "-" if value < 0 else ""
@@ -534,10 +541,7 @@ def main() -> None:
     chart(data, plan, comparison, args.chart)
     print()
     print(f"Chart written to {args.chart}.")
-    if report.missed:
-        print("Goals missed: " + "; ".join(report.missed))
-        sys.exit(1)
-    print("Every goal met.")
+    report.exit()
 
 
 if __name__ == "__main__":
