@@ -127,3 +127,20 @@ def test_simulator_is_independent() -> None:
         assert not any(m.startswith("custom_components") for m in _imports(path)), path
     for path in INTEGRATION.glob("**/*.py"):
         assert not any(m.startswith("simulator") for m in _imports(path)), path
+
+
+def test_workflows_run_the_test_command_hassfest_and_hacs() -> None:
+    workflows = ROOT / ".github" / "workflows"
+    tests = load_yaml_dict(str(workflows / "tests.yml"))
+    steps = [step for job in tests["jobs"].values() for step in job["steps"]]
+    assert {"name": "./scripts/test", "run": "./scripts/test"} in steps
+    validate = load_yaml_dict(str(workflows / "validate.yml"))
+    uses = {step.get("uses", "") for job in validate["jobs"].values() for step in job["steps"]}
+    assert "home-assistant/actions/hassfest@master" in uses
+    hacs = next(
+        step
+        for job in validate["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("hacs/action")
+    )
+    assert hacs["with"] == {"category": "integration"}
