@@ -38,7 +38,7 @@ from typing import Any
 from harness.demo_site import rest_switch
 from harness.hass import HassInstance, request, start_simulator, stop_process
 
-from .simproc import free_port
+from .simproc import cpu_seconds, free_port
 
 SCENARIO = """
 speed = 1.0
@@ -71,16 +71,10 @@ switch:
 """
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
 def _cpu_share(pid: int, seconds: float) -> float:
-    before, start = _cpu_seconds(pid), time.monotonic()
+    before, start = cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
-    return (_cpu_seconds(pid) - before) / (time.monotonic() - start) * 100.0
+    return (cpu_seconds(pid) - before) / (time.monotonic() - start) * 100.0
 
 
 def _events(control: int) -> list[dict[str, Any]]:

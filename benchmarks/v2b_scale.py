@@ -65,8 +65,7 @@ import aiohttp
 
 from harness.hass import HarnessError, HassInstance, request, start_simulator, stop_process
 
-from .outage_switchover import _cpu_seconds
-from .simproc import free_port
+from .simproc import cpu_seconds, free_port
 
 PING_INTERVAL_S = 0.1
 STATUS_INTERVAL_S = 1.0  # the integration's default
@@ -332,8 +331,8 @@ def measure(
     phase = Phase(name)
     polled = bool(hass.entries())  # no V2X entry: nobody polls, no rate to check
     t0, devices0 = simulator_devices(control)
-    cpu_hass0, cpu_sim0 = _cpu_seconds(hass.pid), _cpu_seconds(simulator_pid)
-    cpu_self0, busy0 = _cpu_seconds(os.getpid()), busy_seconds()
+    cpu_hass0, cpu_sim0 = cpu_seconds(hass.pid), cpu_seconds(simulator_pid)
+    cpu_self0, busy0 = cpu_seconds(os.getpid()), busy_seconds()
     wall0 = time.monotonic()
 
     async def window() -> tuple[tuple[list[tuple[float, float]], int], int]:
@@ -346,9 +345,9 @@ def measure(
     phase.rtt_ms = [rtt for _, rtt in pongs]
     phase.slowest = sorted(pongs, key=lambda pong: pong[1])[-3:][::-1]
     wall = time.monotonic() - wall0
-    phase.hass_cpu_pct = (_cpu_seconds(hass.pid) - cpu_hass0) / wall * 100
-    phase.simulator_cpu_pct = (_cpu_seconds(simulator_pid) - cpu_sim0) / wall * 100
-    phase.self_cpu_pct = (_cpu_seconds(os.getpid()) - cpu_self0) / wall * 100
+    phase.hass_cpu_pct = (cpu_seconds(hass.pid) - cpu_hass0) / wall * 100
+    phase.simulator_cpu_pct = (cpu_seconds(simulator_pid) - cpu_sim0) / wall * 100
+    phase.self_cpu_pct = (cpu_seconds(os.getpid()) - cpu_self0) / wall * 100
     phase.machine_cpu_pct = (busy_seconds() - busy0) / wall * 100
     t1, devices1 = simulator_devices(control)
     phase.seconds = wall
@@ -384,16 +383,6 @@ def add_chargers(hass: HassInstance, ports: list[int]) -> list[str]:
     return entry_ids
 
 
-def options_flow(hass: HassInstance, entry_id: str, *steps: dict[str, Any]) -> None:
-    """Run an options flow through its menu choices and forms."""
-    flows = "/api/config/config_entries/options/flow"
-    result: dict[str, Any] = hass.api(flows, data={"handler": entry_id})
-    for step in steps:
-        result = hass.api(f"{flows}/{result['flow_id']}", data=step)
-    if result.get("type") != "create_entry":
-        raise HarnessError(f"options were not accepted: {result}")
-
-
 def add_building(hass: HassInstance, chargers: list[str], now: datetime) -> str:
     """The V2B building with every car, a peak window around ``now``, late departures."""
     entry = hass.add_v2x(
@@ -412,8 +401,7 @@ def add_building(hass: HassInstance, chargers: list[str], now: datetime) -> str:
     # the one optimal plan discharges every car at full power in every peak step.
     step = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
     end = (step + timedelta(hours=1)).strftime("%H:%M:00")
-    options_flow(
-        hass,
+    hass.options_flow(
         entry_id,
         {"next_step_id": "tariff"},
         {
@@ -429,8 +417,7 @@ def add_building(hass: HassInstance, chargers: list[str], now: datetime) -> str:
     )
     departure = (now + timedelta(hours=12)).strftime("%H:%M:00")
     for charger in chargers:
-        options_flow(
-            hass,
+        hass.options_flow(
             entry_id,
             {"next_step_id": "vehicle"},
             {"vehicle": charger},

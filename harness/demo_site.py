@@ -158,8 +158,9 @@ def add_demo_devices(hass: HassInstance) -> list[str]:
             "load_forecast_entity": "sensor.office_load_forecast",
         },
     )
-    hass.set_options(
+    hass.options_flow(
         office["entry_id"],
+        {"next_step_id": "tariff"},
         {
             "offpeak_price": 0.10,
             "peak_price": 0.30,
@@ -170,7 +171,6 @@ def add_demo_devices(hass: HassInstance) -> list[str]:
             "billing_day": 1,
             "wear_cost_per_kwh": 0.02,
         },
-        menu_choice="tariff",
     )
     devices = (quasar, sunspec, nichicon, zendure, bluetti, site, *office_bays, office)
     return [entry["title"] for entry in devices]

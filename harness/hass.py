@@ -283,14 +283,15 @@ class HassInstance:
         entry: dict[str, Any] = result["result"]
         return entry
 
-    def set_options(
-        self, entry_id: str, options: dict[str, Any], *, menu_choice: str | None = None
-    ) -> None:
-        """Run an entry's options flow with ``options`` (after ``menu_choice``, if a menu)."""
-        flow = self.api("/api/config/config_entries/options/flow", data={"handler": entry_id})
-        path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
-        if menu_choice is not None:
-            self.api(path, data={"next_step_id": menu_choice})
-        result = self.api(path, data=options)
+    def options_flow(self, entry_id: str, *steps: dict[str, Any]) -> None:
+        """Run an entry's options flow through its menu choices and forms; it must finish."""
+        flows = "/api/config/config_entries/options/flow"
+        result: dict[str, Any] = self.api(flows, data={"handler": entry_id})
+        for step in steps:
+            result = self.api(f"{flows}/{result['flow_id']}", data=step)
         if result.get("type") != "create_entry":
             raise HarnessError(f"options were not accepted: {result}")
+
+    def set_options(self, entry_id: str, options: dict[str, Any]) -> None:
+        """Run an entry's one-form options flow with ``options``."""
+        self.options_flow(entry_id, options)
