@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 import math
 from typing import Any, Final
 
@@ -68,6 +68,7 @@ from .planner.series import (
     TimeOfUseTariff,
     fill_missing,
     floor_to_step,
+    instant,
     parse_forecast,
     sample_forecast,
     step_starts,
@@ -179,9 +180,12 @@ def todays_steps(starts: list[datetime]) -> NDArray[np.bool_]:
     return np.array([start.date() == today for start in starts], dtype=bool)
 
 
-def _instant(moment: datetime) -> datetime:
-    """``moment`` in UTC: comparing two local times of one zone ignores a repeated hour."""
-    return moment.astimezone(UTC)
+def import_cost(plan: Plan, grid_kw: FloatArray, steps: slice | NDArray[np.bool_]) -> float:
+    """What importing ``grid_kw`` costs at the plan's prices over ``steps``.
+
+    Exports earn nothing here: the ledger counts the bill for imported energy.
+    """
+    return float(np.sum(plan.price[steps] * np.maximum(grid_kw[steps], 0.0)) * plan.step_h)
 
 
 def next_departure(now: datetime, daily: time, override: datetime | None) -> datetime:
@@ -191,7 +195,7 @@ def next_departure(now: datetime, daily: time, override: datetime | None) -> dat
     owner may leave any minute, so it departs at the end of the coming step (kept at its
     target, charged if short) instead of tomorrow, which would free it for discharging.
     """
-    if override is not None and _instant(override) > _instant(now):
+    if override is not None and instant(override) > instant(now):
         return override
     today = now.replace(hour=daily.hour, minute=daily.minute, second=0, microsecond=0)
     if today <= now < today + DEPARTURE_GRACE:
@@ -433,11 +437,11 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         step = floor_to_step(now, STEP)
         if (
             self._last_learned is not None
-            and _instant(now) - _instant(self._last_learned) >= RELEARN_EVERY
+            and instant(now) - instant(self._last_learned) >= RELEARN_EVERY
         ):
             self.hass.async_create_task(self.async_learn_profile(), f"{DOMAIN} learn load")
         self._follow_chargers()
-        if self._step_start is None or _instant(step) != _instant(self._step_start):
+        if self._step_start is None or instant(step) != instant(self._step_start):
             self._close_step(step)
             self.request_replan("step")
         elif self._signature != self._presence():
@@ -451,11 +455,10 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             return
         if self._step_start.date() != new_step.date():
             return
-        dt = status.plan.step_h
-        price = status.plan.price[0]
-        self._ledger.cost += dt * price * max(status.plan.grid_kw[0], 0.0)
-        baseline = status.comparison.plug_and_charge.grid_kw[0]
-        self._ledger.baseline_cost += dt * price * max(baseline, 0.0)
+        plan, first = status.plan, slice(0, 1)
+        self._ledger.cost += import_cost(plan, plan.grid_kw, first)
+        baseline = status.comparison.plug_and_charge.grid_kw
+        self._ledger.baseline_cost += import_cost(plan, baseline, first)
 
     @callback
     def request_replan(self, reason: str) -> None:
@@ -590,7 +593,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         """
         measured = self.base_load_kw()
         # One step before the horizon too, for a reading taken before it starts.
-        steps = [(_instant(starts[0]) - STEP).astimezone(starts[0].tzinfo), *starts]
+        steps = [(instant(starts[0]) - STEP).astimezone(starts[0].tzinfo), *starts]
         series: FloatArray = np.full(len(steps), measured if measured is not None else 0.0)
         source = "measured" if measured is not None else "none"
         if not self.profile.empty:
@@ -605,7 +608,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         load = series[1:].copy()
         if measured is not None:
             reading = self.hass.states.get(self.meter)
-            before = reading is not None and _instant(reading.last_reported) < _instant(starts[0])
+            before = reading is not None and instant(reading.last_reported) < instant(starts[0])
             load[0] = measured + (series[1] - series[0] if before else 0.0)
         return load, source
 
@@ -795,12 +798,9 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         if plan is None or comparison is None:
             return None, None
         self._ledger.reset_if_new_day(start.date().isoformat())
-        starts = step_starts(start, len(plan.grid_kw), STEP)
-        today = np.asarray([moment.date() == start.date() for moment in starts])
-        dt = plan.step_h
-        planned = float(np.sum(plan.price[today] * np.maximum(plan.grid_kw[today], 0.0)) * dt)
-        baseline_grid = comparison.plug_and_charge.grid_kw
-        baseline = float(np.sum(plan.price[today] * np.maximum(baseline_grid[today], 0.0)) * dt)
+        today = todays_steps(step_starts(start, len(plan.grid_kw), STEP))
+        planned = import_cost(plan, plan.grid_kw, today)
+        baseline = import_cost(plan, comparison.plug_and_charge.grid_kw, today)
         demand = comparison.plug_and_charge.demand_cost - comparison.planned.demand_cost
         cost = self._ledger.cost + planned
         return cost, self._ledger.baseline_cost + baseline - cost + demand

@@ -10,10 +10,10 @@ so that the Home Assistant layer can restore it after a restart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from .series import floor_to_step
+from .series import floor_to_step, instant
 
 INTERVAL = timedelta(minutes=15)
 
@@ -28,10 +28,6 @@ def period_start(moment: datetime, billing_day: int) -> date:
         return day.replace(day=billing_day)
     previous_month = day.replace(day=1) - timedelta(days=1)
     return previous_month.replace(day=billing_day)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
 
 
 @dataclass(slots=True)
@@ -56,20 +52,20 @@ class PeakTracker:
 
     def add(self, moment: datetime, import_kw: float) -> None:
         """Record that the building imported ``import_kw`` from ``moment`` on."""
-        if self._last is not None and _utc(moment) > _utc(self._last[0]):
+        if self._last is not None and instant(moment) > instant(self._last[0]):
             self._accumulate(self._last[0], moment, self._last[1])
         self._last = (moment, max(import_kw, 0.0))
         self._roll_period(moment)
 
     def _accumulate(self, start: datetime, end: datetime, kw: float) -> None:
         zone = end.tzinfo
-        position, stop_at = _utc(start), _utc(end)
+        position, stop_at = instant(start), instant(end)
         while position < stop_at:
             interval = floor_to_step(position.astimezone(zone), INTERVAL)
-            if self._interval is None or _utc(interval) != _utc(self._interval):
+            if self._interval is None or instant(interval) != instant(self._interval):
                 self._close_interval()
                 self._interval = interval
-            stop = min(stop_at, _utc(interval) + INTERVAL)
+            stop = min(stop_at, instant(interval) + INTERVAL)
             hours = (stop - position).total_seconds() / 3600
             self._energy_kwh += kw * hours
             self._covered_h += hours

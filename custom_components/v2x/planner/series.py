@@ -18,6 +18,16 @@ from .model import FloatArray
 SLOTS_PER_DAY = 96  # 15-minute slots
 
 
+def instant(moment: datetime) -> datetime:
+    """``moment`` in UTC, for comparing and subtracting as real time.
+
+    Python compares and subtracts two local times of one zone by their wall clock,
+    which is an hour off across a daylight-saving change and ambiguous in a repeated
+    autumn hour.
+    """
+    return moment.astimezone(UTC)
+
+
 def step_starts(start: datetime, steps: int, step: timedelta) -> list[datetime]:
     """The start time of each step of a horizon beginning at ``start`` (timezone-aware).
 
@@ -26,7 +36,7 @@ def step_starts(start: datetime, steps: int, step: timedelta) -> list[datetime]:
     in ``start``'s zone, with ``fold=1`` in the second pass of a repeated hour.
     """
     zone = _zone_of(start)
-    origin = start.astimezone(UTC)
+    origin = instant(start)
     return [(origin + index * step).astimezone(zone) for index in range(steps)]
 
 
@@ -40,8 +50,8 @@ def floor_to_step(moment: datetime, step: timedelta) -> datetime:
     """
     zone = _zone_of(moment)
     midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0, fold=0)
-    origin = midnight.astimezone(UTC)
-    elapsed = (moment.astimezone(UTC) - origin) // step
+    origin = instant(midnight)
+    elapsed = (instant(moment) - origin) // step
     return (origin + elapsed * step).astimezone(zone)
 
 
@@ -54,7 +64,7 @@ def steps_until(start: datetime, moment: datetime, step: timedelta) -> int:
     """
     _zone_of(start)
     _zone_of(moment)
-    return (moment.astimezone(UTC) - start.astimezone(UTC)) // step
+    return (instant(moment) - instant(start)) // step
 
 
 def _zone_of(moment: datetime) -> tzinfo:
@@ -205,7 +215,7 @@ def parse_forecast(items: object) -> list[tuple[datetime, float]]:
         value = next((_parse_number(item[k]) for k in _VALUE_KEYS if k in item), None)
         if start is not None and value is not None:
             points.append((start, value))
-    return sorted(points, key=lambda point: point[0].astimezone(UTC))
+    return sorted(points, key=lambda point: instant(point[0]))
 
 
 def sample_forecast(
@@ -220,9 +230,9 @@ def sample_forecast(
     result = np.full(len(starts), np.nan)
     if not points:
         return result
-    times = [point[0].astimezone(UTC) for point in points]
+    times = [instant(point[0]) for point in points]
     for index, start in enumerate(starts):
-        moment = start.astimezone(UTC)
+        moment = instant(start)
         position = _last_at_or_before(times, moment)
         if position < 0:
             continue
