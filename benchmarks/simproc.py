@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 import contextlib
 import os
 from pathlib import Path
-import socket
 import sys
 import tempfile
 
+from harness.hass import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["cpu_seconds", "free_port", "simulator_process"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -19,13 +21,6 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

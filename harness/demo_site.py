@@ -1,8 +1,10 @@
-"""The demo's house and office, configured as a user would.
+"""The demo's house, apartment building and office, configured as a user would.
 
-House: the simulator's transfer switch and loads become RESTful switches, its grid and
-protected load RESTful sensors (polled every second), exactly as a smart relay or
-meter with an HTTP API would be integrated.
+House and apartment building: each simulated site's transfer switch and loads become
+RESTful switches, its switch position and protected load RESTful sensors (polled every
+second), exactly as a smart relay or meter with an HTTP API would be integrated. The
+house's grid signal is the RESTful "Grid" sensor; the apartment building's is its
+SunSpec charger's own grid connection.
 
 Office: six simulated Quasar 1 chargers in a vehicle-to-building entry. The building
 meter is a template sensor: an office day (hourly values, interpolated) plus what the
@@ -12,11 +14,14 @@ six chargers deliver, and a second template sensor carries the office day as a
 
 from __future__ import annotations
 
-from .hass import HassInstance
+from typing import Any
 
-SIM = "http://127.0.0.1:8099"
+from .hass import HarnessError, HassInstance
+from .scenario import DemoPorts
+
 LOADS = ("elevator", "lights", "heater", "ev_charger")
-OFFICE_PORTS = range(5030, 5036)
+APARTMENT_LOADS = ("elevator", "stair_lights", "water_pump", "corridor_heater")
+OFFICE_BAYS = tuple(f"office_bay_{bay}" for bay in range(1, 7))
 OFFICE_SERIALS = range(20240201, 20240207)
 OFFICE_DAY_KW = (
     60, 58, 57, 57, 58, 62, 75, 110, 150, 175, 185, 192,
@@ -40,35 +45,58 @@ def rest_switch(name: str, resource: str) -> str:
 """
 
 
-DEMO_CONFIGURATION = (
-    f"""
-rest:
-  - resource: {SIM}/site
-    scan_interval: 1
-    binary_sensor:
-      - name: Grid
+def _site_sensors(resource: str, prefix: str) -> str:
+    """A site's grid, switch position and protected load as RESTful sensors (YAML text)."""
+    slug = f"{prefix.lower()}_" if prefix else ""
+    label = f"{prefix} " if prefix else ""
+    grid = (
+        ""
+        if prefix
+        else """      - name: Grid
         unique_id: v2x_demo_grid
         device_class: power
-        value_template: "{{{{ value_json.grid }}}}"
-      - name: Transfer switch position
-        unique_id: v2x_demo_transfer_position
+        value_template: "{{ value_json.grid }}"
+"""
+    )
+    return f"""  - resource: {resource}
+    scan_interval: 1
+    binary_sensor:
+{grid}      - name: {f"{label}transfer switch position".capitalize()}
+        unique_id: v2x_demo_{slug}transfer_position
         value_template: "{{{{ value_json.transfer_switch == 'vehicle' }}}}"
     sensor:
-      - name: Protected load
-        unique_id: v2x_demo_protected_load
+      - name: {f"{label}protected load".capitalize()}
+        unique_id: v2x_demo_{slug}protected_load
         device_class: power
         unit_of_measurement: W
         state_class: measurement
         value_template: "{{{{ value_json.protected_load_w }}}}"
-
-switch:
 """
-    + rest_switch("Transfer switch", f"{SIM}/site/transfer_switch")
-    + "".join(
-        rest_switch(load.replace("_", " ").capitalize(), f"{SIM}/site/loads/{load}")
-        for load in LOADS
+
+
+def _site_switches(resource: str, prefix: str, loads: tuple[str, ...]) -> str:
+    """A site's transfer switch and loads as RESTful switches (YAML text)."""
+    label = f"{prefix} " if prefix else ""
+    names = [(f"{label}transfer switch".capitalize(), f"{resource}/transfer_switch")]
+    names += [
+        (f"{label}{load.replace('_', ' ')}".capitalize(), f"{resource}/loads/{load}")
+        for load in loads
+    ]
+    return "".join(rest_switch(name, url) for name, url in names)
+
+
+def demo_configuration(ports: DemoPorts) -> str:
+    """The demo's configuration.yaml additions for a simulator at ``ports``."""
+    sim = ports.simulator
+    return (
+        "\nrest:\n"
+        + _site_sensors(f"{sim}/site", "")
+        + _site_sensors(f"{sim}/sites/apartment", "Apartment")
+        + "\nswitch:\n"
+        + _site_switches(f"{sim}/site", "", LOADS)
+        + _site_switches(f"{sim}/sites/apartment", "Apartment", APARTMENT_LOADS)
+        + _office_templates()
     )
-)
 
 
 def _office_templates() -> str:
@@ -113,23 +141,71 @@ template:
 """
 
 
-DEMO_CONFIGURATION += _office_templates()
+def _add_apartment(hass: HassInstance, sunspec: str, nichicon: str) -> dict[str, Any]:
+    """The apartment building's backup site, its grid signal from the SunSpec charger.
+
+    The site flow offers the charger's own grid connection when the charger reports it;
+    otherwise (the flow shows no such choice) the RESTful "Grid" sensor is used.
+    """
+    flows = "/api/config/config_entries/flow"
+    site = {"name": "Apartment building", "site_type": "building"}
+    result = hass.flow("v2x", [{"next_step_id": "site"}, site | {"grid_signal": "device"}])
+    grid: dict[str, Any] = {"grid_device": sunspec}
+    if result.get("step_id") == "site_grid_device" and sunspec not in str(result["data_schema"]):
+        hass.api(f"{flows}/{result['flow_id']}", method="DELETE")
+        result = hass.flow("v2x", [{"next_step_id": "site"}, site | {"grid_signal": "entity"}])
+    if result.get("step_id") == "site_grid_entity":
+        grid = {"grid_entity": "binary_sensor.grid"}
+    for form in (
+        grid,
+        {
+            "primary_source": sunspec,
+            "second_source": nichicon,
+            "transfer_switch": "switch.apartment_transfer_switch",
+            "switch_confirm": "binary_sensor.apartment_transfer_switch_position",
+            "critical_loads": [
+                "switch.apartment_elevator",
+                "switch.apartment_stair_lights",
+                "switch.apartment_water_pump",
+            ],
+            "sheddable_loads": ["switch.apartment_corridor_heater"],
+            "load_sensor": "sensor.apartment_protected_load",
+        },
+    ):
+        result = hass.api(f"{flows}/{result['flow_id']}", data=form)
+    if result.get("type") != "create_entry":
+        raise HarnessError(f"the apartment building's site was not created: {result}")
+    entry: dict[str, Any] = result["result"]
+    return entry
 
 
-def add_demo_devices(hass: HassInstance) -> list[str]:
-    """Add the simulated devices, the house's backup site and the office; their titles.
+def add_demo_devices(
+    hass: HassInstance, ports: DemoPorts, *, quasar: dict[str, Any] | None = None
+) -> list[str]:
+    """Add the simulated devices, the two backup sites and the office; their titles.
 
-    With a kept configuration (``--keep``) that already has them, nothing is added.
+    ``quasar`` is the house's charger when it was added already (the browser tests add
+    it through the config-flow dialog). With a kept configuration (``--keep``) that
+    already has a backup site, nothing is added.
     """
     existing = hass.entries()
-    if existing:
+    if any(entry["title"] in ("Home", "Office") for entry in existing):
         return [entry["title"] for entry in existing]
-    quasar = hass.add_v2x("quasar1", {"host": "127.0.0.1", "port": 5020, "unit_id": 1})
-    zendure = hass.add_v2x("zendure", {"host": "127.0.0.1", "port": 8081})
-    bluetti = hass.add_v2x("bluetti", {"host": "127.0.0.1", "port": 5021})
-    sunspec = hass.add_v2x("sunspec", {"host": "127.0.0.1", "port": 5022, "unit_id": 1})
-    nichicon = hass.add_v2x("echonet_lite", {"host": "127.0.0.1", "port": 3611})
-    site = hass.add_v2x(
+    local = "127.0.0.1"
+    if quasar is None:
+        quasar = hass.add_v2x(
+            "quasar1", {"host": local, "port": ports.device("quasar"), "unit_id": 1}
+        )
+    zendure = hass.add_v2x("zendure", {"host": local, "port": ports.device("zendure")})
+    bluetti = hass.add_v2x("bluetti", {"host": local, "port": ports.device("bluetti")})
+    sunspec = hass.add_v2x(
+        "sunspec", {"host": local, "port": ports.device("sunspec"), "unit_id": 1}
+    )
+    nichicon = hass.add_v2x("echonet_lite", {"host": local, "port": ports.device("nichicon")})
+    for entry in (quasar, zendure, bluetti, sunspec, nichicon):
+        if entry["entry_id"] is None:
+            raise HarnessError(f"{entry['title']}: the demo needs a fresh configuration")
+    home = hass.add_v2x(
         "site",
         {"name": "Home", "site_type": "house", "grid_signal": "entity"},
         {"grid_entity": "binary_sensor.grid"},
@@ -144,9 +220,10 @@ def add_demo_devices(hass: HassInstance) -> list[str]:
             "load_sensor": "sensor.protected_load",
         },
     )
+    apartment = _add_apartment(hass, sunspec["entry_id"], nichicon["entry_id"])
     office_bays = [
-        hass.add_v2x("quasar1", {"host": "127.0.0.1", "port": port, "unit_id": 1})
-        for port in OFFICE_PORTS
+        hass.add_v2x("quasar1", {"host": local, "port": ports.device(bay), "unit_id": 1})
+        for bay in OFFICE_BAYS
     ]
     office = hass.add_v2x(
         "v2b",
@@ -172,5 +249,5 @@ def add_demo_devices(hass: HassInstance) -> list[str]:
             "wear_cost_per_kwh": 0.02,
         },
     )
-    devices = (quasar, sunspec, nichicon, zendure, bluetti, site, *office_bays, office)
+    devices = (quasar, sunspec, nichicon, zendure, bluetti, home, apartment, *office_bays, office)
     return [entry["title"] for entry in devices]

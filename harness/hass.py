@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -85,6 +86,13 @@ def request(
     with urllib.request.urlopen(prepared, timeout=timeout) as reply:  # noqa: S310 - loopback
         text = reply.read().decode()
     return json.loads(text) if text else None
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_for(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> None:
@@ -255,6 +263,23 @@ class HassInstance:
         """The state of one entity."""
         result: dict[str, Any] = self.api(f"/api/states/{entity_id}")
         return result
+
+    def template(self, template: str) -> str:
+        """Render a template in Home Assistant (the answer is text, not JSON)."""
+        prepared = urllib.request.Request(  # noqa: S310 - loopback
+            f"{self.base}/api/template",
+            data=json.dumps({"template": template}).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(prepared, timeout=30) as reply:  # noqa: S310 - loopback
+            return str(reply.read().decode())
+
+    def device_id(self, entity_id: str) -> str:
+        """The device an entity belongs to."""
+        device = self.template(f"{{{{ device_id('{entity_id}') }}}}")
+        if device in ("", "None"):
+            raise HarnessError(f"{entity_id} belongs to no device")
+        return device
 
     def entries(self, domain: str = "v2x") -> list[dict[str, Any]]:
         """The config entries of a domain."""

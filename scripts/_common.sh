@@ -47,3 +47,31 @@ ensure_venv() {
         echo "$wanted" >"$stamp"
     fi
 }
+
+# ensure_chromium: make Debian's Chromium available for the browser tests, installing the
+# distribution package when it is missing (never a browser downloaded by a test tool).
+# On failure, V2X_BROWSER_UNAVAILABLE says why; the browser tests then skip with it.
+ensure_chromium() {
+    local chromium="${V2X_CHROMIUM:-/usr/bin/chromium}" sudo=""
+    [ -x "$chromium" ] && return 0
+    if ! command -v apt-get >/dev/null 2>&1; then
+        export V2X_BROWSER_UNAVAILABLE="no $chromium and no apt-get to install it (set V2X_CHROMIUM)"
+        return 1
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo="sudo -n"
+        else
+            export V2X_BROWSER_UNAVAILABLE="no $chromium, and installing it needs root (apt-get install chromium)"
+            return 1
+        fi
+    fi
+    echo "==> installing Debian's chromium package (apt-get)"
+    local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+    if $sudo "${install[@]}" >/dev/null 2>&1 \
+        || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo "${install[@]}" >/dev/null 2>&1; }; then
+        return 0
+    fi
+    export V2X_BROWSER_UNAVAILABLE="apt-get install chromium failed"
+    return 1
+}

@@ -16,7 +16,8 @@ import urllib.error
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.demo_site import DEMO_CONFIGURATION, add_demo_devices  # noqa: E402
+from harness.dashboard import LOVELACE_CONFIGURATION, install_dashboard  # noqa: E402
+from harness.demo_site import add_demo_devices, demo_configuration  # noqa: E402
 from harness.hass import (  # noqa: E402
     PASSWORD,
     USERNAME,
@@ -25,6 +26,7 @@ from harness.hass import (  # noqa: E402
     start_simulator,
     stop_process,
 )
+from harness.scenario import DemoPorts  # noqa: E402
 
 
 def main() -> int:
@@ -39,22 +41,26 @@ def main() -> int:
     simulator = None
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        hass.prepare(DEMO_CONFIGURATION, keep=args.keep)
+        ports = DemoPorts.from_scenario(args.scenario)
+        hass.prepare(demo_configuration(ports) + LOVELACE_CONFIGURATION, keep=args.keep)
+        install_dashboard(args.config_dir)
         print("==> starting the simulator")
-        simulator = start_simulator(args.scenario)
+        simulator = start_simulator(args.scenario, control_port=ports.control)
         log = args.config_dir / "home-assistant.log"
         print(f"==> starting Home Assistant on {hass.base} (logs: {log})")
         hass.start()
         print("==> onboarding and adding the devices through the REST API")
         hass.onboard()
-        titles = add_demo_devices(hass)
+        titles = add_demo_devices(hass, ports)
         print(
             f"\nV2X demo is running.\n"
             f"  Home Assistant:  {hass.base}\n"
+            f"  dashboard:       {hass.base}/v2x-demo/home (V2X in the sidebar)\n"
             f"  user / password: {USERNAME} / {PASSWORD}\n"
             f"  added:           {', '.join(titles)} (all simulated)\n"
-            f"  simulator API:   http://127.0.0.1:8099/state\n"
-            f"  cut the grid:    curl -X POST 127.0.0.1:8099/grid -d '{{\"available\": false}}'\n"
+            f"  simulator API:   {ports.simulator}/state\n"
+            f"  cut the grid:    curl -X POST {ports.simulator}/grid"
+            f" -d '{{\"available\": false}}'\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -8,6 +8,9 @@ GET    /site             transfer switch, loads, protected load (see simulator/s
 GET    /site/transfer_switch (relay state and contact position); POST {"on": true}
 GET    /site/loads/{name};    POST {"on": false}
 GET    /site/events      time-stamped events
+GET    /sites/{site}...  the same routes for a further site of the scenario ([sites.<name>])
+GET    /sites/{site}, /sites/{site}/transfer_switch, /sites/{site}/loads/{name},
+       /sites/{site}/events  the same for a named site of the scenario ([sites.<name>])
 POST   /devices/{name}/state   device world: {"plugged": true, "soc_pct": 55} (charger),
                                {"soc_pct": 40, "ac_load_w": 500} (battery)
 POST   /devices/{name}/car     alias of /state (vehicle chargers)
@@ -171,10 +174,21 @@ async def get_grid(request: web.Request) -> web.Response:
     return web.json_response(request.app[SIMULATION_KEY].describe()["grid"])
 
 
+def _site(request: web.Request) -> SiteTwin:
+    """The site of a request: ``/site/...`` the default one, ``/sites/{site}/...`` a named one."""
+    sim = request.app[SIMULATION_KEY]
+    name = request.match_info.get("site")
+    if name is None:
+        return sim.site
+    if name not in sim.sites:
+        raise _not_found(f"no site named {name!r}")
+    return sim.sites[name]
+
+
 async def get_site(request: web.Request) -> web.Response:
     """The simulated site: grid, transfer switch, loads."""
-    sim = request.app[SIMULATION_KEY]
-    return web.json_response(sim.site.describe(sim.grid.available))
+    site = _site(request)
+    return web.json_response(site.describe(request.app[SIMULATION_KEY].grid.available))
 
 
 def _on(payload: dict[str, Any]) -> bool:
@@ -190,40 +204,41 @@ def _transfer_switch(site: SiteTwin) -> dict[str, Any]:
 
 async def get_transfer_switch(request: web.Request) -> web.Response:
     """The transfer switch: relay state (on = commanded to vehicle) and contact position."""
-    return web.json_response(_transfer_switch(request.app[SIMULATION_KEY].site))
+    return web.json_response(_transfer_switch(_site(request)))
 
 
 async def post_transfer_switch(request: web.Request) -> web.Response:
     """Command the transfer switch."""
-    sim = request.app[SIMULATION_KEY]
-    sim.site.command_switch(_on(await _json(request)))
-    return web.json_response(_transfer_switch(sim.site))
+    site = _site(request)
+    site.command_switch(_on(await _json(request)))
+    return web.json_response(_transfer_switch(site))
 
 
-def _load(request: web.Request) -> str:
+def _load(request: web.Request) -> tuple[SiteTwin, str]:
+    site = _site(request)
     name = request.match_info["name"]
-    if name not in request.app[SIMULATION_KEY].site.loads:
+    if name not in site.loads:
         raise _not_found(f"no load named {name!r}")
-    return name
+    return site, name
 
 
 async def get_load(request: web.Request) -> web.Response:
     """One load of the protected circuit."""
-    load = request.app[SIMULATION_KEY].site.loads[_load(request)]
+    site, name = _load(request)
+    load = site.loads[name]
     return web.json_response({"on": load.on, "power_w": load.power_w})
 
 
 async def post_load(request: web.Request) -> web.Response:
     """Switch a load."""
-    sim = request.app[SIMULATION_KEY]
-    name = _load(request)
-    sim.site.set_load(name, _on(await _json(request)))
-    return web.json_response({"on": sim.site.loads[name].on})
+    site, name = _load(request)
+    site.set_load(name, _on(await _json(request)))
+    return web.json_response({"on": site.loads[name].on})
 
 
 async def get_site_events(request: web.Request) -> web.Response:
     """Time-stamped site events (monotonic clock)."""
-    return web.json_response([asdict(event) for event in request.app[SIMULATION_KEY].site.events])
+    return web.json_response([asdict(event) for event in _site(request).events])
 
 
 def build_app(sim: Simulation) -> web.Application:
@@ -234,12 +249,13 @@ def build_app(sim: Simulation) -> web.Application:
     app.router.add_post("/clock", post_clock)
     app.router.add_get("/grid", get_grid)
     app.router.add_post("/grid", post_grid)
-    app.router.add_get("/site", get_site)
-    app.router.add_get("/site/transfer_switch", get_transfer_switch)
-    app.router.add_post("/site/transfer_switch", post_transfer_switch)
-    app.router.add_get("/site/loads/{name}", get_load)
-    app.router.add_post("/site/loads/{name}", post_load)
-    app.router.add_get("/site/events", get_site_events)
+    for prefix in ("/site", "/sites/{site}"):
+        app.router.add_get(prefix, get_site)
+        app.router.add_get(f"{prefix}/transfer_switch", get_transfer_switch)
+        app.router.add_post(f"{prefix}/transfer_switch", post_transfer_switch)
+        app.router.add_get(f"{prefix}/loads/{{name}}", get_load)
+        app.router.add_post(f"{prefix}/loads/{{name}}", post_load)
+        app.router.add_get(f"{prefix}/events", get_site_events)
     app.router.add_post("/devices/{name}/state", post_state)
     app.router.add_post("/devices/{name}/car", post_state)
     app.router.add_post("/devices/{name}/fault", post_fault)

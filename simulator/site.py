@@ -10,6 +10,13 @@ the demo), like it would reach any smart relay:
     POST /site/loads/{name}           {"on": true|false}
     GET  /site/events                 what happened when (for benchmarks)
 
+A scenario can add further sites (``[sites.<name>]``, e.g. a building next door on the
+same grid); each is reached at ``/sites/<name>`` (``/sites/<name>/transfer_switch``,
+``/sites/<name>/loads/{load}``, ``/sites/<name>/events``) with the same answers. There
+is one utility grid: a cut reaches every site. A site's optional ``sources`` lists the
+chargers (by device name) whose vehicle power counts for it, e.g. for the
+``discharge_started`` event after a cut; without it every charger counts.
+
 The transfer switch is modelled as a smart relay driving a contactor: ``on`` is the
 relay's own state, which (like any smart relay's) follows a command at once;
 ``position`` is the contactor's auxiliary contact, which changes ``switch_delay_s``
@@ -53,6 +60,8 @@ class SiteConfig:
 
     switch_delay_s: float = 0.2
     loads: list[LoadConfig] = field(default_factory=_default_loads)
+    sources: tuple[str, ...] | None = None
+    """The chargers whose power feeds this site (by device name); None: every charger."""
 
 
 @dataclass(slots=True)

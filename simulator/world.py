@@ -83,6 +83,25 @@ class ScenarioConfig:
     sunspecs: list[SunSpecConfig] = field(default_factory=list)
     echonets: list[EchonetConfig] = field(default_factory=list)
     site: SiteConfig = field(default_factory=SiteConfig)
+    sites: dict[str, SiteConfig] = field(default_factory=dict)
+    """Further named sites on the same grid (``[sites.<name>]``)."""
+
+
+def _site(raw: dict[str, Any], chargers: set[str]) -> SiteConfig:
+    """A ``[site]`` or ``[sites.<name>]`` table."""
+    entry = dict(raw)
+    loads = [LoadConfig(**load) for load in entry.pop("loads", [])]
+    site = SiteConfig(switch_delay_s=float(entry.pop("switch_delay_s", 0.2)))
+    if "sources" in entry:
+        sources = tuple(str(name) for name in entry.pop("sources"))
+        if unknown := sorted(set(sources) - chargers):
+            raise ValueError(f"site sources are not chargers of the scenario: {unknown}")
+        site.sources = sources
+    if entry:
+        raise ValueError(f"unknown site keys: {sorted(entry)}")
+    if loads:
+        site.loads = loads
+    return site
 
 
 def _battery(raw: dict[str, Any]) -> Battery:
@@ -119,13 +138,9 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
     names = [config.name for config in configs]
     if len(names) != len(set(names)):
         raise ValueError("device names must be unique")
-    raw_site = dict(raw.get("site", {}))
-    loads = [LoadConfig(**load) for load in raw_site.pop("loads", [])]
-    site = SiteConfig(switch_delay_s=float(raw_site.pop("switch_delay_s", 0.2)))
-    if raw_site:
-        raise ValueError(f"unknown site keys: {sorted(raw_site)}")
-    if loads:
-        site.loads = loads
+    chargers = {c.name for c in quasars} | {c.name for c in sunspecs} | {c.name for c in echonets}
+    site = _site(raw.get("site", {}), chargers)
+    sites = {str(name): _site(table, chargers) for name, table in raw.get("sites", {}).items()}
     return ScenarioConfig(
         speed=float(raw.get("speed", 1.0)),
         control_port=control.get("port", 8099),
@@ -139,6 +154,7 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
         sunspecs=sunspecs,
         echonets=echonets,
         site=site,
+        sites=sites,
     )
 
 
@@ -180,6 +196,7 @@ class Simulation:
             **self.bluettis,
         }
         self.site = SiteTwin(config.site)
+        self.sites = {name: SiteTwin(site) for name, site in config.sites.items()}
         self._housekeeping: asyncio.Task[None] | None = None
         self._api_runner: Any = None
 
@@ -210,12 +227,19 @@ class Simulation:
         """Run one housekeeping pass now (tests use it to apply faults at once)."""
         for device in self.devices.values():
             await device.housekeeping()
-        vehicle_power = (
-            sum(twin.actual_power_w for twin in self.quasars.values())
-            + sum(twin.actual_power_w for twin in self.sunspecs.values())
-            + sum(twin.actual_power_w for twin in self.echonets.values())
-        )
-        self.site.housekeeping(vehicle_power_w=vehicle_power, grid_available=self.grid.available)
+        chargers: dict[str, QuasarTwin | SunSpecTwin | EchonetTwin] = {
+            **self.quasars,
+            **self.sunspecs,
+            **self.echonets,
+        }
+        for site in (self.site, *self.sites.values()):
+            sources = site.config.sources
+            vehicle_power = sum(
+                twin.actual_power_w
+                for name, twin in chargers.items()
+                if sources is None or name in sources
+            )
+            site.housekeeping(vehicle_power_w=vehicle_power, grid_available=self.grid.available)
 
     async def _housekeep(self) -> None:
         while True:
@@ -230,7 +254,8 @@ class Simulation:
         if self.grid.available and not available:
             self.grid.outages += 1
         if self.grid.available != available:
-            self.site.grid_changed(available)
+            for site in (self.site, *self.sites.values()):
+                site.grid_changed(available)
         self.grid.available = available
 
     def describe(self) -> dict[str, Any]:
@@ -244,4 +269,7 @@ class Simulation:
             },
             "devices": {name: device.describe() for name, device in self.devices.items()},
             "site": self.site.describe(self.grid.available),
+            "sites": {
+                name: site.describe(self.grid.available) for name, site in self.sites.items()
+            },
         }

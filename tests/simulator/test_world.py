@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_default_scenario_loads() -> None:
-    """The shipped scenario: the house's Quasar with a 40 kWh Leaf, six office bays."""
+    """The shipped scenario: the house's Quasar with a 40 kWh Leaf, the apartment building,
+    six office bays."""
     config = load_scenario(ROOT / "simulator" / "scenarios" / "default.toml")
     assert config.control_port == 8099
     assert [q.name for q in config.quasars] == ["quasar"] + [
@@ -32,6 +33,15 @@ def test_default_scenario_loads() -> None:
         ("sunspec", 5022, 60)
     ]
     assert [(e.name, e.port, e.car.soc_pct) for e in config.echonets] == [("nichicon", 3611, 75)]
+    apartment = config.sites["apartment"]
+    assert apartment.sources == ("sunspec", "nichicon")
+    assert [(load.name, load.power_w, load.critical) for load in apartment.loads] == [
+        ("elevator", 1450, True),
+        ("stair_lights", 150, True),
+        ("water_pump", 750, True),
+        ("corridor_heater", 1500, False),
+    ]
+    assert config.site.sources is None
 
 
 async def test_every_charger_family_feeds_the_site(allow_loopback: None) -> None:

@@ -1,0 +1,199 @@
+"""V2X the way a person meets it: a real Home Assistant in a real browser.
+
+The tests run in order, in one browser tab: log in, add the charger through the
+config-flow dialog, look at its device page, then use the demo dashboard — run a drill
+from it, cut the grid in the simulator and watch the backup state change, look at the
+office's plan. Screenshots are saved at each step (``V2X_SCREENSHOTS_DIR``, default
+``build/screenshots``); the README's pictures are these screenshots.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from typing import Any
+import urllib.request
+
+from playwright.sync_api import Locator, Page, expect
+
+from harness.hass import PASSWORD, USERNAME, free_port, request
+
+from .conftest import QUASAR_TITLE, World
+
+DASHBOARD = "/v2x-demo"
+
+
+def simulator_state(world: World) -> dict[str, Any]:
+    """The simulator's whole world (control API)."""
+    state: dict[str, Any] = request(f"{world.simulator}/state")
+    return state
+
+
+def set_grid(world: World, *, available: bool) -> None:
+    """What the README tells a demo user to do: POST /grid to the simulator."""
+    body = json.dumps({"available": available}).encode()
+    with urllib.request.urlopen(f"{world.simulator}/grid", data=body, timeout=10) as reply:  # noqa: S310
+        assert reply.status == 200
+
+
+def number_in(locator: Locator) -> float:
+    """The first number in an element's text ("7,400 W" → 7400.0)."""
+    text = locator.inner_text()
+    match = re.search(r"-?[\d,]+(?:\.\d+)?", text)
+    assert match, f"no number in {text!r}"
+    return float(match.group().replace(",", ""))
+
+
+def row(page: Page, name: str) -> Locator:
+    """An entity row of a card or of the device page, found by the entity's name."""
+    return page.locator("hui-generic-entity-row", has_text=name).first
+
+
+def wait_for_discharge(world: World, power_entity: str, timeout_s: float = 20.0) -> float:
+    """Wait until Home Assistant shows the charger discharging (a negative power)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = world.hass.state(power_entity)["state"]
+        with contextlib.suppress(ValueError):
+            if float(state) < -100:
+                return float(state)
+        assert time.monotonic() < deadline, f"{power_entity} is {state} after {timeout_s} s"
+        time.sleep(0.5)
+
+
+def test_log_in(page: Page, world: World) -> None:
+    """The login page takes the demo user; the default dashboard opens."""
+    page.goto(f"{world.hass.base}/")
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    world.shoot(page, "01-login")
+    page.get_by_role("textbox", name="Username").fill(USERNAME)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r".*/lovelace/.*"))
+    expect(page.get_by_text("V2X Demo").first).to_be_visible()
+
+
+def test_add_the_charger_through_the_config_flow(page: Page, world: World) -> None:
+    """Settings → Add integration → V2X → Quasar: host and port typed, entry created."""
+    page.goto(f"{world.hass.base}/config/integrations/dashboard")
+    page.get_by_role("button", name="Add integration").click()
+    page.get_by_role("textbox", name="Search for a brand name").fill("V2X")
+    page.get_by_text("V2X: vehicle-to-home").click()
+    expect(page.get_by_text("What do you want to add?")).to_be_visible()
+    world.shoot(page, "02-add-integration")
+    page.get_by_text("Wallbox Quasar 1 (bidirectional").click()
+    page.get_by_role("textbox", name="Host").fill("127.0.0.1")
+    page.get_by_role("spinbutton", name="Port").fill(str(world.ports.device("quasar")))
+    world.shoot(page, "03-quasar-form")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text(f"Created configuration for {QUASAR_TITLE}")).to_be_visible()
+    world.shoot(page, "04-created")
+    page.get_by_role("button", name="Finish").click()
+    titles = [entry["title"] for entry in world.hass.entries()]
+    assert titles == [QUASAR_TITLE]
+
+
+def test_a_wrong_port_is_refused_with_a_message(page: Page, world: World) -> None:
+    """Nothing listens on the port: the form says so and no entry is created."""
+    page.goto(f"{world.hass.base}/config/integrations/integration/v2x")
+    page.get_by_role("button", name="Add hub").click()
+    page.get_by_text("Wallbox Quasar 1 (bidirectional").click()
+    page.get_by_role("textbox", name="Host").fill("127.0.0.1")
+    page.get_by_role("spinbutton", name="Port").fill(str(free_port()))
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("Cannot connect to the charger")).to_be_visible()
+    page.keyboard.press("Escape")
+    assert len(world.hass.entries()) == 1
+
+
+def test_device_page_shows_the_charger_and_the_car(page: Page, world: World) -> None:
+    """Device info from the charger's registers; SoC and power agree with the simulator."""
+    page.goto(f"{world.hass.base}/config/integrations/integration/v2x")
+    entry = page.locator("ha-md-list-item", has_text=QUASAR_TITLE)
+    entry.get_by_role("link", name="device").click()
+    expect(page.get_by_text("Serial number: 20240117")).to_be_visible()
+    expect(page.get_by_text("Firmware: 5130")).to_be_visible()
+    expect(row(page, "Vehicle connected")).to_contain_text("Plugged in")
+    shown_soc = number_in(row(page, "Vehicle state of charge"))
+    car = simulator_state(world)["devices"]["quasar"]
+    assert abs(shown_soc - car["soc_pct"]) <= 1.5, (shown_soc, car)
+    world.shoot(page, "05-device-page")
+
+
+def open_view(page: Page, world: World, view: str) -> None:
+    """A view of the demo dashboard (dashboards/v2x-demo.yaml)."""
+    page.goto(f"{world.hass.base}{DASHBOARD}/{view}")
+    expect(page.locator("hui-view")).to_be_visible()
+
+
+def home_state(page: Page) -> Locator:
+    """The house's backup state on the dashboard."""
+    return row(page, "Home backup state")
+
+
+def site_position(world: World, site: str = "site") -> str:
+    """Where the simulated transfer switch has really moved the protected circuit."""
+    state = simulator_state(world)
+    described = state[site] if site == "site" else state["sites"][site]
+    return str(described["transfer_switch"])
+
+
+def test_dashboard_shows_the_house(page: Page, world: World, demo_sites: list[str]) -> None:
+    """Power flow, backup state and runtime, from the dashboard loaded by the demo."""
+    assert "Home" in demo_sites
+    open_view(page, world, "home")
+    expect(home_state(page)).to_contain_text("On grid", timeout=60_000)
+    expect(row(page, "Runtime on vehicle power")).to_contain_text(re.compile(r"\d"))
+    flow = page.locator("hui-picture-elements-card")
+    expect(flow).to_contain_text("W")
+    world.shoot(page, "06-dashboard-home")
+
+
+def test_drill_from_the_dashboard(page: Page, world: World, demo_sites: list[str]) -> None:
+    """Pressing "Run drill" moves the house to the car; ending it brings it back."""
+    open_view(page, world, "home")
+    expect(home_state(page)).to_contain_text("On grid", timeout=60_000)
+    row(page, "Run a 5-minute drill").get_by_role("button", name="Press").click()
+    expect(home_state(page)).to_contain_text("On vehicle power", timeout=20_000)
+    assert site_position(world) == "vehicle"
+    world.shoot(page, "07-drill")
+    site = world.hass.device_id("sensor.home_backup_state")
+    world.hass.call_service("v2x", "end_backup", {"device_id": site})
+    expect(home_state(page)).to_contain_text("On grid", timeout=30_000)
+    assert site_position(world) == "grid"
+
+
+def test_grid_cut_switches_both_sites(page: Page, world: World, demo_sites: list[str]) -> None:
+    """Cut the grid in the simulator: the dashboard shows the house and the elevator move."""
+    open_view(page, world, "home")
+    expect(home_state(page)).to_contain_text("On grid", timeout=60_000)
+    set_grid(world, available=False)
+    try:
+        expect(home_state(page)).to_contain_text("On vehicle power", timeout=20_000)
+        assert site_position(world) == "vehicle"
+        car = simulator_state(world)["devices"]["quasar"]
+        wait_for_discharge(world, "sensor.wallbox_quasar_1_20240117_power")
+        world.shoot(page, "08-outage-home")
+        open_view(page, world, "apartment")
+        expect(row(page, "Backup state")).to_contain_text("On vehicle power", timeout=20_000)
+        assert site_position(world, "apartment") == "vehicle"
+        wait_for_discharge(world, "sensor.v2x_simulated_bidi_dc_11_ss11_000123_power")
+        world.shoot(page, "09-outage-apartment")
+    finally:
+        set_grid(world, available=True)
+    assert car["actual_power_w"] < 0, car
+    open_view(page, world, "home")
+    expect(home_state(page)).to_contain_text("Grid back", timeout=20_000)
+
+
+def test_office_plan_for_the_day(page: Page, world: World, demo_sites: list[str]) -> None:
+    """The V2B view: planned peak against the building alone, and the day's plan."""
+    open_view(page, world, "office")
+    planned = row(page, "Planned peak")
+    expect(planned).to_contain_text(re.compile(r"\d+(\.\d)? kW"), timeout=60_000)
+    peak = float(world.hass.state("sensor.office_planned_peak")["state"])
+    assert abs(number_in(planned) - peak) <= 0.051
+    expect(page.locator("hui-markdown-card")).to_contain_text("Plan for the day")
+    world.shoot(page, "10-office-plan", full_page=True)
