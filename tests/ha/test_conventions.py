@@ -144,3 +144,24 @@ def test_workflows_run_the_test_command_hassfest_and_hacs() -> None:
         if step.get("uses", "").startswith("hacs/action")
     )
     assert hacs["with"] == {"category": "integration"}
+
+
+BUILT_IN_CARDS = frozenset(
+    {"entities", "gauge", "glance", "history-graph", "logbook", "markdown", "picture-elements"}
+)
+BUILT_IN_ELEMENTS = frozenset({"state-label", "state-icon", "icon", "image", "service-button"})
+
+
+def test_example_dashboard_uses_built_in_cards_and_its_image() -> None:
+    """The example dashboard needs no custom card; its power-flow image is shipped."""
+    dashboard = load_yaml_dict(str(ROOT / "dashboards" / "v2x-demo.yaml"))
+    views = dashboard["views"]
+    assert [view["path"] for view in views] == ["home", "apartment", "office"]
+    cards = [card for view in views for card in view["cards"]]
+    assert {card["type"] for card in cards} <= BUILT_IN_CARDS
+    flow = next(card for card in cards if card["type"] == "picture-elements")
+    assert {element["type"] for element in flow["elements"]} <= BUILT_IN_ELEMENTS
+    image = flow["image"].removeprefix("/local/v2x/")
+    assert (ROOT / "dashboards" / image).is_file()
+    markdown = next(card for card in cards if card["type"] == "markdown")
+    assert "state_attr(s, 'grid_kw')" in markdown["content"]
