@@ -141,44 +141,6 @@ template:
 """
 
 
-def _add_apartment(hass: HassInstance, sunspec: str, nichicon: str) -> dict[str, Any]:
-    """The apartment building's backup site, its grid signal from the SunSpec charger.
-
-    The site flow offers the charger's own grid connection when the charger reports it;
-    otherwise (the flow shows no such choice) the RESTful "Grid" sensor is used.
-    """
-    flows = "/api/config/config_entries/flow"
-    site = {"name": "Apartment building", "site_type": "building"}
-    result = hass.flow("v2x", [{"next_step_id": "site"}, site | {"grid_signal": "device"}])
-    grid: dict[str, Any] = {"grid_device": sunspec}
-    if result.get("step_id") == "site_grid_device" and sunspec not in str(result["data_schema"]):
-        hass.api(f"{flows}/{result['flow_id']}", method="DELETE")
-        result = hass.flow("v2x", [{"next_step_id": "site"}, site | {"grid_signal": "entity"}])
-    if result.get("step_id") == "site_grid_entity":
-        grid = {"grid_entity": "binary_sensor.grid"}
-    for form in (
-        grid,
-        {
-            "primary_source": sunspec,
-            "second_source": nichicon,
-            "transfer_switch": "switch.apartment_transfer_switch",
-            "switch_confirm": "binary_sensor.apartment_transfer_switch_position",
-            "critical_loads": [
-                "switch.apartment_elevator",
-                "switch.apartment_stair_lights",
-                "switch.apartment_water_pump",
-            ],
-            "sheddable_loads": ["switch.apartment_corridor_heater"],
-            "load_sensor": "sensor.apartment_protected_load",
-        },
-    ):
-        result = hass.api(f"{flows}/{result['flow_id']}", data=form)
-    if result.get("type") != "create_entry":
-        raise HarnessError(f"the apartment building's site was not created: {result}")
-    entry: dict[str, Any] = result["result"]
-    return entry
-
-
 def add_demo_devices(
     hass: HassInstance, ports: DemoPorts, *, quasar: dict[str, Any] | None = None
 ) -> list[str]:
@@ -220,7 +182,25 @@ def add_demo_devices(
             "load_sensor": "sensor.protected_load",
         },
     )
-    apartment = _add_apartment(hass, sunspec["entry_id"], nichicon["entry_id"])
+    # The apartment building's grid signal is its SunSpec charger's own grid connection.
+    apartment = hass.add_v2x(
+        "site",
+        {"name": "Apartment building", "site_type": "building", "grid_signal": "device"},
+        {"grid_device": sunspec["entry_id"]},
+        {
+            "primary_source": sunspec["entry_id"],
+            "second_source": nichicon["entry_id"],
+            "transfer_switch": "switch.apartment_transfer_switch",
+            "switch_confirm": "binary_sensor.apartment_transfer_switch_position",
+            "critical_loads": [
+                "switch.apartment_elevator",
+                "switch.apartment_stair_lights",
+                "switch.apartment_water_pump",
+            ],
+            "sheddable_loads": ["switch.apartment_corridor_heater"],
+            "load_sensor": "sensor.apartment_protected_load",
+        },
+    )
     office_bays = [
         hass.add_v2x("quasar1", {"host": local, "port": ports.device(bay), "unit_id": 1})
         for bay in OFFICE_BAYS

@@ -8,7 +8,6 @@ GET    /site             transfer switch, loads, protected load (see simulator/s
 GET    /site/transfer_switch (relay state and contact position); POST {"on": true}
 GET    /site/loads/{name};    POST {"on": false}
 GET    /site/events      time-stamped events
-GET    /sites/{site}...  the same routes for a further site of the scenario ([sites.<name>])
 GET    /sites/{site}, /sites/{site}/transfer_switch, /sites/{site}/loads/{name},
        /sites/{site}/events  the same for a named site of the scenario ([sites.<name>])
 POST   /devices/{name}/state   device world: {"plugged": true, "soc_pct": 55} (charger),

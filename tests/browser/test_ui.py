@@ -10,11 +10,13 @@ office's plan. Screenshots are saved at each step (``V2X_SCREENSHOTS_DIR``, defa
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 import json
 import re
 import time
 from typing import Any
 import urllib.request
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -193,7 +195,16 @@ def test_office_plan_for_the_day(page: Page, world: World, demo_sites: list[str]
     open_view(page, world, "office")
     planned = row(page, "Planned peak")
     expect(planned).to_contain_text(re.compile(r"\d+(\.\d)? kW"), timeout=60_000)
-    peak = float(world.hass.state("sensor.office_planned_peak")["state"])
-    assert abs(number_in(planned) - peak) <= 0.051
-    expect(page.locator("hui-markdown-card")).to_contain_text("Plan for the day")
+    sensor = world.hass.state("sensor.office_planned_peak")
+    assert abs(number_in(planned) - float(sensor["state"])) <= 0.051
+    # The markdown card renders the plan's first hour from the sensor's attributes.
+    plan = sensor["attributes"]
+    per_hour = 60 // plan["step_minutes"]
+    grid = plan["grid_kw"][:per_hour]
+    start = datetime.fromisoformat(plan["plan_start"]).astimezone(ZoneInfo("Asia/Tokyo"))
+    markdown = page.locator("hui-markdown-card")
+    expect(markdown).to_contain_text("Hourly means", timeout=30_000)
+    first_hour = markdown.locator("tr", has_text=start.strftime("%H:%M")).first
+    expect(first_hour).to_contain_text(str(round(sum(grid) / len(grid))))
+    assert markdown.locator("tr").count() == 1 + len(plan["grid_kw"]) // per_hour
     world.shoot(page, "10-office-plan", full_page=True)

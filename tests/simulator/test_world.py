@@ -240,7 +240,7 @@ async def test_housekeeping_survives_errors(
     allow_loopback: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A failing device does not stop the simulation's housekeeping."""
-    sim = Simulation(parse_scenario({"quasar": [{"port": 0}]}), control_port=None)
+    sim = Simulation(parse_scenario({"control": {"port": 0}, "quasar": [{"port": 0}]}))
     await sim.start()
     twin: QuasarTwin = sim.quasars["quasar"]
     calls = 0
