@@ -546,7 +546,12 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                     OperatingMode.CHARGE, power_w=data.controller.limits.max_charge_power_w
                 )
         elif isinstance(data, BatteryRuntimeData) and data.battery.capabilities.input_limit:
-            await data.battery.async_set_input_limit(data.battery.capabilities.max_input_w)
+            limit = data.battery.capabilities.max_input_w
+            reading = data.coordinator.data
+            if reading is not None and reading.max_output_w:
+                # The device keeps its limits within its inverter's power, which it reports.
+                limit = min(limit, reading.max_output_w)
+            await data.battery.async_set_input_limit(limit)
 
     def _fire(self, action: FireEvent) -> None:
         device = dr.async_get(self.hass).async_get_device(
