@@ -264,20 +264,12 @@ class HassInstance:
         result: dict[str, Any] = self.api(f"/api/states/{entity_id}")
         return result
 
-    def template(self, template: str) -> str:
-        """Render a template in Home Assistant (the answer is text, not JSON)."""
-        prepared = urllib.request.Request(  # noqa: S310 - loopback
-            f"{self.base}/api/template",
-            data=json.dumps({"template": template}).encode(),
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(prepared, timeout=30) as reply:  # noqa: S310 - loopback
-            return str(reply.read().decode())
-
     def device_id(self, entity_id: str) -> str:
-        """The device an entity belongs to."""
-        device = self.template(f"{{{{ device_id('{entity_id}') }}}}")
-        if device in ("", "None"):
+        """The device an entity belongs to (rendered as JSON by Home Assistant's template API)."""
+        device = self.api(
+            "/api/template", data={"template": f"{{{{ device_id('{entity_id}') | tojson }}}}"}
+        )
+        if not isinstance(device, str):
             raise HarnessError(f"{entity_id} belongs to no device")
         return device
 

@@ -188,13 +188,12 @@ class Simulation:
         self.bluettis = {b.name: BluettiTwin(b, self.clock, self.grid) for b in config.bluettis}
         self.sunspecs = {s.name: SunSpecTwin(s, self.clock, self.grid) for s in config.sunspecs}
         self.echonets = {e.name: EchonetTwin(e, self.clock, self.grid) for e in config.echonets}
-        self.devices: dict[str, SimDevice] = {
+        self.chargers: dict[str, QuasarTwin | SunSpecTwin | EchonetTwin] = {
             **self.quasars,
             **self.sunspecs,
             **self.echonets,
-            **self.zendures,
-            **self.bluettis,
         }
+        self.devices: dict[str, SimDevice] = {**self.chargers, **self.zendures, **self.bluettis}
         self.site = SiteTwin(config.site)
         self.sites = {name: SiteTwin(site) for name, site in config.sites.items()}
         self._housekeeping: asyncio.Task[None] | None = None
@@ -227,16 +226,11 @@ class Simulation:
         """Run one housekeeping pass now (tests use it to apply faults at once)."""
         for device in self.devices.values():
             await device.housekeeping()
-        chargers: dict[str, QuasarTwin | SunSpecTwin | EchonetTwin] = {
-            **self.quasars,
-            **self.sunspecs,
-            **self.echonets,
-        }
         for site in (self.site, *self.sites.values()):
             sources = site.config.sources
             vehicle_power = sum(
                 twin.actual_power_w
-                for name, twin in chargers.items()
+                for name, twin in self.chargers.items()
                 if sources is None or name in sources
             )
             site.housekeeping(vehicle_power_w=vehicle_power, grid_available=self.grid.available)

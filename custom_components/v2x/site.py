@@ -131,6 +131,12 @@ def vehicle_capacity_kwh(data: ChargerRuntimeData) -> float:
     return float(data.full.config_entry.options.get(CONF_CAPACITY, DEFAULT_VEHICLE_CAPACITY_KWH))
 
 
+def _inverter_power_w(data: BatteryRuntimeData) -> int:
+    """A battery's inverter power: what the device reports, else its family's maximum."""
+    reading = data.coordinator.data
+    return (reading.max_output_w if reading else None) or data.battery.capabilities.max_output_w
+
+
 class BackupSite(DataUpdateCoordinator[SiteStatus]):
     """One house or building protected by vehicle power."""
 
@@ -424,8 +430,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 soc_pct=state.soc.value_pct if state else None,
                 floor_pct=max(self.reserve_soc_pct, (state.min_soc_pct or 0.0) if state else 0.0),
                 capacity_kwh=state.capacity_kwh if state else None,
-                max_discharge_w=(reading.max_output_w if reading else None)
-                or data.battery.capabilities.max_output_w,
+                max_discharge_w=_inverter_power_w(data),
                 discharging=bool(state and (state.power_w < 0 or (state.output_power_w or 0) > 0)),
             )
         return SourceObservation(available=False, soc_pct=None, floor_pct=100.0)
@@ -546,11 +551,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                     OperatingMode.CHARGE, power_w=data.controller.limits.max_charge_power_w
                 )
         elif isinstance(data, BatteryRuntimeData) and data.battery.capabilities.input_limit:
-            limit = data.battery.capabilities.max_input_w
-            reading = data.coordinator.data
-            if reading is not None and reading.max_output_w:
-                # The device keeps its limits within its inverter's power, which it reports.
-                limit = min(limit, reading.max_output_w)
+            # The device keeps its limits within its inverter's power.
+            limit = min(data.battery.capabilities.max_input_w, _inverter_power_w(data))
             await data.battery.async_set_input_limit(limit)
 
     def _fire(self, action: FireEvent) -> None:

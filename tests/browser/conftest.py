@@ -80,11 +80,6 @@ class World:
     ports: DemoPorts
     screenshots: Path
 
-    @property
-    def simulator(self) -> str:
-        """The simulator's control API."""
-        return self.ports.simulator
-
     def shoot(self, page: Page, name: str, *, full_page: bool = False) -> Path:
         """Save a screenshot (the README shows the ones in docs/images/screenshots)."""
         path = self.screenshots / f"{name}.png"

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
-import json
 import re
 import time
 from typing import Any
-import urllib.request
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Locator, Page, expect
@@ -29,15 +27,14 @@ DASHBOARD = "/v2x-demo"
 
 def simulator_state(world: World) -> dict[str, Any]:
     """The simulator's whole world (control API)."""
-    state: dict[str, Any] = request(f"{world.simulator}/state")
+    state: dict[str, Any] = request(f"{world.ports.simulator}/state")
     return state
 
 
 def set_grid(world: World, *, available: bool) -> None:
     """What the README tells a demo user to do: POST /grid to the simulator."""
-    body = json.dumps({"available": available}).encode()
-    with urllib.request.urlopen(f"{world.simulator}/grid", data=body, timeout=10) as reply:  # noqa: S310
-        assert reply.status == 200
+    grid = request(f"{world.ports.simulator}/grid", data={"available": available})
+    assert grid["available"] is available
 
 
 def number_in(locator: Locator) -> float:
