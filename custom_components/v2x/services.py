@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
@@ -47,6 +48,18 @@ from .helpers import async_battery_command
 from .site import BackupSite
 
 
+def _not_boolean(value: Any) -> Any:
+    """Refuse true/false where a number is expected (Python counts True as 1)."""
+    if isinstance(value, bool):
+        raise vol.Invalid(f"expected a number, got the boolean {str(value).lower()}")
+    return value
+
+
+def _number(kind: type[float], minimum: float, maximum: float) -> vol.All:
+    """A number field: never a boolean, coerced to `kind`, within [minimum, maximum]."""
+    return vol.All(_not_boolean, vol.Coerce(kind), vol.Range(min=minimum, max=maximum))
+
+
 def _positive_duration(value: timedelta) -> timedelta:
     if value <= timedelta(0):
         raise vol.Invalid("duration must be positive")
@@ -56,9 +69,9 @@ def _positive_duration(value: timedelta) -> timedelta:
 SESSION_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
-        vol.Required(ATTR_POWER_W): vol.All(vol.Coerce(int), vol.Range(min=1, max=100_000)),
-        vol.Optional(ATTR_UNTIL_SOC): vol.All(vol.Coerce(float), vol.Range(min=1, max=100)),
-        vol.Optional(ATTR_DURATION): vol.All(cv.time_period, _positive_duration),
+        vol.Required(ATTR_POWER_W): _number(int, 1, 100_000),
+        vol.Optional(ATTR_UNTIL_SOC): _number(float, 1, 100),
+        vol.Optional(ATTR_DURATION): vol.All(_not_boolean, cv.time_period, _positive_duration),
     }
 )
 STOP_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
@@ -66,7 +79,7 @@ DRILL_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Optional(ATTR_DURATION, default=timedelta(minutes=DEFAULT_DRILL_MINUTES)): vol.All(
-            cv.time_period, _positive_duration, vol.Range(max=timedelta(hours=4))
+            _not_boolean, cv.time_period, _positive_duration, vol.Range(max=timedelta(hours=4))
         ),
     }
 )
@@ -74,7 +87,7 @@ SET_OUTPUT_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Required(ATTR_ENABLED): cv.boolean,
-        vol.Optional(ATTR_OUTPUT_LIMIT): vol.All(vol.Coerce(int), vol.Range(min=0, max=100_000)),
+        vol.Optional(ATTR_OUTPUT_LIMIT): _number(int, 0, 100_000),
     }
 )
 
@@ -210,7 +223,7 @@ SET_DEPARTURE_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Optional(ATTR_DEPARTURE): cv.datetime,
-        vol.Optional(ATTR_TARGET_SOC): vol.All(vol.Coerce(float), vol.Range(min=10, max=100)),
+        vol.Optional(ATTR_TARGET_SOC): _number(float, 10, 100),
     }
 )
 

@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
+import voluptuous as vol
 
 from custom_components.v2x.const import (
     CONF_CAPACITY,
@@ -242,7 +243,11 @@ async def test_set_output_service(hass: HomeAssistant, bsim: Simulation) -> None
         with pytest.raises(ServiceValidationError) as err:
             await call(device_id, **data)
         assert err.value.translation_key == key
+    for flag in (True, False):  # a boolean is not a limit of 1 W or 0 W
+        with pytest.raises(vol.Invalid, match="boolean"):
+            await call(z_id, enabled=True, output_limit_w=flag)
     assert len(_zendure(bsim).writes) == before
+    assert _zendure(bsim).settings["outputLimit"] == 0
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "stop", {"device_id": z_id}, blocking=True)
     assert err.value.translation_key == "not_a_charger"

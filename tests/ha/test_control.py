@@ -289,6 +289,34 @@ async def test_service_validation(hass: HomeAssistant, init_integration: MockCon
     assert err.value.translation_key == "device_not_found"
 
 
+@pytest.mark.parametrize("service", ["charge", "discharge"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"power_w": True},
+        {"power_w": False},
+        {"power_w": 3000, "until_soc_pct": True},
+        {"power_w": 3000, "duration": True},
+    ],
+)
+async def test_booleans_are_not_numbers(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    twin: QuasarTwin,
+    service: str,
+    data: dict[str, Any],
+) -> None:
+    """`power_w: true` is not 1 W: the schema refuses it and nothing reaches the charger."""
+    import voluptuous as vol
+
+    before = len(twin.writes)
+    with pytest.raises(vol.Invalid) as err:
+        await _service(hass, service, **data)
+    assert "boolean" in str(err.value)
+    assert len(twin.writes) == before
+    assert runtime(init_integration).controller.session is None
+
+
 async def test_service_on_unloaded_entry(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:

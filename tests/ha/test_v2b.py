@@ -17,6 +17,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.v2x.building import (
     STEP,
@@ -278,6 +279,26 @@ async def test_set_departure_rejects_bad_input(
         building.target_soc(init_integration.entry_id),
     )
     assert after == before
+
+
+@pytest.mark.parametrize("flag", [True, False])
+async def test_set_departure_refuses_a_boolean_target(
+    hass: HomeAssistant,
+    building: BuildingManager,
+    init_integration: MockConfigEntry,
+    flag: bool,
+) -> None:
+    """`target_soc_pct: true` is refused by the schema, not read as 1 %."""
+    bay = dr.async_get(hass).async_get_device(
+        identifiers={vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)}
+    )
+    assert bay is not None
+    before = building.target_soc(init_integration.entry_id)
+    with pytest.raises(vol.Invalid, match="boolean"):
+        await hass.services.async_call(
+            DOMAIN, "set_departure", {"device_id": bay.id, "target_soc_pct": flag}, blocking=True
+        )
+    assert building.target_soc(init_integration.entry_id) == before
 
 
 async def test_set_departure_on_the_building_device_is_refused(
