@@ -7,10 +7,12 @@ step), config flows, services. Nothing is written into ``.storage`` by hand.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
+import re
 import shutil
 import signal
 import socket
@@ -51,6 +53,10 @@ logger:
   logs:
     custom_components.v2x: info
 """
+
+LOOPBACK = "127.0.0.1"
+_HTTP_BLOCK = re.compile(r"^http:\n(?:  server_host: .*\n)?  server_port: \d+\n", re.MULTILINE)
+"""The ``http:`` block the harness writes (older ones had no ``server_host``)."""
 
 # Onboarding adds these integrations; they need Internet access or packages the demo
 # does not install, so the harness removes them to keep the instance about V2X.
@@ -95,16 +101,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> None:
-    """Wait until ``url`` answers (any JSON), or the process dies."""
+def wait_for(
+    url: str, timeout_s: float, process: subprocess.Popen[bytes], *, any_status: bool = False
+) -> None:
+    """Wait until ``url`` answers (any JSON), or the process dies.
+
+    With ``any_status`` an HTTP error answer other than 404 counts as an answer too
+    (``/api/`` says 401 to a caller without a token once Home Assistant's API is up;
+    404 means its views are not registered yet).
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise HarnessError(f"the process behind {url} exited with code {process.returncode}")
         try:
             request(url, timeout=5)
+        except urllib.error.HTTPError as err:
+            if any_status and err.code != 404:
+                return
+            time.sleep(0.25)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
+            time.sleep(0.25)
         except json.JSONDecodeError:
             return
         else:
@@ -112,11 +129,13 @@ def wait_for(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> No
     raise HarnessError(f"{url} did not answer within {timeout_s:.0f} s")
 
 
-def stop_process(process: subprocess.Popen[bytes] | None, name: str) -> None:
-    """SIGTERM, then SIGKILL after 30 s."""
+def stop_process(
+    process: subprocess.Popen[bytes] | None, name: str, *, sig: int = signal.SIGTERM
+) -> None:
+    """Send ``sig`` (SIGTERM by default), then SIGKILL after 30 s; wait for the exit."""
     if process is None or process.poll() is not None:
         return
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(sig)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
@@ -139,20 +158,52 @@ def start_simulator(scenario: Path, *, control_port: int = 8099) -> subprocess.P
     return process
 
 
-class HassInstance:
-    """One Home Assistant process with V2X linked into its configuration folder."""
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """When a restart happened (``time.monotonic``, comparable with the simulator's)."""
 
-    def __init__(self, config_dir: Path, port: int = 8123) -> None:
+    signal: int
+    stopped_at: float
+    """The signal was sent."""
+    exited_at: float
+    """The old process had exited."""
+    started_at: float
+    """The new process was started."""
+    api_at: float
+    """The new process's HTTP API answered."""
+
+
+class HassInstance:
+    """One Home Assistant process with V2X linked into its configuration folder.
+
+    ``host`` is what Home Assistant binds (``server_host``): loopback unless asked
+    otherwise, since the demo's password is printed in the README.
+    """
+
+    def __init__(self, config_dir: Path, port: int = 8123, host: str = LOOPBACK) -> None:
         """Prepare, nothing runs yet."""
         self.config_dir = config_dir
         self.port = port
-        self.base = f"http://127.0.0.1:{port}"
+        self.host = host
+        reach = LOOPBACK if host in (LOOPBACK, "0.0.0.0", "::") else host  # noqa: S104
+        self.base = f"http://{reach}:{port}"
         self.client_id = f"{self.base}/"
         self.process: subprocess.Popen[bytes] | None = None
         self.token = ""
+        self.started_at = 0.0
+        """When the current process was started (``time.monotonic``)."""
+
+    @property
+    def http_configuration(self) -> str:
+        """The ``http:`` block of configuration.yaml."""
+        return f"http:\n  server_host: {self.host}\n  server_port: {self.port}\n"
 
     def prepare(self, extra_configuration: str = "", *, keep: bool = False) -> None:
-        """Create the configuration folder (fresh unless ``keep``) with V2X linked in."""
+        """Create the configuration folder (fresh unless ``keep``) with V2X linked in.
+
+        A kept configuration.yaml is left as it is, except for the ``http:`` block the
+        harness wrote, which follows ``host`` and ``port``.
+        """
         if self.config_dir.exists() and not keep:
             shutil.rmtree(self.config_dir)
         (self.config_dir / "custom_components").mkdir(parents=True, exist_ok=True)
@@ -161,13 +212,19 @@ class HassInstance:
             link.symlink_to(ROOT / "custom_components" / "v2x", target_is_directory=True)
         configuration = self.config_dir / "configuration.yaml"
         if not configuration.exists():
-            http = f"http:\n  server_port: {self.port}\n"
             configuration.write_text(
-                BASE_CONFIGURATION + http + extra_configuration, encoding="utf-8"
+                BASE_CONFIGURATION + self.http_configuration + extra_configuration,
+                encoding="utf-8",
             )
+            return
+        text = configuration.read_text(encoding="utf-8")
+        updated = _HTTP_BLOCK.sub(lambda _: self.http_configuration, text, count=1)
+        if updated != text:
+            configuration.write_text(updated, encoding="utf-8")
 
     def start(self, timeout_s: float = 300) -> None:
-        """Start Home Assistant and wait for its HTTP API."""
+        """Start Home Assistant and wait for its HTTP API (onboarded or not)."""
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(  # noqa: S603
             [
                 sys.executable, "-m", "homeassistant", "--config", str(self.config_dir),
@@ -178,11 +235,57 @@ class HassInstance:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_for(f"{self.base}/api/onboarding", timeout_s, self.process)
+        wait_for(f"{self.base}/api/", timeout_s, self.process, any_status=True)
 
-    def stop(self) -> None:
-        """Stop Home Assistant cleanly."""
-        stop_process(self.process, "Home Assistant")
+    def wait_running(self, timeout_s: float = 300) -> None:
+        """Wait until Home Assistant has finished starting (core state ``RUNNING``)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise HarnessError("Home Assistant exited while starting")
+            try:
+                if self.api("/api/config").get("state") == "RUNNING":
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.25)
+        raise HarnessError(f"Home Assistant was not running within {timeout_s:.0f} s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop Home Assistant (cleanly with SIGTERM, the default) and wait for its exit."""
+        stop_process(self.process, "Home Assistant", sig=sig)
+
+    def kill(self) -> None:
+        """Kill Home Assistant at once (SIGKILL): no shutdown, no state saved."""
+        self.stop(signal.SIGKILL)
+
+    def restart(
+        self,
+        sig: int = signal.SIGTERM,
+        downtime_s: float = 0.0,
+        *,
+        during_downtime: Callable[[], None] | None = None,
+        timeout_s: float = 300,
+    ) -> Restart:
+        """Stop, stay down, start again on the same configuration folder, log in again.
+
+        ``sig`` stops the process (SIGTERM or SIGKILL); ``downtime_s`` counts from the
+        signal to the new start. ``during_downtime`` runs once the old process has
+        exited (e.g. to fast-forward a simulator); its time counts towards the downtime.
+        """
+        if self.process is None or self.process.poll() is not None:
+            raise HarnessError("Home Assistant is not running")
+        stopped_at = time.monotonic()
+        self.stop(sig)
+        exited_at = time.monotonic()
+        if during_downtime is not None:
+            during_downtime()
+        time.sleep(max(0.0, stopped_at + downtime_s - time.monotonic()))
+        self.start(timeout_s)
+        started_at = self.started_at
+        api_at = time.monotonic()
+        self.onboard()
+        return Restart(sig, stopped_at, exited_at, started_at, api_at)
 
     @property
     def pid(self) -> int:
@@ -194,8 +297,14 @@ class HassInstance:
     # -- onboarding and authentication -------------------------------------------------
 
     def onboard(self) -> str:
-        """Complete onboarding through the REST API; keep and return an access token."""
-        steps = {step["step"]: step["done"] for step in request(f"{self.base}/api/onboarding")}
+        """Complete onboarding through the REST API; keep and return an access token.
+
+        An instance onboarded before (a restart, ``--keep``) only logs the user in.
+        """
+        steps = self._onboarding_steps()
+        if steps is None:
+            self.token = self._login()
+            return self.token
         if steps.get("user"):
             self.token = self._login()
         else:
@@ -225,6 +334,20 @@ class HassInstance:
             if entry["domain"] in ONBOARDING_EXTRAS:
                 self.api(f"/api/config/config_entries/entry/{entry['entry_id']}", method="DELETE")
         return self.token
+
+    def _onboarding_steps(self) -> dict[str, bool] | None:
+        """The onboarding steps and whether each is done; None once onboarding is over.
+
+        Home Assistant only serves ``/api/onboarding`` until onboarding is complete;
+        afterwards it answers 404.
+        """
+        try:
+            answer = request(f"{self.base}/api/onboarding")
+        except urllib.error.HTTPError as err:
+            if err.code == 404:
+                return None
+            raise
+        return {step["step"]: step["done"] for step in answer}
 
     def _token(self, code: str) -> str:
         tokens = request(

@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 from harness.dashboard import LOVELACE_CONFIGURATION, install_dashboard  # noqa: E402
 from harness.demo_site import add_demo_devices, demo_configuration  # noqa: E402
 from harness.hass import (  # noqa: E402
+    LOOPBACK,
     PASSWORD,
     USERNAME,
     HarnessError,
@@ -35,9 +36,14 @@ def main() -> int:
     parser.add_argument("--config-dir", type=Path, default=ROOT / "demo-config")
     parser.add_argument("--scenario", type=Path, default=ROOT / "simulator/scenarios/default.toml")
     parser.add_argument("--port", type=int, default=8123, help="Home Assistant HTTP port")
+    parser.add_argument(
+        "--host",
+        default=LOOPBACK,
+        help="address Home Assistant binds (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
     parser.add_argument("--keep", action="store_true", help="reuse the existing demo-config")
     args = parser.parse_args()
-    hass = HassInstance(args.config_dir, args.port)
+    hass = HassInstance(args.config_dir, args.port, args.host)
     simulator = None
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -47,7 +53,7 @@ def main() -> int:
         print("==> starting the simulator")
         simulator = start_simulator(args.scenario, control_port=ports.control)
         log = args.config_dir / "home-assistant.log"
-        print(f"==> starting Home Assistant on {hass.base} (logs: {log})")
+        print(f"==> starting Home Assistant on {hass.base}, bound to {args.host} (logs: {log})")
         hass.start()
         print("==> onboarding and adding the devices through the REST API")
         hass.onboard()
