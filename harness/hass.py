@@ -180,9 +180,21 @@ class HassInstance:
     otherwise, since the demo's password is printed in the README.
     """
 
-    def __init__(self, config_dir: Path, port: int = 8123, host: str = LOOPBACK) -> None:
-        """Prepare, nothing runs yet."""
+    def __init__(
+        self,
+        config_dir: Path,
+        port: int = 8123,
+        host: str = LOOPBACK,
+        *,
+        recorder_commit_s: int | None = None,
+    ) -> None:
+        """Prepare, nothing runs yet.
+
+        ``recorder_commit_s`` shortens the recorder's commit interval (restart tests read
+        events from its database; a SIGKILL loses what was not committed yet).
+        """
         self.config_dir = config_dir
+        self.recorder_commit_s = recorder_commit_s
         self.port = port
         self.host = host
         reach = LOOPBACK if host in (LOOPBACK, "0.0.0.0", "::") else host  # noqa: S104
@@ -198,22 +210,32 @@ class HassInstance:
         """The ``http:`` block of configuration.yaml."""
         return f"http:\n  server_host: {self.host}\n  server_port: {self.port}\n"
 
-    def prepare(self, extra_configuration: str = "", *, keep: bool = False) -> None:
+    def prepare(
+        self, extra_configuration: str = "", *, keep: bool = False, integration: Path | None = None
+    ) -> None:
         """Create the configuration folder (fresh unless ``keep``) with V2X linked in.
 
-        A kept configuration.yaml is left as it is, except for the ``http:`` block the
-        harness wrote, which follows ``host`` and ``port``.
+        ``integration`` is the ``custom_components/v2x`` folder to link (this working
+        tree's by default). A kept configuration.yaml is left as it is, except for the
+        ``http:`` block the harness wrote, which follows ``host`` and ``port``.
         """
         if self.config_dir.exists() and not keep:
             shutil.rmtree(self.config_dir)
         (self.config_dir / "custom_components").mkdir(parents=True, exist_ok=True)
         link = self.config_dir / "custom_components" / "v2x"
         if not link.exists():
-            link.symlink_to(ROOT / "custom_components" / "v2x", target_is_directory=True)
+            link.symlink_to(
+                integration or ROOT / "custom_components" / "v2x", target_is_directory=True
+            )
         configuration = self.config_dir / "configuration.yaml"
         if not configuration.exists():
+            base = BASE_CONFIGURATION
+            if self.recorder_commit_s is not None:
+                base = base.replace(
+                    "recorder:\n", f"recorder:\n  commit_interval: {self.recorder_commit_s}\n"
+                )
             configuration.write_text(
-                BASE_CONFIGURATION + self.http_configuration + extra_configuration,
+                base + self.http_configuration + extra_configuration,
                 encoding="utf-8",
             )
             return
