@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -18,6 +19,7 @@ from custom_components.v2x.devices.errors import (
     ValueOutOfRangeError,
 )
 from custom_components.v2x.devices.modbus import (
+    PYMODBUS_LOGGER,
     UNIT_KEYWORD,
     ModbusTransport,
     RegisterBlock,
@@ -133,6 +135,79 @@ async def test_exception_response_is_typed(sim: Simulation) -> None:
         # The connection survives an exception response.
         assert await bus.read(1, 1) == [5130]
     await transport.close()
+
+
+def _loud(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r for r in caplog.records if r.name.startswith("pymodbus") and r.levelno > logging.DEBUG
+    ]
+
+
+async def test_pymodbus_per_request_errors_are_demoted(
+    sim: Simulation, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Exception replies and refused connects: typed errors, no pymodbus WARNING/ERROR."""
+    caplog.set_level(logging.INFO)
+    transport = _transport(sim, backoff_initial_s=0.0, backoff_max_s=0.0)
+    twin = sim.quasars["quasar"]
+    twin.apply_fault(Fault(FaultKind.EXCEPTION, duration_s=30, code=4))
+    for _ in range(20):
+        async with transport.exclusive() as bus:
+            with pytest.raises(ModbusExceptionError):
+                await bus.read(1, 1)
+    twin.clear_faults()
+    twin.apply_fault(Fault(FaultKind.REFUSE, duration_s=30))
+    await sim.tick()
+    await transport.close()
+    for _ in range(5):
+        with pytest.raises(DeviceConnectionError):
+            async with transport.exclusive():
+                pass
+    twin.clear_faults()
+    await sim.tick()
+    await transport.close()
+    assert _loud(caplog) == []
+
+
+async def _refused(sim: Simulation) -> None:
+    sim.quasars["quasar"].apply_fault(Fault(FaultKind.REFUSE, duration_s=30))
+    await sim.tick()
+
+
+def _connect_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r for r in caplog.records if r.name == PYMODBUS_LOGGER and "Failed to connect" in r.message
+    ]
+
+
+async def test_demoted_records_stay_visible_at_debug(
+    sim: Simulation, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With pymodbus debug logging on, the demoted records are still there, as DEBUG."""
+    caplog.set_level(logging.DEBUG, logger=PYMODBUS_LOGGER)
+    transport = _transport(sim)
+    await _refused(sim)
+    with pytest.raises(DeviceConnectionError):
+        async with transport.exclusive():
+            pass
+    await transport.close()
+    failures = _connect_failures(caplog)
+    assert failures
+    assert {r.levelno for r in failures} == {logging.DEBUG}
+
+
+async def test_pymodbus_logs_of_other_users_are_kept(
+    sim: Simulation, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another pymodbus client in the process (not ours) keeps its own logging."""
+    _transport(sim)  # installs the filter
+    await _refused(sim)
+    client = AsyncModbusTcpClient(
+        "127.0.0.1", port=sim.quasars["quasar"].server.port, timeout=1, retries=0
+    )
+    assert not await client.connect()
+    client.close()
+    assert {r.levelno for r in _connect_failures(caplog)} == {logging.WARNING}
 
 
 async def test_block_falls_back_to_documented_runs(allow_loopback: None) -> None:

@@ -12,8 +12,9 @@ Works with pymodbus 3.8/3.9 (``slave=``) and >= 3.10 (``device_id=``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 import contextlib
+import contextvars
 from dataclasses import dataclass, field
 import inspect
 import logging
@@ -148,6 +149,49 @@ class RegisterImage:
 type ClientFactory = Callable[[str, int, float], AsyncModbusTcpClient]
 
 
+# pymodbus logs every failed request itself (an ERROR per exception response, a WARNING
+# per refused connect) although our transport raises a typed error for each, which the
+# coordinators report once per outage. Its records emitted on behalf of a V2X transport
+# are demoted to DEBUG: visible when pymodbus debug logging is on, silent otherwise. The
+# scope is a context variable set around our own calls (pymodbus' socket callbacks
+# inherit the context of the connect that created them), so other users of pymodbus in
+# the same process, such as Home Assistant's own modbus integration, keep their logs.
+PYMODBUS_LOGGER: Final = "pymodbus.logging"
+"""Every pymodbus version we support (3.8 to 3.16) logs through this one logger."""
+_ON_BEHALF_OF_V2X: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "v2x_modbus_transport", default=False
+)
+
+
+class _DemotePymodbusRecords(logging.Filter):
+    """Turn pymodbus' WARNING/ERROR records from our transports into DEBUG ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG or not _ON_BEHALF_OF_V2X.get():
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+_DEMOTE_FILTER: Final = _DemotePymodbusRecords()
+
+
+def quiet_pymodbus_logging() -> None:
+    """Install the demoting filter on pymodbus' logger (idempotent)."""
+    logger = logging.getLogger(PYMODBUS_LOGGER)
+    if _DEMOTE_FILTER not in logger.filters:
+        logger.addFilter(_DEMOTE_FILTER)
+
+
+@contextlib.contextmanager
+def _on_behalf_of_v2x() -> Iterator[None]:
+    token = _ON_BEHALF_OF_V2X.set(True)
+    try:
+        yield
+    finally:
+        _ON_BEHALF_OF_V2X.reset(token)
+
+
 def _default_client_factory(host: str, port: int, timeout_s: float) -> AsyncModbusTcpClient:
     # retries=0 and reconnect_delay=0: the transport owns retry and reconnect policy.
     return AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=0, reconnect_delay=0)
@@ -199,6 +243,7 @@ class ModbusTransport:
         client_factory: ClientFactory = _default_client_factory,
     ) -> None:
         """Prepare the transport; nothing is sent until the first request."""
+        quiet_pymodbus_logging()
         if not 0 <= unit_id <= 247:
             raise ValueOutOfRangeError("unit_id", unit_id, "0..247")
         self.host = host
@@ -225,14 +270,16 @@ class ModbusTransport:
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[ModbusBus]:
         """Hold the device for a sequence of requests no other caller may interleave."""
-        async with self._lock:
-            await self._ensure_connected()
-            yield ModbusBus(self)
+        with _on_behalf_of_v2x():
+            async with self._lock:
+                await self._ensure_connected()
+                yield ModbusBus(self)
 
     async def close(self) -> None:
         """Close the connection; a later request reconnects."""
-        async with self._lock:
-            self._drop()
+        with _on_behalf_of_v2x():
+            async with self._lock:
+                self._drop()
 
     def _drop(self) -> None:
         """Close the socket so a late reply can never answer the next request."""

@@ -1,0 +1,74 @@
+"""A failing Modbus device is logged once, in our words, not once per request by pymodbus."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from simulator.faults import Fault, FaultKind
+from simulator.quasar import QuasarTwin
+from simulator.world import Simulation
+
+from .conftest import runtime, state_of
+
+POWER = "sensor.wallbox_quasar_1_20240117_power"
+POLLS = 15
+
+
+def _loud(caplog: pytest.LogCaptureFixture, prefix: str) -> list[logging.LogRecord]:
+    return [
+        record
+        for record in caplog.records
+        if record.name.startswith(prefix) and record.levelno >= logging.WARNING
+    ]
+
+
+async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    data = runtime(entry)
+    await data.status.async_refresh()
+    await data.full.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_exception_fault_is_one_log_line_per_coordinator(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    sim: Simulation,
+    twin: QuasarTwin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every request answered with a Modbus exception for many polls, then recovery."""
+    caplog.set_level(logging.INFO)
+    data = runtime(init_integration)
+    twin.apply_fault(Fault(FaultKind.EXCEPTION, duration_s=60, code=4))
+    await sim.tick()
+    caplog.clear()
+    for _ in range(POLLS):
+        await _poll(hass, init_integration)
+    assert state_of(hass, POWER).state == STATE_UNAVAILABLE
+    assert data.charger.requests_sent > POLLS  # the device really was asked, again and again
+    assert _loud(caplog, "pymodbus") == []
+    ours = _loud(caplog, "custom_components.v2x")
+    # One line when a poller starts failing, nothing while it keeps failing. The charger
+    # has two pollers (fast status, full), each reporting its own failure once.
+    coordinators = {data.status.name, data.full.name}
+    assert len(ours) <= len(coordinators)
+    assert all("Error fetching" in record.getMessage() for record in ours)
+
+    twin.clear_faults()
+    await sim.tick()
+    await asyncio.sleep(0.1)
+    caplog.clear()
+    for _ in range(3):
+        await _poll(hass, init_integration)
+    assert state_of(hass, POWER).state != STATE_UNAVAILABLE
+    assert _loud(caplog, "pymodbus") == []
+    assert _loud(caplog, "custom_components.v2x") == []
+    recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
+    assert {r.levelno for r in recovered} == {logging.INFO}
+    assert len(recovered) <= len(coordinators)
