@@ -31,6 +31,8 @@ from .const import (
     CONF_ELEVATOR_STANDBY,
     CONF_ELEVATOR_TRIP,
     CONF_ELEVATOR_TRIPS,
+    CONF_FAILED_AFTER,
+    CONF_FAILED_POLLS,
     CONF_FAMILY,
     CONF_FULL_INTERVAL,
     CONF_GRID_DEVICE,
@@ -43,6 +45,7 @@ from .const import (
     CONF_OUTAGE_DEBOUNCE,
     CONF_PARK_WARNING,
     CONF_POLL_INTERVAL,
+    CONF_RECOVER_AFTER,
     CONF_RESERVE_SOC,
     CONF_RESTORE_DELAY,
     CONF_SHEDDABLE_LOADS,
@@ -608,6 +611,9 @@ class V2XOptionsFlow(OptionsFlow):
             vol.Required(CONF_OUTAGE_DEBOUNCE): box_selector(0, 60, "s", step=0.1),
             vol.Required(CONF_CONFIRM_TIMEOUT): box_selector(1, 120, "s"),
             vol.Required(CONF_PARK_WARNING): box_selector(0, 120, "min"),
+            vol.Required(CONF_FAILED_POLLS): box_selector(1, 20),
+            vol.Required(CONF_FAILED_AFTER): box_selector(1, 600, "s"),
+            vol.Required(CONF_RECOVER_AFTER): box_selector(0, 3600, "s"),
         }
         if building:
             fields |= {

@@ -44,6 +44,9 @@ CONF_ELEVATOR_TRIP: Final = "elevator_trip_wh"
 CONF_ELEVATOR_TRIPS: Final = "elevator_trips_per_hour"
 CONF_PARK_WARNING: Final = "park_warning_min"
 CONF_GRID_POLL: Final = "grid_poll_s"
+CONF_FAILED_POLLS: Final = "source_failed_polls"
+CONF_FAILED_AFTER: Final = "source_failed_after_s"
+CONF_RECOVER_AFTER: Final = "source_recover_after_s"
 
 # Options (all changeable at runtime without a reload).
 CONF_STATUS_INTERVAL: Final = "status_interval_s"
@@ -84,6 +87,9 @@ DEFAULT_SITE_OPTIONS: Final = {
     CONF_PARK_WARNING: 10,
     CONF_GRID_MIN_VOLTAGE: 180,
     CONF_GRID_POLL: 1,
+    CONF_FAILED_POLLS: 2,
+    CONF_FAILED_AFTER: 15,
+    CONF_RECOVER_AFTER: 30,
 }
 DEFAULT_ELEVATOR_OPTIONS: Final = {
     CONF_ELEVATOR_STANDBY: 250,

@@ -24,6 +24,9 @@ from .devices.model import Charger, ChargerSnapshot, ChargerState, ChargerStatus
 from .helpers import device_error, refused
 
 REAPPLY_AFTER_S: Final = 10.0
+STOP_RETRY_S: Final = 2.0
+ORPHAN_GRACE_S: Final = 60.0
+"""How long a discharge nobody owns (found after a restart) may wait to be taken over."""
 
 # A charger still starting (ECHONET "preparation", SunSpec STARTING) is on its way.
 _EXPECTED_STATES: Final = {
@@ -57,6 +60,12 @@ class ChargerController:
         self.max_charge_available_w: int | None = None
         self.max_discharge_available_w: int | None = None
         self.session: Session | None = None
+        self.owner: str | None = None
+        """Who started the session (a backup site's key), None for a person or a plan."""
+        self.remote: bool | None = None
+        """Whether the charger is under remote control (None: the device has no switch)."""
+        self.guard_floors: dict[str, float] = {}
+        """Extra floors (a backup site's reserve) no discharge may pass, session or not."""
         self.requested_w: int | None = None
         self.setpoint_w: int | None = None
         self.last_end_reason: EndReason | None = None
@@ -64,6 +73,9 @@ class ChargerController:
         self._applied_at = 0.0
         self._failing = False
         self._stop_pending = False
+        self._stop_sent_at: float | None = None
+        self._unowned_since: float | None = None
+        self._guard_reason: str | None = None
 
     @property
     def limits(self) -> Limits:
@@ -83,6 +95,12 @@ class ChargerController:
         self.max_available_power_w = snapshot.max_available_power_w
         self.max_charge_available_w = snapshot.max_charge_power_w
         self.max_discharge_available_w = snapshot.max_discharge_power_w
+        self.remote = snapshot.control.remote if snapshot.control is not None else None
+
+    @property
+    def guard_floor_pct(self) -> float:
+        """No discharge, owned or not, may continue at or below this SoC."""
+        return max([self.reserve_soc_pct, *self.guard_floors.values()])
 
     @property
     def mode(self) -> OperatingMode:
@@ -102,8 +120,15 @@ class ChargerController:
         power_w: int | None = None,
         until_soc_pct: float | None = None,
         duration_s: float | None = None,
+        owner: str | None = None,
+        assumed_soc_pct: float | None = None,
     ) -> None:
-        """Start a session after checking it is safe; raise a translated error if not."""
+        """Start a session after checking it is safe; raise a translated error if not.
+
+        ``owner`` marks a session a backup site started (and may stop again);
+        ``assumed_soc_pct`` is a backup's cautious estimate for a charger that
+        reports no SoC while idle.
+        """
         if mode is OperatingMode.IDLE:
             await self.async_stop()
             return
@@ -126,6 +151,7 @@ class ChargerController:
             started_at=now,
             until_soc_pct=until_soc_pct,
             ends_at=now + duration_s if duration_s is not None else None,
+            assumed_soc_pct=assumed_soc_pct,
         )
         try:
             check_request(session, status, self.limits)
@@ -133,11 +159,15 @@ class ChargerController:
             raise refused(err) from err
         async with self._lock:
             self.session = session
+            self.owner = owner
             self.last_end_reason = None
+            self._stop_pending = False
+            self._stop_sent_at = None
             try:
                 await self._apply(decide(session, status, self.limits, now))
             except DeviceError as err:
                 self.session = None
+                self._stop_pending = True  # whatever reached the device is undone
                 raise device_error(err) from err
 
     async def async_adjust_power(self, power_w: int) -> None:
@@ -190,13 +220,19 @@ class ChargerController:
         async with self._lock:
             if end_session:
                 self.session = None
+                self.owner = None
             try:
                 await command()
             except DeviceError as err:
+                if setpoint == 0:
+                    # The stop did not reach the charger: retried on every poll
+                    # until the charger confirms it has stopped.
+                    self._stop_pending = True
                 raise device_error(err) from err
             if end_session:
                 self.requested_w = self.setpoint_w = setpoint
-                self._stop_pending = False
+                self._stop_pending = setpoint == 0
+                self._stop_sent_at = self._clock()
 
     async def async_shutdown(self) -> None:
         """On unload: stop an active session so nothing runs unattended."""
@@ -211,16 +247,26 @@ class ChargerController:
         """Enforce the session for a new status; called after every status poll.
 
         When a session ends (reserve reached, target reached...) the stop is retried
-        on every poll until the charger confirms it: polling keeps the device's own
-        watchdog fed, so it would never stop by itself.
+        on every poll until the charger reports it has stopped: polling keeps the
+        device's own watchdog fed, so it would never stop by itself. Below every
+        session sits a guard: a charger under remote control that discharges with
+        no session (left running before a restart) is stopped at its floor at once,
+        and after :data:`ORPHAN_GRACE_S` if nobody takes it over.
         """
         self.status = status
-        if (self.session is None and not self._stop_pending) or self._lock.locked():
+        if self._lock.locked():
+            return
+        now = self._clock()
+        if not self._has_work(status, status.supplying, now):
             return
         async with self._lock:
             session = self.session
-            now = self._clock()
             if session is None:
+                if not status.running:
+                    self._stop_pending = False  # the charger confirms the stop
+                    return
+                if self._stop_sent_at is not None and now - self._stop_sent_at < STOP_RETRY_S:
+                    return  # give the last stop time to take effect
                 decision = Decision(0)
             else:
                 decision = decide(session, status, self.limits, now)
@@ -236,10 +282,43 @@ class ChargerController:
                     self._failing = True
                 return
             if self.session is None:
-                self._stop_pending = False
+                self._stop_pending = True
+                self._stop_sent_at = now
             if self._failing:
                 LOGGER.info("Setpoint %s W applied again", decision.setpoint_w)
                 self._failing = False
+
+    def _has_work(self, status: ChargerStatus, discharging: bool, now: float) -> bool:
+        """A session to enforce, a stop to confirm, or a discharge nobody owns to stop."""
+        if self.session is not None or self._stop_pending:
+            return True
+        if not discharging:
+            self._unowned_since = None
+            return False
+        return self._guard_trips(status, now)
+
+    def _guard_trips(self, status: ChargerStatus, now: float) -> bool:
+        """Whether a discharge nobody owns must be stopped now."""
+        if self.remote is False:
+            return False  # under the device's own logic (its app): not ours to stop
+        soc = status.soc.value_pct
+        if soc is not None and soc <= self.guard_floor_pct:
+            reason, detail = "floor", f"at {soc:g} %, its floor is {self.guard_floor_pct:g} %"
+        elif self.remote is not True:
+            return False  # no remote-control switch: a discharge started on the unit itself
+        else:
+            if self._unowned_since is None:
+                self._unowned_since = now
+            if now - self._unowned_since < ORPHAN_GRACE_S:
+                return False
+            reason, detail = "orphan", f"with no session for {ORPHAN_GRACE_S:.0f} s"
+        if self._guard_reason != reason:
+            LOGGER.warning("Stopping a discharge nobody owns, %s", detail)
+            self._guard_reason = reason
+        self._stop_pending = True
+        self._stop_sent_at = None  # stop at once
+        self._unowned_since = None
+        return True
 
     def _needs_apply(self, decision: Decision, status: ChargerStatus, now: float) -> bool:
         if decision.setpoint_w != self.requested_w:
@@ -256,6 +335,7 @@ class ChargerController:
 
     def _end(self, session: Session, reason: EndReason) -> None:
         self.session = None
+        self.owner = None
         self._stop_pending = True
         self.last_end_reason = reason
         LOGGER.info("The %s session ended: %s", session.mode, reason)

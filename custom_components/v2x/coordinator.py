@@ -16,6 +16,7 @@ from .const import DOMAIN, LOGGER
 from .controller import ChargerController
 from .devices.energy import EnergyCounter
 from .devices.errors import DeviceError
+from .devices.health import PollHealth
 from .devices.model import (
     BatteryReading,
     Charger,
@@ -80,6 +81,21 @@ class _V2XCoordinator[DataT](DataUpdateCoordinator[DataT]):
             name=f"{DOMAIN} {kind} {entry.title}",
             update_interval=timedelta(seconds=interval_s),
         )
+        self.health = PollHealth()
+
+    async def _async_update_data(self) -> DataT:
+        """Poll once, keeping the record of answered and failed polls."""
+        try:
+            data = await self._async_poll()
+        except UpdateFailed:
+            self.health.record_failure(time.monotonic())
+            raise
+        self.health.record_success(time.monotonic())
+        return data
+
+    async def _async_poll(self) -> DataT:  # pragma: no cover - every subclass has one
+        """Read the device once; raise UpdateFailed on a device error."""
+        raise NotImplementedError
 
 
 class _ChargerCoordinator[DataT](_V2XCoordinator[DataT]):
@@ -125,7 +141,7 @@ class StatusCoordinator(_ChargerCoordinator[ChargerStatus]):
         )  # fmt: skip
         self.energy = energy
 
-    async def _async_update_data(self) -> ChargerStatus:
+    async def _async_poll(self) -> ChargerStatus:
         try:
             status = await self.charger.async_read_status()
         except DeviceError as err:
@@ -161,7 +177,7 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
         self.identity = identity
         self._identity_connects = charger.connects
 
-    async def _async_update_data(self) -> ChargerSnapshot:
+    async def _async_poll(self) -> ChargerSnapshot:
         try:
             if self.charger.connects != self._identity_connects:
                 await self._refresh_identity()
@@ -210,7 +226,7 @@ class BatteryCoordinator(_V2XCoordinator[BatteryReading]):
         self.battery = battery
         self.energy = energy
 
-    async def _async_update_data(self) -> BatteryReading:
+    async def _async_poll(self) -> BatteryReading:
         try:
             reading = await self.battery.async_read()
         except DeviceError as err:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+import math
 import time
 from typing import Any, Final
 
@@ -49,6 +50,7 @@ from .backup.machine import (
     Observation,
     RaiseAlarm,
     RechargeSource,
+    ReportShortfall,
     RestoreLoad,
     ShedLoad,
     SourceObservation,
@@ -63,6 +65,8 @@ from .const import (
     CONF_ELEVATOR_STANDBY,
     CONF_ELEVATOR_TRIP,
     CONF_ELEVATOR_TRIPS,
+    CONF_FAILED_AFTER,
+    CONF_FAILED_POLLS,
     CONF_GRID_DEVICE,
     CONF_GRID_ENTITY,
     CONF_GRID_MIN_VOLTAGE,
@@ -71,6 +75,7 @@ from .const import (
     CONF_LOAD_SENSOR,
     CONF_OUTAGE_DEBOUNCE,
     CONF_PARK_WARNING,
+    CONF_RECOVER_AFTER,
     CONF_RESERVE_SOC,
     CONF_RESTORE_DELAY,
     CONF_SHEDDABLE_LOADS,
@@ -87,6 +92,8 @@ from .const import (
 )
 from .coordinator import BatteryRuntimeData, ChargerRuntimeData, RuntimeData
 from .devices.errors import DeviceError
+from .devices.health import FailureRule, PollHealth
+from .devices.modbus import ModbusProfile
 from .devices.model import OperatingMode
 from .helpers import CoordinatorListeners
 from .repairs import async_check_site, async_delete_site_issues
@@ -95,6 +102,11 @@ STORAGE_VERSION: Final = 1
 TICK: Final = timedelta(seconds=1)
 SWITCH_TIMEOUT_S: Final = 10.0
 REPAIR_CHECK_TICKS: Final = 60
+STARTUP_WAIT_S: Final = 15.0
+"""After a (re)start, how long a preferred source's first reading is waited for."""
+FAST_RECONNECT_S: Final = 3.0
+"""Longest reconnection back-off of a device a site depends on."""
+STRAY_STOP_RETRY_S: Final = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +174,13 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._lock = asyncio.Lock()
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._device_grid: bool | None = None
-        self._command_failed: set[str] = set()
+        self._command_failed: dict[str, float] = {}
+        self._started_batteries: set[str] = set()
+        self._stray_stops: dict[str, float] = {}
+        self._failures_seen: dict[str, int] = {}
+        self._depended: dict[str, RuntimeData] = {}
+        self._soc_memory: dict[str, tuple[float, float]] = {}
+        """Last SoC read from each charger, and when (wall clock): kept across restarts."""
         self._last_snapshot: dict[str, Any] | None = None
         self._source_listeners = CoordinatorListeners(self.async_step)
         self._stopped = False
@@ -180,7 +198,24 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             restore_delay_s=float(_option(options, CONF_RESTORE_DELAY)),
             confirm_timeout_s=float(_option(options, CONF_CONFIRM_TIMEOUT)),
             park_warning_min=float(_option(options, CONF_PARK_WARNING)),
+            recover_after_s=self.failure_rule.recover_after_s,
+            startup_wait_s=STARTUP_WAIT_S,
         )
+
+    @property
+    def failure_rule(self) -> FailureRule:
+        """When a source counts as failed, and when it is trusted again."""
+        options = dict(self.entry.options)
+        return FailureRule(
+            failed_polls=int(_option(options, CONF_FAILED_POLLS)),
+            failed_after_s=float(_option(options, CONF_FAILED_AFTER)),
+            recover_after_s=float(_option(options, CONF_RECOVER_AFTER)),
+        )
+
+    @property
+    def owner_key(self) -> str:
+        """How this site marks the charger sessions it starts."""
+        return f"site:{self.entry.entry_id}"
 
     @property
     def reserve_soc_pct(self) -> float:
@@ -203,6 +238,15 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         """Restore the saved state, subscribe to every input, take a first step."""
         saved = await self._store.async_load() or {}
         self.automatic = bool(saved.get("automatic", True))
+        started = saved.get("started_batteries", [])
+        self._started_batteries = {s for s in started if s in self.sources}
+        memory = saved.get("soc_memory", {})
+        if isinstance(memory, dict):
+            self._soc_memory = {
+                source: (float(value[0]), float(value[1]))
+                for source, value in memory.items()
+                if source in self.sources and isinstance(value, list) and len(value) == 2
+            }
         machine = saved.get("machine")
         if isinstance(machine, dict):
             self._machine = BackupMachine.restore(self._machine_config(), machine, time.monotonic())
@@ -238,6 +282,9 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             self._wakeup()
             self._wakeup = None
         self._source_listeners.clear()
+        for data in self._depended.values():
+            self._let_go(data)
+        self._depended.clear()
         async_delete_site_issues(self.hass, self)
         async with self._lock:
             await self._async_save()
@@ -260,6 +307,9 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._ticks += 1
         if self._ticks % REPAIR_CHECK_TICKS == 0:
             self._async_check_repairs()
+            if self._machine.on_vehicle_power:
+                # Keep what a restart needs fresh (the SoC readings) while it matters.
+                self.hass.async_create_task(self._async_save_locked(), f"{DOMAIN} site save")
         self.async_step()
 
     async def _async_poll_grid_device(self, _now: Any = None) -> None:
@@ -294,6 +344,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             self.hass.async_create_task(
                 self._async_execute(actions, save=changed), f"{DOMAIN} site actions"
             )
+        self._guard_strays(observation)
         self._schedule_wakeup()
         self.async_set_updated_data(self._status(observation))
 
@@ -402,38 +453,168 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
 
     def _source(self, entry_id: str) -> SourceObservation:
         data = self._runtime(entry_id)
-        failed = entry_id in self._command_failed
         if isinstance(data, ChargerRuntimeData):
             self._source_listeners.follow(entry_id, data.status)
+            self._depend(entry_id, data)
             status = data.status.data
             controller = data.controller
+            known, healthy, healthy_s = self._health(entry_id, data.status)
+            soc = self._charger_soc(entry_id, data)
+            absent = status is not None and (
+                status.vehicle_connected is False or status.dischargeable is False
+            )
             return SourceObservation(
-                available=data.status.last_update_success
-                and status is not None
-                and status.vehicle_connected is not False
-                and status.dischargeable is not False
-                and not failed,
-                soc_pct=status.soc.value_pct if status else None,
+                available=healthy and status is not None and not absent,
+                soc_pct=soc,
                 floor_pct=max(self.reserve_soc_pct, controller.reserve_soc_pct),
                 capacity_kwh=vehicle_capacity_kwh(data),
                 max_discharge_w=controller.limits.max_discharge_power_w,
                 discharging=bool(status and status.discharging),
+                known=known,
+                healthy_s=healthy_s,
+                absent=absent,
             )
         if isinstance(data, BatteryRuntimeData):
             self._source_listeners.follow(entry_id, data.coordinator)
+            self._depend(entry_id, data)
             reading = data.coordinator.data
             state = reading.state if reading else None
+            known, healthy, healthy_s = self._health(entry_id, data.coordinator)
             return SourceObservation(
-                available=data.coordinator.last_update_success
-                and reading is not None
-                and not failed,
+                available=healthy and reading is not None,
                 soc_pct=state.soc.value_pct if state else None,
-                floor_pct=max(self.reserve_soc_pct, (state.min_soc_pct or 0.0) if state else 0.0),
+                floor_pct=self._battery_floor_pct(data),
                 capacity_kwh=state.capacity_kwh if state else None,
                 max_discharge_w=_inverter_power_w(data),
                 discharging=bool(state and (state.power_w < 0 or (state.output_power_w or 0) > 0)),
+                known=known,
+                healthy_s=healthy_s,
             )
-        return SourceObservation(available=False, soc_pct=None, floor_pct=100.0)
+        # Not loaded (yet): after a restart a source's entry may come up after the site's.
+        return SourceObservation(available=False, soc_pct=None, floor_pct=100.0, known=False)
+
+    def _charger_soc(self, entry_id: str, data: ChargerRuntimeData) -> float | None:
+        """The car's SoC, or a cautious estimate from the last reading.
+
+        A Quasar reports no SoC while no power flows (stopped by its watchdog while
+        Home Assistant was away, say); the last reading minus the most the car could
+        have given since then at full power stands in until power flows again.
+        """
+        status = data.status.data
+        live = status.soc.value_pct if status is not None and not status.soc.stale else None
+        now = time.time()
+        if live is not None:
+            self._soc_memory[entry_id] = (live, now)
+            return live
+        remembered = self._soc_memory.get(entry_id)
+        if remembered is None or (status is not None and status.vehicle_connected is False):
+            return None
+        soc, at = remembered
+        capacity = vehicle_capacity_kwh(data)
+        worst_kwh = data.controller.limits.max_discharge_power_w / 1000 * max(0.0, now - at) / 3600
+        return soc - worst_kwh / capacity * 100 if capacity > 0 else None
+
+    def _battery_floor_pct(self, data: BatteryRuntimeData) -> float:
+        reading = data.coordinator.data
+        device_min = reading.state.min_soc_pct if reading else None
+        return max(self.reserve_soc_pct, device_min or 0.0)
+
+    def _health(
+        self, entry_id: str, coordinator: DataUpdateCoordinator[Any]
+    ) -> tuple[bool, bool, float]:
+        """(known, healthy, healthy for s) of a source, failures judged with hysteresis.
+
+        One missed poll is not a failure; a failed command counts as one until the
+        source has been healthy for the recovery time again.
+        """
+        now = time.monotonic()
+        rule = self.failure_rule
+        health: PollHealth = getattr(coordinator, "health", PollHealth())
+        failed_at = self._command_failed.get(entry_id)
+        since_command = math.inf if failed_at is None else now - failed_at
+        if health.consecutive_failures > self._failures_seen.get(entry_id, 0) and (
+            entry_id == self._machine.active_source
+        ):
+            # The source the site depends on missed a poll: ask again at once rather
+            # than at its (maybe 30 s) interval, so a real failure is told quickly.
+            self.hass.async_create_task(
+                coordinator.async_request_refresh(), f"{DOMAIN} site re-poll"
+            )
+        self._failures_seen[entry_id] = health.consecutive_failures
+        healthy = not health.failed(now, rule) and since_command >= rule.recover_after_s
+        return (
+            health.known(now, rule),
+            healthy,
+            min(health.healthy_for_s(now), since_command),
+        )
+
+    def _depend(self, entry_id: str, data: RuntimeData) -> None:
+        """The site depends on this device: reconnect fast, guard the site's reserve."""
+        if self._depended.get(entry_id) is data:
+            return
+        self._depended[entry_id] = data
+        device: object = None
+        if isinstance(data, ChargerRuntimeData):
+            data.controller.guard_floors[self.owner_key] = self.reserve_soc_pct
+            device = data.charger
+        elif isinstance(data, BatteryRuntimeData):
+            device = data.battery
+        if isinstance(device, ModbusProfile):
+            device.transport.set_backoff_max(FAST_RECONNECT_S)
+
+    def _let_go(self, data: RuntimeData) -> None:
+        if isinstance(data, ChargerRuntimeData):
+            data.controller.guard_floors.pop(self.owner_key, None)
+
+    # -- the stray guard ---------------------------------------------------------------
+
+    @callback
+    def _guard_strays(self, observation: Observation) -> None:
+        """Stop any of the site's sources that discharges when the site does not want it.
+
+        Only the machine's active source may discharge, and only while the circuit
+        is confirmed on the vehicle side. Anything else (a discharge left running
+        and unowned by a restart, a source given up whose stop did not reach it, a
+        battery the site switched on) is stopped, and the stop retried until the
+        source confirms it. Sessions a person or a plan started are left alone.
+        """
+        supplying = self._machine.state in (BackupState.ON_VEHICLE_POWER, BackupState.GRID_BACK)
+        active = self._machine.active_source
+        allowed = active if supplying and observation.switch_on_vehicle is True else None
+        now = time.monotonic()
+        for source in self.sources:
+            if source == allowed or not self._is_stray(source):
+                continue
+            last = self._stray_stops.get(source)
+            if last is not None and now - last < STRAY_STOP_RETRY_S:
+                continue
+            self._stray_stops[source] = now
+            LOGGER.info("%s: stopping %s, discharging unasked", self.entry.title, source)
+            self.hass.async_create_task(self._async_stop_stray(source), f"{DOMAIN} stray stop")
+
+    def _is_stray(self, entry_id: str) -> bool:
+        data = self._runtime(entry_id)
+        if isinstance(data, ChargerRuntimeData):
+            status = data.status.data
+            if status is None or not data.status.last_update_success:
+                return False
+            if not status.supplying:
+                return False
+            controller = data.controller
+            return controller.session is None or controller.owner == self.owner_key
+        if isinstance(data, BatteryRuntimeData) and entry_id in self._started_batteries:
+            reading = data.coordinator.data
+            return bool(reading and reading.state.output_enabled)
+        return False
+
+    async def _async_stop_stray(self, entry_id: str) -> None:
+        async with self._lock:
+            if entry_id == self._machine.active_source and self._machine.on_vehicle_power:
+                return  # taken over in the meantime
+            try:
+                await self._async_stop_source(entry_id)
+            except (HomeAssistantError, DeviceError, TimeoutError) as err:
+                LOGGER.debug("%s: stopping %s failed: %s", self.entry.title, entry_id, err)
 
     def _status(self, observation: Observation) -> SiteStatus:
         energy = self._machine.energy_kwh(observation)
@@ -467,8 +648,9 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 except (HomeAssistantError, DeviceError, TimeoutError) as err:
                     LOGGER.warning("%s: %s failed: %s", self.entry.title, action, err)
                     if isinstance(action, StartSource | AdjustSource):
-                        # Treat the source as failed: the machine moves on to the next one.
-                        self._command_failed.add(action.source)
+                        # Treat the source as failed: the machine moves on to the next
+                        # one, and retries this one once it has been healthy a while.
+                        self._command_failed[action.source] = time.monotonic()
             if save:
                 await self._async_save()
         if self._command_failed and self._machine.state in (
@@ -493,6 +675,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             await self._async_recharge(action.source)
         elif isinstance(action, FireEvent):
             self._fire(action)
+        elif isinstance(action, ReportShortfall):
+            self._report_shortfall(action)
         elif isinstance(action, RaiseAlarm):
             LOGGER.error("%s: %s", self.entry.title, action.reason)
             ir.async_create_issue(
@@ -511,6 +695,35 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         elif isinstance(action, ClearAlarm):
             ir.async_delete_issue(self.hass, DOMAIN, f"alarm_{self.entry.entry_id}")
 
+    def _report_shortfall(self, action: ReportShortfall) -> None:
+        issue_id = f"supply_short_{self.entry.entry_id}"
+        if action.source is None:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        source = self.source_title(action.source)
+        LOGGER.warning(
+            "%s: %s can supply %s W of the %s W load; shed more loads",
+            self.entry.title,
+            source,
+            action.available_w,
+            action.load_w,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="supply_short",
+            translation_placeholders={
+                "site": self.entry.title,
+                "source": source,
+                "available": str(action.available_w),
+                "load": str(action.load_w),
+            },
+        )
+
     async def _async_switch(self, entity_id: str, service: str) -> None:
         async with asyncio.timeout(SWITCH_TIMEOUT_S):
             await self.hass.services.async_call(
@@ -521,14 +734,23 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         data = self._runtime(action.source)
         if isinstance(data, ChargerRuntimeData):
             if isinstance(action, StartSource):
+                status = data.status.data
+                live = status.soc.value_pct if status is not None else None
                 await data.controller.async_start(
-                    OperatingMode.BACKUP, power_w=action.power_w, until_soc_pct=action.floor_pct
+                    OperatingMode.BACKUP,
+                    power_w=action.power_w,
+                    until_soc_pct=action.floor_pct,
+                    owner=self.owner_key,
+                    assumed_soc_pct=None
+                    if live is not None
+                    else self._charger_soc(action.source, data),
                 )
             else:
                 await data.controller.async_adjust_power(action.power_w)
             await data.status.async_request_refresh()
         elif isinstance(data, BatteryRuntimeData):
             limit = action.power_w if data.battery.capabilities.output_limit else None
+            self._started_batteries.add(action.source)
             await data.battery.async_set_output(enabled=True, limit_w=limit)
             await data.coordinator.async_request_refresh()
         else:
@@ -540,6 +762,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             await data.controller.async_stop()
         elif isinstance(data, BatteryRuntimeData):
             await data.battery.async_set_output(enabled=False)
+            self._started_batteries.discard(entry_id)
             await data.coordinator.async_request_refresh()
 
     async def _async_recharge(self, entry_id: str) -> None:
@@ -571,7 +794,16 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             payload["source"] = self.source_title(action.source)
         self.hass.bus.async_fire(action.event, payload)
 
+    async def _async_save_locked(self) -> None:
+        async with self._lock:
+            await self._async_save()
+
     async def _async_save(self) -> None:
         await self._store.async_save(
-            {"machine": self._machine.snapshot(), "automatic": self.automatic}
+            {
+                "machine": self._machine.snapshot(),
+                "automatic": self.automatic,
+                "started_batteries": sorted(self._started_batteries),
+                "soc_memory": {s: list(v) for s, v in self._soc_memory.items()},
+            }
         )

@@ -25,6 +25,7 @@ from custom_components.v2x.backup.machine import (
     Observation,
     RaiseAlarm,
     RechargeSource,
+    ReportShortfall,
     RestoreLoad,
     ShedLoad,
     SourceObservation,
@@ -211,14 +212,23 @@ def test_failover_then_reserve() -> None:
         StopSource("car"),
         FireEvent(EVENT_SOURCE_FAILED, "unavailable", "car"),
         StartSource("battery", 800, 30.0),
+        # 800 W cannot carry the 1500 W load: said, never silent.
+        ReportShortfall("battery", 800, 1500),
     ]
+    # The battery runs down while the car is still unreachable: its energy is not
+    # known to be gone, so this is no reserve (no false alarm), the site keeps looking.
     empty = {"car": _source(available=False), "battery": _source(30.0, capacity_kwh=2.0)}
     actions = m.step(_obs(False, True, empty), 4.0)
+    assert actions == [StopSource("battery"), ReportShortfall(None)]
+    assert _state(m) is BackupState.NO_SOURCE
+    # Now the car is read again, at its floor too: that is the reserve.
+    drained = {"car": _source(30.0, available=True), "battery": _source(30.0, capacity_kwh=2.0)}
+    actions = m.step(_obs(False, True, drained), 5.0)
     assert actions == [
-        StopSource("battery"),
         FireEvent(EVENT_PARK_REQUESTED, "reserve_reached"),
         FireEvent(EVENT_RESERVE_REACHED, "reserve"),
     ]
+    empty = drained
     assert _state(m) is BackupState.RESERVE_REACHED
     assert m.active_source is None
     # The grid comes back: return after the restore delay.
@@ -238,14 +248,20 @@ def test_source_that_never_discharges_fails_over() -> None:
     assert StartSource("battery", 1500, 30.0) in actions
 
 
-def test_all_sources_failing_ends_at_reserve_state() -> None:
-    """Every source failed: the outage still ends with v2x_reserve_reached."""
-    m = BackupMachine(MachineConfig(sources=("car",)), 0.0)
+def test_all_sources_failing_waits_for_one_to_recover() -> None:
+    """Every source failed: no false reserve; the car is retried once healthy again."""
+    m = BackupMachine(MachineConfig(sources=("car",), recover_after_s=30.0), 0.0)
     m.step(_obs(False, False, {"car": _source()}), 0.0)
     m.step(_obs(False, False, {"car": _source()}), 1.0)
     m.step(_obs(False, True, {"car": _source()}), 2.0)
-    actions = m.step(_obs(False, True, {"car": _source(available=False)}), 3.0)
-    assert (EVENT_RESERVE_REACHED, "sources_failed") in _events(actions)
+    actions = m.step(_obs(False, True, {"car": _source(available=False, healthy_s=0)}), 3.0)
+    assert _events(actions) == [(EVENT_SOURCE_FAILED, "unavailable")]
+    assert _state(m) is BackupState.NO_SOURCE
+    # It answers again, but is trusted only after 30 s of healthy polls.
+    assert m.step(_obs(False, True, {"car": _source(healthy_s=10.0)}), 13.0) == []
+    actions = m.step(_obs(False, True, {"car": _source(healthy_s=30.0)}), 33.0)
+    assert actions == [StartSource("car", 1500, 30.0)]
+    assert _state(m) is BackupState.ON_VEHICLE_POWER
 
 
 def test_no_usable_source_does_not_switch() -> None:
@@ -577,10 +593,17 @@ def test_every_endless_outage_ends_at_the_reserve(
         a for _, a, _ in log if isinstance(a, FireEvent) and a.event == EVENT_RESERVE_REACHED
     ]
     assert started
-    assert machine.state is BackupState.RESERVE_REACHED
-    assert len(reserve) == 1
     parks = [a for _, a, _ in log if isinstance(a, FireEvent) and a.event == EVENT_PARK_REQUESTED]
-    assert len(parks) == 1
+    if failures:
+        # A source that was lost is not known to be empty: no reserve, no false alarm
+        # (the park request comes only from the energy left in the sources still read).
+        assert machine.state is BackupState.NO_SOURCE
+        assert not reserve
+        assert len(parks) <= 1
+    else:
+        assert machine.state is BackupState.RESERVE_REACHED
+        assert len(reserve) == 1
+        assert len(parks) == 1
 
 
 def test_next_deadline() -> None:
@@ -595,8 +618,261 @@ def test_next_deadline() -> None:
     assert m.next_deadline() == 110.5  # the switch confirmation timeout
     m.step(_obs(False, True), 101.0)
     assert m.next_deadline() == 131.0  # the source's start grace
-    m2 = BackupMachine(CONFIG, 0.0)
+    m3 = BackupMachine(CONFIG, 0.0)
+    m3.step(_obs(False, False), 0.0)
+    assert m3.next_deadline() == 0.5  # the debounce, then the start-up wait
+    m3.step(_obs(False, False), 0.5)
+    m3.step(_obs(False, True), 0.6)
+    assert m3.next_deadline() == 15.0
+    m2 = BackupMachine(CONFIG, -100.0)
     m2.request_drill(30.0)
     m2.step(_obs(True, False), 0.0)
     m2.step(_obs(True, True), 1.0)
     assert m2.next_deadline() == 30.0  # the drill's end
+
+
+# -- restarts, first readings, flaky sources ----------------------------------------
+
+
+def _supplying_from_car(config: MachineConfig = CONFIG) -> BackupMachine:
+    m = BackupMachine(config, -100.0)
+    m.step(_obs(False, False), 0.0)
+    m.step(_obs(False, False), 1.0)
+    m.step(_obs(False, True), 2.0)
+    assert m.active_source == "car"
+    return m
+
+
+def test_restart_readopts_the_source_that_was_supplying() -> None:
+    """After a restart the car is taken over again once read; nothing else is started."""
+    before = _supplying_from_car()
+    snapshot = before.snapshot()
+    assert snapshot["session"]["active"] == "car"
+    m = BackupMachine.restore(CONFIG, snapshot, 500.0)
+    unread = {
+        "car": _source(available=False, known=False),
+        "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=800),
+    }
+    # The car is not read yet: no verdict, no fallback, no false alarm.
+    assert m.step(_obs(False, True, unread), 500.1) == []
+    assert m.active_source == "car"
+    # Its first reading arrives (still discharging, unowned): taken over.
+    actions = m.step(_obs(False, True), 501.0)
+    assert actions == [StartSource("car", 1500, 30.0)]
+    assert _state(m) is BackupState.ON_VEHICLE_POWER
+    assert m.step(_obs(False, True), 502.0) == []
+
+
+def test_restart_car_stopped_by_its_watchdog_is_restarted() -> None:
+    """A car its watchdog stopped during the downtime is started again, not failed."""
+    m = BackupMachine.restore(CONFIG, _supplying_from_car().snapshot(), 500.0)
+    stopped = {"car": _source(discharging=False), "battery": _source(80.0, capacity_kwh=2.0)}
+    assert m.step(_obs(False, True, stopped), 501.0) == [StartSource("car", 1500, 30.0)]
+
+
+def test_restart_car_found_at_its_floor_hands_over() -> None:
+    """A car that crossed its floor during the downtime is stopped; the battery takes over."""
+    m = BackupMachine.restore(CONFIG, _supplying_from_car().snapshot(), 500.0)
+    low = {
+        "car": _source(29.9),
+        "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=2000),
+    }
+    assert m.step(_obs(False, True, low), 501.0) == [
+        StopSource("car"),
+        StartSource("battery", 1500, 30.0),
+    ]
+
+
+def test_restart_waits_for_the_preferred_source_then_gives_up_on_it() -> None:
+    """A preferred source not read yet holds back the fallback, for the start-up wait only."""
+    m = BackupMachine(CONFIG, 0.0)
+    unread = {
+        "car": _source(available=False, known=False),
+        "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=2000),
+    }
+    m.step(_obs(False, False, unread), 0.0)
+    actions = m.step(_obs(False, False, unread), 1.0)
+    assert actions[0] == MoveTransferSwitch(True)  # the battery could supply
+    assert not any(isinstance(a, StartSource) for a in m.step(_obs(False, True, unread), 2.0))
+    assert m.next_deadline() == 15.0
+    # Never read within the wait: the battery supplies; no failure event for the car.
+    actions = m.step(_obs(False, True, unread), 15.0)
+    assert actions == [StartSource("battery", 1500, 30.0)]
+    # The car shows up later, healthy: after the recovery time it takes over.
+    late = {"car": _source(healthy_s=10.0), "battery": _source(80.0, capacity_kwh=2.0)}
+    assert m.step(_obs(False, True, late), 30.0) == []
+    late = {"car": _source(healthy_s=31.0), "battery": _source(80.0, capacity_kwh=2.0)}
+    assert m.step(_obs(False, True, late), 51.0) == [
+        StopSource("battery"),
+        StartSource("car", 1500, 30.0),
+    ]
+
+
+def test_preferred_source_back_with_hysteresis() -> None:
+    """The car fails, the battery takes over; the car is back only after 30 s healthy."""
+    m = _supplying_from_car()
+    lost = {
+        "car": _source(available=False, healthy_s=0.0),
+        "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=2000),
+    }
+    actions = m.step(_obs(False, True, lost), 3.0)
+    assert StartSource("battery", 1500, 30.0) in actions
+    flapping = {
+        "car": _source(healthy_s=5.0),
+        "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=2000),
+    }
+    assert m.step(_obs(False, True, flapping), 20.0) == []
+    assert m.active_source == "battery"
+    healthy = {
+        "car": _source(healthy_s=30.0),
+        "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=2000),
+    }
+    # Healthy for 30 s, but failed only 27 s ago: still not.
+    assert m.step(_obs(False, True, healthy), 30.0) == []
+    assert m.step(_obs(False, True, healthy), 33.0) == [
+        StopSource("battery"),
+        StartSource("car", 1500, 30.0),
+    ]
+
+
+def test_shortfall_said_and_cleared() -> None:
+    """A source that cannot carry the load is reported once, and cleared when it can."""
+    small = {"car": _source(max_discharge_w=1000), "battery": _source(80.0, capacity_kwh=2.0)}
+    m = BackupMachine(CONFIG, -100.0)
+    m.step(_obs(False, False, small, load_w=1500.0), 0.0)
+    m.step(_obs(False, False, small, load_w=1500.0), 1.0)
+    actions = m.step(_obs(False, True, small, load_w=1500.0), 2.0)
+    assert actions == [
+        FireEvent(EVENT_BACKUP_STARTED, "grid_lost"),
+        StartSource("car", 1000, 30.0),
+        ReportShortfall("car", 1000, 1500),
+    ]
+    assert m.step(_obs(False, True, small, load_w=1500.0), 3.0) == []
+    assert m.step(_obs(False, True, small, load_w=900.0), 4.0) == [
+        AdjustSource("car", 900),
+        ReportShortfall(None),
+    ]
+
+
+def test_snapshot_from_before_ownership_was_stored_restores() -> None:
+    """A snapshot written by an older version (no active source) still restores safely."""
+    old = {
+        "state": "on_vehicle_power",
+        "alarm": None,
+        "session": {"reason": "grid_lost", "given_up": ["battery"], "shed": ["switch.heater"]},
+    }
+    m = BackupMachine.restore(CONFIG, old, 0.0)
+    assert m.active_source is None
+    actions = m.step(_obs(False, True), 1.0)
+    assert actions == [StartSource("car", 1500, 30.0)]
+
+
+# -- property: restarts and flaky sources at random moments ---------------------------
+
+
+@dataclass
+class FlakyWorld:
+    """Sources that stop answering for a while; Home Assistant restarts at random."""
+
+    socs: dict[str, float]
+    down_until: dict[str, float] = field(default_factory=dict)
+    healthy_since: dict[str, float] = field(default_factory=dict)
+    unread_until: dict[str, float] = field(default_factory=dict)
+    power: dict[str, float] = field(default_factory=dict)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    socs=st.tuples(st.floats(20, 100), st.floats(20, 100)),
+    outage=st.tuples(st.floats(0, 300), st.floats(300, 4000)),
+    restarts=st.lists(st.floats(0, 4000), max_size=4),
+    drops=st.lists(
+        st.tuples(st.sampled_from(["car", "battery"]), st.floats(0, 4000), st.floats(1, 120)),
+        max_size=5,
+    ),
+)
+def test_invariants_through_restarts_and_flaky_sources(
+    socs: tuple[float, float],
+    outage: tuple[float, float],
+    restarts: list[float],
+    drops: list[tuple[str, float, float]],
+) -> None:
+    """Whatever restarts and drop-outs happen: never below a floor, never a source
+    unread or unreachable started, never two sources at once, never a false reserve."""
+    config = MachineConfig(
+        sources=("car", "battery"), restore_delay_s=60.0, start_grace_s=30.0,
+        startup_wait_s=15.0, recover_after_s=30.0,
+    )  # fmt: skip
+    world = FlakyWorld(socs={"car": socs[0], "battery": socs[1]})
+    for name in ("car", "battery"):
+        world.healthy_since[name] = 0.0
+        world.power[name] = 0.0
+    machine = BackupMachine(config, 0.0)
+    pending_restarts = sorted(restarts)
+    t, dt = 0.0, 2.0
+    reserve_events = 0
+    while t <= 4500.0:
+        if pending_restarts and pending_restarts[0] <= t:
+            pending_restarts.pop(0)
+            machine = BackupMachine.restore(config, machine.snapshot(), t)
+            for name in ("car", "battery"):
+                world.unread_until[name] = t + 3.0  # first polls after the restart
+        sources = _flaky_sources(world, drops, t)
+        grid = not (outage[0] <= t < outage[1])
+        obs = Observation(grid, machine.on_vehicle_power, sources, 700.0)
+        for action in machine.step(obs, t):
+            reserve_events += _carry_out(world, action, sources)
+        running = [name for name, p in world.power.items() if p > 0]
+        assert len(running) <= 1
+        if running:
+            assert machine.active_source == running[0]
+        for name in ("car", "battery"):
+            capacity = 40.0 if name == "car" else 2.0
+            if world.power[name] > 0:
+                world.socs[name] -= world.power[name] * dt / 3600.0 / 1000.0 / capacity * 100.0
+                # Never far below the floor: stopped on the first reading at or below it.
+                assert world.socs[name] > 30.0 - 1.0
+        t += dt
+    assert reserve_events <= 1
+
+
+def _flaky_sources(
+    world: FlakyWorld, drops: list[tuple[str, float, float]], t: float
+) -> dict[str, SourceObservation]:
+    for name, start, length in drops:
+        if start <= t < start + length:
+            world.down_until[name] = start + length
+            world.healthy_since[name] = start + length
+    sources = {}
+    for name in ("car", "battery"):
+        known = t >= world.unread_until.get(name, 0.0)
+        up = t >= world.down_until.get(name, 0.0)
+        sources[name] = SourceObservation(
+            available=known and up,
+            soc_pct=world.socs[name],
+            floor_pct=30.0,
+            capacity_kwh=40.0 if name == "car" else 2.0,
+            max_discharge_w=6000 if name == "car" else 800,
+            discharging=world.power[name] > 0,
+            known=known,
+            healthy_s=max(0.0, t - world.healthy_since[name]) if up else 0.0,
+        )
+    return sources
+
+
+def _carry_out(world: FlakyWorld, action: Action, sources: dict[str, SourceObservation]) -> int:
+    """Apply one action to the world and check it; 1 for a reserve event."""
+    if isinstance(action, StartSource):
+        seen = sources[action.source]
+        assert seen.known
+        assert seen.available
+        assert seen.soc_pct is not None
+        assert seen.soc_pct > action.floor_pct
+        world.power[action.source] = action.power_w
+    elif isinstance(action, StopSource):
+        world.power[action.source] = 0.0
+    elif isinstance(action, FireEvent) and action.event == EVENT_RESERVE_REACHED:
+        # Only when every source is read and at its floor.
+        assert all(s.known and s.at_floor for s in sources.values())
+        return 1
+    return 0

@@ -8,6 +8,7 @@ import pytest
 from custom_components.v2x.devices.control import (
     SOC_PROBE_POWER_W,
     SOC_PROBE_TIMEOUT_S,
+    Decision,
     EndReason,
     Limits,
     Session,
@@ -33,7 +34,7 @@ def _status(soc: float | None, state: ChargerState = ChargerState.PAUSED) -> Cha
     return ChargerStatus(state=state, state_code=0, power_w=0, soc=SocReading(soc))
 
 
-def _session(mode: OperatingMode, power: int = 5000, **kwargs: float) -> Session:
+def _session(mode: OperatingMode, power: int = 5000, **kwargs: float | None) -> Session:
     return Session(mode=mode, power_w=power, started_at=0.0, **kwargs)
 
 
@@ -62,6 +63,32 @@ def test_accepted_requests() -> None:
     check_request(_session(OperatingMode.DISCHARGE), _status(50), LIMITS)
     check_request(_session(OperatingMode.DISCHARGE), _status(None), LIMITS)
     check_request(_session(OperatingMode.CHARGE, until_soc_pct=90), _status(None), LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("mode", "until"),
+    [
+        (OperatingMode.DISCHARGE, 99.0),
+        (OperatingMode.DISCHARGE, 40.0),
+        (OperatingMode.BACKUP, None),
+    ],
+)
+def test_unknown_soc_refused_when_it_cannot_be_probed(
+    mode: OperatingMode, until: float | None
+) -> None:
+    """A stop SoC cannot be checked against an unknown SoC; a backup never probes."""
+    with pytest.raises(CommandRefusedError) as err:
+        check_request(_session(mode, until_soc_pct=until), _status(None), LIMITS)
+    assert err.value.reason == "soc_unknown"
+
+
+def test_backup_holds_still_when_the_soc_is_lost() -> None:
+    """Mid-backup the SoC goes: hold 0 W (never charge from the vehicle's own circuit)."""
+    backup = _session(OperatingMode.BACKUP)
+    assert decide(backup, _status(None), LIMITS, 1) == Decision(0)
+    assert decide(backup, _status(None), LIMITS, SOC_PROBE_TIMEOUT_S + 1).ended is (
+        EndReason.SOC_UNAVAILABLE
+    )
 
 
 def test_decisions() -> None:

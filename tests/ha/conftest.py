@@ -118,3 +118,35 @@ async def site(hass: HomeAssistant, init_integration: MockConfigEntry) -> AsyncI
     yield backup_site
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def zendure_entry(
+    hass: HomeAssistant, allow_loopback: None
+) -> AsyncIterator[MockConfigEntry]:
+    """A loaded Zendure battery (second source), its twin's physics standing still."""
+    from homeassistant.const import CONF_HOST, CONF_PORT
+
+    from custom_components.v2x.const import CONF_FAMILY, CONF_POLL_INTERVAL, FAMILY_ZENDURE
+    from simulator.world import Simulation, parse_scenario
+
+    scenario = {"speed": 1e-6, "zendure": [{"port": 0}], "control": {"port": 0}}
+    sim = Simulation(parse_scenario(scenario))
+    await sim.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Zendure",
+        unique_id="HOA1NAH4N123456",
+        data={
+            CONF_FAMILY: FAMILY_ZENDURE,
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: sim.zendures["zendure"].port,
+        },
+        options={CONF_POLL_INTERVAL: 60},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    entry.runtime_data.sim = sim
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+    await sim.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
@@ -135,37 +134,6 @@ async def test_switch_that_never_confirms(
     assert issue.translation_key == "transfer_switch_not_confirmed"
     assert all(w.address != 260 or w.value < 0x8000 for w in twin.writes)  # no discharge
     await hass.config_entries.async_unload(entry.entry_id)
-
-
-@pytest.fixture
-async def zendure_entry(
-    hass: HomeAssistant, allow_loopback: None
-) -> AsyncIterator[MockConfigEntry]:
-    """A loaded Zendure battery (second source), its twin's physics standing still."""
-    from homeassistant.const import CONF_HOST, CONF_PORT
-
-    from custom_components.v2x.const import CONF_FAMILY, CONF_POLL_INTERVAL, FAMILY_ZENDURE
-    from simulator.world import Simulation, parse_scenario
-
-    sim = Simulation(parse_scenario({"speed": 1e-6, "zendure": [{"port": 0}]}), control_port=None)
-    await sim.start()
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Zendure",
-        unique_id="HOA1NAH4N123456",
-        data={
-            CONF_FAMILY: FAMILY_ZENDURE,
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: sim.zendures["zendure"].port,
-        },
-        options={CONF_POLL_INTERVAL: 60},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    entry.runtime_data.sim = sim
-    yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
-    await sim.stop()
 
 
 async def _site(hass: HomeAssistant, entry: MockConfigEntry) -> BackupSite:
@@ -497,9 +465,14 @@ async def test_unusable_inputs_fall_back(
 
 
 async def test_failed_commands_fail_over_and_alarm_clears(
-    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    twin: QuasarTwin,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A source that is not loaded fails over; a late switch confirmation clears the alarm."""
+    # A source that is not loaded is waited for this long after the start, then skipped.
+    monkeypatch.setattr("custom_components.v2x.site.STARTUP_WAIT_S", 0.1)
     await async_setup_site_entities(hass, broken_switch=True)
     site = await _site(
         hass, site_entry(["not-loaded", init_integration.entry_id], confirm_timeout_s=0.2)
@@ -528,17 +501,30 @@ async def test_failed_commands_fail_over_and_alarm_clears(
 async def test_start_failure_marks_source_failed(
     hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
 ) -> None:
-    """A charger that refuses the start is treated as failed; the outage ends at the reserve."""
+    """A charger that refuses the start is failed for now, never a false reserve; retried."""
     from simulator.faults import Fault, FaultKind
 
     reserve = async_capture_events(hass, "v2x_reserve_reached")
+    park = async_capture_events(hass, "v2x_elevator_park_requested")
     await async_setup_site_entities(hass)
-    site = await _site(hass, site_entry([init_integration.entry_id]))
+    site = await _site(hass, site_entry([init_integration.entry_id], source_recover_after_s=0.5))
     twin.apply_fault(Fault(FaultKind.EXCEPTION, code=4))
     hass.states.async_set(GRID, "off")
     await _settle(hass, site, rounds=5)
-    assert [e.data["reason"] for e in reserve] == ["sources_failed"]
-    assert _state(site) is BackupState.RESERVE_REACHED
+    # The car's energy is still there: no reserve event, no park request.
+    assert reserve == []
+    assert park == []
+    assert _state(site) is BackupState.NO_SOURCE
+    assert state_of(hass, TRANSFER).state == "on"
+    # The fault ends; once the charger has answered for the recovery time it supplies.
+    twin.clear_faults()
+    await init_integration.runtime_data.status.async_refresh()
+    await asyncio.sleep(0.6)
+    await init_integration.runtime_data.status.async_refresh()
+    await _settle(hass, site, rounds=5)
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    assert site.machine.active_source == init_integration.entry_id
+    assert twin.power_setpoint_w == -1000
     await hass.config_entries.async_unload(site.entry.entry_id)
 
 

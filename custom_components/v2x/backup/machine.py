@@ -11,18 +11,26 @@ States::
     on_vehicle_power --(grid back)--> grid_back --(stable for the restore delay)-->
     returning --(switch confirmed back)--> grid
 
-plus ``reserve_reached`` (every source is down to its floor, or none can supply)
+plus ``reserve_reached`` (every source is known to be down to its floor),
+``no_source`` (on the vehicle side, but no source can supply right now: the site
+keeps looking, a failed source is retried once it has been healthy for a while)
 and ``alarm`` (the transfer switch did not confirm, or moved by itself).
 
 Safety rules the machine enforces (and the property tests check):
 
 * a source is started or adjusted only while the switch is confirmed on vehicle
-  power, and only if its SoC is unknown or above its floor (reserve);
+  power, and only if its SoC is known and above its floor (reserve);
 * the switch goes back to the grid only after the grid has been present for the
   whole restore delay (or on an explicit end/drill end), so a flapping grid never
   makes it chatter;
-* a source that fails, or reaches its floor, hands over to the next one; when none
-  is left the outage ends at the reserve, with a ``v2x_reserve_reached`` event.
+* a source that fails, or reaches its floor, hands over to the next one; when every
+  source is known to be at its floor the outage ends at the reserve, with a
+  ``v2x_reserve_reached`` event: never because a source has not been read yet;
+* after a start or a restart the machine waits (at most ``startup_wait_s``) for a
+  preferred source's first reading before it starts a less preferred one, and a
+  source that was supplying before the restart is taken over again (re-adopted);
+* a failed source becomes eligible again after it has been healthy for
+  ``recover_after_s``; a preferred source that is back takes over from a fallback.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+import math
 from typing import Any, Final
 
 from .runtime import energy_above_floor_kwh, runtime_minutes, total_energy_kwh
@@ -58,11 +67,17 @@ class BackupState(StrEnum):
     GRID_BACK = "grid_back"
     RETURNING = "returning"
     RESERVE_REACHED = "reserve_reached"
+    NO_SOURCE = "no_source"
     ALARM = "alarm"
 
 
 ON_VEHICLE_SIDE: Final = frozenset(
-    {BackupState.ON_VEHICLE_POWER, BackupState.GRID_BACK, BackupState.RESERVE_REACHED}
+    {
+        BackupState.ON_VEHICLE_POWER,
+        BackupState.GRID_BACK,
+        BackupState.RESERVE_REACHED,
+        BackupState.NO_SOURCE,
+    }
 )
 _SUPPLYING: Final = frozenset({BackupState.ON_VEHICLE_POWER, BackupState.GRID_BACK})
 
@@ -80,6 +95,8 @@ class MachineConfig:
     park_warning_min: float = 10.0
     load_deadband_w: float = 100.0
     min_power_w: int = 500
+    startup_wait_s: float = 15.0
+    recover_after_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +109,12 @@ class SourceObservation:
     capacity_kwh: float | None = None
     max_discharge_w: int = 0
     discharging: bool = False
+    known: bool = True
+    """Whether the source has been read (or found failed) since Home Assistant started."""
+    healthy_s: float = math.inf
+    """How long the source has answered every poll."""
+    absent: bool = False
+    """Read, and there is nothing to discharge (no vehicle plugged in, or it refuses)."""
 
     @property
     def at_floor(self) -> bool:
@@ -100,8 +123,13 @@ class SourceObservation:
 
     @property
     def usable(self) -> bool:
-        """Whether the source may be asked to supply the site."""
-        return self.available and not self.at_floor and self.max_discharge_w > 0
+        """Whether the source may be asked to supply the site (its SoC known, above its floor)."""
+        return (
+            self.available
+            and self.soc_pct is not None
+            and not self.at_floor
+            and self.max_discharge_w > 0
+        )
 
     @property
     def energy_kwh(self) -> float | None:
@@ -182,6 +210,15 @@ class FireEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportShortfall:
+    """The supplying source cannot carry the load (``source`` None: it can again)."""
+
+    source: str | None
+    available_w: int = 0
+    load_w: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RaiseAlarm:
     """Something needs a person: the transfer switch did not do what it was told."""
 
@@ -202,6 +239,7 @@ type Action = (
     | ShedLoad
     | RestoreLoad
     | FireEvent
+    | ReportShortfall
     | RaiseAlarm
     | ClearAlarm
 )
@@ -218,8 +256,13 @@ class _Session:
     active: str | None = None
     active_power_w: int = 0
     active_since: float = 0.0
+    unreachable: dict[str, float] = field(default_factory=dict)
+    """Sources that stopped answering, and when: retried once healthy for a while."""
     given_up: list[str] = field(default_factory=list)
-    reached_floor: bool = False
+    """Sources that did not discharge when asked: not asked again in this session."""
+    drained: list[str] = field(default_factory=list)
+    """Sources that reached their floor in this session."""
+    shortfall: str | None = None
     shed: list[str] = field(default_factory=list)
     park_warned: bool = False
     started: bool = False
@@ -244,6 +287,9 @@ class BackupMachine:
         self._pending_recommand = False
         self._held_off = False  # ended by hand during this outage: no automatic restart
         self._requests: list[tuple[str, float]] = []
+        self._started_at = now
+        self._startup_over = False
+        self._adopting = False  # restored with a supplying source: take it over again
 
     # -- requests ------------------------------------------------------------------
 
@@ -291,6 +337,8 @@ class BackupMachine:
                 deadlines.append(session.drill_until)
             if session.active is not None:
                 deadlines.append(session.active_since + self.config.start_grace_s)
+        if not self._startup_over and self.state is not BackupState.GRID:
+            deadlines.append(self._started_at + self.config.startup_wait_s)
         return min(deadlines) if deadlines else None
 
     def snapshot(self) -> dict[str, Any]:
@@ -305,8 +353,11 @@ class BackupMachine:
                 "reason": session.reason,
                 "drill": session.drill,
                 "manual": session.manual,
+                "active": session.active,
+                "active_power_w": session.active_power_w,
+                "unreachable": list(session.unreachable),
                 "given_up": list(session.given_up),
-                "reached_floor": session.reached_floor,
+                "drained": list(session.drained),
                 "shed": list(session.shed),
                 "park_warned": session.park_warned,
                 "started": session.started,
@@ -320,9 +371,12 @@ class BackupMachine:
     ) -> BackupMachine:
         """Rebuild after a restart. Timers restart now; nothing is switched back blindly.
 
-        A site that was on vehicle power stays there: its source is started again,
-        and the switch only goes back after the grid has been present for the whole
-        restore delay, counted from the restart.
+        A site that was on vehicle power stays there: the source that was supplying
+        is taken over again once it has been read (it may still be discharging, or
+        its watchdog may have stopped it), no other source is judged before its
+        first reading (for at most ``startup_wait_s``), and the switch only goes
+        back after the grid has been present for the whole restore delay, counted
+        from the restart.
         """
         machine = cls(config, now)
         try:
@@ -331,12 +385,24 @@ class BackupMachine:
             return machine
         raw = snapshot.get("session")
         if isinstance(raw, Mapping):
+            sources = config.sources
+
+            def _known(key: str) -> list[str]:
+                return [s for s in raw.get(key, []) if s in sources]
+
+            active = raw.get("active")
+            power = raw.get("active_power_w")
             machine._session = _Session(
                 reason=str(raw.get("reason", "grid_lost")),
                 drill=bool(raw.get("drill", False)),
                 manual=bool(raw.get("manual", False)),
-                given_up=[s for s in raw.get("given_up", []) if s in config.sources],
-                reached_floor=bool(raw.get("reached_floor", False)),
+                active=active if active in sources else None,
+                active_power_w=power if isinstance(power, int) else 0,
+                active_since=now,
+                # Failures are counted again from the restart.
+                unreachable=dict.fromkeys(_known("unreachable"), now),
+                given_up=_known("given_up"),
+                drained=_known("drained"),
                 shed=[e for e in raw.get("shed", []) if e in config.sheddable_loads],
                 park_warned=bool(raw.get("park_warned", False)),
                 started=bool(raw.get("started", False)),
@@ -348,9 +414,10 @@ class BackupMachine:
             # The drill's clock did not survive: end it as soon as possible.
             machine._session.drill_until = now
         machine.alarm = snapshot.get("alarm")
-        if state is BackupState.GRID_BACK:
+        if state in (BackupState.GRID_BACK, BackupState.NO_SOURCE):
             state = BackupState.ON_VEHICLE_POWER
         machine.state = state
+        machine._adopting = machine.active_source is not None
         if state is BackupState.SWITCHING:
             machine._switch_target = True
         elif state is BackupState.RETURNING:
@@ -365,6 +432,8 @@ class BackupMachine:
     def step(self, obs: Observation, now: float) -> list[Action]:
         """Look at the world once; return what to do."""
         actions: list[Action] = []
+        if now - self._started_at >= self.config.startup_wait_s:
+            self._startup_over = True
         if obs.grid_available is not None:
             self._track_grid(obs.grid_available, now)
         if self._pending_recommand and self._switch_target is not None:
@@ -381,6 +450,7 @@ class BackupMachine:
             BackupState.GRID_BACK: self._in_supplying,
             BackupState.RETURNING: self._in_returning,
             BackupState.RESERVE_REACHED: self._in_reserve_reached,
+            BackupState.NO_SOURCE: self._in_supplying,
             BackupState.ALARM: self._in_alarm,
         }[self.state]
         handler(obs, now, actions)
@@ -443,8 +513,11 @@ class BackupMachine:
     def _begin_switching(self, obs: Observation, now: float, actions: list[Action]) -> None:
         session = self._require_session()
         if not any(obs.sources.get(s, _GONE).usable for s in self.config.sources):
-            # Nothing could supply the circuit: do not move it to a dead side.
-            self._enter_reserve_reached(session, "no_source_available", actions)
+            # Nothing could supply the circuit: do not move it to a dead side. Only
+            # when every source is known to be at its floor is that the reserve;
+            # otherwise keep looking (a source not read yet, or failed for now).
+            if self._all_drained(obs, session):
+                self._enter_reserve_reached(session, "no_source_available", actions)
             return
         self.state = BackupState.SWITCHING
         self._move_switch(True, now, actions)
@@ -569,42 +642,154 @@ class BackupMachine:
     def _manage_source(
         self, session: _Session, obs: Observation, now: float, actions: list[Action]
     ) -> None:
+        if self.state is BackupState.NO_SOURCE:
+            self.state = BackupState.ON_VEHICLE_POWER
+        if session.active is not None and self._keep_active(session, obs, now, actions):
+            return
+        self._choose_and_start(session, obs, now, actions)
+
+    def _keep_active(
+        self, session: _Session, obs: Observation, now: float, actions: list[Action]
+    ) -> bool:
+        """Follow the load with the active source; False once it has been let go."""
         active = session.active
-        if active is not None:
-            seen = obs.sources.get(active, _GONE)
-            failure = None
-            if not seen.available:
-                failure = "unavailable"
-            elif seen.at_floor:
-                failure = "reserve"
-            elif not seen.discharging and now - session.active_since >= self.config.start_grace_s:
-                failure = "not_discharging"
-            if failure is None:
-                power = self._power_for(seen, obs.load_w)
-                if abs(power - session.active_power_w) >= self.config.load_deadband_w:
-                    session.active_power_w = power
-                    actions.append(AdjustSource(active, power))
-                return
-            actions.append(StopSource(active))
-            session.given_up.append(active)
-            session.active = None
-            if failure == "reserve":
-                session.reached_floor = True
+        if active is None:  # pragma: no cover - the caller checks
+            return False
+        seen = obs.sources.get(active, _GONE)
+        if self._adopting:
+            if not seen.known and not self._startup_over:
+                return True  # not read yet since the restart: do not judge it
+            self._adopting = False
+            if seen.usable and obs.switch_on_vehicle is True:
+                # Supplying before the restart: take it over again (it may still be
+                # discharging unowned, or its watchdog may have stopped it).
+                self._start(session, active, obs, now, actions)
+                return True
+        failure = self._failure(session, seen, now)
+        if failure is None and self._recovered_preferred(session, obs, active, now) is None:
+            power = self._power_for(seen, obs.load_w)
+            if abs(power - session.active_power_w) >= self.config.load_deadband_w:
+                session.active_power_w = power
+                actions.append(AdjustSource(active, power))
+            self._check_shortfall(session, active, obs, actions)
+            return True
+        # Failed, at its floor, or a preferred source is healthy again: let go.
+        actions.append(StopSource(active))
+        session.active = None
+        if failure == "reserve":
+            session.drained.append(active)
+        elif failure is not None:
+            if failure == "unavailable":
+                session.unreachable[active] = now
             else:
-                actions.append(FireEvent(EVENT_SOURCE_FAILED, failure, active))
+                session.given_up.append(active)
+            actions.append(FireEvent(EVENT_SOURCE_FAILED, failure, active))
+        return False
+
+    def _failure(self, session: _Session, seen: SourceObservation, now: float) -> str | None:
+        """Why the active source must be let go, if it must."""
+        if not seen.available:
+            return "unavailable"
+        if seen.at_floor:
+            return "reserve"
+        if not seen.discharging and now - session.active_since >= self.config.start_grace_s:
+            return "not_discharging"
+        return None
+
+    def _choose_and_start(
+        self, session: _Session, obs: Observation, now: float, actions: list[Action]
+    ) -> None:
         if obs.switch_on_vehicle is not True:
             return  # start a source only into a circuit confirmed on the vehicle side
+        wait, choice = self._choose(session, obs, now)
+        if wait:
+            return
+        if choice is not None:
+            self._start(session, choice, obs, now, actions)
+            return
+        self._clear_shortfall(session, actions)
+        if self._all_drained(obs, session):
+            self._enter_reserve_reached(session, "reserve", actions)
+        elif self.state is not BackupState.GRID_BACK:
+            # Nothing can supply now, but not every source is at its floor: keep
+            # looking; a failed source is retried once it has been healthy a while.
+            self.state = BackupState.NO_SOURCE
+
+    def _eligible(
+        self, session: _Session, source: str, seen: SourceObservation, now: float
+    ) -> bool:
+        if not seen.usable or source in session.drained or source in session.given_up:
+            return False
+        failed_at = session.unreachable.get(source)
+        recover = self.config.recover_after_s
+        return failed_at is None or (now - failed_at >= recover and seen.healthy_s >= recover)
+
+    def _choose(self, session: _Session, obs: Observation, now: float) -> tuple[bool, str | None]:
+        """(wait, source): the most preferred eligible source, or wait for an unread one.
+
+        Until the start-up wait is over a source that has not been read yet holds
+        back every less preferred one.
+        """
         for source in self.config.sources:
-            if source in session.given_up:
+            seen = obs.sources.get(source, _GONE)
+            if not seen.known and not self._startup_over:
+                return True, None
+            if self._eligible(session, source, seen, now):
+                return False, source
+        return False, None
+
+    def _recovered_preferred(
+        self, session: _Session, obs: Observation, active: str, now: float
+    ) -> str | None:
+        """A source preferred to ``active`` that has been healthy long enough to take over."""
+        for source in self.config.sources:
+            if source == active:
+                return None
+            seen = obs.sources.get(source, _GONE)
+            if (
+                seen.known
+                and self._eligible(session, source, seen, now)
+                and seen.healthy_s >= self.config.recover_after_s
+            ):
+                return source
+        return None  # pragma: no cover - the active source is always one of them
+
+    def _start(
+        self, session: _Session, source: str, obs: Observation, now: float, actions: list[Action]
+    ) -> None:
+        seen = obs.sources.get(source, _GONE)
+        power = self._power_for(seen, obs.load_w)
+        session.active, session.active_power_w, session.active_since = source, power, now
+        session.unreachable.pop(source, None)
+        actions.append(StartSource(source, power, seen.floor_pct))
+        self._check_shortfall(session, source, obs, actions)
+
+    def _check_shortfall(
+        self, session: _Session, source: str, obs: Observation, actions: list[Action]
+    ) -> None:
+        """Say so when the supplying source cannot carry the load (never silently)."""
+        seen = obs.sources.get(source, _GONE)
+        short = obs.load_w > seen.max_discharge_w + self.config.load_deadband_w
+        if short and session.shortfall != source:
+            session.shortfall = source
+            actions.append(ReportShortfall(source, seen.max_discharge_w, int(obs.load_w)))
+        elif not short:
+            self._clear_shortfall(session, actions)
+
+    def _clear_shortfall(self, session: _Session, actions: list[Action]) -> None:
+        if session.shortfall is not None:
+            session.shortfall = None
+            actions.append(ReportShortfall(None))
+
+    def _all_drained(self, obs: Observation, session: _Session) -> bool:
+        """Whether every source is known to be at its floor (the reserve, truly)."""
+        for source in self.config.sources:
+            if source in session.drained:
                 continue
             seen = obs.sources.get(source, _GONE)
-            if seen.usable:
-                power = self._power_for(seen, obs.load_w)
-                session.active, session.active_power_w, session.active_since = source, power, now
-                actions.append(StartSource(source, power, seen.floor_pct))
-                return
-        reason = "reserve" if session.reached_floor or not session.given_up else "sources_failed"
-        self._enter_reserve_reached(session, reason, actions)
+            if not (seen.known and (seen.at_floor or seen.absent)):
+                return False
+        return True
 
     def _power_for(self, source: SourceObservation, load_w: float) -> int:
         return int(min(source.max_discharge_w, max(self.config.min_power_w, load_w)))
@@ -629,12 +814,12 @@ class BackupMachine:
 
     def energy_kwh(self, obs: Observation, session: _Session | None = None) -> float | None:
         """Energy above the floors of the sources still in play."""
-        given_up = (session or self._session or _Session(reason="")).given_up
+        drained = (session or self._session or _Session(reason="")).drained
         return total_energy_kwh(
             seen.energy_kwh
             for source, seen in obs.sources.items()
-            if source in self.config.sources and source not in given_up and seen.available
+            if source in self.config.sources and source not in drained and seen.available
         )
 
 
-_GONE: Final = SourceObservation(available=False, soc_pct=None, floor_pct=100.0)
+_GONE: Final = SourceObservation(available=False, soc_pct=None, floor_pct=100.0, known=False)

@@ -6,8 +6,12 @@ refuses what must never happen before anything is sent; :func:`decide` says, for
 each new status, which setpoint to hold and whether the session is over.
 
 Safety rule: a discharge never continues at or below the reserve SoC, and never
-starts while the SoC is unknown: the controller first charges gently (a probe)
-until the device reports a trustworthy SoC.
+discharges while the SoC is unknown. A plain discharge asked for while the SoC is
+unknown (an idle Quasar reports none) first charges gently (a probe) until the
+device reports a trustworthy SoC; one that names a SoC to stop at is refused then,
+since that SoC cannot be checked. A backup session (the grid is down, there is
+nothing to charge from) never probes: it holds 0 W. Either ends when the SoC stays
+unknown for :data:`SOC_PROBE_TIMEOUT_S`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from .model import ChargerStatus, OperatingMode
 
 SOC_PROBE_POWER_W: Final = 1400  # just above the ~1380 W a Quasar needs to start
 SOC_PROBE_TIMEOUT_S: Final = 120.0
+ASSUMED_SOC_MARGIN_PCT: Final = 2.0
+"""An assumed SoC must be this far above the floor to start a backup without a reading."""
 
 
 class EndReason(StrEnum):
@@ -51,6 +57,10 @@ class Session:
     started_at: float
     until_soc_pct: float | None = None
     ends_at: float | None = None
+    assumed_soc_pct: float | None = None
+    """A backup's cautious SoC estimate for a charger that reports none while idle
+    (a Quasar stopped by its watchdog): it may discharge until the real reading
+    arrives, for :data:`SOC_PROBE_TIMEOUT_S` at most."""
 
     @property
     def discharges(self) -> bool:
@@ -80,6 +90,10 @@ def check_request(session: Session, status: ChargerStatus, limits: Limits) -> No
         raise CommandRefusedError("no_vehicle", "no vehicle is connected")
     soc = status.soc.value_pct
     if session.discharges:
+        if soc is None and not _may_start_blind(session, limits):
+            raise CommandRefusedError(
+                "soc_unknown", "the vehicle's state of charge is not known yet"
+            )
         if session.until_soc_pct is not None and session.until_soc_pct < limits.reserve_soc_pct:
             raise CommandRefusedError(
                 "until_below_reserve",
@@ -110,6 +124,11 @@ def decide(session: Session, status: ChargerStatus, limits: Limits, now: float) 
     if soc is None:
         if now - session.started_at > SOC_PROBE_TIMEOUT_S:
             return Decision(0, EndReason.SOC_UNAVAILABLE)
+        if session.mode is OperatingMode.BACKUP:
+            if _may_start_blind(session, limits):
+                # Until the charger reports the SoC of the running car.
+                return Decision(-min(session.power_w, limits.max_discharge_power_w))
+            return Decision(0)  # never charge from a circuit the vehicle supplies
         return Decision(min(SOC_PROBE_POWER_W, limits.max_charge_power_w))
     floor = session.floor_pct(limits)
     if soc <= floor:
@@ -117,3 +136,16 @@ def decide(session: Session, status: ChargerStatus, limits: Limits, now: float) 
             return Decision(0, EndReason.TARGET_REACHED)
         return Decision(0, EndReason.RESERVE_REACHED)
     return Decision(-min(session.power_w, limits.max_discharge_power_w))
+
+
+def _may_start_blind(session: Session, limits: Limits) -> bool:
+    """Whether a discharge may start with no SoC reading.
+
+    A plain discharge with no stop SoC probes first; a backup may discharge on a
+    cautious estimate well above its floor (the charger reports the SoC once power
+    flows); anything else waits for a reading.
+    """
+    if session.mode is OperatingMode.DISCHARGE:
+        return session.until_soc_pct is None
+    assumed = session.assumed_soc_pct
+    return assumed is not None and assumed >= session.floor_pct(limits) + ASSUMED_SOC_MARGIN_PCT

@@ -251,7 +251,8 @@ class ModbusTransport:
         self.unit_id = unit_id
         self.timeout_s = timeout_s
         self._backoff_initial_s = backoff_initial_s
-        self._backoff_max_s = backoff_max_s
+        self.backoff_max_s = backoff_max_s
+        """The longest wait between reconnection attempts (see :meth:`set_backoff_max`)."""
         self._backoff_s = 0.0
         self._next_attempt = 0.0
         self._clock = clock
@@ -266,6 +267,17 @@ class ModbusTransport:
     def connected(self) -> bool:
         """Whether the TCP connection is currently open."""
         return self._client is not None and bool(self._client.connected)
+
+    def set_backoff_max(self, backoff_max_s: float) -> None:
+        """Wait at most ``backoff_max_s`` between reconnection attempts, from now on.
+
+        A backup site that depends on the device shortens it, so a charger back
+        after a network blip is found again within seconds, not half a minute.
+        """
+        self.backoff_max_s = backoff_max_s
+        self._backoff_s = min(self._backoff_s, backoff_max_s)
+        if self._next_attempt:
+            self._next_attempt = min(self._next_attempt, self._clock() + backoff_max_s)
 
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[ModbusBus]:
@@ -311,7 +323,7 @@ class ModbusTransport:
         if not connected or not self._client.connected:
             self._client.close()
             self._backoff_s = min(
-                self._backoff_max_s, max(self._backoff_initial_s, self._backoff_s * 2)
+                self.backoff_max_s, max(self._backoff_initial_s, self._backoff_s * 2)
             )
             self._next_attempt = self._clock() + self._backoff_s
             raise DeviceConnectionError(f"cannot connect to {self.host}:{self.port}")

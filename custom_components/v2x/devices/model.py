@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Final, Protocol
 
 
 class ChargerState(StrEnum):
@@ -134,6 +134,10 @@ class ChargerErrors:
         return bool(self.unrecoverable or self.recoverable)
 
 
+IDLE_BAND_W: Final = 50
+"""Measured power within this band of 0 W counts as idle (meters are never exactly 0)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChargerStatus:
     """The fast-changing part of a charger: read every second."""
@@ -166,6 +170,16 @@ class ChargerStatus:
     def discharging(self) -> bool:
         """Whether energy currently flows out of the vehicle."""
         return self.state is ChargerState.DISCHARGING
+
+    @property
+    def supplying(self) -> bool:
+        """Discharging by its state, or by a measured power beyond the idle band."""
+        return self.discharging or self.power_w <= -IDLE_BAND_W
+
+    @property
+    def running(self) -> bool:
+        """Moving energy either way (a stop is confirmed once this is False)."""
+        return self.supplying or self.charging or self.power_w >= IDLE_BAND_W
 
     @property
     def in_error(self) -> bool:
