@@ -35,7 +35,7 @@ from simulator.world import Simulation, parse_scenario
 
 
 async def _start(**config: object) -> Simulation:
-    sim = Simulation(parse_scenario({"bluetti": [{"port": 0, **config}]}), control_port=None)
+    sim = Simulation(parse_scenario({"bluetti": [{"port": 0, **config}]}), control_port=0)
     await sim.start()
     return sim
 

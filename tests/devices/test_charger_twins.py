@@ -51,7 +51,7 @@ async def world(allow_loopback: None) -> AsyncIterator[Simulation]:
                 "echonet": [{"port": 0, "reboot_s": 0.5}],
             }
         ),
-        control_port=None,
+        control_port=0,
     )
     await sim.start()
     yield sim

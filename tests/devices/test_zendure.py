@@ -41,7 +41,7 @@ FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "zendure_report.json"
 @pytest.fixture
 async def zsim(allow_loopback: None) -> AsyncIterator[Simulation]:
     """A Zendure SolarFlow twin (2 packs, 70 %, output mode, 200 W limit)."""
-    sim = Simulation(parse_scenario({"zendure": [{"port": 0}]}), control_port=None)
+    sim = Simulation(parse_scenario({"zendure": [{"port": 0}]}), control_port=0)
     await sim.start()
     yield sim
     await sim.stop()
@@ -194,7 +194,7 @@ async def test_tenths_device_gets_tenths(
 ) -> None:
     """A device that reports tenths of a percent is written in tenths."""
     sim = Simulation(
-        parse_scenario({"zendure": [{"port": 0, "soc_in_tenths": True}]}), control_port=None
+        parse_scenario({"zendure": [{"port": 0, "soc_in_tenths": True}]}), control_port=0
     )
     await sim.start()
     try:

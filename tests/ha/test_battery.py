@@ -76,7 +76,7 @@ async def bsim(allow_loopback: None, bluetti_model: str) -> AsyncIterator[Simula
                 "bluetti": [{"port": 0, "model": bluetti_model}],
             }
         ),
-        control_port=None,
+        control_port=0,
     )
     await sim.start()
     yield sim

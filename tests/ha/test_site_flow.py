@@ -138,7 +138,7 @@ async def test_device_grid_signal_with_zendure(
     from simulator.world import Simulation, parse_scenario
 
     await async_setup_site_entities(hass)
-    sim = Simulation(parse_scenario({"zendure": [{"port": 0}]}), control_port=None)
+    sim = Simulation(parse_scenario({"zendure": [{"port": 0}]}), control_port=0)
     await sim.start()
     try:
         zendure = MockConfigEntry(
@@ -183,12 +183,18 @@ async def test_device_grid_signal_with_zendure(
                 "park_warning_min": 20,
                 "house_load_w": 800,
                 "grid_poll_s": 2,
+                "source_failed_polls": 3,
+                "source_failed_after_s": 20,
+                "source_recover_after_s": 45,
             },
         )
         assert entry.options["reserve_soc_pct"] == 40
         site = cast("BackupSite", entry.runtime_data)
         assert site.reserve_soc_pct == 40
         assert site.machine.config.restore_delay_s == 120
+        assert site.machine.config.recover_after_s == 45
+        assert site.failure_rule.failed_polls == 3
+        assert site.failure_rule.failed_after_s == 20
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.config_entries.async_unload(zendure.entry_id)
     finally:

@@ -141,7 +141,7 @@ async def test_sources_restrict_the_counted_vehicle_power() -> None:
     )
     assert config.site.sources is None
     assert config.sites["annex"].sources is None
-    sim = Simulation(config, control_port=None, clock=frozen)
+    sim = Simulation(config, control_port=0, clock=frozen)
     sim.set_grid(False)
     sim.echonets["house_car"].actual_power_w = -2000.0
     await sim.tick()
