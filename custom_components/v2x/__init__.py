@@ -46,7 +46,12 @@ from .devices.energy import EnergyCounter
 from .devices.errors import DeviceError
 from .devices.factory import create_battery, create_charger
 from .devices.model import Charger, DeviceIdentity
-from .echonet_support import async_acquire_endpoint, async_release_endpoint, async_start_discovery
+from .echonet_support import (
+    async_acquire_endpoint,
+    async_release_endpoint,
+    async_start_discovery,
+    async_stop_discovery,
+)
 from .services import async_setup_services
 from .site import BackupSite
 
@@ -69,9 +74,8 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services once; look for ECHONET Lite chargers in the background."""
+    """Register the services once (ECHONET Lite discovery starts with an ECHONET entry)."""
     async_setup_services(hass)
-    async_start_discovery(hass)
     return True
 
 
@@ -122,6 +126,7 @@ async def _async_setup_charger(hass: HomeAssistant, entry: V2XConfigEntry) -> No
             endpoint = await async_acquire_endpoint(hass, entry.entry_id)
         except DeviceError as err:
             raise _not_ready(err) from err
+        async_start_discovery(hass, entry.entry_id)  # follows the unit's address
     charger = create_charger(
         entry.data[CONF_FAMILY],
         host=entry.data[CONF_HOST],
@@ -211,6 +216,7 @@ async def _async_close_charger(
 ) -> None:
     await charger.async_close()
     if entry.data[CONF_FAMILY] == FAMILY_ECHONET:
+        await async_stop_discovery(hass, entry.entry_id)
         async_release_endpoint(hass, entry.entry_id)
 
 

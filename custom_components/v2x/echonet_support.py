@@ -5,14 +5,20 @@ Lite charger of this Home Assistant shares one endpoint bound to that port. It i
 opened by the first user (a charger entry, the config flow or the discovery scan)
 and closed when the last one lets go.
 
-Discovery multicasts a request for the node profile's instance list every
-:data:`SCAN_INTERVAL` (first one shortly after start-up) and offers every node with
-an EV charger/discharger object (class 0x027E) for confirmation, like zeroconf does
-for other integrations. A known node that moved gets its new address.
+Discovery multicasts a request for the node profile's instance list and offers
+every node with an EV charger/discharger object (class 0x027E) for confirmation,
+like zeroconf does for other integrations; a known node that moved gets its new
+address. Nothing listens unless asked: the periodic scan (every
+:data:`SCAN_INTERVAL`, the first shortly after the first ECHONET entry is set up)
+runs only while an ECHONET Lite charger entry is loaded, to follow its address; the
+config flow scans once on demand. The last entry unloaded, or Home Assistant
+stopping, cancels the timers and any scan in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
@@ -46,6 +52,9 @@ class _Shared:
     endpoint: EchonetEndpoint | None = None
     users: set[str] = field(default_factory=set)
     cancel_scan: list[CALLBACK_TYPE] = field(default_factory=list)
+    cancel_stop: CALLBACK_TYPE | None = None
+    discovery_owners: set[str] = field(default_factory=set)
+    scan_task: asyncio.Task[None] | None = None
 
 
 _KEY: HassKey[_Shared] = HassKey(f"{DOMAIN}_echonet")
@@ -114,30 +123,67 @@ def discovery_data(node: DiscoveredNode) -> dict[str, Any]:
 
 
 @callback
-def async_start_discovery(hass: HomeAssistant) -> None:
-    """Scan shortly after start-up and then every :data:`SCAN_INTERVAL`."""
+def async_start_discovery(hass: HomeAssistant, owner: str) -> None:
+    """While ``owner`` (a loaded ECHONET entry) holds it, scan now and then.
+
+    The first scan follows after :data:`FIRST_SCAN_DELAY_S`, then every
+    :data:`SCAN_INTERVAL`; further owners share the same timers.
+    """
     shared = _shared(hass)
+    shared.discovery_owners.add(owner)
     if shared.cancel_scan:
         return
 
-    async def _scan(_now: Any) -> None:
-        await async_scan_and_offer(hass)
+    @callback
+    def _scan(_now: Any) -> None:
+        if shared.scan_task is not None and not shared.scan_task.done():
+            return  # the previous scan is still listening
+        shared.scan_task = hass.async_create_background_task(
+            async_scan_and_offer(hass), f"{DOMAIN} ECHONET Lite discovery"
+        )
 
     @callback
     def _stop(_event: Event) -> None:
-        async_stop_discovery(hass)
+        shared.cancel_stop = None  # fired: nothing to unsubscribe
+        _cancel(shared)
 
     shared.cancel_scan = [
         async_call_later(hass, FIRST_SCAN_DELAY_S, _scan),
         async_track_time_interval(hass, _scan, SCAN_INTERVAL),
     ]
-    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop)
+    shared.cancel_stop = hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop)
 
 
-@callback
-def async_stop_discovery(hass: HomeAssistant) -> None:
-    """Stop scanning (Home Assistant stops)."""
-    shared = _shared(hass)
+def _cancel(shared: _Shared) -> asyncio.Task[None] | None:
+    """Cancel the timers and the scan in flight; return that scan (to await it)."""
     for cancel in shared.cancel_scan:
         cancel()
     shared.cancel_scan = []
+    if shared.cancel_stop is not None:
+        shared.cancel_stop()
+        shared.cancel_stop = None
+    shared.discovery_owners.clear()
+    task, shared.scan_task = shared.scan_task, None
+    if task is not None and not task.done():
+        task.cancel()
+        return task
+    return None
+
+
+async def async_stop_discovery(hass: HomeAssistant, owner: str) -> None:
+    """``owner`` lets go; the last one cancels the timers and awaits a running scan."""
+    shared = _shared(hass)
+    shared.discovery_owners.discard(owner)
+    if shared.discovery_owners:
+        return
+    if (task := _cancel(shared)) is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def discovery_running(hass: HomeAssistant) -> bool:
+    """Whether periodic scans are scheduled (or one is in flight)."""
+    shared = _shared(hass)
+    return bool(shared.cancel_scan) or (
+        shared.scan_task is not None and not shared.scan_task.done()
+    )

@@ -71,7 +71,7 @@ async def csim(allow_loopback: None) -> AsyncIterator[Simulation]:
                 "echonet": [{"port": 0, "car": {"soc_pct": 75, "capacity_kwh": 40}}],
             }
         ),
-        control_port=None,
+        control_port=0,
     )
     await sim.start()
     yield sim
@@ -419,31 +419,94 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
     await _unload(hass, cast("MockConfigEntry", charger_entry))
 
 
-async def test_echonet_scanner_runs_in_the_background(
+def _endpoint_open(hass: HomeAssistant) -> bool:
+    endpoint = echonet_support._shared(hass).endpoint
+    return endpoint is not None and not endpoint.closed
+
+
+async def test_echonet_scanner_runs_only_with_an_echonet_entry(
     hass: HomeAssistant, csim: Simulation
 ) -> None:
-    """Started with the integration: first scan after a delay, stopped with Home Assistant."""
-    from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-    from homeassistant.setup import async_setup_component
+    """Started with the first ECHONET entry (scan after a delay); its unload stops it all."""
     from homeassistant.util import dt as dt_util
     from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
     twin = _echonet(csim)
-    with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]),
-        patch("custom_components.v2x.async_setup_entry", return_value=True),
-    ):
-        assert await async_setup_component(hass, DOMAIN, {})
-        echonet_support.async_start_discovery(hass)  # a second start changes nothing
-        assert not await _discovery_flows(hass, wait_s=0.1)
+    shared = echonet_support._shared(hass)
+    with patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]):
+        entry = _entry(csim, FAMILY_ECHONET)
+        await _setup(hass, entry)
+        assert _endpoint_open(hass) is True
+        assert echonet_support.discovery_running(hass)
+        echonet_support.async_start_discovery(hass, entry.entry_id)  # again: nothing new
+        assert len(shared.cancel_scan) == 2
+        echonet_support.async_start_discovery(hass, "second unit")
+        await echonet_support.async_stop_discovery(hass, "second unit")
+        assert echonet_support.discovery_running(hass)  # the first still holds it
+        other = MockConfigEntry(domain=DOMAIN, unique_id="other-unit")
+        other.add_to_hass(hass)  # a second (unrelated) unit found by the scan
         async_fire_time_changed(
             hass, dt_util.utcnow() + timedelta(seconds=echonet_support.FIRST_SCAN_DELAY_S + 1)
         )
-        flows = await _discovery_flows(hass)
-        assert [flow["context"]["unique_id"] for flow in flows] == [ECHONET_ID]
+        await hass.async_block_till_done()
+        assert shared.scan_task is not None
+        await _unload(hass, entry)
+    assert _endpoint_open(hass) is False
+    assert not echonet_support.discovery_running(hass)
+    assert shared.cancel_scan == []
+    assert shared.cancel_stop is None
+
+
+async def test_stop_during_a_scan_leaves_nothing_running(
+    hass: HomeAssistant, csim: Simulation
+) -> None:
+    """Home Assistant stops while a scan listens: the scan task is cancelled at once."""
+    from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+    from homeassistant.util import dt as dt_util
+    from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+    shared = echonet_support._shared(hass)
+    with (
+        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", 9)]),  # silence
+        patch.object(echonet_support, "SCAN_WAIT_S", 30.0),
+    ):
+        entry = _entry(csim, FAMILY_ECHONET)
+        await _setup(hass, entry)
+        async_fire_time_changed(
+            hass, dt_util.utcnow() + timedelta(seconds=echonet_support.FIRST_SCAN_DELAY_S + 1)
+        )
+        await asyncio.sleep(0.05)
+        task = shared.scan_task
+        assert task is not None
+        assert not task.done()
+        async_fire_time_changed(hass, dt_util.utcnow() + echonet_support.SCAN_INTERVAL * 1.1)
+        await asyncio.sleep(0)
+        assert shared.scan_task is task  # one scan at a time
         hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
         await hass.async_block_till_done()
-        assert not hass.data[echonet_support._KEY].cancel_scan
+        await asyncio.sleep(0)
+        assert task.cancelled()
+        assert not echonet_support.discovery_running(hass)
+        await _unload(hass, entry)
+    assert _endpoint_open(hass) is False
+
+
+async def test_nothing_listens_without_an_echonet_entry(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A Quasar only: no ECHONET socket, no scan timer, not even at the old 30 s mark."""
+    from homeassistant.util import dt as dt_util
+    from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+    with patch("custom_components.v2x.devices.echonet.EchonetEndpoint.async_open") as open_endpoint:
+        async_fire_time_changed(
+            hass, dt_util.utcnow() + timedelta(seconds=echonet_support.FIRST_SCAN_DELAY_S + 1)
+        )
+        async_fire_time_changed(hass, dt_util.utcnow() + echonet_support.SCAN_INTERVAL * 1.1)
+        await hass.async_block_till_done()
+    open_endpoint.assert_not_called()
+    assert not echonet_support.discovery_running(hass)
+    assert _endpoint_open(hass) is False
 
 
 async def test_echonet_unreachable_names_and_sockets(
