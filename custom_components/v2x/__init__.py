@@ -164,6 +164,7 @@ async def _async_setup_charger(hass: HomeAssistant, entry: V2XConfigEntry) -> No
         controller=controller,
         identity=identity,
         interval_s=_option(entry, CONF_FULL_INTERVAL),
+        status=status,
     )
     entry.runtime_data = ChargerRuntimeData(
         charger=charger,

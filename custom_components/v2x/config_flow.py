@@ -94,6 +94,7 @@ from .echonet_support import (
     CONF_IDENTIFICATION,
     async_acquire_endpoint,
     async_release_endpoint,
+    async_request_scan,
 )
 from .helpers import box_selector, choice_selector
 
@@ -363,7 +364,13 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_echonet_lite(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """An ECHONET Lite EV charger/discharger (e.g. Nichicon LEAF to Home): host."""
+        """An ECHONET Lite EV charger/discharger (e.g. Nichicon LEAF to Home): host.
+
+        Opening the form also looks for units on the network once: what answers is
+        offered under *Discovered* a few seconds later.
+        """
+        if user_input is None:
+            async_request_scan(self.hass)
         return await self._async_step_device(FAMILY_ECHONET, user_input)
 
     async def async_step_integration_discovery(

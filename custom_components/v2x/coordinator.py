@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,17 @@ class BatteryRuntimeData:
     energy: EnergyCounter
 
 
+class _OnlyDebug(logging.Filter):
+    """Let through only DEBUG records (the full poll's own failure lines are ours)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno <= logging.DEBUG
+
+
+FULL_POLL_LOGGER = LOGGER.getChild("full_poll")
+FULL_POLL_LOGGER.addFilter(_OnlyDebug())
+
+
 type RuntimeData = ChargerRuntimeData | BatteryRuntimeData | BackupSite | BuildingManager
 type V2XConfigEntry = ConfigEntry[RuntimeData]
 
@@ -71,12 +83,18 @@ class _V2XCoordinator[DataT](DataUpdateCoordinator[DataT]):
     config_entry: V2XConfigEntry
 
     def __init__(
-        self, hass: HomeAssistant, entry: V2XConfigEntry, *, kind: str, interval_s: float
+        self,
+        hass: HomeAssistant,
+        entry: V2XConfigEntry,
+        *,
+        kind: str,
+        interval_s: float,
+        logger: logging.Logger = LOGGER,
     ) -> None:
         """Poll every ``interval_s`` seconds."""
         super().__init__(
             hass,
-            LOGGER,
+            logger,
             config_entry=entry,
             name=f"{DOMAIN} {kind} {entry.title}",
             update_interval=timedelta(seconds=interval_s),
@@ -110,9 +128,10 @@ class _ChargerCoordinator[DataT](_V2XCoordinator[DataT]):
         charger: Charger,
         controller: ChargerController,
         interval_s: float,
+        logger: logging.Logger = LOGGER,
     ) -> None:
         """Poll ``charger`` every ``interval_s`` seconds."""
-        super().__init__(hass, entry, kind=kind, interval_s=interval_s)
+        super().__init__(hass, entry, kind=kind, interval_s=interval_s, logger=logger)
         self.charger = charger
         self.controller = controller
 
@@ -156,7 +175,9 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
     """Reads control, setpoints and measurements every 10 s (three requests).
 
     After a reconnect it also reads the identity again, so a firmware update done
-    while Home Assistant was running shows up in the device registry.
+    while Home Assistant was running shows up in the device registry. A charger
+    that stops answering is logged once, by the status poll; this poll logs its
+    own failure only when the status poll still works (one line per fault).
     """
 
     def __init__(
@@ -168,14 +189,17 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
         controller: ChargerController,
         identity: DeviceIdentity,
         interval_s: float,
+        status: StatusCoordinator | None = None,
     ) -> None:
         """Poll everything; remember ``identity`` to notice firmware updates."""
         super().__init__(
             hass, entry, kind="full", charger=charger, controller=controller,
-            interval_s=interval_s,
+            interval_s=interval_s, logger=FULL_POLL_LOGGER,
         )  # fmt: skip
         self.identity = identity
         self._identity_connects = charger.connects
+        self._status = status
+        self._failure_logged = False
 
     async def _async_poll(self) -> ChargerSnapshot:
         try:
@@ -183,9 +207,21 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
                 await self._refresh_identity()
             snapshot = await self.charger.async_read_snapshot()
         except DeviceError as err:
+            self._log_failure(err)
             raise _update_failed(err) from err
+        if self._failure_logged:
+            self._failure_logged = False
+            LOGGER.info("Full poll of %s recovered", self.config_entry.title)
         self.controller.update_limits(snapshot)
         return snapshot
+
+    def _log_failure(self, err: DeviceError) -> None:
+        if self._failure_logged:
+            return
+        if self._status is not None and not self._status.last_update_success:
+            return  # the device is down: the status poll has said so
+        self._failure_logged = True
+        LOGGER.warning("Full poll of %s failed: %s", self.config_entry.title, err)
 
     async def _refresh_identity(self) -> None:
         identity = await self.charger.async_read_identity()

@@ -136,11 +136,7 @@ def async_start_discovery(hass: HomeAssistant, owner: str) -> None:
 
     @callback
     def _scan(_now: Any) -> None:
-        if shared.scan_task is not None and not shared.scan_task.done():
-            return  # the previous scan is still listening
-        shared.scan_task = hass.async_create_background_task(
-            async_scan_and_offer(hass), f"{DOMAIN} ECHONET Lite discovery"
-        )
+        async_request_scan(hass)
 
     @callback
     def _stop(_event: Event) -> None:
@@ -152,6 +148,20 @@ def async_start_discovery(hass: HomeAssistant, owner: str) -> None:
         async_track_time_interval(hass, _scan, SCAN_INTERVAL),
     ]
     shared.cancel_stop = hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop)
+
+
+@callback
+def async_request_scan(hass: HomeAssistant) -> None:
+    """Scan once in the background (e.g. while a person adds an ECHONET Lite unit).
+
+    Units found are offered as discovered flows; one scan at a time.
+    """
+    shared = _shared(hass)
+    if shared.scan_task is not None and not shared.scan_task.done():
+        return  # the previous scan is still listening
+    shared.scan_task = hass.async_create_background_task(
+        async_scan_and_offer(hass), f"{DOMAIN} ECHONET Lite discovery"
+    )
 
 
 def _cancel(shared: _Shared) -> asyncio.Task[None] | None:

@@ -54,11 +54,10 @@ async def test_exception_fault_is_one_log_line_per_coordinator(
     assert data.charger.requests_sent > POLLS  # the device really was asked, again and again
     assert _loud(caplog, "pymodbus") == []
     ours = _loud(caplog, "custom_components.v2x")
-    # One line when a poller starts failing, nothing while it keeps failing. The charger
-    # has two pollers (fast status, full), each reporting its own failure once.
-    coordinators = {data.status.name, data.full.name}
-    assert len(ours) <= len(coordinators)
-    assert all("Error fetching" in record.getMessage() for record in ours)
+    # One line when the device starts failing, nothing while it keeps failing: the
+    # status poll says so; the full poll stays quiet while the status poll fails.
+    assert len(ours) == 1
+    assert data.status.name in ours[0].getMessage()
 
     twin.clear_faults()
     await sim.tick()
@@ -71,4 +70,40 @@ async def test_exception_fault_is_one_log_line_per_coordinator(
     assert _loud(caplog, "custom_components.v2x") == []
     recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
     assert {r.levelno for r in recovered} == {logging.INFO}
-    assert len(recovered) <= len(coordinators)
+    assert len(recovered) == 1
+
+
+async def test_full_poll_failing_alone_is_logged_once_by_itself(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    twin: QuasarTwin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only the control registers fail (the status still reads): one warning, one recovery."""
+    from simulator.modbus_server import ModbusError
+
+    caplog.set_level(logging.INFO)
+    data = runtime(init_integration)
+    original = twin.read_holding
+
+    def control_registers_fail(address: int, count: int) -> list[int]:
+        if address <= 88 < address + count:
+            raise ModbusError(4)
+        return original(address, count)
+
+    twin.read_holding = control_registers_fail  # type: ignore[method-assign]
+    caplog.clear()
+    for _ in range(5):
+        await _poll(hass, init_integration)
+    assert data.status.last_update_success
+    assert not data.full.last_update_success
+    ours = _loud(caplog, "custom_components.v2x")
+    assert [r.levelno for r in ours] == [logging.WARNING]
+    assert "Full poll" in ours[0].getMessage()
+    twin.read_holding = original  # type: ignore[method-assign]
+    caplog.clear()
+    await _poll(hass, init_integration)
+    assert data.full.last_update_success
+    assert [r.getMessage() for r in caplog.records if "recovered" in r.getMessage()] == [
+        f"Full poll of {init_integration.title} recovered"
+    ]

@@ -372,6 +372,43 @@ async def test_echonet_discovery(hass: HomeAssistant, csim: Simulation) -> None:
         assert entry.data[CONF_HOST] == "127.0.0.2"
 
 
+async def test_opening_the_echonet_form_looks_for_units(
+    hass: HomeAssistant, csim: Simulation
+) -> None:
+    """With no ECHONET entry yet nothing scans by itself; the form scans once."""
+    twin = _echonet(csim)
+    with (
+        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]),
+        patch.object(echonet_support, "SCAN_WAIT_S", 0.3),
+    ):
+        assert not echonet_support.discovery_running(hass)
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "echonet_lite"}
+        )
+        assert result["step_id"] == "echonet_lite"
+        found: list[Any] = []
+        for _ in range(100):  # the scan listens for replies in the background
+            await hass.async_block_till_done()
+            found = [
+                flow
+                for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+                if flow["context"]["source"] == SOURCE_INTEGRATION_DISCOVERY
+            ]
+            if found:
+                break
+            await asyncio.sleep(0.05)
+        assert len(found) == 1
+        assert found[0]["context"]["unique_id"] == ECHONET_ID
+        # Opening the form again while that scan is done starts one more, not a flood.
+        echonet_support.async_request_scan(hass)
+        echonet_support.async_request_scan(hass)
+        assert echonet_support.discovery_running(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert not echonet_support.discovery_running(hass)
+        assert len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 2
+
+
 async def test_echonet_discovery_finds_nothing_quietly(
     hass: HomeAssistant, allow_loopback: None
 ) -> None:
