@@ -103,7 +103,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
         manager = BuildingManager(hass, entry)
         entry.runtime_data = manager
         await manager.async_start()
-        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+        _listen_for_updates(entry)
         await hass.config_entries.async_forward_entry_setups(entry, V2B_PLATFORMS)
         return True
     if family == FAMILY_SITE:
@@ -114,7 +114,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
         await _async_setup_battery(hass, entry)
     else:
         await _async_setup_charger(hass, entry)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    _listen_for_updates(entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -227,6 +227,24 @@ def _device_id_lookup(hass: HomeAssistant, identity: DeviceIdentity) -> Callable
         return device.id if device else None
 
     return device_id
+
+
+def _listen_for_updates(entry: V2XConfigEntry) -> None:
+    """Options apply at once; new data (reconfigure, a device that moved) reloads.
+
+    The listener is the one place that decides: the flows only update the entry
+    (``async_update_and_abort``, ``reload_on_update=False``), as Home Assistant
+    asks of an entry with an update listener.
+    """
+    set_up_with = dict(entry.data)
+
+    async def _async_updated(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
+        if dict(entry.data) != set_up_with:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+            return
+        await _async_options_updated(hass, entry)
+
+    entry.async_on_unload(entry.add_update_listener(_async_updated))
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: V2XConfigEntry) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -263,6 +263,16 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    def _async_reconfigured(
+        self, entry: ConfigEntry, data: dict[str, Any], *, unique_id: str | None = None
+    ) -> ConfigFlowResult:
+        """Store the new data and finish; the entry's update listener reloads it."""
+        if unique_id is None:
+            self.hass.config_entries.async_update_entry(entry, data=data)
+        else:
+            self.hass.config_entries.async_update_entry(entry, data=data, unique_id=unique_id)
+        return self.async_abort(reason="reconfigure_successful")
+
     async def async_step_reconfigure_v2b(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -272,9 +282,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data, errors = building_flow.setup_data(user_input)
             if not errors:
-                return self.async_update_reload_and_abort(
-                    entry, data={CONF_FAMILY: FAMILY_V2B, **data}
-                )
+                return self._async_reconfigured(entry, {CONF_FAMILY: FAMILY_V2B, **data})
         return self.async_show_form(
             step_id="reconfigure_v2b",
             data_schema=self.add_suggested_values_to_schema(
@@ -384,7 +392,8 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         }
         await self.async_set_unique_id(str(discovery_info[CONF_IDENTIFICATION]))
         self._abort_if_unique_id_configured(
-            updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
+            updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]},
+            reload_on_update=False,  # the entry's update listener reloads it
         )
         return await self._async_offer_discovered(data)
 
@@ -446,7 +455,8 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(identity.serial_number)
         # A known device that moved: update its address (and reload it), nothing else.
         self._abort_if_unique_id_configured(
-            updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
+            updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]},
+            reload_on_update=False,  # the entry's update listener reloads it
         )
         self._discovered = data
         self._discovered_title = _title(identity)
@@ -486,7 +496,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             data, identity, errors = await self._async_identify(family, user_input)
             if identity is not None:
                 self._abort_if_unique_id_mismatch(reason="wrong_device")
-                return self.async_update_reload_and_abort(entry, data_updates=data)
+                return self._async_reconfigured(entry, {**entry.data, **data})
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=_connection_schema(family, {**entry.data, **(user_input or {})}),
@@ -516,9 +526,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
                     for key, value in entry.data.items()
                     if key in (CONF_FAMILY, CONF_SITE_TYPE)
                 }
-                return self.async_update_reload_and_abort(
-                    entry, unique_id=f"site_{switch}", data={**kept, **data}
-                )
+                return self._async_reconfigured(entry, {**kept, **data}, unique_id=f"site_{switch}")
         if grid_device := entry.data.get(CONF_GRID_DEVICE):
             choices = {grid_device: _entry_title(self.hass, grid_device)}
             choices |= grid_device_choices(self.hass)

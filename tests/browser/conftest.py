@@ -24,6 +24,7 @@ import pytest
 
 from harness.dashboard import LOVELACE_CONFIGURATION, install_dashboard
 from harness.demo_site import add_demo_devices, demo_configuration
+from harness.deprecations import deprecations_in_log
 from harness.hass import HassInstance, free_port, start_simulator, stop_process
 from harness.scenario import DemoPorts, relocated_scenario
 
@@ -116,6 +117,9 @@ def world(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     finally:
         hass.stop()
         stop_process(simulator, "the simulator")
+    # Whatever Home Assistant release runs, it must not report deprecated use by V2X.
+    found = deprecations_in_log(hass.config_dir / "home-assistant.log")
+    assert not found, f"Home Assistant reports deprecated use by V2X: {found}"
 
 
 @pytest.fixture(scope="session")

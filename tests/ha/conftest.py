@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from unittest.mock import patch
 
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -21,6 +21,7 @@ from custom_components.v2x.const import (
 )
 from custom_components.v2x.coordinator import ChargerRuntimeData
 from custom_components.v2x.site import BackupSite
+from harness.deprecations import is_deprecation_about_v2x
 from simulator.quasar import QuasarTwin
 from simulator.world import Simulation
 
@@ -32,6 +33,19 @@ SERIAL = "20240117"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/v2x in every test."""
+
+
+@pytest.fixture(autouse=True)
+def no_deprecation_about_v2x(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test during which Home Assistant says V2X uses something deprecated."""
+    yield
+    found = [
+        record.getMessage()
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)
+        if is_deprecation_about_v2x(record.getMessage())
+    ]
+    assert not found, f"Home Assistant reports deprecated use by V2X: {found}"
 
 
 @pytest.fixture

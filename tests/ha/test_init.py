@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.v2x.const import DOMAIN
+from custom_components.v2x.const import (
+    CONF_FAMILY,
+    CONF_UNIT_ID,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    FAMILY_QUASAR1,
+)
 from simulator.faults import Fault, FaultKind
+from simulator.quasar import QuasarConfig
 from simulator.world import Simulation
+from tests.conftest import start_simulation
 
 from .conftest import SERIAL
 
@@ -55,3 +64,50 @@ async def test_first_poll_failure_retries(
     config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(config_entry.entry_id)
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_reconfigure_reloads_a_loaded_entry_options_do_not(
+    hass: HomeAssistant, sim: Simulation
+) -> None:
+    """The charger moved: after the flow the entry runs on the new address (its update
+    listener reloads it); a change of options applies without a reload."""
+    moved = await start_simulation(QuasarConfig(port=0, serial=int(SERIAL)))
+    try:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=SERIAL,
+            data={
+                CONF_FAMILY: FAMILY_QUASAR1,
+                CONF_HOST: "127.0.0.1",
+                CONF_PORT: sim.quasars["quasar"].server.port,
+                CONF_UNIT_ID: 1,
+            },
+            options=dict(DEFAULT_OPTIONS),
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        before = entry.runtime_data
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**DEFAULT_OPTIONS, "reserve_soc_pct": 45}
+        )
+        await hass.async_block_till_done()
+        assert entry.runtime_data is before  # options: applied in place
+        assert entry.runtime_data.controller.reserve_soc_pct == 45
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                CONF_HOST: "127.0.0.1",
+                CONF_PORT: moved.quasars["quasar"].server.port,
+                CONF_UNIT_ID: 1,
+            },
+        )
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert entry.runtime_data is not before  # new data: reloaded
+        assert entry.runtime_data.charger.transport.port == moved.quasars["quasar"].server.port
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await moved.stop()
