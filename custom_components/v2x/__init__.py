@@ -8,7 +8,7 @@ from datetime import timedelta
 from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
@@ -52,6 +52,7 @@ from .echonet_support import (
     async_start_discovery,
     async_stop_discovery,
 )
+from .registry import entry_device
 from .services import async_setup_services
 from .site import BackupSite
 
@@ -146,7 +147,7 @@ async def _async_setup_charger(hass: HomeAssistant, entry: V2XConfigEntry) -> No
         charger,
         reserve_soc_pct=_option(entry, CONF_RESERVE_SOC),
         max_discharge_power_w=entry.options.get(CONF_MAX_DISCHARGE_POWER),
-        device_id=_device_id_lookup(hass, identity),
+        device_id=_device_id_lookup(hass, entry, identity),
     )
     energy = EnergyCounter()
     status = StatusCoordinator(
@@ -221,9 +222,11 @@ async def _async_close_charger(
         async_release_endpoint(hass, entry.entry_id)
 
 
-def _device_id_lookup(hass: HomeAssistant, identity: DeviceIdentity) -> Callable[[], str | None]:
+def _device_id_lookup(
+    hass: HomeAssistant, entry: V2XConfigEntry, identity: DeviceIdentity
+) -> Callable[[], str | None]:
     def device_id() -> str | None:
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identity.serial_number)})
+        device = entry_device(hass, entry.entry_id, (DOMAIN, identity.serial_number))
         return device.id if device else None
 
     return device_id

@@ -26,6 +26,7 @@ from .devices.model import (
     DeviceIdentity,
     PortableBattery,
 )
+from .registry import entry_device
 
 if TYPE_CHECKING:
     from .building import BuildingManager
@@ -235,10 +236,13 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
             identity.firmware_version,
         )
         self.identity = identity
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, identity.serial_number)})
+        device = entry_device(
+            self.hass, self.config_entry.entry_id, (DOMAIN, identity.serial_number)
+        )
         if device is not None:
-            registry.async_update_device(device.id, sw_version=identity.firmware_version)
+            dr.async_get(self.hass).async_update_device(
+                device.id, sw_version=identity.firmware_version
+            )
 
 
 class BatteryCoordinator(_V2XCoordinator[BatteryReading]):

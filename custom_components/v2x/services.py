@@ -45,6 +45,7 @@ from .const import (
 from .coordinator import BatteryRuntimeData, ChargerRuntimeData, RuntimeData
 from .devices.model import OperatingMode
 from .helpers import async_battery_command
+from .registry import device_entry_ids
 from .site import BackupSite
 
 
@@ -105,7 +106,7 @@ def _runtime_for_device(hass: HomeAssistant, device_id: str) -> RuntimeData:
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
         raise _not_found(device_id)
-    for entry_id in device.config_entries:
+    for entry_id in device_entry_ids(device):
         entry = hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN:
             continue
@@ -249,7 +250,7 @@ def _building_and_vehicle(call: ServiceCall) -> tuple[BuildingManager, str | Non
             (entry.runtime_data, entry_id)
             for entry in hass.config_entries.async_loaded_entries(DOMAIN)
             if isinstance(entry.runtime_data, BuildingManager)
-            for entry_id in device.config_entries
+            for entry_id in device_entry_ids(device)
             if entry_id in entry.runtime_data.vehicle_ids
         ]
         if len(buildings) == 1:

@@ -28,7 +28,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
@@ -96,6 +96,7 @@ from .devices.health import FailureRule, PollHealth
 from .devices.modbus import ModbusProfile
 from .devices.model import OperatingMode
 from .helpers import CoordinatorListeners
+from .registry import entry_device
 from .repairs import async_check_site, async_delete_site_issues
 
 STORAGE_VERSION: Final = 1
@@ -779,8 +780,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             await data.battery.async_set_input_limit(limit)
 
     def _fire(self, action: FireEvent) -> None:
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={site_device_identifier(self.entry.entry_id)}
+        device = entry_device(
+            self.hass, self.entry.entry_id, site_device_identifier(self.entry.entry_id)
         )
         status = self.data
         payload: dict[str, Any] = {
