@@ -108,6 +108,8 @@ STARTUP_WAIT_S: Final = 15.0
 FAST_RECONNECT_S: Final = 3.0
 """Longest reconnection back-off of a device a site depends on."""
 STRAY_STOP_RETRY_S: Final = 5.0
+PRESUMED_MARGIN_S: Final = 1.0
+"""An unreachable charger is taken as stopped this long after its watchdog would have."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,12 +394,14 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         return self._observe()
 
     def _observe(self) -> Observation:
+        measured = self._measured_load_w()
         return Observation(
             grid_available=self._grid_available(),
             switch_on_vehicle=self._switch_on_vehicle(),
             sources={source: self._source(source) for source in self.sources},
-            load_w=self._load_w(),
+            load_w=measured if measured is not None else self._estimated_load_w(),
             automatic=self.automatic,
+            load_known=measured is not None or self.load_sensor is None,
         )
 
     def _grid_available(self) -> bool | None:
@@ -426,16 +430,20 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             return None
         return state.state == STATE_ON
 
-    def _load_w(self) -> float:
+    def _measured_load_w(self) -> float | None:
+        """The load sensor's reading in W, None without one (or without a reading)."""
         state = self.hass.states.get(self.load_sensor) if self.load_sensor else None
-        if state is not None:
-            try:
-                value = float(state.state)
-            except ValueError:
-                pass
-            else:
-                unit = state.attributes.get("unit_of_measurement")
-                return value * 1000.0 if unit == UnitOfPower.KILO_WATT else value
+        if state is None:
+            return None
+        try:
+            value = float(state.state)
+        except ValueError:
+            return None
+        unit = state.attributes.get("unit_of_measurement")
+        return value * 1000.0 if unit == UnitOfPower.KILO_WATT else value
+
+    def _estimated_load_w(self) -> float:
+        """The load model: the elevator's average, or the house load option."""
         options = dict(self.entry.options)
         if self.building:
             return ElevatorModel(
@@ -460,6 +468,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             status = data.status.data
             controller = data.controller
             known, healthy, healthy_s = self._health(entry_id, data.status)
+            if not healthy and self._presumed_supplying(entry_id, data):
+                healthy = True
             soc = self._charger_soc(entry_id, data)
             absent = status is not None and (
                 status.vehicle_connected is False or status.dischargeable is False
@@ -493,6 +503,24 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             )
         # Not loaded (yet): after a restart a source's entry may come up after the site's.
         return SourceObservation(available=False, soc_pct=None, floor_pct=100.0, known=False)
+
+    def _presumed_supplying(self, entry_id: str, data: ChargerRuntimeData) -> bool:
+        """Whether an unreachable active charger is still supplying on its own.
+
+        A charger that no longer answers (the network, not the charger) goes on at its
+        last setpoint until its own watchdog stops it: starting another source before
+        then would run two in parallel. So it stays the site's source until its
+        watchdog time has passed since its last answer, then it counts as failed.
+        Chargers without a watchdog, and commands that failed, are judged at once.
+        """
+        if entry_id != self._machine.active_source or entry_id in self._command_failed:
+            return False
+        status = data.status.data
+        last = data.status.health.last_success
+        watchdog_s = data.charger.watchdog_s
+        if status is None or last is None or not watchdog_s or not status.supplying:
+            return False
+        return time.monotonic() - last < watchdog_s + PRESUMED_MARGIN_S
 
     def _charger_soc(self, entry_id: str, data: ChargerRuntimeData) -> float | None:
         """The car's SoC, or a cautious estimate from the last reading.

@@ -876,3 +876,18 @@ def _carry_out(world: FlakyWorld, action: Action, sources: dict[str, SourceObser
         assert all(s.known and s.at_floor for s in sources.values())
         return 1
     return 0
+
+
+def test_takeover_keeps_the_power_until_the_load_is_read() -> None:
+    """After a restart the load sensor has no reading yet: the car keeps its power."""
+    before = BackupMachine(CONFIG, -100.0)
+    before.step(_obs(False, False, load_w=2500.0), 0.0)
+    before.step(_obs(False, False, load_w=2500.0), 1.0)
+    before.step(_obs(False, True, load_w=2500.0), 2.0)
+    m = BackupMachine.restore(CONFIG, before.snapshot(), 500.0)
+    unread = Observation(False, True, _obs(False, True).sources, 1000.0, load_known=False)
+    actions = m.step(unread, 501.0)
+    assert actions == [StartSource("car", 2500, 30.0)]  # not the 1000 W estimate
+    assert m.step(unread, 502.0) == []  # no adjustment to the estimate either
+    actions = m.step(_obs(False, True, load_w=1800.0), 503.0)
+    assert actions == [AdjustSource("car", 1800)]

@@ -245,12 +245,13 @@ async def test_refused_connection_fails_over_and_the_stop_is_retried(
     twin: QuasarTwin,
     sim: Simulation,
 ) -> None:
-    """The car stops answering: battery on; the car is stopped once it answers; it is
-    preferred again only after the recovery time, and nothing runs beside it."""
+    """A charger without a watchdog stops answering: battery on at once; the car is
+    stopped once it answers; it is preferred again only after the recovery time."""
     failed = async_capture_events(hass, "v2x_source_failed")
     site, site_config = await _on_car_power(
         hass, init_integration, zendure_entry, source_recover_after_s=1.0
     )
+    runtime(init_integration).charger.watchdog_s = 0  # nothing would stop it by itself
     twin.apply_fault(Fault(FaultKind.REFUSE))
     await sim.tick()
     await _poll(hass, init_integration, times=2)
@@ -273,6 +274,39 @@ async def test_refused_connection_fails_over_and_the_stop_is_retried(
     assert twin.power_setpoint_w == -1000
     assert _zendure(zendure_entry).settings["outputLimit"] == 0
     assert state_of(hass, "sensor.home_backup_state").state == "on_vehicle_power"
+    await hass.config_entries.async_unload(site_config.entry_id)
+
+
+async def test_unreachable_charger_is_kept_while_its_watchdog_runs(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    zendure_entry: MockConfigEntry,
+    twin: QuasarTwin,
+    sim: Simulation,
+) -> None:
+    """The network to the car fails: the car goes on at its setpoint until its watchdog
+    stops it, so the battery is not started beside it; after that time it takes over."""
+    failed = async_capture_events(hass, "v2x_source_failed")
+    site, site_config = await _on_car_power(hass, init_integration, zendure_entry)
+    data = runtime(init_integration)
+    await _until_supplying(hass, init_integration)
+    data.charger.watchdog_s = 3  # as the site sees it (the twin keeps its 60 s)
+    data.charger.transport.timeout_s = 0.3  # type: ignore[attr-defined]
+    twin.apply_fault(Fault(FaultKind.REFUSE))
+    await sim.tick()
+    await _poll(hass, init_integration, times=3)
+    await _settle(hass, site)
+    assert data.status.health.consecutive_failures >= 3
+    assert site.machine.active_source == init_integration.entry_id
+    assert failed == []
+    assert not _zendure_supplying(zendure_entry)
+    assert _running(twin)  # really still supplying: only the network is gone
+    await asyncio.sleep(4.1)  # past the watchdog time since its last answer
+    await _poll(hass, init_integration)
+    await _settle(hass, site)
+    assert [e.data["reason"] for e in failed] == ["unavailable"]
+    assert site.machine.active_source == zendure_entry.entry_id
+    assert _zendure_supplying(zendure_entry)
     await hass.config_entries.async_unload(site_config.entry_id)
 
 

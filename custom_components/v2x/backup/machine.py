@@ -146,6 +146,9 @@ class Observation:
     sources: Mapping[str, SourceObservation]
     load_w: float
     automatic: bool = True
+    load_known: bool = True
+    """False while the site's load sensor has no reading (just after a restart): the
+    power a running source supplies is kept rather than replaced by an estimate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -668,7 +671,10 @@ class BackupMachine:
         failure = self._failure(session, seen, now)
         if failure is None and self._recovered_preferred(session, obs, active, now) is None:
             power = self._power_for(seen, obs.load_w)
-            if abs(power - session.active_power_w) >= self.config.load_deadband_w:
+            if (
+                obs.load_known
+                and abs(power - session.active_power_w) >= self.config.load_deadband_w
+            ):
                 session.active_power_w = power
                 actions.append(AdjustSource(active, power))
             self._check_shortfall(session, active, obs, actions)
@@ -759,6 +765,10 @@ class BackupMachine:
     ) -> None:
         seen = obs.sources.get(source, _GONE)
         power = self._power_for(seen, obs.load_w)
+        if not obs.load_known and source == session.active and session.active_power_w > 0:
+            # Taken over after a restart before the load sensor has a reading: keep
+            # what it supplied, not the estimate (which may be far below the load).
+            power = min(seen.max_discharge_w, session.active_power_w)
         session.active, session.active_power_w, session.active_since = source, power, now
         session.unreachable.pop(source, None)
         actions.append(StartSource(source, power, seen.floor_pct))
@@ -769,6 +779,8 @@ class BackupMachine:
     ) -> None:
         """Say so when the supplying source cannot carry the load (never silently)."""
         seen = obs.sources.get(source, _GONE)
+        if not obs.load_known:
+            return
         short = obs.load_w > seen.max_discharge_w + self.config.load_deadband_w
         if short and session.shortfall != source:
             session.shortfall = source

@@ -35,10 +35,12 @@ class PollHealth:
     consecutive_failures: int = 0
     failing_since: float | None = None
     healthy_since: float | None = None
+    last_success: float | None = None
 
     def record_success(self, now: float) -> None:
         """A poll was answered."""
         self.successes += 1
+        self.last_success = now
         self.consecutive_failures = 0
         self.failing_since = None
         if self.healthy_since is None:
