@@ -13,6 +13,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .building import BuildingManager
+from .building_entities import async_register_building_device
 from .const import (
     BATTERY_FAMILIES,
     CONF_CAPACITY,
@@ -103,6 +104,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
     if family == FAMILY_V2B:
         manager = BuildingManager(hass, entry)
         entry.runtime_data = manager
+        async_register_building_device(hass, entry)
         await manager.async_start()
         _listen_for_updates(entry)
         await hass.config_entries.async_forward_entry_setups(entry, V2B_PLATFORMS)

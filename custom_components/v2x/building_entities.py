@@ -16,7 +16,10 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import PERCENTAGE, UnitOfPower
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -28,8 +31,22 @@ from .building import (
     building_device_identifier,
     vehicle_device_identifier,
 )
+from .registry import link_to_parent
 
 STEP_ATTRIBUTE_DECIMALS = 2
+BUILDING_MODEL = "Vehicle-to-building peak shaving"
+
+
+def async_register_building_device(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Register the building's device first: its car bays are linked to it by id."""
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={building_device_identifier(entry.entry_id)},
+        manufacturer="V2X",
+        model=BUILDING_MODEL,
+        name=entry.title,
+        entry_type=DeviceEntryType.SERVICE,
+    )
 
 
 class V2BEntity(CoordinatorEntity[BuildingManager]):
@@ -46,7 +63,7 @@ class V2BEntity(CoordinatorEntity[BuildingManager]):
         self._attr_device_info = DeviceInfo(
             identifiers={building_device_identifier(entry.entry_id)},
             manufacturer="V2X",
-            model="Vehicle-to-building peak shaving",
+            model=BUILDING_MODEL,
             name=entry.title,
             entry_type=DeviceEntryType.SERVICE,
         )
@@ -66,13 +83,17 @@ class V2BVehicleEntity(CoordinatorEntity[BuildingManager]):
         self.vehicle_id = vehicle_id
         entry = manager.entry
         self._attr_unique_id = f"v2b_{entry.entry_id}_{vehicle_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={vehicle_device_identifier(entry.entry_id, vehicle_id)},
-            manufacturer="V2X",
-            model="Vehicle-to-building car bay",
-            name=f"{entry.title} {manager.vehicle_name(vehicle_id)}",
-            via_device=building_device_identifier(entry.entry_id),
-            entry_type=DeviceEntryType.SERVICE,
+        self._attr_device_info = link_to_parent(
+            DeviceInfo(
+                identifiers={vehicle_device_identifier(entry.entry_id, vehicle_id)},
+                manufacturer="V2X",
+                model="Vehicle-to-building car bay",
+                name=f"{entry.title} {manager.vehicle_name(vehicle_id)}",
+                entry_type=DeviceEntryType.SERVICE,
+            ),
+            manager.hass,
+            entry.entry_id,
+            building_device_identifier(entry.entry_id),
         )
 
     @property

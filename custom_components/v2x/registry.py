@@ -8,8 +8,16 @@ device up among its own entry's devices works the same on 2025.4 and on 2026.
 
 from __future__ import annotations
 
+from typing import Final
+
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+
+# Home Assistant 2026 names the device a device is connected through by its registry
+# id (``via_device_id``); 2025.4 by an identifier (``via_device``, deprecated since).
+_VIA_BY_ID: Final = "via_device_id" in (
+    getattr(dr.DeviceInfo, "__dataclass_fields__", None) or dr.DeviceInfo.__annotations__
+)
 
 
 def entry_device(
@@ -29,3 +37,17 @@ def device_entry_ids(device: dr.DeviceEntry) -> list[str]:
     if isinstance(single, str):
         return [single]
     return list(device.config_entries)
+
+
+def link_to_parent(
+    info: dr.DeviceInfo, hass: HomeAssistant, entry_id: str, identifier: tuple[str, str]
+) -> dr.DeviceInfo:
+    """Link a device to the device it belongs under, the way this release wants.
+
+    Where the link goes by registry id the parent must be registered already.
+    """
+    if not _VIA_BY_ID:
+        info["via_device"] = identifier
+    elif (parent := entry_device(hass, entry_id, identifier)) is not None:
+        setattr(info, "via_device_id", parent.id)  # noqa: B010 - not a field on 2025.4
+    return info

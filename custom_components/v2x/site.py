@@ -607,7 +607,11 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         battery the site switched on) is stopped, and the stop retried until the
         source confirms it. Sessions a person or a plan started are left alone.
         """
-        supplying = self._machine.state in (BackupState.ON_VEHICLE_POWER, BackupState.GRID_BACK)
+        supplying = self._machine.state in (
+            BackupState.ON_VEHICLE_POWER,
+            BackupState.GRID_BACK,
+            BackupState.RETURNING,  # the source supplies until the switch has moved
+        )
         active = self._machine.active_source
         allowed = active if supplying and observation.switch_on_vehicle is True else None
         now = time.monotonic()

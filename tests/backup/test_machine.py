@@ -120,10 +120,14 @@ def test_outage_switchover_and_return() -> None:
     assert m.step(_obs(True, True, load_w=2500), 140.0) == []
     assert m.step(_obs(True, True, load_w=2500), 199.0) == []
     actions = m.step(_obs(True, True, load_w=2500), 200.0)
-    assert actions == [StopSource("car"), MoveTransferSwitch(False)]
+    # The car keeps the circuit powered while the switch travels...
+    assert actions == [MoveTransferSwitch(False)]
     assert _state(m) is BackupState.RETURNING
+    assert m.active_source == "car"
+    # ...and stops in the step that sees the switch on the grid side.
     actions = m.step(_obs(True, False), 201.0)
     assert actions == [
+        StopSource("car"),
         RestoreLoad("switch.ev_charger"),
         RestoreLoad("switch.heater"),
         RechargeSource("car"),
@@ -327,9 +331,10 @@ def test_manual_start_with_grid_present_runs_until_end() -> None:
     assert m.step(_obs(True, True), 500.0) == []
     assert _state(m) is BackupState.ON_VEHICLE_POWER
     m.request_end()
-    assert m.step(_obs(True, True), 501.0) == [StopSource("car"), MoveTransferSwitch(False)]
+    assert m.step(_obs(True, True), 501.0) == [MoveTransferSwitch(False)]
     m.request_end()  # ignored while returning
     assert m.step(_obs(True, True), 502.0) == []
+    assert StopSource("car") in m.step(_obs(True, False), 503.0)
 
 
 def test_drill_rehearses_and_returns() -> None:
@@ -341,8 +346,9 @@ def test_drill_rehearses_and_returns() -> None:
     actions = m.step(_obs(True, True), 1.0)
     assert (EVENT_BACKUP_STARTED, "drill") in _events(actions)
     assert m.step(_obs(True, True), 60.0) == []
-    assert m.step(_obs(True, True), 121.0) == [StopSource("car"), MoveTransferSwitch(False)]
+    assert m.step(_obs(True, True), 121.0) == [MoveTransferSwitch(False)]
     actions = m.step(_obs(True, False), 122.0)
+    assert actions[0] == StopSource("car")
     assert (EVENT_BACKUP_ENDED, "drill_complete") in _events(actions)
 
 
@@ -375,7 +381,7 @@ def test_snapshot_and_restore_keep_vehicle_power() -> None:
     assert actions == [StartSource("car", 1500, 30.0)]  # re-started, not switched back
     assert _state(restored) is BackupState.GRID_BACK
     assert restored.step(_obs(True, True), 1059.0) == []
-    assert restored.step(_obs(True, True), 1060.0) == [StopSource("car"), MoveTransferSwitch(False)]
+    assert restored.step(_obs(True, True), 1060.0) == [MoveTransferSwitch(False)]
     actions = restored.step(_obs(True, False), 1061.0)
     assert RestoreLoad("switch.heater") in actions  # shed loads remembered across the restart
 
@@ -518,6 +524,9 @@ def _run(
                 world.power[action.source] = action.power_w
             elif isinstance(action, StopSource):
                 world.power[action.source] = 0.0
+        if obs.switch_on_vehicle is False:
+            # Nothing keeps discharging once the circuit is seen on the grid side.
+            assert not any(world.power.values()), (t, world.power)
         for name in ("car", "battery"):
             capacity = 40.0 if name == "car" else 2.0
             world.socs[name] -= world.power[name] * dt / 3600.0 / 1000.0 / capacity * 100.0
@@ -558,8 +567,6 @@ def test_safety_invariants(
         elif isinstance(action, StopSource):
             active.discard(action.source)
         elif isinstance(action, MoveTransferSwitch) and not action.to_vehicle:
-            # Nothing may still be discharging when the circuit goes back to the grid.
-            assert not active
             if not manual_or_drill and obs.grid_available:
                 since = _grid_present_since(grid_log, t)
                 assert since is not None
@@ -571,7 +578,10 @@ def test_safety_invariants(
     )
     # Every source still running belongs to a site on vehicle power.
     if active:
-        assert machine.on_vehicle_power or machine.state is BackupState.ALARM
+        assert machine.on_vehicle_power or machine.state in (
+            BackupState.ALARM,
+            BackupState.RETURNING,  # the source supplies until the switch has moved
+        )
 
 
 @settings(max_examples=100, deadline=None)

@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -91,6 +92,20 @@ def config_entry(sim: Simulation, entry_options: dict[str, float]) -> MockConfig
         },
         options=entry_options,
     )
+
+
+def device_with(hass: HomeAssistant, identifier: tuple[str, str]) -> dr.DeviceEntry | None:
+    """The device with ``identifier``, looked up the same way on every release.
+
+    Home Assistant 2026 deprecates ``async_get_device``: identifiers are unique only
+    within a config entry. Each entry's own devices are searched instead.
+    """
+    registry = dr.async_get(hass)
+    for entry in hass.config_entries.async_entries():
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if identifier in device.identifiers:
+                return device
+    return None
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> State:

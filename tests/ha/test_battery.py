@@ -22,7 +22,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
@@ -47,7 +47,7 @@ from simulator.faults import Fault, FaultKind
 from simulator.world import Simulation, parse_scenario
 from simulator.zendure import ZendureTwin
 
-from .conftest import state_of
+from .conftest import device_with, state_of
 
 ZENDURE_SN = "HOA1NAH4N123456"
 BLUETTI_SN = "2237000012345"
@@ -123,7 +123,7 @@ async def _unload(hass: HomeAssistant, *entries: MockConfigEntry) -> None:
 
 
 def _device_id(hass: HomeAssistant, serial: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, serial)})
+    device = device_with(hass, (DOMAIN, serial))
     assert device is not None
     return device.id
 
@@ -258,7 +258,7 @@ async def test_set_output_on_a_charger_is_refused(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """A vehicle charger has no battery output to switch."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "20240117")})
+    device = device_with(hass, (DOMAIN, "20240117"))
     assert device is not None
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(

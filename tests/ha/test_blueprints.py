@@ -10,14 +10,13 @@ from homeassistant.components.automation.config import (
 )
 from homeassistant.components.blueprint import models
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_capture_events, async_mock_service
 
 from custom_components.v2x.const import DOMAIN
 from custom_components.v2x.site import BackupSite
 
-from .conftest import state_of
+from .conftest import device_with, state_of
 from .site_helpers import GRID, _settle
 
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "v2x"
@@ -31,9 +30,7 @@ def _install(hass: HomeAssistant) -> None:
 
 
 def _site_device(hass: HomeAssistant, site: BackupSite) -> str:
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, f"site_{site.entry.entry_id}")}
-    )
+    device = device_with(hass, (DOMAIN, f"site_{site.entry.entry_id}"))
     assert device is not None
     return device.id
 

@@ -29,7 +29,7 @@ from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig, QuasarTwin
 from simulator.world import Simulation
 
-from .conftest import SERIAL, runtime, state_of
+from .conftest import SERIAL, device_with, runtime, state_of
 
 PREFIX = "wallbox_quasar_1_20240117"
 MODE = f"select.{PREFIX}_operating_mode"
@@ -39,7 +39,7 @@ REMOTE = f"switch.{PREFIX}_remote_control"
 
 
 def _device_id(hass: HomeAssistant) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, SERIAL)})
+    device = device_with(hass, (DOMAIN, SERIAL))
     assert device is not None
     return device.id
 

@@ -32,7 +32,7 @@ from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig, QuasarTwin
 from simulator.world import Simulation
 
-from .conftest import SERIAL, runtime, state_of
+from .conftest import SERIAL, device_with, runtime, state_of
 
 PREFIX = "wallbox_quasar_1_20240117"
 POWER = f"sensor.{PREFIX}_power"
@@ -170,7 +170,7 @@ async def test_firmware_change_after_reconnect_updates_device(
     twin.apply_fault(Fault(FaultKind.DROP))
     for _ in range(3):
         await _poll(hass, init_integration)
-    device = device_registry.async_get_device(identifiers={(DOMAIN, SERIAL)})
+    device = device_with(hass, (DOMAIN, SERIAL))
     assert device is not None
     assert device.sw_version == "5140"
     assert runtime(init_integration).full.identity.firmware_version == "5140"

@@ -23,7 +23,7 @@ from custom_components.v2x.const import (
 )
 from simulator.quasar import QuasarConfig
 
-from .conftest import SERIAL
+from .conftest import SERIAL, device_with
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ async def test_entities(
         assert await hass.config_entries.async_setup(config_entry.entry_id)
         await hass.async_block_till_done()
     await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
-    device = device_registry.async_get_device(identifiers={(DOMAIN, SERIAL)})
+    device = device_with(hass, (DOMAIN, SERIAL))
     assert device is not None
     for entity in er.async_entries_for_config_entry(entity_registry, config_entry.entry_id):
         assert entity.device_id == device.id

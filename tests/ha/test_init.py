@@ -20,7 +20,7 @@ from simulator.quasar import QuasarConfig
 from simulator.world import Simulation
 from tests.conftest import start_simulation
 
-from .conftest import SERIAL
+from .conftest import SERIAL, device_with
 
 
 async def test_setup_and_unload(
@@ -28,7 +28,7 @@ async def test_setup_and_unload(
 ) -> None:
     """The entry loads, creates one device with the charger's identity, and unloads."""
     assert init_integration.state is ConfigEntryState.LOADED
-    device = device_registry.async_get_device(identifiers={(DOMAIN, SERIAL)})
+    device = device_with(hass, (DOMAIN, SERIAL))
     assert device is not None
     assert device.manufacturer == "Wallbox"
     assert device.model == "Quasar 1"

@@ -21,7 +21,7 @@ from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE, Platfor
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
@@ -45,7 +45,7 @@ from simulator.faults import Fault, FaultKind
 from simulator.sunspec import SunSpecTwin
 from simulator.world import Simulation, parse_scenario
 
-from .conftest import state_of
+from .conftest import device_with, state_of
 
 SUNSPEC_SERIAL = "SS11-000123"
 # 0xFE + Nichicon's manufacturer code + "EVPS-SIM-0001" (the twin's default 0x83).
@@ -123,7 +123,7 @@ async def _refresh(data: ChargerRuntimeData) -> None:
 
 
 def _device_id(hass: HomeAssistant, serial: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, serial)})
+    device = device_with(hass, (DOMAIN, serial))
     assert device is not None
     return device.id
 

@@ -6,7 +6,6 @@ import asyncio
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -21,7 +20,7 @@ from custom_components.v2x.const import (
 from custom_components.v2x.site import BackupSite
 from simulator.quasar import QuasarTwin
 
-from .conftest import state_of
+from .conftest import device_with, state_of
 from .site_helpers import (
     ELEVATOR,
     GRID,
@@ -48,9 +47,7 @@ async def test_outage_and_return(hass: HomeAssistant, site: BackupSite, twin: Qu
     assert twin.power_setpoint_w == -1000  # the house load estimate
     assert state_of(hass, "sensor.home_backup_state").state == "on_vehicle_power"
     assert state_of(hass, "binary_sensor.home_on_vehicle_power").state == "on"
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, f"site_{site.entry.entry_id}")}
-    )
+    device = device_with(hass, (DOMAIN, f"site_{site.entry.entry_id}"))
     assert device is not None
     assert [e.data["reason"] for e in started] == ["grid_lost"]
     assert started[0].data["device_id"] == device.id
@@ -209,9 +206,7 @@ async def test_services_drill_and_automatic(
     """start/end backup, the drill button and service, automatic off."""
     from homeassistant.exceptions import ServiceValidationError
 
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, f"site_{site.entry.entry_id}")}
-    )
+    device = device_with(hass, (DOMAIN, f"site_{site.entry.entry_id}"))
     assert device is not None
 
     async def call(service: str, **data: object) -> None:
@@ -271,7 +266,7 @@ async def test_service_validation_for_sites(
     """Site services on a charger device, and starting with no usable source."""
     from homeassistant.exceptions import ServiceValidationError
 
-    charger = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "20240117")})
+    charger = device_with(hass, (DOMAIN, "20240117"))
     assert charger is not None
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
@@ -280,9 +275,7 @@ async def test_service_validation_for_sites(
     assert err.value.translation_key == "not_a_site"
     twin.plug(False)
     await hass.config_entries.async_get_entry(site.sources[0]).runtime_data.status.async_refresh()  # type: ignore[union-attr]
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, f"site_{site.entry.entry_id}")}
-    )
+    device = device_with(hass, (DOMAIN, f"site_{site.entry.entry_id}"))
     assert device is not None
     for service in ("start_backup", "run_drill"):
         with pytest.raises(ServiceValidationError) as err:
@@ -299,9 +292,7 @@ async def test_device_triggers(hass: HomeAssistant, site: BackupSite) -> None:
         async_mock_service,
     )
 
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, f"site_{site.entry.entry_id}")}
-    )
+    device = device_with(hass, (DOMAIN, f"site_{site.entry.entry_id}"))
     assert device is not None
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
     assert {t["type"] for t in triggers if t["domain"] == DOMAIN} == {
@@ -311,7 +302,7 @@ async def test_device_triggers(hass: HomeAssistant, site: BackupSite) -> None:
         "source_failed",
         "elevator_park_requested",
     }
-    charger = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "20240117")})
+    charger = device_with(hass, (DOMAIN, "20240117"))
     assert charger is not None
     charger_triggers = await async_get_device_automations(
         hass, DeviceAutomationType.TRIGGER, charger.id

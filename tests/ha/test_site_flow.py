@@ -7,7 +7,6 @@ from typing import Any, cast
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -29,6 +28,7 @@ from custom_components.v2x.const import (
 )
 from custom_components.v2x.site import BackupSite, site_device_identifier
 
+from .conftest import device_with
 from .site_helpers import (
     ELEVATOR,
     GRID,
@@ -224,8 +224,7 @@ async def test_site_diagnostics(
 async def test_reconfigure_site(hass: HomeAssistant, site: BackupSite) -> None:
     """Sources, switch and loads change in place: same entry and device, reloaded."""
     entry = site.entry
-    registry = dr.async_get(hass)
-    device = registry.async_get_device(identifiers={site_device_identifier(entry.entry_id)})
+    device = device_with(hass, site_device_identifier(entry.entry_id))
     assert device is not None
     MockConfigEntry(
         domain=DOMAIN,
@@ -276,7 +275,7 @@ async def test_reconfigure_site(hass: HomeAssistant, site: BackupSite) -> None:
     reloaded = cast("BackupSite", entry.runtime_data)
     assert reloaded is not site
     assert reloaded.transfer_switch == HEATER
-    assert registry.async_get_device(identifiers={site_device_identifier(entry.entry_id)}) == device
+    assert device_with(hass, site_device_identifier(entry.entry_id)) == device
 
 
 async def test_reconfigure_site_with_a_grid_device(

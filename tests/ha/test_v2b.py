@@ -13,7 +13,6 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -45,7 +44,7 @@ from custom_components.v2x.const import (
 from custom_components.v2x.devices.model import OperatingMode
 from simulator.quasar import QuasarTwin
 
-from .conftest import runtime, state_of
+from .conftest import device_with, runtime, state_of
 
 METER = "sensor.building_power"
 # A Wednesday afternoon, in the peak period of the test tariff.
@@ -197,15 +196,13 @@ async def test_manual_session_is_left_alone(
 async def test_get_plan_and_set_departure(
     hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
 ) -> None:
-    devices = dr.async_get(hass)
-    building_device = devices.async_get_device(
-        identifiers={building_device_identifier(building.entry.entry_id)}
-    )
-    bay = devices.async_get_device(
-        identifiers={vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)}
+    building_device = device_with(hass, building_device_identifier(building.entry.entry_id))
+    bay = device_with(
+        hass, vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)
     )
     assert building_device is not None
     assert bay is not None
+    assert bay.via_device_id == building_device.id  # the bay shows under its building
     response = await hass.services.async_call(
         DOMAIN, "get_plan", {"device_id": building_device.id}, blocking=True, return_response=True
     )
@@ -235,7 +232,7 @@ async def test_get_plan_and_set_departure(
     assert plan.vehicles[0].target_kwh == pytest.approx(28.0)
 
     # The charger's own device works too.
-    charger_device = devices.async_get_device(identifiers={(DOMAIN, "20240117")})
+    charger_device = device_with(hass, (DOMAIN, "20240117"))
     assert charger_device is not None
     await hass.services.async_call(
         DOMAIN,
@@ -261,8 +258,8 @@ async def test_set_departure_rejects_bad_input(
     data: dict[str, Any],
     key: str,
 ) -> None:
-    bay = dr.async_get(hass).async_get_device(
-        identifiers={vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)}
+    bay = device_with(
+        hass, vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)
     )
     assert bay is not None
     before = (
@@ -289,8 +286,8 @@ async def test_set_departure_refuses_a_boolean_target(
     flag: bool,
 ) -> None:
     """`target_soc_pct: true` is refused by the schema, not read as 1 %."""
-    bay = dr.async_get(hass).async_get_device(
-        identifiers={vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)}
+    bay = device_with(
+        hass, vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)
     )
     assert bay is not None
     before = building.target_soc(init_integration.entry_id)
@@ -304,9 +301,7 @@ async def test_set_departure_refuses_a_boolean_target(
 async def test_set_departure_on_the_building_device_is_refused(
     hass: HomeAssistant, building: BuildingManager
 ) -> None:
-    device = dr.async_get(hass).async_get_device(
-        identifiers={building_device_identifier(building.entry.entry_id)}
-    )
+    device = device_with(hass, building_device_identifier(building.entry.entry_id))
     assert device is not None
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(

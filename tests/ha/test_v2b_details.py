@@ -16,7 +16,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
@@ -61,7 +60,7 @@ from simulator.quasar import QuasarConfig, QuasarTwin
 from simulator.world import Simulation
 
 from . import test_v2b
-from .conftest import runtime, state_of
+from .conftest import device_with, runtime, state_of
 from .test_v2b import METER, _now, _wait_for_plan, v2b_entry
 
 FORECAST = "sensor.load_forecast"
@@ -588,9 +587,7 @@ async def test_unplugged_car_shows_zero_power_and_no_plan_data(
     assert departure_soc.state == "unknown"
     assert departure_soc.attributes["shortfall_kwh"] is None
 
-    device = dr.async_get(hass).async_get_device(
-        identifiers={building_device_identifier(building.entry.entry_id)}
-    )
+    device = device_with(hass, building_device_identifier(building.entry.entry_id))
     assert device is not None
     response = await hass.services.async_call(
         DOMAIN, "get_plan", {"device_id": device.id}, blocking=True, return_response=True
@@ -672,9 +669,7 @@ async def test_planner_failure_publishes_no_plan_and_releases_the_car(
     assert feasible.attributes["import_above_limit_kw"] is None
     assert feasible.attributes["error"] == str(error)
 
-    device = dr.async_get(hass).async_get_device(
-        identifiers={building_device_identifier(building.entry.entry_id)}
-    )
+    device = device_with(hass, building_device_identifier(building.entry.entry_id))
     assert device is not None
     response = await hass.services.async_call(
         DOMAIN, "get_plan", {"device_id": device.id}, blocking=True, return_response=True

@@ -22,7 +22,8 @@ Safety rules the machine enforces (and the property tests check):
   power, and only if its SoC is known and above its floor (reserve);
 * the switch goes back to the grid only after the grid has been present for the
   whole restore delay (or on an explicit end/drill end), so a flapping grid never
-  makes it chatter;
+  makes it chatter; the source supplies until the switch has left the vehicle side
+  and is stopped in the step that sees it there;
 * a source that fails, or reaches its floor, hands over to the next one; when every
   source is known to be at its floor the outage ends at the reserve, with a
   ``v2x_reserve_reached`` event: never because a source has not been read yet;
@@ -565,6 +566,7 @@ class BackupMachine:
     def _in_returning(self, obs: Observation, now: float, actions: list[Action]) -> None:
         session = self._require_session()
         if obs.switch_on_vehicle is False:
+            self._stop_active(session, actions)
             actions.extend(RestoreLoad(entity_id) for entity_id in reversed(session.shed))
             if self._grid is True:
                 actions.extend(RechargeSource(source) for source in self.config.sources)
@@ -632,8 +634,9 @@ class BackupMachine:
             actions.append(RaiseAlarm(reason))
 
     def _begin_return(self, now: float, actions: list[Action]) -> None:
-        session = self._require_session()
-        self._stop_active(session, actions)
+        # The source keeps the circuit powered until the switch has left the vehicle
+        # side (a break-before-make switch then cuts it off): stopping it first would
+        # leave the circuit dark for the switch's travel time.
         self.state = BackupState.RETURNING
         self._move_switch(False, now, actions)
 
