@@ -566,11 +566,15 @@ def test_safety_invariants(
             assert action.source in active
         elif isinstance(action, StopSource):
             active.discard(action.source)
-        elif isinstance(action, MoveTransferSwitch) and not action.to_vehicle:
-            if not manual_or_drill and obs.grid_available:
-                since = _grid_present_since(grid_log, t)
-                assert since is not None
-                assert t - since >= 60.0  # no chatter: the grid stayed for the restore delay
+        elif (
+            isinstance(action, MoveTransferSwitch)
+            and not action.to_vehicle
+            and not manual_or_drill
+            and obs.grid_available
+        ):
+            since = _grid_present_since(grid_log, t)
+            assert since is not None
+            assert t - since >= 60.0  # no chatter: the grid stayed for the restore delay
     # "Ended" only closes a session that started or hit the reserve.
     fired = [a.event for _, a, _ in log if isinstance(a, FireEvent)]
     assert fired.count(EVENT_BACKUP_ENDED) <= fired.count(EVENT_BACKUP_STARTED) + fired.count(
