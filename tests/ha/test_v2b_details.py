@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from unittest.mock import AsyncMock, patch
 
 from homeassistant.components.recorder.core import Recorder
@@ -465,8 +465,7 @@ async def test_the_step_under_way_is_a_nowcast_from_the_latest_reading(
 
 
 def _import_hours(hass: HomeAssistant, first: datetime, means: list[float | None]) -> None:
-    metadata: StatisticMetaData = {
-        "has_mean": True,
+    fields: dict[str, object] = {
         "mean_type": StatisticMeanType.ARITHMETIC,
         "has_sum": False,
         "name": None,
@@ -474,6 +473,9 @@ def _import_hours(hass: HomeAssistant, first: datetime, means: list[float | None
         "statistic_id": METER,
         "unit_of_measurement": "W",
     }
+    if "unit_class" in StatisticMetaData.__annotations__:
+        fields["unit_class"] = "power"  # required since Home Assistant 2026.11
+    metadata = cast("StatisticMetaData", fields)
     rows: list[StatisticData] = []
     for hour, mean in enumerate(means):
         row: StatisticData = {"start": first + timedelta(hours=hour)}
