@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator
+from pathlib import Path
 from unittest.mock import patch
 
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PORT, MAJOR_VERSION
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from custom_components.v2x.const import (
     CONF_FAMILY,
@@ -49,10 +51,26 @@ def no_deprecation_about_v2x(caplog: pytest.LogCaptureFixture) -> Iterator[None]
     assert not found, f"Home Assistant reports deprecated use by V2X: {found}"
 
 
+class SnapshotsPerRelease(HomeAssistantSnapshotExtension):
+    """Home Assistant's snapshot format, one set per release line.
+
+    Home Assistant 2026 serialises registry entries differently (new fields, aliases
+    and attribute keys in another form) while no entity id, name, state or unit
+    changed, so its snapshots live in ``snapshots/ha2026``: each release is checked
+    against its own set, neither is updated blindly.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """``snapshots`` for 2025.x, ``snapshots/ha2026`` from 2026 on."""
+        base = Path(super().dirname(test_location=test_location))
+        return str(base if MAJOR_VERSION < 2026 else base / "ha2026")
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Snapshots next to the tests, in Home Assistant's format."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    """Snapshots next to the tests, in Home Assistant's format, per release line."""
+    return snapshot.use_extension(SnapshotsPerRelease)
 
 
 @pytest.fixture
