@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import json
 from pathlib import Path
 import re
 from typing import Any
 
+import homeassistant
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml_dict
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from custom_components.v2x.const import DOMAIN
 
@@ -165,3 +170,38 @@ def test_example_dashboard_uses_built_in_cards_and_its_image() -> None:
     assert (ROOT / "dashboards" / image).is_file()
     markdown = next(card for card in cards if card["type"] == "markdown")
     assert "state_attr(s, 'grid_kw')" in markdown["content"]
+
+
+def _pins(constraints: str) -> dict[str, Version]:
+    """``name==version`` lines of a package_constraints.txt, by canonical name."""
+    pins: dict[str, Version] = {}
+    for line in constraints.splitlines():
+        text = line.split("#", 1)[0].strip()
+        if not text or ";" in text:
+            continue
+        requirement = Requirement(text)
+        exact = [s.version for s in requirement.specifier if s.operator == "=="]
+        if len(exact) == 1:
+            pins[canonicalize_name(requirement.name)] = Version(exact[0])
+    return pins
+
+
+def test_manifest_requirements_never_fight_home_assistants_pins() -> None:
+    """Every manifest requirement is a range, and holds the version this Home Assistant
+    pins (run on the oldest and the newest release, so both are proven)."""
+    core = Path(homeassistant.__file__).parent
+    pins = _pins((core / "package_constraints.txt").read_text(encoding="utf-8"))
+    # Its own modbus integration pins pymodbus (package_constraints has it from 2026 on).
+    modbus = _json(core / "components" / "modbus" / "manifest.json")["requirements"]
+    pins |= _pins("\n".join(modbus))
+    assert "pymodbus" in pins
+    for text in _json(INTEGRATION / "manifest.json")["requirements"]:
+        requirement = Requirement(text)
+        assert not any(s.operator == "==" for s in requirement.specifier), (
+            f"{text}: an exact pin would fight other integrations; use a tested range"
+        )
+        pinned = pins.get(canonicalize_name(requirement.name))
+        if pinned is not None:
+            assert requirement.specifier.contains(pinned), f"{text} excludes HA's {pinned}"
+        installed = Version(importlib.metadata.version(requirement.name))
+        assert requirement.specifier.contains(installed), f"{text} excludes tested {installed}"
