@@ -208,8 +208,12 @@ if [ -n "$repo" ]; then
     mounted="$tree$target $mounted"
 fi
 if [ "$net" = nonet ]; then
-    if command -v ip >/dev/null 2>&1; then ip link set lo up || exit 125
-    else chroot "$tree" ip link set lo up || exit 125; fi
+    ipcmd=ip
+    command -v ip >/dev/null 2>&1 || ipcmd="chroot $tree ip"
+    $ipcmd link set lo up || exit 125
+    # Multicast over loopback too: without a route for it Home Assistant cannot start
+    # zeroconf (ENODEV), and with it no HTTP client session either.
+    $ipcmd link set lo multicast on 2>/dev/null && $ipcmd route add 224.0.0.0/4 dev lo 2>/dev/null
 fi
 chroot "$tree" /usr/bin/env -i "$@" &
 child=$!
@@ -373,14 +377,17 @@ ensure_newest_venv() {
 
 # run_newest <command...>: run a command (e.g. "$V2X_NEWEST_PYTHON" -m pytest) from the
 # repository's root, on the newest environment, in a private network namespace (loopback
-# only) when one can be made. In the sid tree the repository is /work/v2x.
+# only, multicast routed over it) when one can be made. In the sid tree the repository
+# is /work/v2x.
 run_newest() {
     if [ -n "${V2X_PY314_ROOT:-}" ]; then
         py314_in_tree nonet "$V2X_PY314_ROOT" "$ROOT" "$PY314_REPO_MOUNT" "$@"
         return
     fi
     if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
-        (cd "$ROOT" && unshare -n sh -c 'ip link set lo up && exec "$@"' v2x "$@")
+        (cd "$ROOT" && unshare -n sh -c 'ip link set lo up || exit 125
+            ip link set lo multicast on 2>/dev/null && ip route add 224.0.0.0/4 dev lo 2>/dev/null
+            exec "$@"' v2x "$@")
     else
         (cd "$ROOT" && "$@")
     fi
