@@ -8,7 +8,7 @@ device up among its own entry's devices works the same on 2025.4 and on 2026.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -49,5 +49,9 @@ def link_to_parent(
     if not _VIA_BY_ID:
         info["via_device"] = identifier
     elif (parent := entry_device(hass, entry_id, identifier)) is not None:
-        setattr(info, "via_device_id", parent.id)  # noqa: B010 - not a field on 2025.4
+        target: Any = info  # a TypedDict up to 2026.10, a dataclass after
+        if isinstance(target, dict):
+            target["via_device_id"] = parent.id
+        else:
+            target.via_device_id = parent.id
     return info

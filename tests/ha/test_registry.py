@@ -42,6 +42,9 @@ async def test_parent_link_on_either_release(
     holder: Any = SimpleNamespace()
     registry.link_to_parent(holder, hass, entry.entry_id, (DOMAIN, "parent"))
     assert holder.via_device_id == parent.id
+    as_mapping: Any = {}  # the TypedDict form of Home Assistant 2026.10 and before
+    registry.link_to_parent(as_mapping, hass, entry.entry_id, (DOMAIN, "parent"))
+    assert as_mapping == {"via_device_id": parent.id}
     orphan: Any = SimpleNamespace()
     registry.link_to_parent(orphan, hass, entry.entry_id, (DOMAIN, "missing"))
     assert not hasattr(orphan, "via_device_id")  # no parent registered: no link at all
