@@ -187,7 +187,12 @@ async def test_no_serial_number_in_any_diagnostics(
     # The premise: the serials are really there, in the titles and the registry.
     titles = " ".join(entry.title for entry in entries.values()).casefold()
     assert all(str(world.quasars[name].config.serial) in titles for name in OFFICE_BAYS)
-    assert any(device.serial_number for device in dr.async_get(hass).devices.values())
+    registry = dr.async_get(hass)
+    assert any(
+        device.serial_number
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+    )
 
     leaks: dict[str, list[str]] = {}
     for entry in [*entries.values(), site_config, office]:
