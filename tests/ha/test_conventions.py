@@ -138,7 +138,14 @@ def test_workflows_run_the_test_command_hassfest_and_hacs() -> None:
     workflows = ROOT / ".github" / "workflows"
     tests = load_yaml_dict(str(workflows / "tests.yml"))
     steps = [step for job in tests["jobs"].values() for step in job["steps"]]
-    assert {"name": "./scripts/test", "run": "./scripts/test"} in steps
+    assert any(
+        step.get("name") == "./scripts/test" and step.get("run", "").endswith("./scripts/test")
+        for step in steps
+    )
+    # Both Home Assistants, as a matrix: the oldest we support and the newest.
+    job = tests["jobs"]["test"]
+    assert job["strategy"]["matrix"]["ha"] == ["oldest", "newest"]
+    assert job["env"]["V2X_TEST_HA"] == "${{ matrix.ha }}"
     validate = load_yaml_dict(str(workflows / "validate.yml"))
     uses = {step.get("uses", "") for job in validate["jobs"].values() for step in job["steps"]}
     assert "home-assistant/actions/hassfest@master" in uses
