@@ -103,6 +103,8 @@ STORAGE_VERSION: Final = 1
 TICK: Final = timedelta(seconds=1)
 SWITCH_TIMEOUT_S: Final = 10.0
 REPAIR_CHECK_TICKS: Final = 60
+MEMORY_SAVE_TICKS: Final = 10
+"""While on vehicle power, the SoC readings a restart needs are stored this often (s)."""
 STARTUP_WAIT_S: Final = 15.0
 """After a (re)start, how long a preferred source's first reading is waited for."""
 FAST_RECONNECT_S: Final = 3.0
@@ -310,10 +312,15 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._ticks += 1
         if self._ticks % REPAIR_CHECK_TICKS == 0:
             self._async_check_repairs()
-            if self._machine.on_vehicle_power:
-                # Keep what a restart needs fresh (the SoC readings) while it matters.
-                self.hass.async_create_task(self._async_save_locked(), f"{DOMAIN} site save")
+        if self._ticks % MEMORY_SAVE_TICKS == 0 and self._machine.on_vehicle_power:
+            # Keep what a restart needs (the SoC readings) fresh while it matters: a
+            # Quasar its watchdog stopped reports none until it runs again.
+            self._async_save_soon()
         self.async_step()
+
+    @callback
+    def _async_save_soon(self) -> None:
+        self.hass.async_create_task(self._async_save_locked(), f"{DOMAIN} site save")
 
     async def _async_poll_grid_device(self, _now: Any = None) -> None:
         data = self._runtime(self.grid_device) if self.grid_device else None
@@ -533,7 +540,10 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         live = status.soc.value_pct if status is not None and not status.soc.stale else None
         now = time.time()
         if live is not None:
+            first = entry_id not in self._soc_memory
             self._soc_memory[entry_id] = (live, now)
+            if first:
+                self._async_save_soon()  # a restart may come before the next periodic save
             return live
         remembered = self._soc_memory.get(entry_id)
         if remembered is None or (status is not None and status.vehicle_connected is False):

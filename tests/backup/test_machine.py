@@ -905,3 +905,31 @@ def test_takeover_keeps_the_power_until_the_load_is_read() -> None:
     assert m.step(unread, 502.0) == []  # no adjustment to the estimate either
     actions = m.step(_obs(False, True, load_w=1800.0), 503.0)
     assert actions == [AdjustSource("car", 1800)]
+
+
+def test_a_fallback_short_of_power_hands_back_sooner() -> None:
+    """The battery cannot carry the load: the car, healthy again, takes over after 5 s."""
+    m = _supplying_from_car()
+    lost = {"car": _source(available=False, healthy_s=0.0), "battery": _source(80.0)}
+    small = dict(lost, battery=_source(80.0, capacity_kwh=2.0, max_discharge_w=800))
+    actions = m.step(_obs(False, True, small), 3.0)
+    assert ReportShortfall("battery", 800, 1500) in actions
+    back = dict(small, car=_source(healthy_s=5.0))
+    assert m.step(_obs(False, True, back), 7.0) == []  # failed only 4 s ago
+    actions = m.step(_obs(False, True, back), 8.0)
+    assert actions[:2] == [StopSource("battery"), StartSource("car", 1500, 30.0)]
+
+
+def test_a_restored_source_without_any_soc_is_not_waited_for() -> None:
+    """Taken over after a restart, idle and with no SoC to go by: the battery supplies."""
+    m = BackupMachine.restore(CONFIG, _supplying_from_car().snapshot(), 500.0)
+    blind = {
+        "car": _source(None, discharging=False),
+        "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=2000),
+    }
+    actions = m.step(_obs(False, True, blind), 501.0)
+    assert actions == [
+        StopSource("car"),
+        FireEvent(EVENT_SOURCE_FAILED, "unavailable", "car"),
+        StartSource("battery", 1500, 30.0),
+    ]

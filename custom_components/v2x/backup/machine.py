@@ -701,6 +701,10 @@ class BackupMachine:
             return "unavailable"
         if seen.at_floor:
             return "reserve"
+        if seen.soc_pct is None and not seen.discharging:
+            # Idle with no SoC (and none to assume): it cannot be started safely now.
+            # Like an unreachable one, it is retried once it can be judged again.
+            return "unavailable"
         if not seen.discharging and now - session.active_since >= self.config.start_grace_s:
             return "not_discharging"
         return None
@@ -725,13 +729,27 @@ class BackupMachine:
             self.state = BackupState.NO_SOURCE
 
     def _eligible(
-        self, session: _Session, source: str, seen: SourceObservation, now: float
+        self,
+        session: _Session,
+        source: str,
+        seen: SourceObservation,
+        now: float,
+        recover: float | None = None,
     ) -> bool:
         if not seen.usable or source in session.drained or source in session.given_up:
             return False
         failed_at = session.unreachable.get(source)
-        recover = self.config.recover_after_s
+        recover = self._recover_s(session) if recover is None else recover
         return failed_at is None or (now - failed_at >= recover and seen.healthy_s >= recover)
+
+    def _recover_s(self, session: _Session) -> float:
+        """How long a failed source must be healthy before it is used again.
+
+        A fallback that cannot carry the load hands back sooner.
+        """
+        if session.shortfall is not None:
+            return min(self.config.recover_after_s, SHORTFALL_RECOVER_S)
+        return self.config.recover_after_s
 
     def _choose(self, session: _Session, obs: Observation, now: float) -> tuple[bool, str | None]:
         """(wait, source): the most preferred eligible source, or wait for an unread one.
@@ -755,10 +773,11 @@ class BackupMachine:
             if source == active:
                 return None
             seen = obs.sources.get(source, _GONE)
+            recover = self._recover_s(session)
             if (
                 seen.known
-                and self._eligible(session, source, seen, now)
-                and seen.healthy_s >= self.config.recover_after_s
+                and self._eligible(session, source, seen, now, recover)
+                and seen.healthy_s >= recover
             ):
                 return source
         return None  # pragma: no cover - the active source is always one of them
@@ -837,4 +856,7 @@ class BackupMachine:
         )
 
 
+SHORTFALL_RECOVER_S: Final = 5.0
+"""How long a recovered preferred source must be healthy to relieve a fallback that
+cannot carry the load (instead of the full recovery time)."""
 _GONE: Final = SourceObservation(available=False, soc_pct=None, floor_pct=100.0, known=False)
