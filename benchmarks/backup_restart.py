@@ -2,6 +2,7 @@
 
 Usage: python -m benchmarks.backup_restart [--runs 5] [--site home|apartment] [--quick]
        [--revision HEAD] [--compress] [--only restart|faults]
+       [--downtimes short|long|both] [--faults refuse:60,stall:60,drop]
 
 The demo's world (``harness/demo_site.py``: every device, both backup sites, the office)
 runs in a real Home Assistant process and the simulator in another, on free ports. Both
@@ -73,6 +74,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--compress", action="store_true", help="compress the long downtime")
     parser.add_argument("--only", choices=("restart", "faults"), help="one table only")
+    parser.add_argument(
+        "--downtimes",
+        choices=("short", "long", "both"),
+        default="both",
+        help="restart runs with the short and/or the long downtime only",
+    )
+    parser.add_argument(
+        "--faults",
+        help="fault runs to do, e.g. refuse:60,stall:60,drop (default: every one)",
+    )
     parser.add_argument("--revision", help="measure the integration committed at REVISION")
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
     return parser
@@ -95,9 +106,9 @@ def main() -> None:
             bench = Bench.open(world, site)
             try:
                 if args.only != "faults":
-                    restarts = _restarts(bench, runs, compress=compress)
+                    restarts = _restarts(bench, runs, compress=compress, downtimes=args.downtimes)
                 if args.only != "restart":
-                    for kind, duration in QUICK_FAULTS if args.quick else FAULTS:
+                    for kind, duration in _chosen_faults(args):
                         faults.append(_guarded(bench, partial(bench.fault_run, kind, duration)))
             finally:
                 bench.close()
@@ -108,10 +119,29 @@ def main() -> None:
     _print(args, site.title, restarts, faults, time.monotonic() - began, compress)
 
 
-def _restarts(bench: Bench, runs: int, *, compress: bool) -> list[RunResult]:
+def _chosen_faults(args: argparse.Namespace) -> tuple[tuple[str, float | None], ...]:
+    """The fault runs asked for (``kind:seconds``, or a kind alone for ``drop``)."""
+    every = QUICK_FAULTS if args.quick else FAULTS
+    if not args.faults:
+        return every
+    wanted = set()
+    for item in args.faults.split(","):
+        kind, _, seconds = item.strip().partition(":")
+        wanted.add((kind, float(seconds) if seconds else None))
+    return tuple(fault for fault in every if fault in wanted)
+
+
+def _restarts(
+    bench: Bench, runs: int, *, compress: bool, downtimes: str = "both"
+) -> list[RunResult]:
+    chosen = {
+        "short": (SHORT_DOWNTIME_S,),
+        "long": (LONG_DOWNTIME_S,),
+        "both": (SHORT_DOWNTIME_S, LONG_DOWNTIME_S),
+    }[downtimes]
     results: list[RunResult] = []
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for downtime in (SHORT_DOWNTIME_S, LONG_DOWNTIME_S):
+        for downtime in chosen:
             long = downtime > SHORT_DOWNTIME_S
             real = COMPRESSED_REAL_S if compress and long else None
             run = partial(bench.restart_run, sig, downtime, real_downtime_s=real)
