@@ -1,23 +1,33 @@
 """Run a real Home Assistant in its own process and drive it like a person would.
 
-Used by ``./scripts/demo`` and by the benchmarks. Everything is done through Home
-Assistant's own HTTP API: onboarding (owner user, location, analytics, integration
-step), config flows, services. Nothing is written into ``.storage`` by hand.
+Used by ``./scripts/demo``, the browser tests and the benchmarks. Everything is done
+through Home Assistant's own HTTP API: onboarding (owner user, location, analytics,
+integration step), config flows, services. Nothing is written into ``.storage`` by hand.
+
+Which Home Assistant runs is a :class:`HassRuntime`: this Python's (the project's venv,
+Home Assistant 2025.4.4) by default, or the newest release (``requirements_demo_newest.txt``
+on Python >= 3.14.2, through ``scripts/hass_newest``; possibly inside a Debian sid tree).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
+import concurrent.futures
+import contextlib
 from dataclasses import dataclass
+from importlib.metadata import version
 import json
 import os
 from pathlib import Path
+import platform
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 import urllib.error
@@ -25,6 +35,10 @@ import urllib.parse
 import urllib.request
 
 ROOT = Path(__file__).resolve().parent.parent
+HASS_NEWEST = ROOT / "scripts" / "hass_newest"
+REQUIREMENTS_NEWEST = ROOT / "requirements_demo_newest.txt"
+HASS_CACHE = ROOT / ".cache" / "hass"
+"""Configuration folders for the newest runtime (below the repository, git-ignored)."""
 USERNAME = "demo"
 PASSWORD = "v2x-demo-2025"  # noqa: S105 - a throwaway local account, printed to the user
 
@@ -65,6 +79,116 @@ ONBOARDING_EXTRAS = frozenset({"met", "radio_browser", "google_translate"})
 
 class HarnessError(Exception):
     """Home Assistant could not be started or did not do what was asked."""
+
+
+class RuntimeUnavailableError(HarnessError):
+    """This machine cannot provide the asked-for Home Assistant (e.g. no Python >= 3.14.2)."""
+
+
+def _pinned_version(requirements: Path, package: str) -> str:
+    """The version ``package==X`` pins in a requirements file ("?" if none does)."""
+    pin = re.compile(rf"^{re.escape(package)}==(\S+)", re.MULTILINE | re.IGNORECASE)
+    match = pin.search(requirements.read_text(encoding="utf-8"))
+    return match.group(1) if match else "?"
+
+
+@dataclass(frozen=True, slots=True)
+class HassRuntime:
+    """How to launch Home Assistant: the command that stands for ``python``, and a label.
+
+    ``HassInstance.start`` runs ``[*python, "-m", "homeassistant", ...]``.
+    """
+
+    name: str
+    """``oldest`` (this Python, the default) or ``newest``."""
+    python: tuple[str, ...]
+    label: str
+    ensure: tuple[str, ...] = ()
+    """A command that provisions the runtime (run once before the first start): exit 0
+    ready, 3 impossible on this machine (:class:`RuntimeUnavailableError`), else a failure."""
+    below_root: bool = False
+    """The configuration folder must be below the repository (the only folder that the
+    runtime sees at the same path)."""
+    own_group: bool = False
+    """Home Assistant runs below a supervising process (its own process group): SIGTERM
+    goes to the supervisor, which forwards it once; SIGKILL goes to the whole group."""
+
+    NAMES = ("oldest", "newest")
+
+    @classmethod
+    def current(cls) -> HassRuntime:
+        """This Python's Home Assistant (the project's venv: 2025.4.4, the oldest we support)."""
+        return cls(
+            name="oldest",
+            python=(sys.executable,),
+            label=(
+                f"Home Assistant {version('homeassistant')} on Python "
+                f"{platform.python_version()} ({sys.prefix})"
+            ),
+        )
+
+    @classmethod
+    def newest(cls) -> HassRuntime:
+        """The newest release (``requirements_demo_newest.txt``), via ``scripts/hass_newest``.
+
+        Python >= 3.14.2 from PATH/pyenv, or a Debian sid tree (``.cache/py314-sid``,
+        chroot on the host's network, the repository mounted at its own path).
+        """
+        return cls(
+            name="newest",
+            python=(str(HASS_NEWEST),),
+            label=(
+                f"Home Assistant {_pinned_version(REQUIREMENTS_NEWEST, 'homeassistant')} "
+                "on Python >= 3.14.2 (scripts/hass_newest)"
+            ),
+            ensure=(str(HASS_NEWEST), "--ensure"),
+            below_root=True,
+            own_group=True,
+        )
+
+    @classmethod
+    def named(cls, name: str) -> HassRuntime:
+        """The runtime called ``name`` (``oldest``/``current`` or ``newest``)."""
+        if name in ("", "oldest", "current"):
+            return cls.current()
+        if name == "newest":
+            return cls.newest()
+        raise HarnessError(f"no Home Assistant runtime {name!r} (one of: {', '.join(cls.NAMES)})")
+
+    def provision(self, timeout_s: float = 1800) -> str:
+        """Make the runtime ready (may install for minutes); return where it runs.
+
+        Progress goes to stderr. Raises :class:`RuntimeUnavailableError` (the reason in its
+        message) when this machine cannot provide it, :class:`HarnessError` on a failure.
+        """
+        if not self.ensure:
+            return self.label
+        lines: list[str] = []
+        with subprocess.Popen(  # noqa: S603
+            self.ensure,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as ensure:
+            assert ensure.stderr is not None  # noqa: S101 - stderr=PIPE
+            timer = threading.Timer(timeout_s, ensure.kill)
+            timer.start()
+            try:
+                for line in ensure.stderr:  # progress, live
+                    sys.stderr.write(line)
+                    lines.append(line.strip())
+                where = ensure.stdout.read().strip() if ensure.stdout else ""
+                code = ensure.wait()
+            finally:
+                timer.cancel()
+        why = next((line for line in reversed(lines) if line), f"exit code {code}")
+        if code == 3:
+            raise RuntimeUnavailableError(f"{self.label} is not available here: {why}")
+        if code != 0:
+            raise HarnessError(f"provisioning {self.label} failed (exit code {code}): {why}")
+        return where or self.label
 
 
 def request(
@@ -130,18 +254,57 @@ def wait_for(
 
 
 def stop_process(
-    process: subprocess.Popen[bytes] | None, name: str, *, sig: int = signal.SIGTERM
+    process: subprocess.Popen[bytes] | None,
+    name: str,
+    *,
+    sig: int = signal.SIGTERM,
+    group: bool = False,
 ) -> None:
-    """Send ``sig`` (SIGTERM by default), then SIGKILL after 30 s; wait for the exit."""
+    """Send ``sig`` (SIGTERM by default), then SIGKILL after 30 s; wait for the exit.
+
+    With ``group`` the process leads its own process group (``start_new_session``):
+    ``sig`` still goes to it alone, but SIGKILL goes to the whole group.
+    """
     if process is None or process.poll() is not None:
+        if group and process is not None:
+            _wait_group_gone(process.pid)
+        return
+    if group and sig == signal.SIGKILL:
+        _kill_group(process)
         return
     process.send_signal(sig)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         print(f"{name} did not stop in 30 s; killing it")  # noqa: T201
+        if group:
+            _kill_group(process)
+            return
         process.kill()
         process.wait()
+    if group:
+        _wait_group_gone(process.pid)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a process group whose leader is ``process``; wait for all of it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    _wait_group_gone(process.pid)
+
+
+def _wait_group_gone(pgid: int, timeout_s: float = 10.0) -> None:
+    """Wait (bounded) until no process of a group is left; SIGKILL stragglers at the end."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def start_simulator(scenario: Path, *, control_port: int = 8099) -> subprocess.Popen[bytes]:
@@ -177,7 +340,8 @@ class HassInstance:
     """One Home Assistant process with V2X linked into its configuration folder.
 
     ``host`` is what Home Assistant binds (``server_host``): loopback unless asked
-    otherwise, since the demo's password is printed in the README.
+    otherwise, since the demo's password is printed in the README. ``runtime`` says
+    which Home Assistant runs (this Python's unless told).
     """
 
     def __init__(
@@ -187,6 +351,7 @@ class HassInstance:
         host: str = LOOPBACK,
         *,
         recorder_commit_s: int | None = None,
+        runtime: HassRuntime | None = None,
     ) -> None:
         """Prepare, nothing runs yet.
 
@@ -194,6 +359,9 @@ class HassInstance:
         events from its database; a SIGKILL loses what was not committed yet).
         """
         self.config_dir = config_dir
+        self.runtime = runtime or HassRuntime.current()
+        self.where = ""
+        """Where the runtime runs (set by the first ``start``, after provisioning)."""
         self.recorder_commit_s = recorder_commit_s
         self.port = port
         self.host = host
@@ -243,19 +411,59 @@ class HassInstance:
         updated = _HTTP_BLOCK.sub(lambda _: self.http_configuration, text, count=1)
         if updated != text:
             configuration.write_text(updated, encoding="utf-8")
+        self._check_stored_http()
+
+    def _check_stored_http(self) -> None:
+        """Fail clearly when a kept folder's stored ``http`` settings differ from ours.
+
+        Home Assistant 2026 reads configuration.yaml's ``http:`` block only on the first
+        start, then keeps the settings in ``.storage/http`` (version 2 or newer, with a
+        ``stable`` and a ``pending`` slot) and ignores the YAML; the harness does not edit
+        ``.storage``. Older releases follow the YAML at every start.
+        """
+        store = self.config_dir / ".storage" / "http"
+        if not store.exists():
+            return
+        data = json.loads(store.read_text(encoding="utf-8")).get("data", {})
+        if not data.get("yaml_migration_done"):
+            return
+        pending = data.get("pending")
+        active = pending if pending and pending.get("error") is None else data.get("stable", {})
+        port = int(active.get("server_port", 8123))
+        hosts = active.get("server_host") or ["0.0.0.0"]  # noqa: S104 - HA's default
+        if port != self.port or self.host not in hosts:
+            raise HarnessError(
+                f"{self.config_dir} keeps its HTTP settings in .storage/http (Home Assistant"
+                f" 2026 moved them there from configuration.yaml): port {port}, host"
+                f" {', '.join(hosts)}; start it with those, or afresh (without --keep)"
+            )
 
     def start(self, timeout_s: float = 300) -> None:
-        """Start Home Assistant and wait for its HTTP API (onboarded or not)."""
+        """Start Home Assistant and wait for its HTTP API (onboarded or not).
+
+        The first start provisions the runtime (:meth:`HassRuntime.provision`; raises
+        :class:`RuntimeUnavailableError` when this machine cannot provide it).
+        """
+        config_dir = self.config_dir.resolve()
+        if self.runtime.below_root and not config_dir.is_relative_to(ROOT):
+            raise HarnessError(
+                f"{self.runtime.label} needs its configuration folder below {ROOT}"
+                f" (e.g. {HASS_CACHE}/<name>), not {config_dir}"
+            )
+        if not self.where:
+            self.where = self.runtime.provision()
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(  # noqa: S603
             [
-                sys.executable, "-m", "homeassistant", "--config", str(self.config_dir),
-                "--skip-pip", "--log-file", str(self.config_dir / "home-assistant.log"),
+                *self.runtime.python, "-m", "homeassistant", "--config", str(config_dir),
+                "--skip-pip", "--log-file", str(config_dir / "home-assistant.log"),
             ],
-            cwd=self.config_dir,
+            cwd=config_dir,
             env={**os.environ, "PYTHONPATH": ""},
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=self.runtime.own_group,
         )  # fmt: skip
         wait_for(f"{self.base}/api/", timeout_s, self.process, any_status=True)
 
@@ -274,11 +482,19 @@ class HassInstance:
         raise HarnessError(f"Home Assistant was not running within {timeout_s:.0f} s")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Stop Home Assistant (cleanly with SIGTERM, the default) and wait for its exit."""
-        stop_process(self.process, "Home Assistant", sig=sig)
+        """Stop Home Assistant (cleanly with SIGTERM, the default) and wait for its exit.
+
+        For a supervised runtime (``own_group``) SIGTERM reaches Home Assistant once,
+        through its supervisor, and SIGKILL the whole process group.
+        """
+        stop_process(self.process, "Home Assistant", sig=sig, group=self.runtime.own_group)
 
     def kill(self) -> None:
-        """Kill Home Assistant at once (SIGKILL): no shutdown, no state saved."""
+        """Kill Home Assistant at once (SIGKILL): no shutdown, no state saved.
+
+        For the newest runtime this kills the supervisor and Home Assistant together
+        (their process group); its mount namespace goes with them.
+        """
         self.stop(signal.SIGKILL)
 
     def restart(
@@ -311,7 +527,7 @@ class HassInstance:
 
     @property
     def pid(self) -> int:
-        """The process id (for CPU measurements)."""
+        """The process id (for CPU measurements; the supervisor's for the newest runtime)."""
         if self.process is None:
             raise HarnessError("Home Assistant is not running")
         return self.process.pid
@@ -355,7 +571,24 @@ class HassInstance:
         for entry in self.api("/api/config/config_entries/entry"):
             if entry["domain"] in ONBOARDING_EXTRAS:
                 self.api(f"/api/config/config_entries/entry/{entry['entry_id']}", method="DELETE")
+        self._confirm_http_config()
         return self.token
+
+    def _confirm_http_config(self) -> None:
+        """Confirm the ``http:`` settings Home Assistant now runs on, where it asks to.
+
+        Since 2026 Home Assistant moves configuration.yaml's ``http:`` block into
+        ``.storage/http`` as a *pending* configuration on the first start, and unless
+        someone confirms it (Settings → System → Network, or the ``http/config/promote``
+        command) within 5 minutes it restarts on the stored default (port 8123, every
+        interface). Older releases do not know the command; then there is nothing to do.
+        """
+        http = self.websocket({"type": "http/config"})
+        if not http.get("success") or not (http.get("result") or {}).get("pending"):
+            return
+        promoted = self.websocket({"type": "http/config/promote"})
+        if not promoted.get("success"):
+            raise HarnessError(f"could not confirm the http settings: {promoted}")
 
     def _onboarding_steps(self) -> dict[str, bool] | None:
         """The onboarding steps and whether each is done; None once onboarding is over.
@@ -399,6 +632,34 @@ class HassInstance:
     def api(self, path: str, *, data: Any = None, method: str | None = None) -> Any:
         """An authenticated API call."""
         return request(f"{self.base}{path}", data=data, token=self.token, method=method)
+
+    def websocket(self, message: dict[str, Any], timeout_s: float = 30.0) -> dict[str, Any]:
+        """One command over Home Assistant's WebSocket API; its ``result`` message.
+
+        Runs on a private event loop in a worker thread, so it works from any caller
+        (Playwright's sync API keeps a loop of its own in this thread).
+        """
+        import aiohttp  # noqa: PLC0415 - only a few calls need it
+
+        async def exchange() -> dict[str, Any]:
+            client_timeout = aiohttp.ClientTimeout(total=timeout_s)
+            async with (
+                aiohttp.ClientSession(timeout=client_timeout) as session,
+                session.ws_connect(f"{self.base}/api/websocket") as ws,
+            ):
+                await ws.receive_json()  # auth_required
+                await ws.send_json({"type": "auth", "access_token": self.token})
+                auth: dict[str, Any] = await ws.receive_json()
+                if auth.get("type") != "auth_ok":
+                    raise HarnessError(f"the WebSocket API refused the token: {auth}")
+                await ws.send_json({"id": 1, **message})
+                while True:
+                    reply: dict[str, Any] = await ws.receive_json()
+                    if reply.get("id") == 1 and reply.get("type") == "result":
+                        return reply
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+            return worker.submit(asyncio.run, exchange()).result(timeout=timeout_s + 5)
 
     def call_service(self, domain: str, service: str, data: dict[str, Any]) -> None:
         """Call a service and wait for it."""

@@ -227,8 +227,12 @@ exit $rc
     local -a inner=("${envs[@]}" /bin/sh -c 'cd "$1" && shift && exec "$@"' v2x "$workdir" "$@")
     local -a ns=(-m --propagation private)
     [ "$net" = nonet ] && ns+=(-n)
+    # PY314_EXEC=1 (see py314_exec_same_path): replace the calling shell instead of
+    # returning, so the caller's pid is the supervising shell below.
+    local run=""
+    [ -n "${PY314_EXEC:-}" ] && run=exec
     if unshare "${ns[@]}" true 2>/dev/null; then
-        unshare "${ns[@]}" sh -c "$script" v2x-tree "$tree" "$repo" "$workdir" "$net" \
+        $run unshare "${ns[@]}" sh -c "$script" v2x-tree "$tree" "$repo" "$workdir" "$net" \
             "$PY314_REPO_MOUNT" "${inner[@]}"
         return
     fi
@@ -242,8 +246,22 @@ exit $rc
         fi
         wrap=(unshare -n)
     fi
-    "${wrap[@]}" sh -c "$script" v2x-tree "$tree" "$repo" "$workdir" "$net" "$PY314_REPO_MOUNT" \
-        "${inner[@]}"
+    $run "${wrap[@]}" sh -c "$script" v2x-tree "$tree" "$repo" "$workdir" "$net" \
+        "$PY314_REPO_MOUNT" "${inner[@]}"
+}
+
+# py314_exec_same_path <tree> <workdir> <command...>: replace this shell (exec) with
+# <command> run in the tree on the HOST network, the repository bind-mounted at its own
+# path ($ROOT) so that paths below it (a configuration folder, its symlink to
+# custom_components/v2x) are the same inside and outside. This shell's pid becomes the
+# supervising shell of py314_in_tree: SIGTERM to it reaches the command once, then the
+# mounts go (a private mount namespace); SIGKILL to its process group ends everything,
+# the namespace and its mounts with it. Used by scripts/hass_newest.
+py314_exec_same_path() {
+    local tree="$1" workdir="$2"
+    shift 2
+    local PY314_REPO_MOUNT="$ROOT" PY314_EXEC=1
+    py314_in_tree net "$tree" "$ROOT" "$workdir" "$@"
 }
 
 # ensure_python314: make a Python >= 3.14.2 available. Sets V2X_PY314 (the interpreter)
@@ -391,4 +409,24 @@ run_newest() {
     else
         (cd "$ROOT" && "$@")
     fi
+}
+
+# ensure_tree_packages <tree> <package...>: Debian packages inside the sid tree, installed
+# once with apt-get (stamp .v2x-packages holds the list; the log goes to
+# .cache/py314-provision.log). For libraries Home Assistant loads that no wheel brings
+# (libturbojpeg0 for the camera integration's PyTurboJPEG).
+ensure_tree_packages() {
+    local tree="$1" stamp log
+    shift
+    stamp="$tree/.v2x-packages"
+    log="$(dirname "$tree")/py314-provision.log"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$*" ]; then
+        return 0
+    fi
+    echo "==> installing $* in $tree (apt-get; log: $log)"
+    # shellcheck disable=SC2016
+    py314_in_tree net "$tree" "" / sh -c 'apt-get -o Acquire::Check-Valid-Until=false update \
+        && apt-get install -y --no-install-recommends "$@" && apt-get clean' v2x "$@" \
+        >>"$log" 2>&1 || return 1
+    echo "$*" >"$stamp"
 }

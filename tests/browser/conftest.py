@@ -7,6 +7,12 @@ sites, office) through Home Assistant's REST API, as ``./scripts/demo`` does.
 
 Every port of the demo scenario is moved to a free one, so the tests run while a demo
 is running on the same machine.
+
+``V2X_BROWSER_HA`` picks the Home Assistant: ``oldest`` (the default: this venv's,
+2025.4.4) or ``newest`` (``requirements_demo_newest.txt`` on Python >= 3.14.2, through
+``scripts/hass_newest``; its configuration folder is then below ``.cache/hass``). When
+this machine cannot provide the newest, the tests are skipped saying why, and fail
+under ``CI=true``. Playwright, the simulator and the tests always run here.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 from pathlib import Path
 import shutil
 import struct
+import tempfile
 import zlib
 
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
@@ -25,7 +32,16 @@ import pytest
 from harness.dashboard import LOVELACE_CONFIGURATION, install_dashboard
 from harness.demo_site import add_demo_devices, demo_configuration
 from harness.deprecations import deprecations_in_log
-from harness.hass import HassInstance, free_port, start_simulator, stop_process
+from harness.hass import (
+    HASS_CACHE,
+    HarnessError,
+    HassInstance,
+    HassRuntime,
+    RuntimeUnavailableError,
+    free_port,
+    start_simulator,
+    stop_process,
+)
 from harness.scenario import DemoPorts, relocated_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +61,21 @@ CHROMIUM_FLAGS = (
 QUASAR_TITLE = "Wallbox Quasar 1 20240117"
 """The house's charger, as the config flow names it (serial from the scenario)."""
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
+KEEP_CONFIG_DIRS = 3
+"""Configuration folders of earlier sessions kept below .cache/hass (newest runtime)."""
+
+
+def runtime_from_environment() -> HassRuntime:
+    """The Home Assistant that ``V2X_BROWSER_HA`` asks for (``oldest`` unless set)."""
+    return HassRuntime.named(os.environ.get("V2X_BROWSER_HA", "oldest").strip())
+
+
+def pytest_report_header() -> str:
+    """Say which Home Assistant the session runs."""
+    try:
+        return f"browser tests on {runtime_from_environment().label}"
+    except HarnessError as err:
+        return f"browser tests: {err}"
 
 
 def _blank_png() -> bytes:
@@ -99,14 +130,47 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="session")
-def world(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def runtime() -> HassRuntime:
+    """The Home Assistant of this session, provisioned (skip, or fail under CI, if impossible)."""
+    try:
+        chosen = runtime_from_environment()
+        chosen.provision()
+    except RuntimeUnavailableError as err:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{err}; CI must run the browser tests on it")
+        pytest.skip(f"browser tests skipped: {err}")
+    except HarnessError as err:
+        pytest.fail(str(err))
+    return chosen
+
+
+def config_dir_for(runtime: HassRuntime, base: Path) -> Path:
+    """Where the session's Home Assistant keeps its configuration.
+
+    Below the session's temporary folder, or, for a runtime that only sees the
+    repository (the newest, in its Debian tree), a fresh folder below ``.cache/hass``;
+    the folders of all but the last few sessions there are removed.
+    """
+    if not runtime.below_root:
+        return base / "config"
+    HASS_CACHE.mkdir(parents=True, exist_ok=True)
+    earlier = sorted(HASS_CACHE.glob("browser-*"), key=lambda path: path.stat().st_mtime)
+    for old in earlier[: max(0, len(earlier) - KEEP_CONFIG_DIRS + 1)]:
+        shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"browser-{runtime.name}-", dir=HASS_CACHE))
+
+
+@pytest.fixture(scope="session")
+def world(
+    chromium: Path, runtime: HassRuntime, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     """The simulator and Home Assistant with the demo's configuration, no V2X entry yet."""
     base = tmp_path_factory.mktemp("browser")
     scenario = relocated_scenario(ROOT / "simulator/scenarios/default.toml", base / "demo.toml")
     ports = DemoPorts.from_scenario(scenario)
     screenshots = Path(os.environ.get("V2X_SCREENSHOTS_DIR", DEFAULT_SCREENSHOTS))
     screenshots.mkdir(parents=True, exist_ok=True)
-    hass = HassInstance(base / "config", free_port())
+    hass = HassInstance(config_dir_for(runtime, base), free_port(), runtime=runtime)
     simulator = start_simulator(scenario, control_port=ports.control)
     try:
         hass.prepare(demo_configuration(ports) + LOVELACE_CONFIGURATION)
