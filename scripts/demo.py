@@ -1,7 +1,9 @@
 """Run the demo: the simulator plus a real Home Assistant with V2X already set up.
 
 Started by ``./scripts/demo``. The harness configures everything through Home
-Assistant's own HTTP API, as a person would in the browser.
+Assistant's own HTTP API, as a person would in the browser. ``--ha newest`` runs the
+newest Home Assistant release (``requirements_demo_newest.txt``, Python >= 3.14.2)
+instead of this venv's 2025.4.4; the simulator always runs here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from harness.hass import (  # noqa: E402
     USERNAME,
     HarnessError,
     HassInstance,
+    HassRuntime,
     start_simulator,
     stop_process,
 )
@@ -33,7 +36,19 @@ from harness.scenario import DemoPorts  # noqa: E402
 def main() -> int:
     """Start both, configure, wait for Ctrl-C, stop both."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config-dir", type=Path, default=ROOT / "demo-config")
+    parser.add_argument(
+        "--ha",
+        choices=HassRuntime.NAMES,
+        default="oldest",
+        help="which Home Assistant: oldest (this venv's 2025.4.4, the default: starts at once)"
+        " or newest (requirements_demo_newest.txt on Python >= 3.14.2)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        help="configuration folder (default demo-config/, with --ha newest demo-config-newest/:"
+        " Home Assistant cannot go back to an older release's .storage)",
+    )
     parser.add_argument("--scenario", type=Path, default=ROOT / "simulator/scenarios/default.toml")
     parser.add_argument("--port", type=int, default=8123, help="Home Assistant HTTP port")
     parser.add_argument(
@@ -43,7 +58,10 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="reuse the existing demo-config")
     args = parser.parse_args()
-    hass = HassInstance(args.config_dir, args.port, args.host)
+    runtime = HassRuntime.named(args.ha)
+    if args.config_dir is None:
+        args.config_dir = ROOT / ("demo-config" if args.ha == "oldest" else "demo-config-newest")
+    hass = HassInstance(args.config_dir, args.port, args.host, runtime=runtime)
     simulator = None
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -53,7 +71,10 @@ def main() -> int:
         print("==> starting the simulator")
         simulator = start_simulator(args.scenario, control_port=ports.control)
         log = args.config_dir / "home-assistant.log"
-        print(f"==> starting Home Assistant on {hass.base}, bound to {args.host} (logs: {log})")
+        print(
+            f"==> starting {runtime.label} on {hass.base}, bound to {args.host} (logs: {log})",
+            flush=True,
+        )
         hass.start()
         print("==> onboarding and adding the devices through the REST API")
         hass.onboard()
