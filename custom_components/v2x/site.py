@@ -491,6 +491,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 known=known,
                 healthy_s=healthy_s,
                 absent=absent,
+                owned=controller.session is not None and controller.owner == self.owner_key,
             )
         if isinstance(data, BatteryRuntimeData):
             self._source_listeners.follow(entry_id, data.coordinator)
@@ -507,6 +508,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 discharging=bool(state and (state.power_w < 0 or (state.output_power_w or 0) > 0)),
                 known=known,
                 healthy_s=healthy_s,
+                owned=entry_id in self._started_batteries,
             )
         # Not loaded (yet): after a restart a source's entry may come up after the site's.
         return SourceObservation(available=False, soc_pct=None, floor_pct=100.0, known=False)

@@ -377,7 +377,8 @@ def test_snapshot_and_restore_keep_vehicle_power() -> None:
     snapshot = m.snapshot()
     restored = BackupMachine.restore(CONFIG, snapshot, 1000.0)
     assert _state(restored) is BackupState.ON_VEHICLE_POWER
-    actions = restored.step(_obs(True, True), 1000.0)
+    unowned = {"car": _source(owned=False), "battery": _source(80.0, capacity_kwh=2.0)}
+    actions = restored.step(_obs(True, True, unowned), 1000.0)
     assert actions == [StartSource("car", 1500, 30.0)]  # re-started, not switched back
     assert _state(restored) is BackupState.GRID_BACK
     assert restored.step(_obs(True, True), 1059.0) == []
@@ -671,7 +672,11 @@ def test_restart_readopts_the_source_that_was_supplying() -> None:
     assert m.step(_obs(False, True, unread), 500.1) == []
     assert m.active_source == "car"
     # Its first reading arrives (still discharging, unowned): taken over.
-    actions = m.step(_obs(False, True), 501.0)
+    unowned = {
+        "car": _source(owned=False),
+        "battery": _source(80.0, capacity_kwh=2.0, max_discharge_w=800),
+    }
+    actions = m.step(_obs(False, True, unowned), 501.0)
     assert actions == [StartSource("car", 1500, 30.0)]
     assert _state(m) is BackupState.ON_VEHICLE_POWER
     assert m.step(_obs(False, True), 502.0) == []
@@ -680,7 +685,10 @@ def test_restart_readopts_the_source_that_was_supplying() -> None:
 def test_restart_car_stopped_by_its_watchdog_is_restarted() -> None:
     """A car its watchdog stopped during the downtime is started again, not failed."""
     m = BackupMachine.restore(CONFIG, _supplying_from_car().snapshot(), 500.0)
-    stopped = {"car": _source(discharging=False), "battery": _source(80.0, capacity_kwh=2.0)}
+    stopped = {
+        "car": _source(discharging=False, owned=False),
+        "battery": _source(80.0, capacity_kwh=2.0),
+    }
     assert m.step(_obs(False, True, stopped), 501.0) == [StartSource("car", 1500, 30.0)]
 
 
@@ -899,7 +907,8 @@ def test_takeover_keeps_the_power_until_the_load_is_read() -> None:
     before.step(_obs(False, False, load_w=2500.0), 1.0)
     before.step(_obs(False, True, load_w=2500.0), 2.0)
     m = BackupMachine.restore(CONFIG, before.snapshot(), 500.0)
-    unread = Observation(False, True, _obs(False, True).sources, 1000.0, load_known=False)
+    unowned = {"car": _source(owned=False), "battery": _source(80.0, capacity_kwh=2.0)}
+    unread = Observation(False, True, unowned, 1000.0, load_known=False)
     actions = m.step(unread, 501.0)
     assert actions == [StartSource("car", 2500, 30.0)]  # not the 1000 W estimate
     assert m.step(unread, 502.0) == []  # no adjustment to the estimate either
@@ -933,3 +942,20 @@ def test_a_restored_source_without_any_soc_is_not_waited_for() -> None:
         FireEvent(EVENT_SOURCE_FAILED, "unavailable", "car"),
         StartSource("battery", 1500, 30.0),
     ]
+
+
+def test_takeover_waits_for_the_switch_position_and_a_lost_session_is_retaken() -> None:
+    """The car answers before the switch's position entity: no take-over into an
+    unknown circuit, and none forgotten either; a session lost later is re-taken."""
+    m = BackupMachine.restore(CONFIG, _supplying_from_car().snapshot(), 500.0)
+    stopped = {
+        "car": _source(discharging=False, owned=False),
+        "battery": _source(80.0, capacity_kwh=2.0),
+    }
+    assert m.step(_obs(False, None, stopped), 501.0) == []
+    assert m.step(_obs(False, True, stopped), 502.0) == [StartSource("car", 1500, 30.0)]
+    running = dict(stopped, car=_source())
+    assert m.step(_obs(False, True, running), 503.0) == []
+    lost = dict(stopped, car=_source(owned=False))
+    assert m.step(_obs(False, True, lost), 503.5) == []  # asked 1.5 s ago: give it time
+    assert m.step(_obs(False, True, lost), 504.5) == [StartSource("car", 1500, 30.0)]

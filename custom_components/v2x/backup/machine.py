@@ -116,6 +116,9 @@ class SourceObservation:
     """How long the source has answered every poll."""
     absent: bool = False
     """Read, and there is nothing to discharge (no vehicle plugged in, or it refuses)."""
+    owned: bool = True
+    """Whether the source runs the site's own session (False after a restart, or when
+    its session was lost): the active source is then taken over again."""
 
     @property
     def at_floor(self) -> bool:
@@ -402,7 +405,7 @@ class BackupMachine:
                 manual=bool(raw.get("manual", False)),
                 active=active if active in sources else None,
                 active_power_w=power if isinstance(power, int) else 0,
-                active_since=now,
+                active_since=now - RETAKE_AFTER_S,  # take it over at its first reading
                 # Failures are counted again from the restart.
                 unreachable=dict.fromkeys(_known("unreachable"), now),
                 given_up=_known("given_up"),
@@ -666,12 +669,18 @@ class BackupMachine:
             if not seen.known and not self._startup_over:
                 return True  # not read yet since the restart: do not judge it
             self._adopting = False
-            if seen.usable and obs.switch_on_vehicle is True:
-                # Supplying before the restart: take it over again (it may still be
-                # discharging unowned, or its watchdog may have stopped it).
-                self._start(session, active, obs, now, actions)
-                return True
         failure = self._failure(session, seen, now)
+        if (
+            failure is None
+            and not seen.owned
+            and seen.usable
+            and obs.switch_on_vehicle is True
+            and now - session.active_since >= RETAKE_AFTER_S
+        ):
+            # Supplying before a restart, or its session lost: take it over again (it
+            # may still be discharging unowned, or its watchdog may have stopped it).
+            self._start(session, active, obs, now, actions)
+            return True
         if failure is None and self._recovered_preferred(session, obs, active, now) is None:
             power = self._power_for(seen, obs.load_w)
             if (
@@ -856,6 +865,8 @@ class BackupMachine:
         )
 
 
+RETAKE_AFTER_S: Final = 2.0
+"""A source asked to supply is asked again only this long after, if its session is gone."""
 SHORTFALL_RECOVER_S: Final = 5.0
 """How long a recovered preferred source must be healthy to relieve a fallback that
 cannot carry the load (instead of the full recovery time)."""
