@@ -56,15 +56,16 @@ class SnapshotsPerRelease(HomeAssistantSnapshotExtension):
 
     Home Assistant 2026 serialises registry entries differently (new fields, aliases
     and attribute keys in another form) while no entity id, name, state or unit
-    changed, so its snapshots live in ``snapshots/ha2026``: each release is checked
-    against its own set, neither is updated blindly.
+    changed, so its snapshots live beside, in ``snapshots_ha2026`` (not below: syrupy
+    would count the other set as unused): each release is checked against its own
+    set, neither is updated blindly.
     """
 
     @classmethod
     def dirname(cls, *, test_location: PyTestLocation) -> str:
-        """``snapshots`` for 2025.x, ``snapshots/ha2026`` from 2026 on."""
+        """``snapshots`` for 2025.x, ``snapshots_ha2026`` from 2026 on."""
         base = Path(super().dirname(test_location=test_location))
-        return str(base if MAJOR_VERSION < 2026 else base / "ha2026")
+        return str(base if MAJOR_VERSION < 2026 else base.with_name("snapshots_ha2026"))
 
 
 @pytest.fixture
