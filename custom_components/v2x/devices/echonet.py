@@ -571,6 +571,9 @@ class EchonetEndpoint:
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_exception(error)
+                # A requester that was cancelled meanwhile (a scan stopped at unload)
+                # never reads it: mark it read, so it is not logged as never retrieved.
+                pending.future.exception()
 
 
 def _bind(host: str, port: int) -> socket.socket:
