@@ -654,8 +654,12 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
 
     async def _async_stop_stray(self, entry_id: str) -> None:
         async with self._lock:
-            if entry_id == self._machine.active_source and self._machine.on_vehicle_power:
-                return  # taken over in the meantime
+            # Judged again now: the actions that ran before (a stop, a recharge) may
+            # have settled it, and a recharge session must not be undone.
+            if not self._is_stray(entry_id) or (
+                entry_id == self._machine.active_source and self._machine.on_vehicle_power
+            ):
+                return
             try:
                 await self._async_stop_source(entry_id)
             except (HomeAssistantError, DeviceError, TimeoutError) as err:
