@@ -90,9 +90,15 @@ from .const import (
     LOGGER,
     SITE_BUILDING,
 )
-from .coordinator import BatteryRuntimeData, ChargerRuntimeData, RuntimeData
+from .coordinator import (
+    BatteryCoordinator,
+    BatteryRuntimeData,
+    ChargerRuntimeData,
+    RuntimeData,
+    StatusCoordinator,
+)
 from .devices.errors import DeviceError
-from .devices.health import FailureRule, PollHealth
+from .devices.health import FailureRule
 from .devices.modbus import ModbusProfile
 from .devices.model import OperatingMode
 from .helpers import CoordinatorListeners
@@ -561,7 +567,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         return max(self.reserve_soc_pct, device_min or 0.0)
 
     def _health(
-        self, entry_id: str, coordinator: DataUpdateCoordinator[Any]
+        self, entry_id: str, coordinator: StatusCoordinator | BatteryCoordinator
     ) -> tuple[bool, bool, float]:
         """(known, healthy, healthy for s) of a source, failures judged with hysteresis.
 
@@ -570,7 +576,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         """
         now = time.monotonic()
         rule = self.failure_rule
-        health: PollHealth = getattr(coordinator, "health", PollHealth())
+        health = coordinator.health
         failed_at = self._command_failed.get(entry_id)
         since_command = math.inf if failed_at is None else now - failed_at
         if health.consecutive_failures > self._failures_seen.get(entry_id, 0) and (
