@@ -156,14 +156,24 @@ def add_demo_devices(
     local = "127.0.0.1"
     if quasar is None:
         quasar = hass.add_v2x(
-            "quasar1", {"host": local, "port": ports.device("quasar"), "unit_id": 1}
+            "charger",
+            {"family": "quasar1"},
+            {"host": local, "port": ports.device("quasar"), "unit_id": 1},
         )
-    zendure = hass.add_v2x("zendure", {"host": local, "port": ports.device("zendure")})
-    bluetti = hass.add_v2x("bluetti", {"host": local, "port": ports.device("bluetti")})
-    sunspec = hass.add_v2x(
-        "sunspec", {"host": local, "port": ports.device("sunspec"), "unit_id": 1}
+    zendure = hass.add_v2x(
+        "battery", {"family": "zendure"}, {"host": local, "port": ports.device("zendure")}
     )
-    nichicon = hass.add_v2x("echonet_lite", {"host": local, "port": ports.device("nichicon")})
+    bluetti = hass.add_v2x(
+        "battery", {"family": "bluetti"}, {"host": local, "port": ports.device("bluetti")}
+    )
+    sunspec = hass.add_v2x(
+        "charger",
+        {"family": "sunspec"},
+        {"host": local, "port": ports.device("sunspec"), "unit_id": 1},
+    )
+    nichicon = hass.add_v2x(
+        "charger", {"family": "echonet_lite"}, {"host": local, "port": ports.device("nichicon")}
+    )
     for entry in (quasar, zendure, bluetti, sunspec, nichicon):
         if entry["entry_id"] is None:
             raise HarnessError(f"{entry['title']}: the demo needs a fresh configuration")
@@ -202,7 +212,11 @@ def add_demo_devices(
         },
     )
     office_bays = [
-        hass.add_v2x("quasar1", {"host": local, "port": ports.device(bay), "unit_id": 1})
+        hass.add_v2x(
+            "charger",
+            {"family": "quasar1"},
+            {"host": local, "port": ports.device(bay), "unit_id": 1},
+        )
         for bay in OFFICE_BAYS
     ]
     office = hass.add_v2x(

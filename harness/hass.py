@@ -697,7 +697,11 @@ class HassInstance:
         return result
 
     def add_v2x(self, menu_choice: str, *forms: dict[str, Any]) -> dict[str, Any]:
-        """Add a V2X device or site through the config flow; return the created entry."""
+        """Add a V2X device or site through the config flow; return the created entry.
+
+        ``menu_choice`` is what the user adds (charger, battery, site, v2b); a device's
+        first form picks the product (``{"family": ...}``), the next gives its address.
+        """
         result = self.flow("v2x", [{"next_step_id": menu_choice}, *forms])
         if result.get("type") == "abort" and result.get("reason") == "already_configured":
             return {"title": f"{menu_choice} (already configured)", "entry_id": None}

@@ -12,11 +12,12 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import building_entities
 from .building import BuildingManager
-from .coordinator import BatteryRuntimeData, ChargerRuntimeData, StatusCoordinator, V2XConfigEntry
+from .coordinator import StatusCoordinator
 from .devices.model import (
     BatteryCapabilities,
     BatteryReading,
@@ -24,7 +25,9 @@ from .devices.model import (
     ChargerStatus,
 )
 from .entity import V2XBatteryEntity, V2XChargerEntity, V2XSiteEntity
-from .site import SiteStatus
+from .models import BatteryRuntimeData, ChargerRuntimeData
+from .runtime import EntityVisitor, V2XConfigEntry, visit
+from .site import BackupSite, SiteStatus
 
 PARALLEL_UPDATES = 0
 
@@ -146,27 +149,31 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the binary sensors the device supports."""
-    data = entry.runtime_data
-    if isinstance(data, BuildingManager):
-        async_add_entities(building_entities.binary_sensors(data))
-        return
-    if isinstance(data, ChargerRuntimeData):
-        charger_caps = data.charger.capabilities
-        async_add_entities(
-            StatusBinarySensor(data, data.status, desc)
+    async_add_entities(visit(entry.runtime_data, _BinarySensors()))
+
+
+class _BinarySensors(EntityVisitor[Entity]):
+    def charger(self, runtime: ChargerRuntimeData) -> list[Entity]:
+        caps = runtime.charger.capabilities
+        return [
+            StatusBinarySensor(runtime, runtime.status, desc)
             for desc in CHARGER_BINARY_SENSORS
-            if desc.exists_fn(charger_caps)
-        )
-        return
-    if isinstance(data, BatteryRuntimeData):
-        reading, caps = data.coordinator.data, data.battery.capabilities
-        async_add_entities(
-            BatteryBinarySensor(data, desc)
+            if desc.exists_fn(caps)
+        ]
+
+    def battery(self, runtime: BatteryRuntimeData) -> list[Entity]:
+        reading, caps = runtime.coordinator.data, runtime.battery.capabilities
+        return [
+            BatteryBinarySensor(runtime, desc)
             for desc in BATTERY_BINARY_SENSORS
             if desc.exists_fn(reading, caps)
-        )
-        return
-    async_add_entities(SiteBinarySensor(data, desc) for desc in SITE_BINARY_SENSORS)
+        ]
+
+    def site(self, runtime: BackupSite) -> list[Entity]:
+        return [SiteBinarySensor(runtime, desc) for desc in SITE_BINARY_SENSORS]
+
+    def building(self, runtime: BuildingManager) -> list[Entity]:
+        return list(building_entities.binary_sensors(runtime))
 
 
 class StatusBinarySensor(V2XChargerEntity[StatusCoordinator], BinarySensorEntity):

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 import math
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform, UnitOfPower
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
@@ -54,10 +54,10 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import ChargerRuntimeData
 from .devices.control import SOC_PROBE_POWER_W
 from .devices.model import OperatingMode
 from .helpers import CoordinatorListeners
+from .models import BUILDING_PLATFORMS, ChargerRuntimeData, EntryKind, charger_runtime
 from .planner.baseline import Comparison, compare
 from .planner.lp import PlannerError, solve
 from .planner.model import FloatArray, Plan, PlanInput, PlannerInputError, VehicleSpec
@@ -278,6 +278,16 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         )
         return TimeOfUseTariff(float(self._option(CONF_OFFPEAK_PRICE)), (period,))
 
+    kind: ClassVar[EntryKind] = EntryKind.BUILDING
+    platforms: ClassVar[tuple[Platform, ...]] = BUILDING_PLATFORMS
+
+    async def async_apply_options(self) -> None:
+        """A new tariff or new car settings: re-plan at once."""
+        self.apply_options()
+
+    async def async_close(self) -> None:
+        """A building holds no connection of its own: its chargers close their own."""
+
     def apply_options(self) -> None:
         """New options: re-plan with them."""
         if self.peak.billing_day != self._billing_day:
@@ -332,11 +342,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
     # -- inputs ------------------------------------------------------------------------
 
     def _charger(self, vehicle_id: str) -> ChargerRuntimeData | None:
-        entry = self.hass.config_entries.async_get_entry(vehicle_id)
-        if entry is None or not hasattr(entry, "runtime_data"):
-            return None
-        data = entry.runtime_data
-        return data if isinstance(data, ChargerRuntimeData) else None
+        return charger_runtime(self.hass.config_entries.async_get_entry(vehicle_id))
 
     def vehicle_name(self, vehicle_id: str) -> str:
         """The car bay's name: the title of its charger entry."""

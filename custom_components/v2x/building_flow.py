@@ -17,14 +17,12 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from .const import (
-    CHARGER_FAMILIES,
     CONF_BILLING_DAY,
     CONF_BUILDING_POWER,
     CONF_CAPACITY,
     CONF_DEMAND_CHARGE,
     CONF_DEPARTURE,
     CONF_EFFICIENCY,
-    CONF_FAMILY,
     CONF_IMPORT_LIMIT,
     CONF_LOAD_FORECAST,
     CONF_METER_INCLUDES_VEHICLES,
@@ -45,6 +43,7 @@ from .const import (
     DOMAIN,
 )
 from .helpers import box_selector, choice_selector
+from .models import EntryKind, entry_kind
 
 
 def charger_choices(hass: HomeAssistant) -> dict[str, str]:
@@ -52,7 +51,7 @@ def charger_choices(hass: HomeAssistant) -> dict[str, str]:
     return {
         entry.entry_id: entry.title
         for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.data.get(CONF_FAMILY) in CHARGER_FAMILIES
+        if entry_kind(entry.data) is EntryKind.CHARGER
     }
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DEFAULT_DRILL_MINUTES, DOMAIN
-from .coordinator import V2XConfigEntry
 from .entity import V2XSiteEntity
+from .runtime import EntityVisitor, V2XConfigEntry, visit
 from .site import BackupSite
 
 PARALLEL_UPDATES = 1
@@ -23,9 +24,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the drill button (sites only)."""
-    data = entry.runtime_data
-    if isinstance(data, BackupSite):
-        async_add_entities([RunDrillButton(data, RUN_DRILL)])
+    async_add_entities(visit(entry.runtime_data, _Buttons()))
+
+
+class _Buttons(EntityVisitor[Entity]):
+    def site(self, runtime: BackupSite) -> list[Entity]:
+        return [RunDrillButton(runtime, RUN_DRILL)]
 
 
 class RunDrillButton(V2XSiteEntity, ButtonEntity):

@@ -9,7 +9,6 @@ from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
@@ -23,8 +22,8 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import voluptuous as vol
 
 from . import building_flow
+from .connect import async_probe_identity
 from .const import (
-    BATTERY_FAMILIES,
     CONF_CAPACITY,
     CONF_CONFIRM_TIMEOUT,
     CONF_CRITICAL_LOADS,
@@ -40,6 +39,7 @@ from .const import (
     CONF_GRID_MIN_VOLTAGE,
     CONF_GRID_POLL,
     CONF_HOUSE_LOAD,
+    CONF_KIND,
     CONF_LOAD_SENSOR,
     CONF_MAX_DISCHARGE_POWER,
     CONF_OUTAGE_DEBOUNCE,
@@ -58,45 +58,28 @@ from .const import (
     CONF_VEHICLE,
     CONF_VEHICLES,
     CONF_WATCHDOG,
-    DEFAULT_BATTERY_POLL_S,
-    DEFAULT_BATTERY_TIMEOUT_S,
     DEFAULT_ELEVATOR_OPTIONS,
     DEFAULT_OPTIONS,
-    DEFAULT_REQUEST_TIMEOUT_S,
     DEFAULT_SITE_OPTIONS,
     DOMAIN,
-    FAMILY_BLUETTI,
-    FAMILY_ECHONET,
-    FAMILY_QUASAR1,
-    FAMILY_SITE,
-    FAMILY_SUNSPEC,
-    FAMILY_V2B,
-    FAMILY_ZENDURE,
     LOGGER,
-    MIN_BATTERY_POLL_S,
     SITE_BUILDING,
     SITE_HOUSE,
-    SOURCE_FAMILIES,
 )
-from .coordinator import BatteryRuntimeData, ChargerRuntimeData, V2XConfigEntry
-from .devices import bluetti, quasar, zendure
-from .devices.echonet import ECHONET_PORT
 from .devices.errors import (
     DeviceConnectionError,
     DeviceError,
     DeviceProtocolError,
     DeviceTimeoutError,
+    LocalApiDisabledError,
 )
-from .devices.factory import create_battery, create_charger
+from .devices.family import DeviceFamily, DeviceKind
 from .devices.model import DeviceIdentity
-from .devices.zendure import ZendureAuthError
-from .echonet_support import (
-    CONF_IDENTIFICATION,
-    async_acquire_endpoint,
-    async_release_endpoint,
-    async_request_scan,
-)
+from .devices.registry import by_zeroconf, families, family as device_family
+from .echonet_support import CONF_IDENTIFICATION, async_request_scan
 from .helpers import box_selector, choice_selector
+from .models import EntryKind, entry_kind
+from .runtime import V2XConfigEntry, as_battery, as_charger, loaded
 
 PROBE_USER = "config_flow"
 MAX_SERIAL_IN_TITLE = 16
@@ -104,79 +87,48 @@ TITLE_SERIAL_TAIL = 6
 MAX_CHARGER_POWER_W = 100_000
 # The watchdog must survive a few missed polls, or the charger stops between two.
 WATCHDOG_POLL_FACTOR = 3
-MODBUS_CHARGERS = (FAMILY_QUASAR1, FAMILY_SUNSPEC)
-DEFAULT_PORTS = {
-    FAMILY_QUASAR1: quasar.DEFAULT_PORT,
-    FAMILY_SUNSPEC: quasar.DEFAULT_PORT,
-    FAMILY_ECHONET: ECHONET_PORT,
-    FAMILY_ZENDURE: zendure.DEFAULT_PORT,
-    FAMILY_BLUETTI: bluetti.DEFAULT_PORT,
-}
+# The menu: what the user adds. Devices are then chosen by product (the registry).
+MENU_BUILDING = "v2b"
 
 
-def _connection_schema(family: str, defaults: dict[str, Any]) -> vol.Schema:
+def _connection_schema(family: DeviceFamily, defaults: Mapping[str, Any]) -> vol.Schema:
     fields: dict[vol.Marker, Any] = {
         vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): TextSelector(
             TextSelectorConfig(autocomplete="off")
         ),
-        vol.Required(
-            CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORTS[family])
-        ): box_selector(1, 65535),
+        vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, family.default_port)): box_selector(
+            1, 65535
+        ),
     }
-    if family in MODBUS_CHARGERS:
-        fields[vol.Required(CONF_UNIT_ID, default=defaults.get(CONF_UNIT_ID, 1))] = box_selector(
-            1, 247
+    if family.unit_id is not None:
+        fields[vol.Required(CONF_UNIT_ID, default=defaults.get(CONF_UNIT_ID, family.unit_id))] = (
+            box_selector(1, 247)
         )
     return vol.Schema(fields)
 
 
-def _connection_data(family: str, user_input: dict[str, Any]) -> dict[str, Any]:
+def _connection_data(family: DeviceFamily, user_input: Mapping[str, Any]) -> dict[str, Any]:
     data = {
-        CONF_FAMILY: family,
+        CONF_KIND: family.kind.value,
+        CONF_FAMILY: family.key,
         CONF_HOST: str(user_input[CONF_HOST]).strip(),
         CONF_PORT: int(user_input[CONF_PORT]),
     }
-    if family in MODBUS_CHARGERS:
+    if family.unit_id is not None:
         data[CONF_UNIT_ID] = int(user_input[CONF_UNIT_ID])
     return data
 
 
-def _default_options(family: str) -> dict[str, Any]:
-    if family in BATTERY_FAMILIES:
-        return {CONF_POLL_INTERVAL: DEFAULT_BATTERY_POLL_S[family]}
+def _default_options(family: DeviceFamily) -> dict[str, Any]:
+    if family.poll is not None:
+        return {CONF_POLL_INTERVAL: family.poll.default_s}
     return dict(DEFAULT_OPTIONS)
 
 
 async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> DeviceIdentity:
     """Connect and read the identity; the connection is always closed again."""
-    family = data[CONF_FAMILY]
-    if family in BATTERY_FAMILIES:
-        battery = create_battery(
-            family,
-            host=data[CONF_HOST],
-            port=data[CONF_PORT],
-            session=async_get_clientsession(hass),
-            timeout_s=DEFAULT_BATTERY_TIMEOUT_S,
-        )
-        try:
-            return await battery.async_read_identity()
-        finally:
-            await battery.async_close()
-    endpoint = await async_acquire_endpoint(hass, PROBE_USER) if family == FAMILY_ECHONET else None
-    charger = create_charger(
-        family,
-        host=data[CONF_HOST],
-        port=data[CONF_PORT],
-        unit_id=data.get(CONF_UNIT_ID, 0),
-        timeout_s=DEFAULT_REQUEST_TIMEOUT_S,
-        echonet_endpoint=endpoint,
-    )
-    try:
-        return await charger.async_read_identity()
-    finally:
-        await charger.async_close()
-        if endpoint is not None:
-            async_release_endpoint(hass, PROBE_USER)
+    family = device_family(data[CONF_FAMILY])
+    return await async_probe_identity(hass, family, data, user=PROBE_USER)
 
 
 async def _async_validate(
@@ -189,7 +141,7 @@ async def _async_validate(
         return None, {CONF_HOST: "cannot_connect"}
     except DeviceTimeoutError:
         return None, {CONF_HOST: "timeout"}
-    except ZendureAuthError:
+    except LocalApiDisabledError:
         return None, {"base": "local_api_disabled"}
     except DeviceProtocolError:
         return None, {"base": "invalid_response"}
@@ -212,13 +164,14 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a bidirectional charger or a portable battery."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with nothing discovered."""
         self._discovered: dict[str, Any] = {}
         self._discovered_title = ""
         self._site: dict[str, Any] = {}
+        self._family: DeviceFamily | None = None
 
     @staticmethod
     @callback
@@ -230,15 +183,67 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         """Choose what to add."""
         return self.async_show_menu(
             step_id="user",
-            menu_options=[
-                FAMILY_QUASAR1,
-                FAMILY_SUNSPEC,
-                FAMILY_ECHONET,
-                FAMILY_ZENDURE,
-                FAMILY_BLUETTI,
-                FAMILY_SITE,
-                FAMILY_V2B,
-            ],
+            menu_options=[EntryKind.CHARGER, EntryKind.BATTERY, EntryKind.SITE, MENU_BUILDING],
+        )
+
+    # -- chargers and portable batteries: the product, then where it is -----------------
+
+    async def async_step_charger(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Which bidirectional charger (the families of the device registry)."""
+        return await self._async_step_product(DeviceKind.CHARGER, user_input)
+
+    async def async_step_battery(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Which portable battery or power station."""
+        return await self._async_step_product(DeviceKind.BATTERY, user_input)
+
+    async def _async_step_product(
+        self, kind: DeviceKind, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        choices = [each.key for each in families(kind)]
+        if user_input is not None:
+            self._family = device_family(str(user_input[CONF_FAMILY]))
+            return await self.async_step_device()
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_FAMILY, default=choices[0]): SelectSelector(
+                    SelectSelectorConfig(
+                        options=choices, translation_key="product", mode=SelectSelectorMode.LIST
+                    )
+                )
+            }
+        )
+        return self.async_show_form(step_id=kind.value, data_schema=schema)
+
+    async def async_step_device(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Host, port (and unit id where the protocol has one) of the chosen product.
+
+        Opening the form of a family found by a network scan (ECHONET Lite) also looks
+        for units once: what answers is offered under *Discovered* a few seconds later.
+        """
+        family = self._family
+        if family is None:  # only reachable through a hand-made flow
+            return self.async_abort(reason="unknown")
+        if user_input is None and family.network_scan:
+            async_request_scan(self.hass)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, identity, errors = await self._async_identify(family, user_input)
+            if identity is not None:
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=_title(identity), data=data, options=_default_options(family)
+                )
+        return self.async_show_form(
+            step_id="device",
+            data_schema=self.add_suggested_values_to_schema(
+                _connection_schema(family, {}), user_input or {}
+            ),
+            errors=errors,
+            description_placeholders={"product": family.title},
         )
 
     # -- vehicle-to-building -------------------------------------------------------------
@@ -253,7 +258,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 name = str(user_input.get(CONF_NAME, "")).strip() or "Building"
                 return self.async_create_entry(
-                    title=name, data={CONF_FAMILY: FAMILY_V2B, **data}, options={}
+                    title=name, data={CONF_KIND: EntryKind.BUILDING.value, **data}, options={}
                 )
         return self.async_show_form(
             step_id="v2b",
@@ -282,7 +287,9 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data, errors = building_flow.setup_data(user_input)
             if not errors:
-                return self._async_reconfigured(entry, {CONF_FAMILY: FAMILY_V2B, **data})
+                return self._async_reconfigured(
+                    entry, {CONF_KIND: EntryKind.BUILDING.value, **data}
+                )
         return self.async_show_form(
             step_id="reconfigure_v2b",
             data_schema=self.add_suggested_values_to_schema(
@@ -347,7 +354,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
                     options |= DEFAULT_ELEVATOR_OPTIONS
                 title = site.pop(CONF_NAME)
                 return self.async_create_entry(
-                    title=title, data={CONF_FAMILY: FAMILY_SITE, **site}, options=options
+                    title=title, data={CONF_KIND: EntryKind.SITE.value, **site}, options=options
                 )
         return self.async_show_form(
             step_id="site_power",
@@ -357,39 +364,13 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    async def async_step_quasar1(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """A Wallbox Quasar 1: host, port, unit id."""
-        return await self._async_step_device(FAMILY_QUASAR1, user_input)
-
-    async def async_step_sunspec(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Any SunSpec bidirectional charger or storage inverter: host, port, unit id."""
-        return await self._async_step_device(FAMILY_SUNSPEC, user_input)
-
-    async def async_step_echonet_lite(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """An ECHONET Lite EV charger/discharger (e.g. Nichicon LEAF to Home): host.
-
-        Opening the form also looks for units on the network once: what answers is
-        offered under *Discovered* a few seconds later.
-        """
-        if user_input is None:
-            async_request_scan(self.hass)
-        return await self._async_step_device(FAMILY_ECHONET, user_input)
-
     async def async_step_integration_discovery(
         self, discovery_info: dict[str, Any]
     ) -> ConfigFlowResult:
-        """An ECHONET Lite EV charger answered the discovery scan."""
-        data = {
-            CONF_FAMILY: FAMILY_ECHONET,
-            CONF_HOST: str(discovery_info[CONF_HOST]),
-            CONF_PORT: int(discovery_info[CONF_PORT]),
-        }
+        """A device answered a network scan (ECHONET Lite: the only family found so)."""
+        scanned = next(each for each in families() if each.network_scan)
+        family = device_family(str(discovery_info.get(CONF_FAMILY, scanned.key)))
+        data = _connection_data(family, discovery_info)
         await self.async_set_unique_id(str(discovery_info[CONF_IDENTIFICATION]))
         self._abort_if_unique_id_configured(
             updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]},
@@ -397,20 +378,8 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return await self._async_offer_discovered(data)
 
-    async def async_step_zendure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """A Zendure device with the local API: host and port."""
-        return await self._async_step_device(FAMILY_ZENDURE, user_input)
-
-    async def async_step_bluetti(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """A Bluetti power station with Modbus TCP: host and port."""
-        return await self._async_step_device(FAMILY_BLUETTI, user_input)
-
     async def _async_identify(
-        self, family: str, user_input: dict[str, Any]
+        self, family: DeviceFamily, user_input: dict[str, Any]
     ) -> tuple[dict[str, Any], DeviceIdentity | None, dict[str, str]]:
         """Probe the device behind the form input; its serial becomes the unique id."""
         data = _connection_data(family, user_input)
@@ -419,33 +388,16 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.async_set_unique_id(identity.serial_number, raise_on_progress=False)
         return data, identity, errors
 
-    async def _async_step_device(
-        self, family: str, user_input: dict[str, Any] | None
-    ) -> ConfigFlowResult:
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data, identity, errors = await self._async_identify(family, user_input)
-            if identity is not None:
-                self._abort_if_unique_id_configured()
-                return self.async_create_entry(
-                    title=_title(identity), data=data, options=_default_options(family)
-                )
-        return self.async_show_form(
-            step_id=family,
-            data_schema=self.add_suggested_values_to_schema(
-                _connection_schema(family, {}), user_input or {}
-            ),
-            errors=errors,
-        )
-
     async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
-        """A Zendure device announced itself (_zendure._tcp)."""
-        data = {
-            CONF_FAMILY: FAMILY_ZENDURE,
+        """A device announced itself over zeroconf (a service type of a family)."""
+        family = by_zeroconf(discovery_info.type)
+        if family is None:
+            return self.async_abort(reason="not_supported")
+        connection = {
             CONF_HOST: discovery_info.host,
-            CONF_PORT: discovery_info.port or zendure.DEFAULT_PORT,
+            CONF_PORT: discovery_info.port or family.default_port,
         }
-        return await self._async_offer_discovered(data)
+        return await self._async_offer_discovered(_connection_data(family, connection))
 
     async def _async_offer_discovered(self, data: dict[str, Any]) -> ConfigFlowResult:
         """Read the discovered device's identity, then ask before adding it."""
@@ -471,7 +423,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_create_entry(
                 title=self._discovered_title,
                 data=self._discovered,
-                options=_default_options(self._discovered[CONF_FAMILY]),
+                options=_default_options(device_family(self._discovered[CONF_FAMILY])),
             )
         return self.async_show_form(
             step_id="zeroconf_confirm",
@@ -486,11 +438,12 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the address of the same device, or what a site is made of."""
         entry = self._get_reconfigure_entry()
-        family = entry.data[CONF_FAMILY]
-        if family == FAMILY_SITE:
+        kind = entry_kind(entry.data)
+        if kind is EntryKind.SITE:
             return await self.async_step_reconfigure_site()
-        if family == FAMILY_V2B:
+        if kind is EntryKind.BUILDING:
             return await self.async_step_reconfigure_v2b()
+        family = device_family(entry.data[CONF_FAMILY])
         errors: dict[str, str] = {}
         if user_input is not None:
             data, identity, errors = await self._async_identify(family, user_input)
@@ -524,7 +477,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
                 kept = {
                     key: value
                     for key, value in entry.data.items()
-                    if key in (CONF_FAMILY, CONF_SITE_TYPE)
+                    if key in (CONF_KIND, CONF_SITE_TYPE)
                 }
                 return self._async_reconfigured(entry, {**kept, **data}, unique_id=f"site_{switch}")
         if grid_device := entry.data.get(CONF_GRID_DEVICE):
@@ -552,11 +505,12 @@ class V2XOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with every option of the device's kind."""
-        if self.config_entry.data[CONF_FAMILY] in BATTERY_FAMILIES:
+        kind = entry_kind(self.config_entry.data)
+        if kind is EntryKind.BATTERY:
             return await self.async_step_battery()
-        if self.config_entry.data[CONF_FAMILY] == FAMILY_SITE:
+        if kind is EntryKind.SITE:
             return await self.async_step_site()
-        if self.config_entry.data[CONF_FAMILY] == FAMILY_V2B:
+        if kind is EntryKind.BUILDING:
             return self.async_show_menu(step_id="init", menu_options=["tariff", "vehicle"])
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -581,7 +535,7 @@ class V2XOptionsFlow(OptionsFlow):
             vol.Optional(CONF_MAX_DISCHARGE_POWER): box_selector(100, MAX_CHARGER_POWER_W, "W"),
             vol.Required(CONF_CAPACITY): box_selector(1, 200, "kWh", step=0.1),
         }
-        if self.config_entry.data[CONF_FAMILY] == FAMILY_ECHONET:
+        if not device_family(self.config_entry.data[CONF_FAMILY]).watchdog:
             # ECHONET Lite has no watchdog: nothing to set.
             del fields[vol.Required(CONF_WATCHDOG)]
         schema = vol.Schema(fields)
@@ -595,7 +549,8 @@ class V2XOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Poll interval and usable capacity of a portable battery."""
-        family = self.config_entry.data[CONF_FAMILY]
+        family = device_family(self.config_entry.data[CONF_FAMILY])
+        min_poll_s = family.poll.min_s if family.poll else 1
         if user_input is not None:
             options: dict[str, Any] = {CONF_POLL_INTERVAL: int(user_input[CONF_POLL_INTERVAL])}
             if user_input.get(CONF_CAPACITY):
@@ -604,9 +559,7 @@ class V2XOptionsFlow(OptionsFlow):
         current = {**_default_options(family), **self.config_entry.options}
         schema = vol.Schema(
             {
-                vol.Required(CONF_POLL_INTERVAL): box_selector(
-                    MIN_BATTERY_POLL_S[family], 600, "s"
-                ),
+                vol.Required(CONF_POLL_INTERVAL): box_selector(min_poll_s, 600, "s"),
                 vol.Optional(CONF_CAPACITY): box_selector(0.1, 100, "kWh", step=0.01),
             }
         )
@@ -731,7 +684,7 @@ def source_choices(hass: HomeAssistant) -> dict[str, str]:
     return {
         entry.entry_id: entry.title
         for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.data.get(CONF_FAMILY) in SOURCE_FAMILIES
+        if (kind := entry_kind(entry.data)) is not None and kind.is_device
     }
 
 
@@ -751,10 +704,11 @@ def grid_device_choices(hass: HomeAssistant) -> dict[str, str]:
     """V2X devices that report whether the grid is present."""
     choices = {}
     for entry in hass.config_entries.async_entries(DOMAIN):
-        data = getattr(entry, "runtime_data", None)
-        if isinstance(data, ChargerRuntimeData) and data.charger.capabilities.reports_grid:
+        runtime = loaded(entry)
+        charger, battery = as_charger(runtime), as_battery(runtime)
+        if charger is not None and charger.charger.capabilities.reports_grid:
             choices[entry.entry_id] = entry.title
-        reading = data.coordinator.data if isinstance(data, BatteryRuntimeData) else None
+        reading = battery.coordinator.data if battery is not None else None
         if reading is not None and reading.state.grid_available is not None:
             choices[entry.entry_id] = entry.title
     return choices

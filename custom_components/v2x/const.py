@@ -8,18 +8,11 @@ from typing import Final
 DOMAIN: Final = "v2x"
 LOGGER = logging.getLogger(__package__)
 
+# What an entry is (charger, battery, site, building) and, for devices, their family
+# (the key of a family of the device registry, devices/registry.py).
+CONF_KIND: Final = "kind"
 CONF_FAMILY: Final = "family"
 CONF_UNIT_ID: Final = "unit_id"
-FAMILY_QUASAR1: Final = "quasar1"
-FAMILY_SUNSPEC: Final = "sunspec"
-FAMILY_ECHONET: Final = "echonet_lite"
-FAMILY_ZENDURE: Final = "zendure"
-FAMILY_BLUETTI: Final = "bluetti"
-FAMILY_SITE: Final = "site"
-FAMILY_V2B: Final = "v2b"
-CHARGER_FAMILIES: Final = (FAMILY_QUASAR1, FAMILY_SUNSPEC, FAMILY_ECHONET)
-BATTERY_FAMILIES: Final = (FAMILY_ZENDURE, FAMILY_BLUETTI)
-SOURCE_FAMILIES: Final = (*CHARGER_FAMILIES, *BATTERY_FAMILIES)
 
 # Backup sites (entry data).
 CONF_SITE_TYPE: Final = "site_type"
@@ -61,13 +54,6 @@ DEFAULT_STATUS_INTERVAL_S: Final = 1
 DEFAULT_FULL_INTERVAL_S: Final = 10
 DEFAULT_RESERVE_SOC_PCT: Final = 30
 DEFAULT_WATCHDOG_S: Final = 60
-DEFAULT_REQUEST_TIMEOUT_S: Final = 3.0
-
-DEFAULT_BATTERY_TIMEOUT_S: Final = 5.0
-# Zendure's HTTP API copes with 10 s polls; Bluetti's weak Modbus stack wants 30 s.
-DEFAULT_BATTERY_POLL_S: Final = {FAMILY_ZENDURE: 10, FAMILY_BLUETTI: 30}
-MIN_BATTERY_POLL_S: Final = {FAMILY_ZENDURE: 2, FAMILY_BLUETTI: 15}
-
 DEFAULT_VEHICLE_CAPACITY_KWH: Final = 40.0  # a Nissan Leaf e+ sized default
 
 DEFAULT_OPTIONS: Final = {

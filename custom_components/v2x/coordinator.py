@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -28,32 +27,6 @@ from .devices.model import (
 )
 from .registry import entry_device
 
-if TYPE_CHECKING:
-    from .building import BuildingManager
-    from .site import BackupSite
-
-
-@dataclass(kw_only=True)
-class ChargerRuntimeData:
-    """Everything a loaded charger entry owns."""
-
-    charger: Charger
-    identity: DeviceIdentity
-    status: StatusCoordinator
-    full: FullCoordinator
-    controller: ChargerController
-    energy: EnergyCounter
-
-
-@dataclass(kw_only=True)
-class BatteryRuntimeData:
-    """Everything a loaded portable-battery entry owns."""
-
-    battery: PortableBattery
-    identity: DeviceIdentity
-    coordinator: BatteryCoordinator
-    energy: EnergyCounter
-
 
 class _OnlyDebug(logging.Filter):
     """Let through only DEBUG records (the full poll's own failure lines are ours)."""
@@ -64,10 +37,6 @@ class _OnlyDebug(logging.Filter):
 
 FULL_POLL_LOGGER = LOGGER.getChild("full_poll")
 FULL_POLL_LOGGER.addFilter(_OnlyDebug())
-
-
-type RuntimeData = ChargerRuntimeData | BatteryRuntimeData | BackupSite | BuildingManager
-type V2XConfigEntry = ConfigEntry[RuntimeData]
 
 
 def _update_failed(err: DeviceError) -> UpdateFailed:
@@ -81,12 +50,12 @@ def _update_failed(err: DeviceError) -> UpdateFailed:
 class _V2XCoordinator[DataT](DataUpdateCoordinator[DataT]):
     """Polls one device of one entry at a fixed interval."""
 
-    config_entry: V2XConfigEntry
+    config_entry: ConfigEntry[Any]
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: V2XConfigEntry,
+        entry: ConfigEntry[Any],
         *,
         kind: str,
         interval_s: float,
@@ -123,7 +92,7 @@ class _ChargerCoordinator[DataT](_V2XCoordinator[DataT]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: V2XConfigEntry,
+        entry: ConfigEntry[Any],
         *,
         kind: str,
         charger: Charger,
@@ -147,7 +116,7 @@ class StatusCoordinator(_ChargerCoordinator[ChargerStatus]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: V2XConfigEntry,
+        entry: ConfigEntry[Any],
         *,
         charger: Charger,
         controller: ChargerController,
@@ -184,7 +153,7 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: V2XConfigEntry,
+        entry: ConfigEntry[Any],
         *,
         charger: Charger,
         controller: ChargerController,
@@ -255,7 +224,7 @@ class BatteryCoordinator(_V2XCoordinator[BatteryReading]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: V2XConfigEntry,
+        entry: ConfigEntry[Any],
         *,
         battery: PortableBattery,
         energy: EnergyCounter,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import building_entities
 from .building import BuildingManager
-from .coordinator import V2XConfigEntry
+from .runtime import EntityVisitor, V2XConfigEntry, visit
 
 PARALLEL_UPDATES = 0
 
@@ -20,6 +19,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create a departure entity per car of a building."""
-    # Only building entries forward this platform.
-    manager = cast("BuildingManager", entry.runtime_data)
-    async_add_entities(building_entities.datetimes(manager))
+    async_add_entities(visit(entry.runtime_data, _Datetimes()))
+
+
+class _Datetimes(EntityVisitor[Entity]):
+    def building(self, runtime: BuildingManager) -> list[Entity]:
+        return list(building_entities.datetimes(runtime))

@@ -21,7 +21,8 @@ from homeassistant.helpers import device_registry as dr
 
 from .building import BuildingManager
 from .const import DOMAIN
-from .coordinator import BatteryRuntimeData, ChargerRuntimeData, V2XConfigEntry
+from .models import BatteryRuntimeData, ChargerRuntimeData, DeviceRuntime, device_runtime
+from .runtime import EntryRuntime, RuntimeVisitor, V2XConfigEntry, visit
 from .site import BackupSite
 
 TO_REDACT = {CONF_HOST, "serial_number", "unique_id", "title", "sn"}
@@ -41,8 +42,8 @@ def known_serials(hass: HomeAssistant) -> set[str]:
             if device.serial_number:
                 serials.add(device.serial_number)
             serials.update(value for domain, value in device.identifiers if domain == DOMAIN)
-        data = getattr(entry, "runtime_data", None)
-        if isinstance(data, (ChargerRuntimeData, BatteryRuntimeData)):
+        data = device_runtime(entry)
+        if data is not None:
             serial = data.identity.serial_number
             serials.add(serial)
             # A title may show only part of a long serial (the tail of an ECHONET id).
@@ -51,8 +52,7 @@ def known_serials(hass: HomeAssistant) -> set[str]:
                 for word in entry.title.split()
                 if len(word) >= MIN_SERIAL_LENGTH and word.casefold() in serial.casefold()
             )
-        if isinstance(data, BatteryRuntimeData) and data.coordinator.data is not None:
-            serials.update(pack.serial_number for pack in data.coordinator.data.packs)
+            serials.update(visit(data, _PackSerials()))
     return {serial for serial in serials if len(serial) >= MIN_SERIAL_LENGTH}
 
 
@@ -108,7 +108,6 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: V2XConfigEntry
 ) -> dict[str, Any]:
     """Everything useful to debug a device, without identifying it."""
-    data = entry.runtime_data
     entry_info = {
         "entry": {
             "title": entry.title,
@@ -117,33 +116,51 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         }
     }
-    if isinstance(data, BackupSite):
-        status = data.data
-        return redact(
-            hass,
-            entry_info
-            | {
-                "machine": data.machine.snapshot(),
-                "status": asdict(status) if status else None,
-                "automatic": data.automatic,
-            },
-        )
-    if isinstance(data, BuildingManager):
-        return redact(hass, entry_info | data.diagnostics())
-    common = entry_info | {
+    return redact(hass, entry_info | visit(entry.runtime_data, _Diagnostics()))
+
+
+class _PackSerials(RuntimeVisitor[list[str]]):
+    """The serial numbers of a battery's packs (a charger has none)."""
+
+    def otherwise(self, runtime: EntryRuntime) -> list[str]:
+        return []
+
+    def battery(self, runtime: BatteryRuntimeData) -> list[str]:
+        reading = runtime.coordinator.data
+        return [] if reading is None else [pack.serial_number for pack in reading.packs]
+
+
+def _device_common(data: DeviceRuntime) -> dict[str, Any]:
+    return {
         "identity": asdict(data.identity),
         "energy": {
             "charged_kwh": data.energy.charged_kwh,
             "discharged_kwh": data.energy.discharged_kwh,
         },
     }
-    if isinstance(data, ChargerRuntimeData):
-        controller = data.controller
+
+
+class _Diagnostics(RuntimeVisitor[dict[str, Any]]):
+    """What each kind of entry tells about itself."""
+
+    def site(self, runtime: BackupSite) -> dict[str, Any]:
+        status = runtime.data
+        return {
+            "machine": runtime.machine.snapshot(),
+            "status": asdict(status) if status else None,
+            "automatic": runtime.automatic,
+        }
+
+    def building(self, runtime: BuildingManager) -> dict[str, Any]:
+        return runtime.diagnostics()
+
+    def charger(self, runtime: ChargerRuntimeData) -> dict[str, Any]:
+        controller = runtime.controller
         session = controller.session
-        specific: dict[str, Any] = {
-            "capabilities": asdict(data.charger.capabilities),
-            "status": asdict(data.status.data) if data.status.data else None,
-            "full": asdict(data.full.data) if data.full.data else None,
+        return _device_common(runtime) | {
+            "capabilities": asdict(runtime.charger.capabilities),
+            "status": asdict(runtime.status.data) if runtime.status.data else None,
+            "full": asdict(runtime.full.data) if runtime.full.data else None,
             "controller": {
                 "mode": controller.mode.value,
                 "session": asdict(session) if session else None,
@@ -153,20 +170,20 @@ async def async_get_config_entry_diagnostics(
                 "limits": asdict(controller.limits),
             },
             "transport": {
-                "requests_sent": data.charger.requests_sent,
-                "connects": data.charger.connects,
-                "status_last_update_success": data.status.last_update_success,
-                "full_last_update_success": data.full.last_update_success,
+                "requests_sent": runtime.charger.requests_sent,
+                "connects": runtime.charger.connects,
+                "status_last_update_success": runtime.status.last_update_success,
+                "full_last_update_success": runtime.full.last_update_success,
             },
         }
-    else:
-        specific = {
-            "capabilities": asdict(data.battery.capabilities),
-            "reading": asdict(data.coordinator.data) if data.coordinator.data else None,
-            "capacity_kwh_option": data.battery.capacity_kwh,
+
+    def battery(self, runtime: BatteryRuntimeData) -> dict[str, Any]:
+        return _device_common(runtime) | {
+            "capabilities": asdict(runtime.battery.capabilities),
+            "reading": asdict(runtime.coordinator.data) if runtime.coordinator.data else None,
+            "capacity_kwh_option": runtime.battery.capacity_kwh,
             "transport": {
-                "requests_sent": data.battery.requests_sent,
-                "last_update_success": data.coordinator.last_update_success,
+                "requests_sent": runtime.battery.requests_sent,
+                "last_update_success": runtime.coordinator.last_update_success,
             },
         }
-    return redact(hass, common | specific)

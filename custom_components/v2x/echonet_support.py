@@ -30,9 +30,10 @@ from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_FAMILY, DOMAIN, FAMILY_ECHONET, LOGGER
+from .const import CONF_FAMILY, CONF_KIND, DOMAIN, LOGGER
 from .devices.echonet import ECHONET_PORT, DiscoveredNode, EchonetEndpoint, async_discover
 from .devices.errors import DeviceError
+from .devices.registry import families
 
 # The address of the shared endpoint (tests use loopback).
 LOCAL_HOST: str = "0.0.0.0"  # noqa: S104 - devices answer from anywhere on the LAN
@@ -40,6 +41,8 @@ SCAN_INTERVAL: Final = timedelta(minutes=30)
 FIRST_SCAN_DELAY_S: Final = 30.0
 SCAN_WAIT_S: Final = 3.0
 CONF_IDENTIFICATION: Final = "identification"
+# The family whose devices this scan finds (ECHONET Lite EV chargers, class 0x027E).
+_SCANNED: Final = next(family for family in families() if family.network_scan)
 
 # Where discovery looks: None = multicast to 224.0.23.0:3610 (tests give unicast targets).
 DISCOVERY_TARGETS: list[tuple[str, int]] | None = None
@@ -115,7 +118,8 @@ async def async_scan_and_offer(hass: HomeAssistant) -> None:
 def discovery_data(node: DiscoveredNode) -> dict[str, Any]:
     """What a discovery flow needs to know about a node."""
     return {
-        CONF_FAMILY: FAMILY_ECHONET,
+        CONF_KIND: _SCANNED.kind.value,
+        CONF_FAMILY: _SCANNED.key,
         CONF_HOST: node.host,
         CONF_PORT: node.port,
         CONF_IDENTIFICATION: node.identification,

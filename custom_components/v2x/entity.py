@@ -9,8 +9,9 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
 from .const import DOMAIN
-from .coordinator import BatteryCoordinator, BatteryRuntimeData, ChargerRuntimeData
+from .coordinator import BatteryCoordinator
 from .devices.model import DeviceIdentity
+from .models import BatteryRuntimeData, ChargerRuntimeData
 from .site import BackupSite, site_device_identifier
 
 

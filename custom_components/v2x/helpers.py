@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -20,9 +20,6 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import DOMAIN
 from .devices.errors import CommandRefusedError, DeviceError
-
-if TYPE_CHECKING:
-    from .coordinator import BatteryCoordinator
 
 
 def device_error(err: DeviceError) -> HomeAssistantError:
@@ -43,7 +40,9 @@ def refused(err: CommandRefusedError) -> ServiceValidationError:
     )
 
 
-async def async_battery_command(coordinator: BatteryCoordinator, command: Awaitable[None]) -> None:
+async def async_battery_command(
+    coordinator: DataUpdateCoordinator[Any], command: Awaitable[None]
+) -> None:
     """Run a verified battery command, translate its errors, then refresh at once."""
     try:
         await command

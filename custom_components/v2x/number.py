@@ -13,15 +13,18 @@ from homeassistant.components.number import (
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPower
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import building_entities
 from .building import BuildingManager
 from .const import CONF_RESERVE_SOC
-from .coordinator import BatteryRuntimeData, ChargerRuntimeData, StatusCoordinator, V2XConfigEntry
+from .coordinator import StatusCoordinator
 from .devices.model import BatteryCapabilities, BatteryReading, OperatingMode, PortableBattery
 from .entity import V2XBatteryEntity, V2XChargerEntity
 from .helpers import async_battery_command
+from .models import BatteryRuntimeData, ChargerRuntimeData
+from .runtime import EntityVisitor, V2XConfigEntry, visit
 
 PARALLEL_UPDATES = 1
 
@@ -119,23 +122,22 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the numbers the device supports."""
-    data = entry.runtime_data
-    if isinstance(data, BuildingManager):
-        async_add_entities(building_entities.numbers(data))
-        return
-    if isinstance(data, ChargerRuntimeData):
-        async_add_entities(
-            [
-                PowerSetpointNumber(data, data.status, POWER_SETPOINT),
-                ReserveSocNumber(data, data.status, RESERVE_SOC),
-            ]
-        )
-        return
-    if isinstance(data, BatteryRuntimeData):
-        caps = data.battery.capabilities
-        async_add_entities(
-            BatteryNumber(data, desc) for desc in BATTERY_NUMBERS if desc.exists_fn(caps)
-        )
+    async_add_entities(visit(entry.runtime_data, _Numbers()))
+
+
+class _Numbers(EntityVisitor[Entity]):
+    def charger(self, runtime: ChargerRuntimeData) -> list[Entity]:
+        return [
+            PowerSetpointNumber(runtime, runtime.status, POWER_SETPOINT),
+            ReserveSocNumber(runtime, runtime.status, RESERVE_SOC),
+        ]
+
+    def battery(self, runtime: BatteryRuntimeData) -> list[Entity]:
+        caps = runtime.battery.capabilities
+        return [BatteryNumber(runtime, desc) for desc in BATTERY_NUMBERS if desc.exists_fn(caps)]
+
+    def building(self, runtime: BuildingManager) -> list[Entity]:
+        return list(building_entities.numbers(runtime))
 
 
 class PowerSetpointNumber(V2XChargerEntity[StatusCoordinator], NumberEntity):

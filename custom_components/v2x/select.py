@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import ChargerRuntimeData, StatusCoordinator, V2XConfigEntry
+from .coordinator import StatusCoordinator
 from .devices.model import OperatingMode
 from .entity import V2XChargerEntity
+from .models import ChargerRuntimeData
+from .runtime import EntityVisitor, V2XConfigEntry, visit
 
 PARALLEL_UPDATES = 1
 
@@ -25,9 +28,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the operating-mode select (chargers only)."""
-    data = entry.runtime_data
-    if isinstance(data, ChargerRuntimeData):
-        async_add_entities([OperatingModeSelect(data, data.status, MODE_SELECT)])
+    async_add_entities(visit(entry.runtime_data, _Selects()))
+
+
+class _Selects(EntityVisitor[Entity]):
+    def charger(self, runtime: ChargerRuntimeData) -> list[Entity]:
+        return [OperatingModeSelect(runtime, runtime.status, MODE_SELECT)]
 
 
 class OperatingModeSelect(V2XChargerEntity[StatusCoordinator], SelectEntity):

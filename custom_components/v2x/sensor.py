@@ -26,6 +26,7 @@ from homeassistant.const import (
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
@@ -33,13 +34,7 @@ from . import building_entities
 from .backup.machine import BackupState
 from .backup.runtime import describe_runtime
 from .building import BuildingManager
-from .coordinator import (
-    BatteryRuntimeData,
-    ChargerRuntimeData,
-    FullCoordinator,
-    StatusCoordinator,
-    V2XConfigEntry,
-)
+from .coordinator import FullCoordinator, StatusCoordinator
 from .devices.energy import EnergyCounter
 from .devices.model import (
     BatteryCapabilities,
@@ -49,7 +44,9 @@ from .devices.model import (
     DeviceIdentity,
 )
 from .entity import V2XBatteryEntity, V2XChargerEntity, V2XEntity, V2XSiteEntity
-from .site import SiteStatus
+from .models import BatteryRuntimeData, ChargerRuntimeData
+from .runtime import EntityVisitor, V2XConfigEntry, visit
+from .site import BackupSite, SiteStatus
 
 PARALLEL_UPDATES = 0
 
@@ -399,38 +396,49 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the sensors the device supports."""
-    data = entry.runtime_data
-    if isinstance(data, BuildingManager):
-        async_add_entities(building_entities.sensors(data))
-        return
-    entities: list[SensorEntity] = []
-    if isinstance(data, ChargerRuntimeData):
-        entities.extend(StatusSensor(data, data.status, desc) for desc in STATUS_SENSORS)
+    async_add_entities(visit(entry.runtime_data, _Sensors()))
+
+
+class _Sensors(EntityVisitor[Entity]):
+    def charger(self, runtime: ChargerRuntimeData) -> list[Entity]:
+        entities: list[Entity] = [
+            StatusSensor(runtime, runtime.status, desc) for desc in STATUS_SENSORS
+        ]
         entities.extend(
-            FullSensor(data, data.full, desc) for desc in FULL_SENSORS if desc.exists_fn(data)
+            FullSensor(runtime, runtime.full, desc)
+            for desc in FULL_SENSORS
+            if desc.exists_fn(runtime)
         )
-        if data.charger.capabilities.energy_counters:
-            entities.extend(FullSensor(data, data.full, desc) for desc in DEVICE_ENERGY_SENSORS)
+        if runtime.charger.capabilities.energy_counters:
+            entities.extend(
+                FullSensor(runtime, runtime.full, desc) for desc in DEVICE_ENERGY_SENSORS
+            )
         else:
             entities.extend(
-                EnergySensor(data.status, data.identity, desc, data.energy)
+                EnergySensor(runtime.status, runtime.identity, desc, runtime.energy)
                 for desc in ENERGY_SENSORS
             )
-    elif isinstance(data, BatteryRuntimeData):
-        reading, caps = data.coordinator.data, data.battery.capabilities
-        entities.extend(
-            BatterySensor(data, desc)
+        return entities
+
+    def battery(self, runtime: BatteryRuntimeData) -> list[Entity]:
+        reading, caps = runtime.coordinator.data, runtime.battery.capabilities
+        entities: list[Entity] = [
+            BatterySensor(runtime, desc)
             for desc in BATTERY_SENSORS
             if desc.exists_fn is None or desc.exists_fn(reading, caps)
-        )
-        entities.extend(PackSocSensor(data, index) for index in range(len(reading.packs)))
+        ]
+        entities.extend(PackSocSensor(runtime, index) for index in range(len(reading.packs)))
         entities.extend(
-            EnergySensor(data.coordinator, data.identity, desc, data.energy)
+            EnergySensor(runtime.coordinator, runtime.identity, desc, runtime.energy)
             for desc in ENERGY_SENSORS
         )
-    else:
-        entities.extend(SiteSensor(data, desc) for desc in SITE_SENSORS)
-    async_add_entities(entities)
+        return entities
+
+    def site(self, runtime: BackupSite) -> list[Entity]:
+        return [SiteSensor(runtime, desc) for desc in SITE_SENSORS]
+
+    def building(self, runtime: BuildingManager) -> list[Entity]:
+        return list(building_entities.sensors(runtime))
 
 
 class StatusSensor(V2XChargerEntity[StatusCoordinator], SensorEntity):

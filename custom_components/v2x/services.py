@@ -42,10 +42,11 @@ from .const import (
     SERVICE_START_BACKUP,
     SERVICE_STOP,
 )
-from .coordinator import BatteryRuntimeData, ChargerRuntimeData, RuntimeData
 from .devices.model import OperatingMode
 from .helpers import async_battery_command
+from .models import ChargerRuntimeData
 from .registry import device_entry_ids
+from .runtime import EntryRuntime, as_battery, as_building, as_charger, as_site, loaded
 from .site import BackupSite
 
 
@@ -101,7 +102,7 @@ def _not_found(device_id: str) -> ServiceValidationError:
     )
 
 
-def _runtime_for_device(hass: HomeAssistant, device_id: str) -> RuntimeData:
+def _runtime_for_device(hass: HomeAssistant, device_id: str) -> EntryRuntime:
     """The runtime data of the loaded entry behind a device id, or a translated error."""
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
@@ -116,14 +117,14 @@ def _runtime_for_device(hass: HomeAssistant, device_id: str) -> RuntimeData:
                 translation_key="entry_not_loaded",
                 translation_placeholders={"name": entry.title},
             )
-        data: RuntimeData = entry.runtime_data
-        return data
+        if (runtime := loaded(entry)) is not None:
+            return runtime
     raise _not_found(device_id)
 
 
 def _charger(call: ServiceCall) -> ChargerRuntimeData:
-    data = _runtime_for_device(call.hass, call.data[ATTR_DEVICE_ID])
-    if not isinstance(data, ChargerRuntimeData):
+    data = as_charger(_runtime_for_device(call.hass, call.data[ATTR_DEVICE_ID]))
+    if data is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_charger")
     return data
 
@@ -157,8 +158,8 @@ async def _async_stop(call: ServiceCall) -> None:
 
 
 async def _async_set_output(call: ServiceCall) -> None:
-    data = _runtime_for_device(call.hass, call.data[ATTR_DEVICE_ID])
-    if not isinstance(data, BatteryRuntimeData):
+    data = as_battery(_runtime_for_device(call.hass, call.data[ATTR_DEVICE_ID]))
+    if data is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_battery")
     enabled: bool = call.data[ATTR_ENABLED]
     limit: int | None = call.data.get(ATTR_OUTPUT_LIMIT)
@@ -190,10 +191,10 @@ async def _async_set_output(call: ServiceCall) -> None:
 
 
 def _site(call: ServiceCall) -> BackupSite:
-    data = _runtime_for_device(call.hass, call.data[ATTR_DEVICE_ID])
-    if not isinstance(data, BackupSite):
+    site = as_site(_runtime_for_device(call.hass, call.data[ATTR_DEVICE_ID]))
+    if site is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_site")
-    return data
+    return site
 
 
 async def _async_start_backup(call: ServiceCall) -> None:
@@ -237,21 +238,21 @@ def _building_and_vehicle(call: ServiceCall) -> tuple[BuildingManager, str | Non
     if device is None:
         raise _not_found(device_id)
     data = _runtime_for_device(hass, device_id)
-    if isinstance(data, BuildingManager):
-        entry_id = data.entry.entry_id
+    if (manager := as_building(data)) is not None:
+        entry_id = manager.entry.entry_id
         if building_device_identifier(entry_id) in device.identifiers:
-            return data, None
-        for vehicle_id in data.vehicle_ids:
+            return manager, None
+        for vehicle_id in manager.vehicle_ids:
             if (DOMAIN, f"v2b_{entry_id}_{vehicle_id}") in device.identifiers:
-                return data, vehicle_id
+                return manager, vehicle_id
         raise _not_found(device_id)
-    if isinstance(data, ChargerRuntimeData):
+    if as_charger(data) is not None:
         buildings = [
-            (entry.runtime_data, entry_id)
+            (building, entry_id)
             for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-            if isinstance(entry.runtime_data, BuildingManager)
+            if (building := as_building(entry.runtime_data)) is not None
             for entry_id in device_entry_ids(device)
-            if entry_id in entry.runtime_data.vehicle_ids
+            if entry_id in building.vehicle_ids
         ]
         if len(buildings) == 1:
             return buildings[0]

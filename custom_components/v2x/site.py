@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 import math
 import time
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from homeassistant.const import (
     ATTR_ENTITY_ID,
@@ -24,6 +24,7 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
+    Platform,
     UnitOfPower,
 )
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
@@ -90,18 +91,20 @@ from .const import (
     LOGGER,
     SITE_BUILDING,
 )
-from .coordinator import (
-    BatteryCoordinator,
-    BatteryRuntimeData,
-    ChargerRuntimeData,
-    RuntimeData,
-    StatusCoordinator,
-)
+from .coordinator import BatteryCoordinator, StatusCoordinator
 from .devices.errors import DeviceError
 from .devices.health import FailureRule
 from .devices.modbus import ModbusProfile
 from .devices.model import OperatingMode
 from .helpers import CoordinatorListeners
+from .models import (
+    DEVICE_PLATFORMS,
+    BatteryRuntimeData,
+    ChargerRuntimeData,
+    DeviceRuntime,
+    EntryKind,
+    device_runtime,
+)
 from .registry import entry_device
 from .repairs import async_check_site, async_delete_site_issues
 
@@ -189,7 +192,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._started_batteries: set[str] = set()
         self._stray_stops: dict[str, float] = {}
         self._failures_seen: dict[str, int] = {}
-        self._depended: dict[str, RuntimeData] = {}
+        self._depended: dict[str, DeviceRuntime] = {}
         self._soc_memory: dict[str, tuple[float, float]] = {}
         """Last SoC read from each charger, and when (wall clock): kept across restarts."""
         self._last_snapshot: dict[str, Any] | None = None
@@ -237,6 +240,16 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
     def machine(self) -> BackupMachine:
         """The state machine (for diagnostics and tests)."""
         return self._machine
+
+    kind: ClassVar[EntryKind] = EntryKind.SITE
+    platforms: ClassVar[tuple[Platform, ...]] = DEVICE_PLATFORMS
+
+    async def async_apply_options(self) -> None:
+        """New reserve, timings and load model, at once."""
+        self.apply_options()
+
+    async def async_close(self) -> None:
+        """A site holds no connection of its own: its sources close their own."""
 
     def apply_options(self) -> None:
         """New options: the machine keeps its state, with the new settings."""
@@ -466,12 +479,11 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             ).average_w
         return float(_option(options, CONF_HOUSE_LOAD))
 
-    def _runtime(self, entry_id: str) -> RuntimeData | None:
+    def _runtime(self, entry_id: str) -> DeviceRuntime | None:
         entry = self.hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN:
             return None
-        data = getattr(entry, "runtime_data", None)
-        return data if isinstance(data, ChargerRuntimeData | BatteryRuntimeData) else None
+        return device_runtime(entry)
 
     def _source(self, entry_id: str) -> SourceObservation:
         data = self._runtime(entry_id)
@@ -595,7 +607,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             min(health.healthy_for_s(now), since_command),
         )
 
-    def _depend(self, entry_id: str, data: RuntimeData) -> None:
+    def _depend(self, entry_id: str, data: DeviceRuntime) -> None:
         """The site depends on this device: reconnect fast, guard the site's reserve."""
         if self._depended.get(entry_id) is data:
             return
@@ -609,7 +621,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         if isinstance(device, ModbusProfile):
             device.transport.set_backoff_max(FAST_RECONNECT_S)
 
-    def _let_go(self, data: RuntimeData) -> None:
+    def _let_go(self, data: DeviceRuntime) -> None:
         if isinstance(data, ChargerRuntimeData):
             data.controller.guard_floors.pop(self.owner_key, None)
 

@@ -9,12 +9,15 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import BatteryRuntimeData, ChargerRuntimeData, FullCoordinator, V2XConfigEntry
+from .coordinator import FullCoordinator
 from .devices.model import BatteryCapabilities, BatteryReading, PortableBattery
 from .entity import V2XBatteryEntity, V2XChargerEntity, V2XSiteEntity
 from .helpers import async_battery_command
+from .models import BatteryRuntimeData, ChargerRuntimeData
+from .runtime import EntityVisitor, V2XConfigEntry, visit
 from .site import BackupSite
 
 PARALLEL_UPDATES = 1
@@ -67,19 +70,25 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the switches the device supports."""
-    data = entry.runtime_data
-    if isinstance(data, ChargerRuntimeData):
-        if data.charger.capabilities.remote_control:
-            async_add_entities([RemoteControlSwitch(data, data.full, REMOTE_CONTROL)])
-        return
-    if isinstance(data, BatteryRuntimeData):
-        reading, caps = data.coordinator.data, data.battery.capabilities
-        async_add_entities(
-            BatterySwitch(data, desc) for desc in BATTERY_SWITCHES if desc.exists_fn(reading, caps)
-        )
-        return
-    if isinstance(data, BackupSite):
-        async_add_entities([AutomaticBackupSwitch(data, AUTOMATIC_BACKUP)])
+    async_add_entities(visit(entry.runtime_data, _Switches()))
+
+
+class _Switches(EntityVisitor[Entity]):
+    def charger(self, runtime: ChargerRuntimeData) -> list[Entity]:
+        if not runtime.charger.capabilities.remote_control:
+            return []
+        return [RemoteControlSwitch(runtime, runtime.full, REMOTE_CONTROL)]
+
+    def battery(self, runtime: BatteryRuntimeData) -> list[Entity]:
+        reading, caps = runtime.coordinator.data, runtime.battery.capabilities
+        return [
+            BatterySwitch(runtime, desc)
+            for desc in BATTERY_SWITCHES
+            if desc.exists_fn(reading, caps)
+        ]
+
+    def site(self, runtime: BackupSite) -> list[Entity]:
+        return [AutomaticBackupSwitch(runtime, AUTOMATIC_BACKUP)]
 
 
 class RemoteControlSwitch(V2XChargerEntity[FullCoordinator], SwitchEntity):

@@ -75,6 +75,14 @@ def test_log_in(page: Page, world: World) -> None:
     expect(page.get_by_text("V2X Demo").first).to_be_visible()
 
 
+def choose_product(page: Page, what: str, product: str) -> None:
+    """The first two steps of adding a device: what it is, then which product."""
+    page.get_by_text(what).first.click()
+    expect(page.get_by_text("Which charger is it?")).to_be_visible()
+    page.get_by_text(product).click()
+    page.get_by_role("button", name="Submit").click()
+
+
 def test_add_the_charger_through_the_config_flow(page: Page, world: World) -> None:
     """Settings → Add integration → V2X → Quasar: host and port typed, entry created."""
     page.goto(f"{world.hass.base}/config/integrations/dashboard")
@@ -84,7 +92,7 @@ def test_add_the_charger_through_the_config_flow(page: Page, world: World) -> No
     page.get_by_text("V2X: vehicle-to-home").click()
     expect(page.get_by_text("What do you want to add?")).to_be_visible()
     world.shoot(page, "02-add-integration")
-    page.get_by_text("Wallbox Quasar 1 (bidirectional").click()
+    choose_product(page, "Bidirectional charger", "Wallbox Quasar 1: CHAdeMO")
     page.get_by_role("textbox", name="Host").fill("127.0.0.1")
     page.get_by_role("spinbutton", name="Port").fill(str(world.ports.device("quasar")))
     world.shoot(page, "03-quasar-form")
@@ -106,7 +114,7 @@ def test_a_wrong_port_is_refused_with_a_message(page: Page, world: World) -> Non
     """Nothing listens on the port: the form says so and no entry is created."""
     page.goto(f"{world.hass.base}/config/integrations/integration/v2x")
     page.get_by_role("button", name="Add hub").click()
-    page.get_by_text("Wallbox Quasar 1 (bidirectional").click()
+    choose_product(page, "Bidirectional charger", "Wallbox Quasar 1: CHAdeMO")
     page.get_by_role("textbox", name="Host").fill("127.0.0.1")
     page.get_by_role("spinbutton", name="Port").fill(str(free_port()))
     page.get_by_role("button", name="Submit").click()

@@ -18,13 +18,14 @@ from custom_components.v2x.devices.control import (
 from custom_components.v2x.devices.echonet import EchonetEndpoint
 from custom_components.v2x.devices.echonet_ev import EchonetEvCharger
 from custom_components.v2x.devices.errors import CommandRefusedError
-from custom_components.v2x.devices.factory import UnknownFamilyError, create_charger
+from custom_components.v2x.devices.family import Connection, UnknownFamilyError
 from custom_components.v2x.devices.model import (
     ChargerState,
     ChargerStatus,
     OperatingMode,
     SocReading,
 )
+from custom_components.v2x.devices.registry import family
 from custom_components.v2x.devices.sunspec import SunSpecCharger
 
 LIMITS = Limits(reserve_soc_pct=30, max_charge_power_w=7400, max_discharge_power_w=6000)
@@ -148,23 +149,27 @@ def test_never_discharges_at_or_below_the_floor(
 
 def test_factory() -> None:
     """Known families build a charger; others are a typed error."""
-    charger = create_charger("quasar1", host="127.0.0.1", port=502, unit_id=1, watchdog_s=90)
+    charger = family("quasar1").create_charger(
+        Connection(host="127.0.0.1", port=502, unit_id=1, watchdog_s=90)
+    )
     assert charger.watchdog_s == 90
-    sunspec = create_charger("sunspec", host="127.0.0.1", port=502, unit_id=3, watchdog_s=45)
+    sunspec = family("sunspec").create_charger(
+        Connection(host="127.0.0.1", port=502, unit_id=3, watchdog_s=45)
+    )
     assert isinstance(sunspec, SunSpecCharger)
     assert sunspec.watchdog_s == 45
     with pytest.raises(UnknownFamilyError):
-        create_charger("quasar9", host="h", port=1, unit_id=1)
+        family("quasar9")
     with pytest.raises(ValueError, match="endpoint"):
-        create_charger("echonet_lite", host="h", port=3610, unit_id=0)
+        family("echonet_lite").create_charger(Connection(host="h", port=3610, unit_id=0))
 
 
 async def test_factory_echonet(allow_loopback: None) -> None:
     """ECHONET Lite chargers share the endpoint they are given."""
     endpoint = await EchonetEndpoint.async_open("127.0.0.1", 0)
     try:
-        charger = create_charger(
-            "echonet_lite", host="127.0.0.1", port=3610, unit_id=0, echonet_endpoint=endpoint
+        charger = family("echonet_lite").create_charger(
+            Connection(host="127.0.0.1", port=3610, unit_id=0, endpoint=endpoint)
         )
         assert isinstance(charger, EchonetEvCharger)
         assert charger.client.endpoint is endpoint
@@ -173,15 +178,9 @@ async def test_factory_echonet(allow_loopback: None) -> None:
 
 
 def test_battery_factory() -> None:
-    """Unknown battery families are a typed error."""
-    import aiohttp
-
-    from custom_components.v2x.devices.factory import create_battery
-
+    """A charger family builds no battery (and the reverse): a typed error."""
+    connection = Connection(host="h", port=1)
     with pytest.raises(UnknownFamilyError):
-        create_battery(
-            "ecoflow",
-            host="h",
-            port=1,
-            session=aiohttp.ClientSession.__new__(aiohttp.ClientSession),
-        )
+        family("quasar1").create_battery(connection)
+    with pytest.raises(UnknownFamilyError):
+        family("zendure").create_charger(connection)

@@ -40,6 +40,7 @@ from custom_components.v2x.const import (
     CONF_DEPARTURE,
     CONF_EFFICIENCY,
     CONF_FAMILY,
+    CONF_KIND,
     CONF_LOAD_FORECAST,
     CONF_METER_INCLUDES_VEHICLES,
     CONF_OFFPEAK_PRICE,
@@ -54,13 +55,13 @@ from custom_components.v2x.const import (
     CONF_VEHICLES,
     DEFAULT_OPTIONS,
     DOMAIN,
-    FAMILY_QUASAR1,
-    FAMILY_V2B,
 )
+from custom_components.v2x.models import EntryKind
 from simulator.battery import Battery
 from simulator.clock import SimClock
 from simulator.quasar import QuasarConfig, QuasarTwin
 from simulator.world import ScenarioConfig, Simulation
+from tests.ha.flows import FAMILY_QUASAR1
 
 METER = "sensor.closed_loop_building_power"
 FORECAST = "sensor.closed_loop_load_forecast"
@@ -339,7 +340,7 @@ class CoSimulation:
             domain=DOMAIN,
             title="Closed loop",
             data={
-                CONF_FAMILY: FAMILY_V2B,
+                CONF_KIND: EntryKind.BUILDING.value,
                 CONF_VEHICLES: chargers,
                 CONF_BUILDING_POWER: METER,
                 CONF_METER_INCLUDES_VEHICLES: True,

@@ -20,14 +20,14 @@ from custom_components.v2x.const import (
     CONF_UNIT_ID,
     DEFAULT_OPTIONS,
     DOMAIN,
-    FAMILY_QUASAR1,
 )
-from custom_components.v2x.coordinator import ChargerRuntimeData
+from custom_components.v2x.models import ChargerRuntimeData
 from custom_components.v2x.site import BackupSite
 from harness.deprecations import is_deprecation_about_v2x
 from simulator.quasar import QuasarTwin
 from simulator.world import Simulation
 
+from .flows import FAMILY_QUASAR1
 from .site_helpers import async_setup_site_entities, site_entry
 
 SERIAL = "20240117"
@@ -175,8 +175,10 @@ async def zendure_entry(
     """A loaded Zendure battery (second source), its twin's physics standing still."""
     from homeassistant.const import CONF_HOST, CONF_PORT
 
-    from custom_components.v2x.const import CONF_FAMILY, CONF_POLL_INTERVAL, FAMILY_ZENDURE
+    from custom_components.v2x.const import CONF_FAMILY, CONF_POLL_INTERVAL
     from simulator.world import Simulation, parse_scenario
+
+    from .flows import FAMILY_ZENDURE
 
     scenario = {"speed": 1e-6, "zendure": [{"port": 0}], "control": {"port": 0}}
     sim = Simulation(parse_scenario(scenario))

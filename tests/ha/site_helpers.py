@@ -12,8 +12,8 @@ from custom_components.v2x.backup.machine import BackupState
 from custom_components.v2x.const import (
     CONF_CONFIRM_TIMEOUT,
     CONF_CRITICAL_LOADS,
-    CONF_FAMILY,
     CONF_GRID_ENTITY,
+    CONF_KIND,
     CONF_OUTAGE_DEBOUNCE,
     CONF_RESTORE_DELAY,
     CONF_SHEDDABLE_LOADS,
@@ -22,9 +22,9 @@ from custom_components.v2x.const import (
     CONF_TRANSFER_SWITCH,
     DEFAULT_SITE_OPTIONS,
     DOMAIN,
-    FAMILY_SITE,
     SITE_HOUSE,
 )
+from custom_components.v2x.models import EntryKind
 from custom_components.v2x.site import BackupSite
 
 GRID = "binary_sensor.grid"
@@ -87,7 +87,7 @@ def site_entry(
         title="Home",
         unique_id=f"site_{TRANSFER}",
         data={
-            CONF_FAMILY: FAMILY_SITE,
+            CONF_KIND: EntryKind.SITE.value,
             CONF_SITE_TYPE: SITE_HOUSE,
             CONF_GRID_ENTITY: GRID,
             CONF_SOURCES: sources,

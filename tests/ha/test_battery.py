@@ -9,7 +9,7 @@ from typing import Any, cast
 from unittest.mock import AsyncMock, patch
 
 from homeassistant.components.number.const import ATTR_VALUE, SERVICE_SET_VALUE
-from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF, ConfigEntryState
+from homeassistant.config_entries import SOURCE_ZEROCONF, ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     CONF_HOST,
@@ -36,18 +36,18 @@ import voluptuous as vol
 from custom_components.v2x.const import (
     CONF_CAPACITY,
     CONF_FAMILY,
+    CONF_KIND,
     CONF_POLL_INTERVAL,
     DOMAIN,
-    FAMILY_BLUETTI,
-    FAMILY_ZENDURE,
 )
-from custom_components.v2x.coordinator import BatteryRuntimeData
+from custom_components.v2x.models import BatteryRuntimeData
 from simulator.bluetti import BluettiTwin
 from simulator.faults import Fault, FaultKind
 from simulator.world import Simulation, parse_scenario
 from simulator.zendure import ZendureTwin
 
 from .conftest import device_with, state_of
+from .flows import FAMILY_BLUETTI, FAMILY_ZENDURE, open_device_form
 
 ZENDURE_SN = "HOA1NAH4N123456"
 BLUETTI_SN = "2237000012345"
@@ -143,7 +143,7 @@ async def test_entities(
 ) -> None:
     """Each family gets exactly the entities its device supports."""
     entry = _entry(bsim, family)
-    with patch("custom_components.v2x.PLATFORMS", [platform]):
+    with patch.object(BatteryRuntimeData, "platforms", (platform,)):
         await _setup(hass, entry)
     if family == FAMILY_BLUETTI and platform is Platform.NUMBER:
         # The AC500 map has no writable limit or threshold: no number at all.
@@ -427,11 +427,7 @@ async def test_user_flow(
 ) -> None:
     """Menu -> form; an error recovers; the entry carries the right data."""
     port = _zendure(bsim).port if family == FAMILY_ZENDURE else _bluetti(bsim).server.port
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": family}
-    )
-    assert result["step_id"] == family
+    result = await open_device_form(hass, family)
     bsim.devices[family].apply_fault(Fault(FaultKind.REFUSE))
     await bsim.tick()
     result = await hass.config_entries.flow.async_configure(
@@ -446,17 +442,19 @@ async def test_user_flow(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == title
     assert result["result"].unique_id == serial
-    assert result["data"] == {CONF_FAMILY: family, CONF_HOST: "127.0.0.1", CONF_PORT: port}
+    assert result["data"] == {
+        CONF_KIND: "battery",
+        CONF_FAMILY: family,
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: port,
+    }
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_zendure_local_api_disabled(hass: HomeAssistant, bsim: Simulation) -> None:
     """HTTP 401: the form explains how to enable the local API."""
     _zendure(bsim).apply_fault(Fault(FaultKind.EXCEPTION, code=401))
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": FAMILY_ZENDURE}
-    )
+    result = await open_device_form(hass, FAMILY_ZENDURE)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: _zendure(bsim).port}
     )

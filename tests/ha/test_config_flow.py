@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import dataclasses
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -16,6 +17,7 @@ from custom_components.v2x.const import (
     CONF_CAPACITY,
     CONF_FAMILY,
     CONF_FULL_INTERVAL,
+    CONF_KIND,
     CONF_MAX_DISCHARGE_POWER,
     CONF_RESERVE_SOC,
     CONF_STATUS_INTERVAL,
@@ -23,14 +25,15 @@ from custom_components.v2x.const import (
     CONF_WATCHDOG,
     DEFAULT_OPTIONS,
     DOMAIN,
-    FAMILY_QUASAR1,
 )
+from custom_components.v2x.devices import quasar
 from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig
 from simulator.world import Simulation
 from tests.conftest import start_simulation
 
 from .conftest import SERIAL
+from .flows import FAMILY_QUASAR1, open_device_form
 
 
 @pytest.fixture(autouse=True)
@@ -41,24 +44,8 @@ def mock_setup_entry() -> Iterator[AsyncMock]:
 
 
 async def _start(hass: HomeAssistant, family: str = "quasar1") -> ConfigFlowResult:
-    """Open the user flow and pick a device type from the menu."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == [
-        "quasar1",
-        "sunspec",
-        "echonet_lite",
-        "zendure",
-        "bluetti",
-        "site",
-        "v2b",
-    ]
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": family}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == family
-    return result
+    """Open the user flow and pick a device type from the menu, then the product."""
+    return await open_device_form(hass, family)
 
 
 def _input(sim: Simulation, **changes: object) -> dict[str, object]:
@@ -70,7 +57,7 @@ def _input(sim: Simulation, **changes: object) -> dict[str, object]:
 
 
 def _entry_data(sim: Simulation) -> dict[str, object]:
-    return {CONF_FAMILY: FAMILY_QUASAR1, **_input(sim)}
+    return {CONF_KIND: "charger", CONF_FAMILY: FAMILY_QUASAR1, **_input(sim)}
 
 
 async def test_user_flow_creates_entry(hass: HomeAssistant, sim: Simulation) -> None:
@@ -82,6 +69,7 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, sim: Simulation) -> 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"Wallbox Quasar 1 {SERIAL}"
     assert result["data"] == {
+        CONF_KIND: "charger",
         CONF_FAMILY: FAMILY_QUASAR1,
         CONF_HOST: "127.0.0.1",
         CONF_PORT: sim.quasars["quasar"].server.port,
@@ -118,7 +106,8 @@ async def test_cannot_connect_then_recover(hass: HomeAssistant, sim: Simulation)
 
 async def test_wrong_unit_id_times_out_then_recover(hass: HomeAssistant, sim: Simulation) -> None:
     """The Quasar ignores other unit ids -> timeout."""
-    with patch("custom_components.v2x.config_flow.DEFAULT_REQUEST_TIMEOUT_S", 0.3):
+    impatient = dataclasses.replace(quasar.FAMILY, timeout_s=0.3)
+    with patch("custom_components.v2x.config_flow.device_family", return_value=impatient):
         errors = await _fault_then_recover(hass, sim, None, _input(sim, **{CONF_UNIT_ID: 5}))
     assert errors == {CONF_HOST: "timeout"}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -34,19 +34,14 @@ from custom_components.v2x.building import BuildingManager
 from custom_components.v2x.config_flow import TITLE_SERIAL_TAIL
 from custom_components.v2x.const import (
     CONF_BUILDING_POWER,
-    CONF_FAMILY,
+    CONF_KIND,
     CONF_METER_INCLUDES_VEHICLES,
     CONF_UNIT_ID,
     CONF_VEHICLES,
     DOMAIN,
-    FAMILY_BLUETTI,
-    FAMILY_ECHONET,
-    FAMILY_QUASAR1,
-    FAMILY_SUNSPEC,
-    FAMILY_V2B,
-    FAMILY_ZENDURE,
 )
 from custom_components.v2x.diagnostics import known_serials, redact
+from custom_components.v2x.models import EntryKind
 from custom_components.v2x.site import BackupSite
 from simulator.bluetti import BluettiConfig
 from simulator.echonet import EchonetConfig
@@ -55,6 +50,14 @@ from simulator.sunspec import SunSpecConfig
 from simulator.world import Simulation, load_scenario
 from simulator.zendure import ZendureConfig
 
+from .flows import (
+    FAMILY_BLUETTI,
+    FAMILY_ECHONET,
+    FAMILY_QUASAR1,
+    FAMILY_SUNSPEC,
+    FAMILY_ZENDURE,
+    open_device_form,
+)
 from .site_helpers import GRID, _settle, async_setup_site_entities, site_entry
 
 SCENARIO = Path(__file__).resolve().parents[2] / "simulator" / "scenarios" / "default.toml"
@@ -120,10 +123,7 @@ async def _add_through_flow(
     hass: HomeAssistant, sim: Simulation, family: str, name: str
 ) -> ConfigEntry:
     """Add a device the way a user does; the entry is set up afterwards."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": family}
-    )
+    result = await open_device_form(hass, family)
     user_input: dict[str, Any] = {CONF_HOST: "127.0.0.1", CONF_PORT: _port(sim, name)}
     if family in (FAMILY_QUASAR1, FAMILY_SUNSPEC):
         user_input[CONF_UNIT_ID] = 1
@@ -166,7 +166,7 @@ async def test_no_serial_number_in_any_diagnostics(
         domain=DOMAIN,
         title="Office",
         data={
-            CONF_FAMILY: FAMILY_V2B,
+            CONF_KIND: EntryKind.BUILDING.value,
             CONF_VEHICLES: [entries[name].entry_id for name in OFFICE_BAYS],
             CONF_BUILDING_POWER: METER,
             CONF_METER_INCLUDES_VEHICLES: False,

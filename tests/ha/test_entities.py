@@ -21,6 +21,7 @@ from custom_components.v2x.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
+from custom_components.v2x.models import ChargerRuntimeData
 from simulator.quasar import QuasarConfig
 
 from .conftest import SERIAL, device_with
@@ -53,7 +54,7 @@ async def test_entities(
 ) -> None:
     """Registry entries and states of one platform; all on the charger's device."""
     config_entry.add_to_hass(hass)
-    with patch("custom_components.v2x.PLATFORMS", [platform]):
+    with patch.object(ChargerRuntimeData, "platforms", (platform,)):
         assert await hass.config_entries.async_setup(config_entry.entry_id)
         await hass.async_block_till_done()
     await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)

@@ -13,7 +13,6 @@ from custom_components.v2x.const import (
     CONF_UNIT_ID,
     DEFAULT_OPTIONS,
     DOMAIN,
-    FAMILY_QUASAR1,
 )
 from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig
@@ -21,6 +20,7 @@ from simulator.world import Simulation
 from tests.conftest import start_simulation
 
 from .conftest import SERIAL, device_with
+from .flows import FAMILY_QUASAR1
 
 
 async def test_setup_and_unload(

@@ -15,7 +15,6 @@ from unittest.mock import patch
 
 from homeassistant.config_entries import (
     SOURCE_INTEGRATION_DISCOVERY,
-    SOURCE_USER,
     ConfigEntryState,
 )
 from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE, Platform
@@ -31,22 +30,22 @@ from custom_components.v2x import echonet_support
 from custom_components.v2x.const import (
     CONF_FAMILY,
     CONF_FULL_INTERVAL,
+    CONF_KIND,
     CONF_STATUS_INTERVAL,
     CONF_UNIT_ID,
     CONF_WATCHDOG,
     DEFAULT_OPTIONS,
     DOMAIN,
-    FAMILY_ECHONET,
-    FAMILY_SUNSPEC,
 )
-from custom_components.v2x.coordinator import ChargerRuntimeData
 from custom_components.v2x.devices.sunspec import SunSpecCharger
+from custom_components.v2x.models import ChargerRuntimeData
 from simulator.echonet import EchonetTwin
 from simulator.faults import Fault, FaultKind
 from simulator.sunspec import SunSpecTwin
 from simulator.world import Simulation, parse_scenario
 
 from .conftest import device_with, state_of
+from .flows import FAMILY_ECHONET, FAMILY_SUNSPEC, open_device_form
 
 SUNSPEC_SERIAL = "SS11-000123"
 # 0xFE + Nichicon's manufacturer code + "EVPS-SIM-0001" (the twin's default 0x83).
@@ -90,8 +89,19 @@ def _echonet(sim: Simulation) -> EchonetTwin:
 def _data(sim: Simulation, family: str) -> dict[str, Any]:
     if family == FAMILY_SUNSPEC:
         port = _sunspec(sim).server.port
-        return {CONF_FAMILY: family, CONF_HOST: "127.0.0.1", CONF_PORT: port, CONF_UNIT_ID: 1}
-    return {CONF_FAMILY: family, CONF_HOST: "127.0.0.1", CONF_PORT: _echonet(sim).port}
+        return {
+            CONF_KIND: "charger",
+            CONF_FAMILY: family,
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: port,
+            CONF_UNIT_ID: 1,
+        }
+    return {
+        CONF_KIND: "charger",
+        CONF_FAMILY: family,
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: _echonet(sim).port,
+    }
 
 
 def _entry(sim: Simulation, family: str, **options: Any) -> MockConfigEntry:
@@ -156,7 +166,7 @@ async def test_entities(
 ) -> None:
     """Every entity each family supports, and only those (capability gating)."""
     entry = _entry(csim, family)
-    with patch("custom_components.v2x.PLATFORMS", [platform]):
+    with patch.object(ChargerRuntimeData, "platforms", (platform,)):
         await _setup(hass, entry)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
     await _unload(hass, entry)
@@ -308,15 +318,10 @@ async def test_user_flows(hass: HomeAssistant, csim: Simulation) -> None:
     """Both families are offered in the menu and identified by their own identity."""
     with patch("custom_components.v2x.async_setup_entry", return_value=True):
         for family, serial in ((FAMILY_SUNSPEC, SUNSPEC_SERIAL), (FAMILY_ECHONET, ECHONET_ID)):
-            result = await hass.config_entries.flow.async_init(
-                DOMAIN, context={"source": SOURCE_USER}
-            )
-            assert family in result["menu_options"]
-            result = await hass.config_entries.flow.async_configure(
-                result["flow_id"], {"next_step_id": family}
-            )
-            assert result["step_id"] == family
-            user_input = {k: v for k, v in _data(csim, family).items() if k != CONF_FAMILY}
+            result = await open_device_form(hass, family)
+            user_input = {
+                k: v for k, v in _data(csim, family).items() if k not in (CONF_KIND, CONF_FAMILY)
+            }
             result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
             assert result["type"] is FlowResultType.CREATE_ENTRY
             assert result["result"].unique_id == serial
@@ -383,11 +388,7 @@ async def test_opening_the_echonet_form_looks_for_units(
         patch.object(echonet_support, "SCAN_WAIT_S", 0.3),
     ):
         assert not echonet_support.discovery_running(hass)
-        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"next_step_id": "echonet_lite"}
-        )
-        assert result["step_id"] == "echonet_lite"
+        await open_device_form(hass, FAMILY_ECHONET)
         found: list[Any] = []
         for _ in range(100):  # the scan listens for replies in the background
             await hass.async_block_till_done()

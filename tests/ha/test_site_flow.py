@@ -19,13 +19,14 @@ from custom_components.v2x.const import (
     CONF_FAMILY,
     CONF_GRID_DEVICE,
     CONF_GRID_ENTITY,
+    CONF_KIND,
     CONF_SHEDDABLE_LOADS,
     CONF_SITE_TYPE,
     CONF_SOURCES,
     CONF_TRANSFER_SWITCH,
     DOMAIN,
-    FAMILY_SITE,
 )
+from custom_components.v2x.models import EntryKind
 from custom_components.v2x.site import BackupSite, site_device_identifier
 
 from .conftest import device_with
@@ -95,7 +96,7 @@ async def test_site_flow_creates_building(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Tower"
     assert result["data"] == {
-        CONF_FAMILY: FAMILY_SITE,
+        CONF_KIND: EntryKind.SITE.value,
         CONF_SITE_TYPE: "building",
         CONF_GRID_ENTITY: GRID,
         CONF_SOURCES: [source],
@@ -134,8 +135,10 @@ async def test_device_grid_signal_with_zendure(
     """A Zendure reports gridState: it can be the site's grid signal."""
     from homeassistant.const import CONF_HOST, CONF_PORT
 
-    from custom_components.v2x.const import CONF_POLL_INTERVAL, FAMILY_ZENDURE
+    from custom_components.v2x.const import CONF_POLL_INTERVAL
     from simulator.world import Simulation, parse_scenario
+
+    from .flows import FAMILY_ZENDURE
 
     await async_setup_site_entities(hass)
     sim = Simulation(parse_scenario({"zendure": [{"port": 0}]}), control_port=0)
@@ -230,7 +233,7 @@ async def test_reconfigure_site(hass: HomeAssistant, site: BackupSite) -> None:
         domain=DOMAIN,
         title="Garage",
         unique_id="site_switch.garage_transfer",
-        data={CONF_FAMILY: FAMILY_SITE, CONF_TRANSFER_SWITCH: "switch.garage_transfer"},
+        data={CONF_KIND: EntryKind.SITE.value, CONF_TRANSFER_SWITCH: "switch.garage_transfer"},
     ).add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
@@ -263,7 +266,7 @@ async def test_reconfigure_site(hass: HomeAssistant, site: BackupSite) -> None:
     await hass.async_block_till_done()
     assert entry.unique_id == f"site_{HEATER}"
     assert entry.data == {
-        CONF_FAMILY: FAMILY_SITE,
+        CONF_KIND: EntryKind.SITE.value,
         CONF_SITE_TYPE: "house",
         CONF_GRID_ENTITY: GRID,
         CONF_SOURCES: site.sources,

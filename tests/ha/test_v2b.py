@@ -28,7 +28,7 @@ from custom_components.v2x.const import (
     CONF_BUILDING_POWER,
     CONF_DEMAND_CHARGE,
     CONF_DEPARTURE,
-    CONF_FAMILY,
+    CONF_KIND,
     CONF_METER_INCLUDES_VEHICLES,
     CONF_OFFPEAK_PRICE,
     CONF_PEAK_END,
@@ -39,9 +39,9 @@ from custom_components.v2x.const import (
     CONF_VEHICLE_SETTINGS,
     CONF_VEHICLES,
     DOMAIN,
-    FAMILY_V2B,
 )
 from custom_components.v2x.devices.model import OperatingMode
+from custom_components.v2x.models import EntryKind
 from simulator.quasar import QuasarTwin
 
 from .conftest import device_with, runtime, state_of
@@ -69,7 +69,7 @@ def v2b_entry(charger_entry_id: str, **options: Any) -> MockConfigEntry:
         domain=DOMAIN,
         title="Office",
         data={
-            CONF_FAMILY: FAMILY_V2B,
+            CONF_KIND: EntryKind.BUILDING.value,
             CONF_VEHICLES: [charger_entry_id],
             CONF_BUILDING_POWER: METER,
             CONF_METER_INCLUDES_VEHICLES: False,
@@ -376,7 +376,7 @@ async def test_config_flow_creates_a_building(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "HQ"
     assert result["data"] == {
-        CONF_FAMILY: FAMILY_V2B,
+        CONF_KIND: EntryKind.BUILDING.value,
         CONF_VEHICLES: [init_integration.entry_id],
         CONF_BUILDING_POWER: METER,
         CONF_METER_INCLUDES_VEHICLES: True,

@@ -36,8 +36,8 @@ from custom_components.v2x.const import (
     CONF_BILLING_DAY,
     CONF_BUILDING_POWER,
     CONF_DEMAND_CHARGE,
-    CONF_FAMILY,
     CONF_IMPORT_LIMIT,
+    CONF_KIND,
     CONF_LOAD_FORECAST,
     CONF_METER_INCLUDES_VEHICLES,
     CONF_OFFPEAK_PRICE,
@@ -49,10 +49,10 @@ from custom_components.v2x.const import (
     CONF_VEHICLES,
     CONF_WEAR_COST,
     DOMAIN,
-    FAMILY_V2B,
 )
 from custom_components.v2x.devices.model import OperatingMode
 from custom_components.v2x.diagnostics import async_get_config_entry_diagnostics
+from custom_components.v2x.models import EntryKind
 from custom_components.v2x.planner.lp import PlannerError, solve
 from custom_components.v2x.planner.model import PlannerInputError
 from simulator.faults import Fault, FaultKind
@@ -967,7 +967,7 @@ async def test_reconfigure_a_building(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert dict(entry.data) == {
-        CONF_FAMILY: FAMILY_V2B,
+        CONF_KIND: EntryKind.BUILDING.value,
         CONF_VEHICLES: vehicles,
         CONF_BUILDING_POWER: METER,
         CONF_METER_INCLUDES_VEHICLES: True,

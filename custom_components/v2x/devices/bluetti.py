@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from .errors import CommandRefusedError, ValueOutOfRangeError, WriteNotVerifiedError
+from .family import Connection, DeviceFamily, PollLimits
 from .modbus import ModbusProfile, ModbusTransport, RegisterBlock, RegisterImage, to_signed16
 from .model import (
     BatteryCapabilities,
@@ -328,3 +329,22 @@ class BluettiStation(ModbusProfile):
             read_back = (await bus.read(address, 1))[0]
         if read_back != int(on):
             raise WriteNotVerifiedError(name, int(on), read_back)
+
+
+def _build(connection: Connection) -> BluettiStation:
+    transport = ModbusTransport(
+        connection.host, connection.port, UNIT_ID, timeout_s=connection.timeout_s
+    )
+    return BluettiStation(transport)
+
+
+# A weak Modbus stack: 30 s polls by default, never faster than 15 s.
+FAMILY: Final = DeviceFamily(
+    key="bluetti",
+    title="Bluetti power station",
+    products=("AC500", "EP500Pro", "AC200L"),
+    default_port=DEFAULT_PORT,
+    timeout_s=5.0,
+    poll=PollLimits(default_s=DEFAULT_POLL_INTERVAL_S, min_s=15),
+    build_battery=_build,
+)

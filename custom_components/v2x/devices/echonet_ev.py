@@ -30,6 +30,7 @@ import logging
 from typing import Final
 
 from .echonet import (
+    ECHONET_PORT,
     EPC_GET_MAP,
     EPC_IDENTIFICATION,
     EPC_MANUFACTURER,
@@ -50,6 +51,7 @@ from .errors import (
     ValueOutOfRangeError,
     WriteNotVerifiedError,
 )
+from .family import Connection, DeviceFamily
 from .model import (
     ChargerCapabilities,
     ChargerErrors,
@@ -642,3 +644,32 @@ def _setpoint(info: EvChargerInfo, values: Values) -> int:
     if methods != (None, None) and METHOD_V2G not in methods:
         return 0
     return combined
+
+
+# One UDP exchange may be lost; a unit that misses three in a row is not there.
+REQUEST_TIMEOUT_S: Final = 1.0
+REQUEST_RETRIES: Final = 2
+
+
+def _build(connection: Connection) -> EchonetEvCharger:
+    client = EchonetClient(
+        connection.need_endpoint(),
+        connection.host,
+        connection.port,
+        timeout_s=connection.timeout_s,
+        retries=REQUEST_RETRIES,
+    )
+    return EchonetEvCharger(client)
+
+
+FAMILY: Final = DeviceFamily(
+    key="echonet_lite",
+    title="ECHONET Lite EV charger/discharger",
+    products=("Nichicon EV Power Station (LEAF to Home)", "ECHONET Lite class 0x027E"),
+    default_port=ECHONET_PORT,
+    timeout_s=REQUEST_TIMEOUT_S,
+    watchdog=False,
+    shared_endpoint=True,
+    network_scan=True,
+    build_charger=_build,
+)

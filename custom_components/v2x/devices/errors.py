@@ -86,6 +86,12 @@ class ResponseImpossibleError(DeviceError):
     translation_key = "response_impossible"
 
 
+class LocalApiDisabledError(DeviceProtocolError):
+    """The device refuses its local API until the user enables it (e.g. HTTP 401)."""
+
+    translation_key = "local_api_disabled"
+
+
 class CommandRefusedError(DeviceError):
     """A command was refused before anything was sent (e.g. it would pass the reserve)."""
 

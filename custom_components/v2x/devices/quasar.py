@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Final
 
 from .errors import ValueOutOfRangeError, WriteNotVerifiedError
+from .family import Connection, DeviceFamily
 from .modbus import (
     ModbusBus,
     ModbusProfile,
@@ -294,3 +295,20 @@ class Quasar1(ModbusProfile):
 def _verify(name: str, written: int, read_back: int) -> None:
     if written != read_back:
         raise WriteNotVerifiedError(name, written, read_back)
+
+
+def _build(connection: Connection) -> Quasar1:
+    transport = ModbusTransport(
+        connection.host, connection.port, connection.unit_id, timeout_s=connection.timeout_s
+    )
+    return Quasar1(transport, watchdog_s=connection.watchdog_s)
+
+
+FAMILY: Final = DeviceFamily(
+    key="quasar1",
+    title="Wallbox Quasar 1",
+    products=("Wallbox Quasar 1 (CHAdeMO, 7.4 kW)",),
+    default_port=DEFAULT_PORT,
+    unit_id=DEFAULT_UNIT_ID,
+    build_charger=_build,
+)

@@ -51,6 +51,7 @@ from .errors import (
     ValueOutOfRangeError,
     WriteNotVerifiedError,
 )
+from .family import Connection, DeviceFamily
 from .modbus import (
     MAX_REGISTERS_PER_READ,
     ModbusBus,
@@ -1005,3 +1006,20 @@ class SunSpecCharger(ModbusProfile):
 def _verify(name: str, written: int, read_back: int | None) -> None:
     if read_back != written:
         raise WriteNotVerifiedError(name, written, -1 if read_back is None else read_back)
+
+
+def _build(connection: Connection) -> SunSpecCharger:
+    transport = ModbusTransport(
+        connection.host, connection.port, connection.unit_id, timeout_s=connection.timeout_s
+    )
+    return SunSpecCharger(transport, watchdog_s=connection.watchdog_s)
+
+
+FAMILY: Final = DeviceFamily(
+    key="sunspec",
+    title="SunSpec bidirectional charger",
+    products=("DC chargers and storage inverters with SunSpec models 1, 701, 704",),
+    default_port=DEFAULT_PORT,
+    unit_id=1,
+    build_charger=_build,
+)

@@ -29,9 +29,11 @@ from .errors import (
     DeviceConnectionError,
     DeviceProtocolError,
     DeviceTimeoutError,
+    LocalApiDisabledError,
     ValueOutOfRangeError,
     WriteNotVerifiedError,
 )
+from .family import Connection, DeviceFamily, PollLimits
 from .model import (
     BatteryCapabilities,
     BatteryPack,
@@ -76,10 +78,8 @@ WRITABLE: Final[dict[str, tuple[int, int]]] = {
 _PERCENT_TENTHS: Final = frozenset({"socSet", "minSoc"})
 
 
-class ZendureAuthError(DeviceProtocolError):
-    """The device answered 401: its local API is not enabled."""
-
-    translation_key = "local_api_disabled"
+class ZendureAuthError(LocalApiDisabledError):
+    """The device answered 401: its local API is off until a HEMS is added in the app."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,3 +492,22 @@ class ZendureClient:
             return json.loads(text)
         except ValueError as err:
             raise DeviceProtocolError(f"{self.host} sent a body that is not JSON") from err
+
+
+def _build(connection: Connection) -> ZendureClient:
+    return ZendureClient(
+        connection.need_session(), connection.host, connection.port, timeout_s=connection.timeout_s
+    )
+
+
+# The HTTP API copes with 10 s polls and, briefly, with 2 s ones.
+FAMILY: Final = DeviceFamily(
+    key="zendure",
+    title="Zendure battery",
+    products=("SolarFlow 800", "SolarFlow 800 Pro", "SolarFlow 2400 AC"),
+    default_port=DEFAULT_PORT,
+    timeout_s=5.0,
+    poll=PollLimits(default_s=DEFAULT_POLL_INTERVAL_S, min_s=2),
+    zeroconf=("_zendure._tcp.local.",),
+    build_battery=_build,
+)
