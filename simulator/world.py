@@ -68,15 +68,21 @@ class ScenarioConfig(ScenarioTwinConfigs):
         *,
         site: SiteConfig | None = None,
         sites: dict[str, SiteConfig] | None = None,
+        device_configs: dict[str, list[Any]] | None = None,
         **groups: list[Any],
     ) -> None:
-        """The world's settings; ``groups``: device configs by family (``quasars=[...]``)."""
+        """The world's settings and the device configs.
+
+        The configs come by scenario table (``device_configs={"quasar": [...]}``) or by
+        family (``quasars=[...]``).
+        """
         self.speed = speed
         self.control_port = control_port
         self.grid = Grid() if grid is None else grid
         self.site = SiteConfig() if site is None else site
         self.sites = {} if sites is None else sites
         self.device_configs = {kind.table: [] for kind in twin_kinds()}
+        self.device_configs.update(device_configs or {})
         for group, configs in groups.items():
             kind = kind_by_group(group)
             if kind is None:
@@ -93,11 +99,13 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
     control = raw.get("control", {})
     grid = raw.get("grid", {})
     kinds = twin_kinds()
-    groups = {kind.group: [kind.config(item) for item in raw.get(kind.table, [])] for kind in kinds}
-    names = [config.name for configs in groups.values() for config in configs]
+    by_table = {
+        kind.table: [kind.config(item) for item in raw.get(kind.table, [])] for kind in kinds
+    }
+    names = [config.name for configs in by_table.values() for config in configs]
     if len(names) != len(set(names)):
         raise ValueError("device names must be unique")
-    chargers = {config.name for kind in kinds if kind.charger for config in groups[kind.group]}
+    chargers = {config.name for kind in kinds if kind.charger for config in by_table[kind.table]}
     site = parse_site(raw.get("site", {}), chargers)
     sites = {str(name): parse_site(table, chargers) for name, table in raw.get("sites", {}).items()}
     return ScenarioConfig(
@@ -109,7 +117,7 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
         ),
         site=site,
         sites=sites,
-        **groups,
+        device_configs=by_table,
     )
 
 

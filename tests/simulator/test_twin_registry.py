@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -300,3 +300,12 @@ async def test_new_family_in_the_control_api(world: Simulation) -> None:
     status, body = await _call(world, "DELETE", "/devices/m/fault")
     assert (status, body) == (200, {"cleared": "m"})
     assert world.twins_of(METER)["m"].error == 0
+
+
+def test_scenario_config_copies() -> None:
+    """dataclasses.replace works on a ScenarioConfig (its fields are __init__ keywords)."""
+    original = parse_scenario({"quasar": [{"name": "a"}], "speed": 2})
+    copy = replace(original, speed=5.0)
+    assert copy.speed == 5.0
+    assert [c.name for c in copy.quasars] == ["a"]
+    assert copy.device_configs == original.device_configs
