@@ -309,3 +309,31 @@ def test_scenario_config_copies() -> None:
     assert copy.speed == 5.0
     assert [c.name for c in copy.quasars] == ["a"]
     assert copy.device_configs == original.device_configs
+
+
+async def test_every_shipped_twin_says_where_it_serves(allow_loopback: None) -> None:
+    """The command line's lines: family, name, host and the bound port."""
+    raw = {table: [{"name": table, "port": 0}] for table in ("quasar", "sunspec", "zendure")}
+    raw |= {"echonet": [{"name": "echonet", "port": 0}], "bluetti": [{"name": "b", "port": 0}]}
+    config = parse_scenario(raw | {"control": {"port": None}})
+    assert [c.name for c in config.zendures] + [c.name for c in config.bluettis] == [
+        "zendure",
+        "b",
+    ]
+    sim = Simulation(config)
+    await sim.start()
+    try:
+        lines = [twin.banner() for twin in sim.devices.values()]
+        ports = [twin.address[1] for twin in sim.devices.values()]
+        assert all(port > 0 for port in ports)
+        assert lines == [
+            f"Quasar 1 'quasar' on 127.0.0.1:{ports[0]} (unit 1)",
+            f"SunSpec charger 'sunspec' on 127.0.0.1:{ports[1]}",
+            f"ECHONET Lite node 'echonet' on 127.0.0.1:{ports[2]}",
+            f"Zendure zenSDK device 'zendure' on 127.0.0.1:{ports[3]}",
+            f"Bluetti power station 'b' on 127.0.0.1:{ports[4]}",
+        ]
+        assert sim.quasars["quasar"].listening
+        assert sim.bluettis["b"].listening
+    finally:
+        await sim.stop()
