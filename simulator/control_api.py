@@ -272,7 +272,10 @@ def build_app(sim: Simulation) -> web.Application:
     app.router.add_get("/devices/{name}/writes", get_writes)
     for (method, path), endpoint in _family_endpoints().items():
         handler = _family_endpoint(method, path, endpoint.refusal)
-        app.router.add_route(method, f"/devices/{{name}}/{path}", handler)
+        if method == "GET":
+            app.router.add_get(f"/devices/{{name}}/{path}", handler)  # HEAD too, as above
+        else:
+            app.router.add_route(method, f"/devices/{{name}}/{path}", handler)
     return app
 
 
