@@ -30,14 +30,8 @@ class DemoPorts:
         """Read a scenario file (the one the simulator is started with)."""
         scenario = load_scenario(path)
         devices = {
-            device.name: device.port
-            for family in (
-                scenario.quasars,
-                scenario.zendures,
-                scenario.bluettis,
-                scenario.sunspecs,
-                scenario.echonets,
-            )
+            device.name: int(device.port)
+            for family in scenario.device_configs.values()
             for device in family
         }
         if scenario.control_port is None:

@@ -38,8 +38,8 @@ async def _serve(sim: Simulation) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await sim.start()
-    for name, twin in sim.quasars.items():
-        _LOGGER.info("Quasar 1 %r on 127.0.0.1:%s (unit 1)", name, twin.server.port)
+    for twin in sim.devices.values():
+        _LOGGER.info("%s", twin.banner())
     _LOGGER.info("Control API on http://127.0.0.1:%s/state", sim.control_port)
     print(f"READY control_port={sim.control_port}", flush=True)  # noqa: T201
     await stop.wait()

@@ -29,27 +29,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import random
 from typing import TYPE_CHECKING, Any
 
 from .battery import Battery, apply_state
 from .clock import SimClock
-from .faults import Fault, NetworkFaultState
-from .modbus_server import (
-    ILLEGAL_DATA_ADDRESS,
-    ILLEGAL_DATA_VALUE,
-    ModbusError,
-    ModbusTcpServer,
-    NoReply,
-)
+from .faults import Fault
+from .modbus_server import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, ModbusError, NoReply
 from .modbus_twin import ModbusTwin
 from .records import WriteRecord
+from .registry import TwinKind, register
 
 if TYPE_CHECKING:
     from .world import Grid
 
 _ECHO = {57001: 2011, 57005: 2012, 57009: 2207, 57016: 2022, 57017: 2023}
-_MAX_STEP_S = 1.0
 
 
 @dataclass(slots=True)
@@ -89,27 +82,24 @@ class BluettiConfig:
 class BluettiTwin(ModbusTwin[BluettiConfig]):
     """The register map and physics of one AC500."""
 
-    def __init__(self, config: BluettiConfig, clock: SimClock, grid: Grid) -> None:
-        """Create the station with AC and DC outputs on."""
-        self.config = config
-        self.clock = clock
-        self.grid = grid
+    label = "Bluetti power station"
+
+    def __init__(self, config: BluettiConfig, clock: SimClock, grid: Grid | None = None) -> None:
+        """Create the station with AC and DC outputs on.
+
+        Without a ``grid`` the supply is always there.
+        """
+        super().__init__(config, clock, grid)
         self.battery = config.battery
-        self.server = ModbusTcpServer(self, port=config.port)
-        self.network = NetworkFaultState(self.server)
         self.ac_on = True
         self.dc_on = True
         self.grid_charge = 1
         self.frozen = False
-        self.garbage_until = 0.0
         self.ac_output_w = 0.0
         self.dc_output_w = 0.0
         self.grid_input_w = 0.0
         self.pv_input_w = 0.0
         self.ac_output_energy_kwh = 0.0
-        self.writes: list[WriteRecord] = []
-        self._rng = random.Random(config.serial)
-        self._time = clock.now()
         self._readers = self._build_readers()
         self._update_flows()
 
@@ -117,20 +107,19 @@ class BluettiTwin(ModbusTwin[BluettiConfig]):
 
     def advance(self) -> None:
         """Bring the battery up to the current simulation time."""
-        now = self.clock.now()
-        while self._time < now:
-            dt = min(_MAX_STEP_S, now - self._time)
-            self._update_flows()
-            battery_w = self.pv_input_w + self.grid_input_w - self.ac_output_w - self.dc_output_w
-            self.battery.step(battery_w, dt)
-            self.ac_output_energy_kwh += self.ac_output_w * dt / 3_600_000
-            self._time += dt
+        super().advance()
         self._update_flows()
+
+    def _step(self, dt: float) -> None:
+        self._update_flows()
+        battery_w = self.pv_input_w + self.grid_input_w - self.ac_output_w - self.dc_output_w
+        self.battery.step(battery_w, dt)
+        self.ac_output_energy_kwh += self.ac_output_w * dt / 3_600_000
 
     def _update_flows(self) -> None:
         config = self.config
         empty = self.battery.soc_pct <= self.battery.discharge_floor_pct
-        grid = self.grid.available
+        grid = self.grid_available
         ac_load = config.ac_load_w if self.ac_on else 0.0
         dc_load = config.dc_load_w if self.dc_on else 0.0
         if not grid and empty and config.pv_w <= 0:
@@ -213,7 +202,7 @@ class BluettiTwin(ModbusTwin[BluettiConfig]):
         if not all(a in self._readers for a in addresses):
             raise NoReply
         if self.clock.wall() < self.garbage_until:
-            return [self._rng.randrange(0x10000) for _ in addresses]
+            return self.garbage(count)
         return [self._readers[a]() for a in addresses]
 
     def write_single(self, address: int, value: int) -> int:
@@ -253,7 +242,7 @@ class BluettiTwin(ModbusTwin[BluettiConfig]):
             50018: lambda: 0,
             50019: lambda: 0,
             50022: lambda: 1,
-            50214: lambda: 5000 if self.grid.available else 0,
+            50214: lambda: 5000 if self.grid_available else 0,
             51001: lambda: config.packs,
             51002: lambda: 537,  # 53.7 V
             51003: lambda: round(abs(self._battery_w()) / 53.7 * 10),
@@ -279,3 +268,6 @@ class BluettiTwin(ModbusTwin[BluettiConfig]):
 
     def _battery_w(self) -> float:
         return self.pv_input_w + self.grid_input_w - self.ac_output_w - self.dc_output_w
+
+
+KIND = register(TwinKind("bluetti", "bluettis", BluettiConfig, BluettiTwin))

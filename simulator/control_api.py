@@ -15,22 +15,25 @@ POST   /devices/{name}/state   device world: {"plugged": true, "soc_pct": 55} (c
 POST   /devices/{name}/car     alias of /state (vehicle chargers)
 POST   /devices/{name}/fault   {"kind": "stall", "delay_s": 5, "duration_s": 30}
 DELETE /devices/{name}/fault
-GET    /devices/{name}/registers?start=526&count=17
 GET    /devices/{name}/writes
+and each device family's own endpoints (``DeviceEndpoint`` in its twin class), e.g.
+GET    /devices/{name}/registers?start=526&count=17   (Modbus devices)
+
+No device family is named here: the families come from the twin registry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .bluetti import BluettiTwin
 from .faults import Fault
-from .quasar import QuasarTwin
-from .sunspec import SunSpecTwin
+from .registry import twin_kinds
+from .twin import DeviceEndpoint, DeviceRequest
 
 if TYPE_CHECKING:
     from .site import SiteTwin
@@ -63,13 +66,6 @@ def _device(request: web.Request) -> SimDevice:
     if name not in sim.devices:
         raise _not_found(f"no device named {name!r}")
     return sim.devices[name]
-
-
-def _modbus_device(request: web.Request) -> QuasarTwin | BluettiTwin | SunSpecTwin:
-    device = _device(request)
-    if not isinstance(device, QuasarTwin | BluettiTwin | SunSpecTwin):
-        raise _not_found(f"{device.name!r} is not a Modbus device")
-    return device
 
 
 async def get_state(request: web.Request) -> web.Response:
@@ -144,28 +140,42 @@ async def delete_fault(request: web.Request) -> web.Response:
     return web.json_response({"cleared": device.name})
 
 
-async def get_registers(request: web.Request) -> web.Response:
-    """Read raw registers without going through Modbus (and without feeding the watchdog)."""
-    twin = _modbus_device(request)
-    try:
-        start = int(request.query.get("start", "0"))
-        count = int(request.query.get("count", "1"))
-    except ValueError:
-        raise _bad_request("start and count must be integers") from None
-    if not 1 <= count <= 125:
-        raise _bad_request("count must be in 1..125")
-    twin.advance()
-    values = [
-        twin.register(a) if twin.is_readable(a) else None for a in range(start, start + count)
-    ]
-    return web.json_response({"start": start, "values": values})
-
-
 async def get_writes(request: web.Request) -> web.Response:
     """Every write the device accepted (registers or HTTP properties), in order."""
     device = _device(request)
-    writes = getattr(device, "writes", [])
-    return web.json_response([asdict(record) for record in writes])
+    return web.json_response([asdict(record) for record in device.writes])
+
+
+def _family_endpoint(
+    method: str, path: str, refusal: str
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The handler of ``method /devices/{name}/<path>``, an endpoint of some families."""
+
+    async def handle(request: web.Request) -> web.Response:
+        device = _device(request)
+        endpoint = next((e for e in device.endpoints if (e.method, e.path) == (method, path)), None)
+        if endpoint is None:
+            raise _not_found(f"{device.name!r} {refusal}")
+        body = await _json(request) if method == "POST" else {}
+        try:
+            answer = endpoint.handle(device, DeviceRequest(request.query, body))
+        except (TypeError, ValueError) as err:
+            raise _bad_request(str(err)) from None
+        return web.json_response(answer)
+
+    return handle
+
+
+def _family_endpoints() -> dict[tuple[str, str], DeviceEndpoint[Any]]:
+    """Every registered family's own endpoints by (method, path).
+
+    The first family to list a path wins; its refusal answers the devices without it.
+    """
+    endpoints: dict[tuple[str, str], DeviceEndpoint[Any]] = {}
+    for kind in twin_kinds():
+        for endpoint in kind.endpoints:
+            endpoints.setdefault((endpoint.method, endpoint.path), endpoint)
+    return endpoints
 
 
 async def get_grid(request: web.Request) -> web.Response:
@@ -259,8 +269,13 @@ def build_app(sim: Simulation) -> web.Application:
     app.router.add_post("/devices/{name}/car", post_state)
     app.router.add_post("/devices/{name}/fault", post_fault)
     app.router.add_delete("/devices/{name}/fault", delete_fault)
-    app.router.add_get("/devices/{name}/registers", get_registers)
     app.router.add_get("/devices/{name}/writes", get_writes)
+    for (method, path), endpoint in _family_endpoints().items():
+        handler = _family_endpoint(method, path, endpoint.refusal)
+        if method == "GET":
+            app.router.add_get(f"/devices/{{name}}/{path}", handler)  # HEAD too, as above
+        else:
+            app.router.add_route(method, f"/devices/{{name}}/{path}", handler)
     return app
 
 

@@ -95,6 +95,8 @@ from .battery import Battery
 from .clock import SimClock
 from .faults import Fault, FaultKind
 from .records import WriteRecord
+from .registry import TwinKind, register
+from .twin import ChargerTwin, with_car
 
 if TYPE_CHECKING:
     from .world import Grid
@@ -168,7 +170,6 @@ _NODE_GET = (0x80, 0x82, 0x83, 0x8A, 0x9D, 0x9E, 0x9F, 0xD3, 0xD4, 0xD6, 0xD7)
 _NODE_ANNO = (0x80, 0xD5)
 NODE_VERSION = b"\x01\x0d\x01\x00"
 
-_MAX_STEP_S = 1.0
 _DEFAULT_UNIQUE_ID = b"EVPS-SIM-0001"  # 13 bytes
 
 
@@ -385,19 +386,17 @@ class _Protocol(asyncio.DatagramProtocol):
         _LOGGER.debug("ECHONET Lite socket error: %s", exc)
 
 
-class EchonetTwin:
+class EchonetTwin(ChargerTwin[EchonetConfig]):
     """The ECHONET Lite node (node profile + EV charger/discharger) and its car."""
+
+    label = "ECHONET Lite node"
 
     def __init__(self, config: EchonetConfig, clock: SimClock, grid: Grid | None = None) -> None:
         """Create the unit in standby; nothing listens before :meth:`start`.
 
         Without a ``grid`` the supply is always there.
         """
-        self.config = config
-        self.clock = clock
-        self.grid = grid
-        self.battery = config.car
-        self.plugged = config.plugged
+        super().__init__(config, clock, grid)
         self.port = config.port
         self.installation_location = b"\x00"
         self.operation_mode = MODE_STANDBY
@@ -407,14 +406,10 @@ class EchonetTwin:
         self.discharge_setpoint_w = 0
         self.power_setting_w = 0
         self.confirmed = False
-        self.actual_power_w = 0.0
         self.charged_wh = 0.0
         self.discharged_wh = 0.0
         self.error_code: int | None = None
-        self.soc_glitch_reads = 0
         self.requests: list[EchonetRequest] = []
-        self.writes: list[WriteRecord] = []
-        self._time = clock.now()
         self._preparation_until = -1.0
         self._boot_until = -1.0
         self._transport: asyncio.DatagramTransport | None = None
@@ -595,7 +590,7 @@ class EchonetTwin:
         return mode
 
     def _grid_up(self) -> bool:
-        return self.grid is None or self.grid.available
+        return self.grid_available
 
     # -- setters: return False to refuse ----------------------------------------------
 
@@ -683,16 +678,13 @@ class EchonetTwin:
     # -- physics -------------------------------------------------------------------------
 
     def advance(self) -> None:
-        """Bring physics up to the current simulation time."""
-        now = self.clock.now()
+        """Bring physics up to the current simulation time (a step ends with preparation)."""
         if not self._grid_up():
             self.actual_power_w = min(self.actual_power_w, 0.0)  # nothing to charge from
-        while self._time < now:
-            dt = min(_MAX_STEP_S, now - self._time)
-            if self._time < self._preparation_until:
-                dt = min(dt, self._preparation_until - self._time)
-            self._step(dt)
-            self._time += dt
+        super().advance()
+
+    def _step_events(self) -> Iterable[float]:
+        return (self._preparation_until,)
 
     def _step(self, dt: float) -> None:
         target = self.battery.power_limit_w(self._target_power())
@@ -884,9 +876,9 @@ class EchonetTwin:
     # -- lifecycle, faults and world events --------------------------------------------
 
     @property
-    def name(self) -> str:
-        """The device's name in the scenario."""
-        return self.config.name
+    def address(self) -> tuple[str, int]:
+        """Host and (bound) UDP port."""
+        return self.config.host, self.port
 
     async def start(self) -> None:
         """Start serving UDP; port 0 picks a free port, kept across restarts."""
@@ -1039,3 +1031,14 @@ class EchonetTwin:
             "requests": len(self.requests),
             "writes": len(self.writes),
         }
+
+
+def _config(entry: dict[str, Any]) -> EchonetConfig:
+    """An ``[[echonet]]`` entry: its car, and ``identification`` as hex."""
+    entry = with_car(entry)
+    if "identification" in entry:
+        entry["identification"] = bytes.fromhex(str(entry["identification"]))
+    return EchonetConfig(**entry)
+
+
+KIND = register(TwinKind("echonet", "echonets", EchonetConfig, EchonetTwin, parse=_config))

@@ -27,20 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import random
 from typing import TYPE_CHECKING, Any
 
 from .battery import Battery
 from .clock import SimClock
-from .faults import Fault, FaultKind, NetworkFaultState
-from .modbus_server import (
-    ILLEGAL_DATA_ADDRESS,
-    ILLEGAL_DATA_VALUE,
-    ModbusError,
-    ModbusTcpServer,
-)
+from .faults import Fault, FaultKind
+from .modbus_server import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, ModbusError
 from .modbus_twin import ModbusTwin
 from .records import WriteRecord
+from .registry import TwinKind, register
+from .twin import ChargerTwin, with_car
 
 if TYPE_CHECKING:
     from .world import Grid
@@ -78,7 +74,6 @@ _DOCUMENTED = frozenset(
     )
 )
 _WRITABLE = frozenset((81, 82, 83, 84, 85, 87, 88, 256, 257, 258, 260))
-_MAX_STEP_S = 1.0
 _SOC_EPSILON_W = 1.0
 
 
@@ -111,21 +106,17 @@ class QuasarConfig:
     plugged: bool = True
 
 
-class QuasarTwin(ModbusTwin[QuasarConfig]):
+class QuasarTwin(ModbusTwin[QuasarConfig], ChargerTwin[QuasarConfig]):
     """The register map and physics of one Quasar 1 with its car."""
+
+    label = "Quasar 1"
 
     def __init__(self, config: QuasarConfig, clock: SimClock, grid: Grid | None = None) -> None:
         """Create the charger in its factory state (user control, autostart on).
 
         Without a ``grid`` the supply is always there.
         """
-        self.config = config
-        self.clock = clock
-        self.grid = grid
-        self.battery = config.car
-        self.plugged = config.plugged
-        self.server = ModbusTcpServer(self, port=config.port)
-        self.network = NetworkFaultState(self.server)
+        super().__init__(config, clock, grid)
         self.remote = 0
         self.autostart = int(config.autostart)
         self.setpoint_type = 0
@@ -138,15 +129,9 @@ class QuasarTwin(ModbusTwin[QuasarConfig]):
         self.running = False
         self.current_setpoint_a = 0
         self.power_setpoint_w = 0
-        self.actual_power_w = 0.0
         self.unrecoverable_error = 0
         self.recoverable_error = 0
         self.watchdog_expiries = 0
-        self.writes: list[WriteRecord] = []
-        self.garbage_until = 0.0
-        self.soc_glitch_reads = 0
-        self._rng = random.Random(config.serial)
-        self._time = clock.now()
         self._last_request = self._time
         self._boot_until = -1.0
         self._error_until = -1.0
@@ -183,13 +168,9 @@ class QuasarTwin(ModbusTwin[QuasarConfig]):
 
     # -- the world --------------------------------------------------------------------
 
-    def advance(self) -> None:
-        """Bring physics up to the current simulation time."""
-        now = self.clock.now()
-        while self._time < now:
-            dt = min(_MAX_STEP_S, now - self._time)
-            self._step(dt)
-            self._time += dt
+    def banner(self) -> str:
+        """What the command line prints when the charger serves."""
+        return f"{super().banner()} (unit {self.config.unit_id})"
 
     def _step(self, dt: float) -> None:
         t = self._time + dt
@@ -204,7 +185,7 @@ class QuasarTwin(ModbusTwin[QuasarConfig]):
             self.power_setpoint_w = 0
             self.watchdog_expiries += 1
         target = self.battery.power_limit_w(self._target_power())
-        if self.grid is not None and not self.grid.available:
+        if not self.grid_available:
             target = min(target, 0.0)
             self.actual_power_w = min(self.actual_power_w, 0.0)  # the supply is gone
         ramp = self.config.ramp_w_per_s * dt
@@ -349,7 +330,7 @@ class QuasarTwin(ModbusTwin[QuasarConfig]):
         if not all(self.is_readable(a) for a in addresses):
             raise ModbusError(ILLEGAL_DATA_ADDRESS)
         if self.clock.wall() < self.garbage_until:
-            return [self._rng.randrange(0x10000) for _ in addresses]
+            return self.garbage(count)
         return [self.register(a) for a in addresses]
 
     def register(self, address: int) -> int:
@@ -457,3 +438,14 @@ class QuasarTwin(ModbusTwin[QuasarConfig]):
             "modbus_requests": self.server.requests,
             "writes": len(self.writes),
         }
+
+
+KIND = register(
+    TwinKind(
+        "quasar",
+        "quasars",
+        QuasarConfig,
+        QuasarTwin,
+        parse=lambda entry: QuasarConfig(**with_car(entry)),
+    )
+)

@@ -64,6 +64,23 @@ class SiteConfig:
     """The chargers whose power feeds this site (by device name); None: every charger."""
 
 
+def parse_site(raw: dict[str, Any], chargers: set[str]) -> SiteConfig:
+    """A ``[site]`` or ``[sites.<name>]`` scenario table; ``chargers``: the scenario's."""
+    entry = dict(raw)
+    loads = [LoadConfig(**load) for load in entry.pop("loads", [])]
+    site = SiteConfig(switch_delay_s=float(entry.pop("switch_delay_s", 0.2)))
+    if "sources" in entry:
+        sources = tuple(str(name) for name in entry.pop("sources"))
+        if unknown := sorted(set(sources) - chargers):
+            raise ValueError(f"site sources are not chargers of the scenario: {unknown}")
+        site.sources = sources
+    if entry:
+        raise ValueError(f"unknown site keys: {sorted(entry)}")
+    if loads:
+        site.loads = loads
+    return site
+
+
 @dataclass(slots=True)
 class SiteEvent:
     """Something that happened on the site."""

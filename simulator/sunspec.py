@@ -45,17 +45,19 @@ Behaviour (choices where the documents leave room, see also the class docstring)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 import math
-import random
 from typing import TYPE_CHECKING, Any
 
 from .battery import Battery
 from .clock import SimClock
-from .faults import Fault, FaultKind, NetworkFaultState
-from .modbus_server import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, ModbusError, ModbusTcpServer
+from .faults import Fault, FaultKind
+from .modbus_server import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, ModbusError
 from .modbus_twin import ModbusTwin
 from .records import WriteRecord
+from .registry import TwinKind, register
+from .twin import ChargerTwin, with_car
 
 if TYPE_CHECKING:
     from .world import Grid
@@ -68,7 +70,6 @@ INV_FAULT = 6
 INV_STANDBY = 7
 ALARM_MANUFACTURER = 1 << 16
 
-_MAX_STEP_S = 1.0
 _STARTING_S = 1.0
 _RUNNING_EPSILON_W = 1.0
 _EPSILON_S = 1e-9
@@ -446,7 +447,7 @@ class _Reversion:
         return max(0, math.ceil(self.deadline - now - _EPSILON_S))
 
 
-class SunSpecTwin(ModbusTwin[SunSpecConfig]):
+class SunSpecTwin(ModbusTwin[SunSpecConfig], ChargerTwin[SunSpecConfig]):
     """The SunSpec register image and physics of one bidirectional charger with its car.
 
     ``actual_power_w`` uses our sign (positive = charging); 701 reports the opposite.
@@ -459,29 +460,19 @@ class SunSpecTwin(ModbusTwin[SunSpecConfig]):
     the faults are cleared.
     """
 
+    label = "SunSpec charger"
+
     def __init__(self, config: SunSpecConfig, clock: SimClock, grid: Grid | None = None) -> None:
         """Create the charger idle (WSetEna 0) with its factory settings.
 
         Without a ``grid`` the supply is always there.
         """
-        self.config = config
-        self.clock = clock
-        self.grid = grid
-        self.battery = config.car
-        self.plugged = config.plugged
-        self.server = ModbusTcpServer(self, port=config.port)
-        self.network = NetworkFaultState(self.server)
-        self.actual_power_w = 0.0
+        super().__init__(config, clock, grid)
         self.injected_wh = 0.0
         self.absorbed_wh = 0.0
-        self.writes: list[WriteRecord] = []
         self.reversions = 0
         self.limit_reversions = 0
         self.error_code = 0
-        self.garbage_until = 0.0
-        self.soc_glitch_reads = 0
-        self._rng = random.Random(config.serial)
-        self._time = clock.now()
         self._boot_until = -math.inf
         self._starting_until = -math.inf
         self._wset_timer = _Reversion()
@@ -546,36 +537,24 @@ class SunSpecTwin(ModbusTwin[SunSpecConfig]):
     # -- the world --------------------------------------------------------------------
 
     @property
-    def name(self) -> str:
-        """The device's name in the scenario."""
-        return self.config.name
-
-    @property
-    def grid_available(self) -> bool:
-        """Whether the utility supply is there (always, without a grid)."""
-        return self.grid is None or self.grid.available
-
-    @property
     def booting(self) -> bool:
         """Whether the charger is restarting (no network, no power)."""
         return self.clock.now() < self._boot_until
 
     def advance(self) -> None:
-        """Bring physics and reversion timers up to the current simulation time."""
-        now = self.clock.now()
+        """Bring physics and reversion timers up to the current simulation time.
+
+        A step ends at each reversion deadline and at the end of the start-up phase.
+        """
         self._check_timers()
-        while self._time < now:
-            dt = min(_MAX_STEP_S, now - self._time)
-            for event in (
-                self._wset_timer.deadline,
-                self._limit_timer.deadline,
-                self._starting_until,
-            ):
-                if event is not None and self._time < event < self._time + dt:
-                    dt = event - self._time
-            self._step(dt)
-            self._time += dt
-            self._check_timers()
+        super().advance()
+
+    def _step_events(self) -> Iterable[float]:
+        events = (self._wset_timer.deadline, self._limit_timer.deadline, self._starting_until)
+        return (event for event in events if event is not None)
+
+    def _stepped(self) -> None:
+        self._check_timers()
 
     def _check_timers(self) -> None:
         t = self._time + _EPSILON_S
@@ -816,7 +795,7 @@ class SunSpecTwin(ModbusTwin[SunSpecConfig]):
         if start < 0 or start + count > IMAGE_SIZE:
             raise ModbusError(ILLEGAL_DATA_ADDRESS)
         if self.clock.wall() < self.garbage_until:
-            return [self._rng.randrange(0x10000) for _ in range(count)]
+            return self.garbage(count)
         words = self.image()[start : start + count]
         soc = SLOT_BY_KEY["713.SoC"].start
         if self.soc_glitch_reads and self.plugged and start <= soc < start + count:
@@ -905,3 +884,14 @@ class SunSpecTwin(ModbusTwin[SunSpecConfig]):
             "modbus_requests": self.server.requests,
             "writes": len(self.writes),
         }
+
+
+KIND = register(
+    TwinKind(
+        "sunspec",
+        "sunspecs",
+        SunSpecConfig,
+        SunSpecTwin,
+        parse=lambda entry: SunSpecConfig(**with_car(entry)),
+    )
+)

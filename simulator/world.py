@@ -1,64 +1,37 @@
-"""The simulated world: a clock, the grid, and every simulated device."""
+"""The simulated world: a clock, the grid, the sites and every simulated device.
+
+The world knows no device family: it builds and runs whatever the twin registry
+(:mod:`simulator.registry`, filled by :mod:`simulator.twins`) holds.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import logging
 from pathlib import Path
 import tomllib
-from typing import Any, Protocol
+from typing import Any
 
-from .battery import Battery
-from .bluetti import BluettiConfig, BluettiTwin
 from .clock import SimClock
-from .echonet import EchonetConfig, EchonetTwin
-from .faults import Fault
-from .quasar import QuasarConfig, QuasarTwin
-from .site import LoadConfig, SiteConfig, SiteTwin
-from .sunspec import SunSpecConfig, SunSpecTwin
-from .zendure import ZendureConfig, ZendureTwin
+from .registry import TwinKind, kind_by_group, twin_kinds
+from .site import SiteConfig, SiteTwin, parse_site
+from .twin import ChargerTwin, SimDevice, Twin, TwinConfig
+from .twins import ScenarioTwinConfigs, SimulationTwins
+
+__all__ = [
+    "HOUSEKEEPING_INTERVAL_S",
+    "Grid",
+    "ScenarioConfig",
+    "SimDevice",
+    "Simulation",
+    "load_scenario",
+    "parse_scenario",
+]
 
 _LOGGER = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 0.05
-
-
-class SimDevice(Protocol):
-    """What the world and the control API need from every simulated device."""
-
-    @property
-    def name(self) -> str:
-        """The device's name in the scenario."""
-        ...
-
-    async def start(self) -> None:
-        """Start serving."""
-        ...
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        ...
-
-    async def housekeeping(self) -> None:
-        """Advance physics and expire faults."""
-        ...
-
-    def apply_fault(self, fault: Fault) -> None:
-        """Inject a fault."""
-        ...
-
-    def clear_faults(self) -> None:
-        """Remove every fault."""
-        ...
-
-    def describe(self) -> dict[str, Any]:
-        """A JSON-ready summary."""
-        ...
-
-    def update_state(self, payload: dict[str, Any]) -> None:
-        """Change the device's world (plug, loads, SoC); raise ValueError on bad input."""
-        ...
 
 
 @dataclass(slots=True)
@@ -70,77 +43,71 @@ class Grid:
     outages: int = 0
 
 
-@dataclass(slots=True)
-class ScenarioConfig:
-    """A parsed scenario."""
+@dataclass(slots=True, init=False)
+class ScenarioConfig(ScenarioTwinConfigs):
+    """A parsed scenario: the world's settings and every device family's configs.
 
-    speed: float = 1.0
-    control_port: int | None = 8099
-    grid: Grid = field(default_factory=Grid)
-    quasars: list[QuasarConfig] = field(default_factory=list)
-    zendures: list[ZendureConfig] = field(default_factory=list)
-    bluettis: list[BluettiConfig] = field(default_factory=list)
-    sunspecs: list[SunSpecConfig] = field(default_factory=list)
-    echonets: list[EchonetConfig] = field(default_factory=list)
-    site: SiteConfig = field(default_factory=SiteConfig)
-    sites: dict[str, SiteConfig] = field(default_factory=dict)
+    Each family's configs are also a keyword (``ScenarioConfig(quasars=[...])``) and an
+    attribute (``config.quasars``), named by the family's registered ``group``.
+    """
+
+    speed: float
+    control_port: int | None
+    grid: Grid
+    site: SiteConfig
+    sites: dict[str, SiteConfig]
     """Further named sites on the same grid (``[sites.<name>]``)."""
+    device_configs: dict[str, list[Any]]
+    """Each family's configs by its scenario table (``"quasar"``), in registry order."""
 
+    def __init__(
+        self,
+        speed: float = 1.0,
+        control_port: int | None = 8099,
+        grid: Grid | None = None,
+        *,
+        site: SiteConfig | None = None,
+        sites: dict[str, SiteConfig] | None = None,
+        device_configs: dict[str, list[Any]] | None = None,
+        **groups: list[Any],
+    ) -> None:
+        """The world's settings and the device configs.
 
-def _site(raw: dict[str, Any], chargers: set[str]) -> SiteConfig:
-    """A ``[site]`` or ``[sites.<name>]`` table."""
-    entry = dict(raw)
-    loads = [LoadConfig(**load) for load in entry.pop("loads", [])]
-    site = SiteConfig(switch_delay_s=float(entry.pop("switch_delay_s", 0.2)))
-    if "sources" in entry:
-        sources = tuple(str(name) for name in entry.pop("sources"))
-        if unknown := sorted(set(sources) - chargers):
-            raise ValueError(f"site sources are not chargers of the scenario: {unknown}")
-        site.sources = sources
-    if entry:
-        raise ValueError(f"unknown site keys: {sorted(entry)}")
-    if loads:
-        site.loads = loads
-    return site
+        The configs come by scenario table (``device_configs={"quasar": [...]}``) or by
+        family (``quasars=[...]``).
+        """
+        self.speed = speed
+        self.control_port = control_port
+        self.grid = Grid() if grid is None else grid
+        self.site = SiteConfig() if site is None else site
+        self.sites = {} if sites is None else sites
+        self.device_configs = {kind.table: [] for kind in twin_kinds()}
+        self.device_configs.update(device_configs or {})
+        for group, configs in groups.items():
+            kind = kind_by_group(group)
+            if kind is None:
+                raise TypeError(f"ScenarioConfig got an unexpected keyword argument {group!r}")
+            self.device_configs[kind.table] = configs
 
-
-def _battery(raw: dict[str, Any]) -> Battery:
-    allowed = {"capacity_kwh", "soc_pct", "efficiency", "charge_cap_pct", "discharge_floor_pct"}
-    unknown = set(raw) - allowed - {"plugged"}
-    if unknown:
-        raise ValueError(f"unknown car keys: {sorted(unknown)}")
-    return Battery(**{k: float(v) for k, v in raw.items() if k in allowed})
-
-
-def _with_car(item: dict[str, Any]) -> dict[str, Any]:
-    """A charger's scenario entry with its ``[x.car]`` table turned into a Battery."""
-    entry = dict(item)
-    car = dict(entry.pop("car", {}))
-    return entry | {"car": _battery(car), "plugged": bool(car.get("plugged", True))}
+    def configs_of[ConfigT: TwinConfig](self, kind: TwinKind[ConfigT, Any]) -> list[ConfigT]:
+        """The scenario's configs of one family."""
+        return kind.configs(self.device_configs)
 
 
 def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
     """Validate a scenario mapping (as read from TOML)."""
     control = raw.get("control", {})
     grid = raw.get("grid", {})
-    quasars = [QuasarConfig(**_with_car(item)) for item in raw.get("quasar", [])]
-    sunspecs = [SunSpecConfig(**_with_car(item)) for item in raw.get("sunspec", [])]
-    echonets = []
-    for item in raw.get("echonet", []):
-        entry = _with_car(item)
-        if "identification" in entry:
-            entry["identification"] = bytes.fromhex(str(entry["identification"]))
-        echonets.append(EchonetConfig(**entry))
-    zendures = [ZendureConfig(**item) for item in raw.get("zendure", [])]
-    bluettis = [BluettiConfig(**item) for item in raw.get("bluetti", [])]
-    configs: list[QuasarConfig | SunSpecConfig | EchonetConfig | ZendureConfig | BluettiConfig]
-    configs = [*quasars, *sunspecs, *echonets, *zendures, *bluettis]
-    names = [config.name for config in configs]
+    kinds = twin_kinds()
+    by_table = {
+        kind.table: [kind.config(item) for item in raw.get(kind.table, [])] for kind in kinds
+    }
+    names = [config.name for configs in by_table.values() for config in configs]
     if len(names) != len(set(names)):
         raise ValueError("device names must be unique")
-    chargers = {c.name for c in quasars} | {c.name for c in sunspecs} | {c.name for c in echonets}
-    site = _site(raw.get("site", {}), chargers)
-    sites = {str(name): _site(table, chargers) for name, table in raw.get("sites", {}).items()}
+    chargers = {config.name for kind in kinds if kind.charger for config in by_table[kind.table]}
+    site = parse_site(raw.get("site", {}), chargers)
+    sites = {str(name): parse_site(table, chargers) for name, table in raw.get("sites", {}).items()}
     return ScenarioConfig(
         speed=float(raw.get("speed", 1.0)),
         control_port=control.get("port", 8099),
@@ -148,13 +115,9 @@ def parse_scenario(raw: dict[str, Any]) -> ScenarioConfig:
             available=bool(grid.get("available", True)),
             house_load_w=float(grid.get("house_load_w", 800.0)),
         ),
-        quasars=quasars,
-        zendures=zendures,
-        bluettis=bluettis,
-        sunspecs=sunspecs,
-        echonets=echonets,
         site=site,
         sites=sites,
+        device_configs=by_table,
     )
 
 
@@ -164,7 +127,7 @@ def load_scenario(path: Path) -> ScenarioConfig:
         return parse_scenario(tomllib.load(file))
 
 
-class Simulation:
+class Simulation(SimulationTwins):
     """Runs every device of a scenario on loopback until stopped."""
 
     def __init__(
@@ -183,21 +146,28 @@ class Simulation:
         self.clock = clock or SimClock(config.speed)
         self.grid = config.grid
         self.control_port = control_port if control_port is not None else config.control_port
-        self.quasars = {q.name: QuasarTwin(q, self.clock, self.grid) for q in config.quasars}
-        self.zendures = {z.name: ZendureTwin(z, self.clock, self.grid) for z in config.zendures}
-        self.bluettis = {b.name: BluettiTwin(b, self.clock, self.grid) for b in config.bluettis}
-        self.sunspecs = {s.name: SunSpecTwin(s, self.clock, self.grid) for s in config.sunspecs}
-        self.echonets = {e.name: EchonetTwin(e, self.clock, self.grid) for e in config.echonets}
-        self.chargers: dict[str, QuasarTwin | SunSpecTwin | EchonetTwin] = {
-            **self.quasars,
-            **self.sunspecs,
-            **self.echonets,
+        self.twins_by_table: dict[str, dict[str, Any]] = {
+            kind.table: {
+                device.name: kind.build(device, self.clock, self.grid)
+                for device in config.configs_of(kind)
+            }
+            for kind in twin_kinds()
         }
-        self.devices: dict[str, SimDevice] = {**self.chargers, **self.zendures, **self.bluettis}
+        """Every family's twins by scenario table, then by device name."""
+        self.devices: dict[str, SimDevice] = {
+            name: twin for twins in self.twins_by_table.values() for name, twin in twins.items()
+        }
+        self.chargers: dict[str, ChargerTwin[Any]] = {
+            name: twin for name, twin in self.devices.items() if isinstance(twin, ChargerTwin)
+        }
         self.site = SiteTwin(config.site)
         self.sites = {name: SiteTwin(site) for name, site in config.sites.items()}
         self._housekeeping: asyncio.Task[None] | None = None
         self._api_runner: Any = None
+
+    def twins_of[TwinT: Twin[Any]](self, kind: TwinKind[Any, TwinT]) -> dict[str, TwinT]:
+        """The simulation's twins of one family, by name."""
+        return kind.twins(self.twins_by_table)
 
     async def start(self) -> None:
         """Start every device, the control API (if a port is set) and housekeeping."""

@@ -41,13 +41,14 @@ from .battery import Battery, apply_state
 from .clock import SimClock
 from .faults import Fault, FaultKind
 from .records import WriteRecord
+from .registry import TwinKind, register
+from .twin import Twin
 
 if TYPE_CHECKING:
     from .world import Grid
 
 MAX_BODY_BYTES = 512
 KELVIN_TENTHS_AT_0C = 2731
-_MAX_STEP_S = 1.0
 # Documented writable properties with ranges in whole percent / W.
 _WRITABLE = {
     "acMode": (1, 2),
@@ -95,14 +96,17 @@ class ZendureConfig:
         )
 
 
-class ZendureTwin:
+class ZendureTwin(Twin[ZendureConfig]):
     """One Zendure device on an aiohttp server."""
 
-    def __init__(self, config: ZendureConfig, clock: SimClock, grid: Grid) -> None:
-        """Create the device: output mode, 200 W limit, settings in RAM off."""
-        self.config = config
-        self.clock = clock
-        self.grid = grid
+    label = "Zendure zenSDK device"
+
+    def __init__(self, config: ZendureConfig, clock: SimClock, grid: Grid | None = None) -> None:
+        """Create the device: output mode, 200 W limit, settings in RAM off.
+
+        Without a ``grid`` the supply is always there.
+        """
+        super().__init__(config, clock, grid)
         self.battery = config.battery
         self.port = config.port
         self.settings: dict[str, int] = {
@@ -123,10 +127,8 @@ class ZendureTwin:
         self.off_grid_output_w = 0.0
         self.grid_input_w = 0.0
         self.requests = 0
-        self.writes: list[WriteRecord] = []
         self.error_code = 0
         self.message_id = 0
-        self._time = clock.now()
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._refuse_until = 0.0
@@ -147,13 +149,12 @@ class ZendureTwin:
 
     def advance(self) -> None:
         """Bring the battery up to the current simulation time."""
-        now = self.clock.now()
-        while self._time < now:
-            dt = min(_MAX_STEP_S, now - self._time)
-            self._update_flows()
-            self.battery.step(self.battery_power_w, dt)
-            self._time += dt
+        super().advance()
         self._update_flows()
+
+    def _step(self, dt: float) -> None:
+        self._update_flows()
+        self.battery.step(self.battery_power_w, dt)
 
     @property
     def battery_power_w(self) -> float:
@@ -164,7 +165,7 @@ class ZendureTwin:
         soc = self.battery.soc_pct
         output_mode = self.settings["acMode"] == 2
         can_discharge = soc > self._percent("minSoc")
-        grid = self.grid.available
+        grid = self.grid_available
         limit = min(self.settings["outputLimit"], self.settings["inverseMaxPower"])
         self.home_output_w = (
             min(limit, self.config.home_load_w) if grid and output_mode and can_discharge else 0.0
@@ -215,7 +216,7 @@ class ZendureTwin:
             "pvStatus": int(self.config.solar_w > 0),
             "acStatus": 1 if self.home_output_w > 0 else 2 if self.grid_input_w > 0 else 0,
             "dataReady": 1,
-            "gridState": int(self.grid.available),
+            "gridState": int(self.grid_available),
             "gridOffPower": round(self.off_grid_output_w),
             "BatVolt": 4820,
             "socLimit": soc_limit,
@@ -321,9 +322,9 @@ class ZendureTwin:
     # -- lifecycle and faults ----------------------------------------------------------
 
     @property
-    def name(self) -> str:
-        """The device's name in the scenario."""
-        return self.config.name
+    def address(self) -> tuple[str, int]:
+        """Host and (bound) port of the HTTP server."""
+        return "127.0.0.1", self.port
 
     @property
     def listening(self) -> bool:
@@ -411,3 +412,6 @@ class ZendureTwin:
             "http_requests": self.requests,
             "writes": len(self.writes),
         }
+
+
+KIND = register(TwinKind("zendure", "zendures", ZendureConfig, ZendureTwin))
