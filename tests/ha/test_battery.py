@@ -143,7 +143,7 @@ async def test_entities(
 ) -> None:
     """Each family gets exactly the entities its device supports."""
     entry = _entry(bsim, family)
-    with patch("custom_components.v2x.PLATFORMS", [platform]):
+    with patch("custom_components.v2x.integration.PLATFORMS", [platform]):
         await _setup(hass, entry)
     if family == FAMILY_BLUETTI and platform is Platform.NUMBER:
         # The AC500 map has no writable limit or threshold: no number at all.

@@ -53,7 +53,7 @@ async def test_entities(
 ) -> None:
     """Registry entries and states of one platform; all on the charger's device."""
     config_entry.add_to_hass(hass)
-    with patch("custom_components.v2x.PLATFORMS", [platform]):
+    with patch("custom_components.v2x.integration.PLATFORMS", [platform]):
         assert await hass.config_entries.async_setup(config_entry.entry_id)
         await hass.async_block_till_done()
     await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)

@@ -156,7 +156,7 @@ async def test_entities(
 ) -> None:
     """Every entity each family supports, and only those (capability gating)."""
     entry = _entry(csim, family)
-    with patch("custom_components.v2x.PLATFORMS", [platform]):
+    with patch("custom_components.v2x.integration.PLATFORMS", [platform]):
         await _setup(hass, entry)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
     await _unload(hass, entry)
