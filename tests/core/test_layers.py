@@ -152,3 +152,15 @@ def test_importing_the_core_runs_no_home_assistant() -> None:
     assert not {m for m in loaded if m.split(".")[0] in {"homeassistant", "voluptuous"}}
     integration = {m for m in loaded if _layer(m) == "ha"}
     assert integration == {PACKAGE}, integration
+
+
+def test_core_tests_need_no_home_assistant() -> None:
+    """tests/core runs in the environment without Home Assistant too."""
+    for path in _files(ROOT / "tests" / "core"):
+        for module in _imports(path):
+            assert module.split(".")[0] not in {
+                "homeassistant",
+                "pytest_homeassistant_custom_component",
+                "voluptuous",
+            }, f"{path.relative_to(ROOT)} imports {module}"
+            assert not module.startswith("tests.ha"), f"{path.relative_to(ROOT)} imports {module}"
