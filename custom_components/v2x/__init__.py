@@ -10,15 +10,26 @@ loader does for the package itself (never on the event loop), and hand over to i
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.typing import ConfigType
     import voluptuous as vol
 
     from . import integration
     from .coordinator import V2XConfigEntry
+
+    class _Layer(Protocol):
+        """What this module calls in integration.py."""
+
+        async def async_setup(self, hass: HomeAssistant, config: ConfigType) -> bool: ...
+        async def async_setup_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
+        async def async_unload_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
+
+    _checked: _Layer = integration  # integration.py keeps these signatures
 
 __all__ = ["CONFIG_SCHEMA", "async_setup", "async_setup_entry", "async_unload_entry"]
 
@@ -41,18 +52,6 @@ def __getattr__(name: str) -> Any:
     schema = cv.config_entry_only_config_schema(DOMAIN)
     globals()[name] = schema
     return schema
-
-
-class _Layer(Protocol):
-    """What this module calls in integration.py."""
-
-    async def async_setup(self, hass: HomeAssistant, config: ConfigType) -> bool: ...
-    async def async_setup_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
-    async def async_unload_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
-
-
-if TYPE_CHECKING:
-    _checked: _Layer = integration  # integration.py keeps these signatures
 
 
 async def _async_layer(hass: HomeAssistant) -> _Layer:
