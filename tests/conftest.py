@@ -1,36 +1,19 @@
 """Fixtures shared by every test folder; no Home Assistant imports here.
 
-The device-layer tests also run in a second virtual environment without Home
-Assistant (and with the newest pymodbus). There, importing
-``custom_components.v2x`` would execute the integration's ``__init__`` and fail, so
-the package is registered by path only: that proves ``devices/`` needs nothing from
-Home Assistant.
+The core's tests (tests/core) also run in a second virtual environment without Home
+Assistant (and with the newest pymodbus): ``custom_components.v2x`` imports no Home
+Assistant, so they import the package as it is (see docs/core.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 import contextlib
-import importlib.util
-from pathlib import Path
-import sys
-import types
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-if importlib.util.find_spec("homeassistant") is None:  # pragma: no cover - second venv only
-    for name, path in (
-        ("custom_components", ROOT / "custom_components"),
-        ("custom_components.v2x", ROOT / "custom_components" / "v2x"),
-    ):
-        module = types.ModuleType(name)
-        module.__path__ = [str(path)]
-        sys.modules.setdefault(name, module)
-
-from simulator.quasar import QuasarConfig  # noqa: E402
-from simulator.world import ScenarioConfig, Simulation  # noqa: E402
+from simulator.quasar import QuasarConfig
+from simulator.world import ScenarioConfig, Simulation
 
 
 @pytest.fixture

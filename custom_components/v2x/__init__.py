@@ -1,103 +1,93 @@
-"""The V2X integration: vehicle-to-home and vehicle-to-building for Home Assistant."""
+"""The V2X integration: vehicle-to-home and vehicle-to-building for Home Assistant.
+
+Importing this package runs no Home Assistant code, so the core below it (devices/,
+planner/, backup/) imports, and is tested, without Home Assistant installed (see
+docs/core.md). The Home Assistant layer's entry points live in integration.py: the
+functions here import it on first use, in Home Assistant's import executor as the
+loader does for the package itself (never on the event loop), and hand over to it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Final
+import importlib
+from typing import TYPE_CHECKING, Any, cast
 
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.typing import ConfigType
+if TYPE_CHECKING:
+    from typing import Protocol
 
-from .building import BuildingManager
-from .building_entities import async_register_building_device
-from .const import DOMAIN
-from .device_setup import async_setup_battery, async_setup_charger
-from .models import EntryKind, entry_kind, migrated_data
-from .runtime import EntryRuntime, V2XConfigEntry
-from .services import async_setup_services
-from .site import BackupSite
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.typing import ConfigType
+    import voluptuous as vol
 
-CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+    from . import integration
+    from .runtime import V2XConfigEntry
+
+    class _Layer(Protocol):
+        """What this module calls in integration.py."""
+
+        async def async_setup(self, hass: HomeAssistant, config: ConfigType) -> bool: ...
+        async def async_migrate_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
+        async def async_setup_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
+        async def async_unload_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
+
+    _checked: _Layer = integration  # integration.py keeps these signatures
+
+__all__ = [
+    "CONFIG_SCHEMA",
+    "async_migrate_entry",
+    "async_setup",
+    "async_setup_entry",
+    "async_unload_entry",
+]
+
+_LAYER = f"{__name__}.integration"
+_LOADED: dict[str, _Layer] = {}
+
+# Config entries only. Declared here for hassfest and the type checker; its value comes
+# from __getattr__ below, the first time Home Assistant asks (before async_setup).
+CONFIG_SCHEMA: vol.Schema
+
+
+def __getattr__(name: str) -> Any:
+    """Build CONFIG_SCHEMA when first read (Home Assistant has imported its helpers)."""
+    if name != "CONFIG_SCHEMA":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from homeassistant.helpers import config_validation as cv  # noqa: PLC0415
+
+    from .const import DOMAIN  # noqa: PLC0415
+
+    schema = cv.config_entry_only_config_schema(DOMAIN)
+    globals()[name] = schema
+    return schema
+
+
+async def _async_layer(hass: HomeAssistant) -> _Layer:
+    """integration.py, imported in Home Assistant's import executor the first time.
+
+    Kept once the import has finished: another thread's import in progress already
+    shows in sys.modules, half initialised, so that is no test.
+    """
+    if (layer := _LOADED.get(_LAYER)) is None:
+        module = await hass.async_add_import_executor_job(importlib.import_module, _LAYER)
+        layer = _LOADED[_LAYER] = cast("_Layer", module)
+    return layer
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services once (ECHONET Lite discovery starts with an ECHONET entry)."""
-    async_setup_services(hass)
-    return True
+    return await (await _async_layer(hass)).async_setup(hass, config)
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
-    """1.1 -> 1.2: store what the entry is (``kind``); sites and buildings lose "family"."""
-    if entry.version > 1:
-        return False  # made by a newer version of this integration
-    if entry.minor_version < 2:
-        data = migrated_data(entry.data)
-        if data is None:
-            return False
-        hass.config_entries.async_update_entry(entry, data=data, minor_version=2)
-    return True
-
-
-async def _async_setup_site(hass: HomeAssistant, entry: V2XConfigEntry) -> BackupSite:
-    site = BackupSite(hass, entry)
-    entry.runtime_data = site
-    await site.async_start()
-    return site
-
-
-async def _async_setup_building(hass: HomeAssistant, entry: V2XConfigEntry) -> BuildingManager:
-    manager = BuildingManager(hass, entry)
-    entry.runtime_data = manager
-    async_register_building_device(hass, entry)
-    await manager.async_start()
-    return manager
-
-
-_SETUP: Final[
-    dict[EntryKind, Callable[[HomeAssistant, V2XConfigEntry], Awaitable[EntryRuntime]]]
-] = {
-    EntryKind.CHARGER: async_setup_charger,
-    EntryKind.BATTERY: async_setup_battery,
-    EntryKind.SITE: _async_setup_site,
-    EntryKind.BUILDING: _async_setup_building,
-}
+    """Bring an entry stored by an earlier version up to date."""
+    return await (await _async_layer(hass)).async_migrate_entry(hass, entry)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
     """Connect to the device (or start the site or building) and set up its platforms."""
-    kind = entry_kind(entry.data)
-    if kind is None:  # pragma: no cover - a migration that failed stops before this
-        return False
-    runtime = await _SETUP[kind](hass, entry)
-    _listen_for_updates(entry)
-    await hass.config_entries.async_forward_entry_setups(entry, runtime.platforms)
-    return True
-
-
-def _listen_for_updates(entry: V2XConfigEntry) -> None:
-    """Options apply at once; new data (reconfigure, a device that moved) reloads.
-
-    The listener is the one place that decides: the flows only update the entry
-    (``async_update_and_abort``, ``reload_on_update=False``), as Home Assistant
-    asks of an entry with an update listener.
-    """
-    set_up_with = dict(entry.data)
-
-    async def _async_updated(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
-        if dict(entry.data) != set_up_with:
-            hass.config_entries.async_schedule_reload(entry.entry_id)
-            return
-        await entry.runtime_data.async_apply_options()
-
-    entry.async_on_unload(entry.add_update_listener(_async_updated))
+    return await (await _async_layer(hass)).async_setup_entry(hass, entry)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
     """Stop what runs, unload the platforms, then close the connection."""
-    runtime = entry.runtime_data
-    await runtime.async_stop()
-    unloaded = await hass.config_entries.async_unload_platforms(entry, runtime.platforms)
-    if unloaded:
-        await runtime.async_close()
-    return unloaded
+    return await (await _async_layer(hass)).async_unload_entry(hass, entry)

@@ -1,8 +1,7 @@
-"""Home Assistant and HACS conventions, and the layering rules of the repository."""
+"""Home Assistant and HACS conventions (the layering rules: tests/core/test_layers.py)."""
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 import json
 from pathlib import Path
@@ -107,31 +106,6 @@ def test_quality_scale_lists_every_rule() -> None:
             assert status["comment"], rule
         else:
             assert status == "done", rule
-
-
-def _imports(path: Path) -> set[str]:
-    modules: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            modules.add(node.module)
-    return modules
-
-
-def test_pure_layers_never_import_home_assistant() -> None:
-    """devices/ (and later planner/, backup/) stay free of Home Assistant."""
-    for layer in ("devices", "planner", "backup"):
-        for path in (INTEGRATION / layer).glob("**/*.py"):
-            assert not any(m.split(".")[0] == "homeassistant" for m in _imports(path)), path
-
-
-def test_simulator_is_independent() -> None:
-    """The simulator never imports the integration, and the integration never the simulator."""
-    for path in (ROOT / "simulator").glob("**/*.py"):
-        assert not any(m.startswith("custom_components") for m in _imports(path)), path
-    for path in INTEGRATION.glob("**/*.py"):
-        assert not any(m.startswith("simulator") for m in _imports(path)), path
 
 
 def test_workflows_run_the_test_command_hassfest_and_hacs() -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+import custom_components.v2x as package
 from custom_components.v2x.const import (
     CONF_FAMILY,
+    CONF_KIND,
     CONF_UNIT_ID,
     DEFAULT_OPTIONS,
     DOMAIN,
@@ -111,3 +118,84 @@ async def test_reconfigure_reloads_a_loaded_entry_options_do_not(
         await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await moved.stop()
+
+
+async def test_entry_points_import_the_home_assistant_layer_in_the_import_executor(
+    hass: HomeAssistant,
+    sim: Simulation,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The package shows Home Assistant its entry points without importing Home
+    Assistant itself; their first call imports integration.py in Home Assistant's
+    import executor, once, and YAML under v2x: is refused as before."""
+    assert set(package.__all__) == {
+        "CONFIG_SCHEMA",
+        "async_migrate_entry",
+        "async_setup",
+        "async_setup_entry",
+        "async_unload_entry",
+    }
+    assert all(hasattr(package, name) for name in package.__all__)
+    assert package.CONFIG_SCHEMA is package.CONFIG_SCHEMA
+    for missing in ("async_remove_config_entry_device", "PLATFORMS"):
+        assert not hasattr(package, missing), missing
+    monkeypatch.setattr(package, "_LOADED", {})
+    imports: list[tuple[Any, ...]] = []
+    original = hass.async_add_import_executor_job
+
+    def import_job(target: Callable[..., Any], *args: Any) -> Any:
+        imports.append((target, *args))
+        return original(target, *args)
+
+    monkeypatch.setattr(hass, "async_add_import_executor_job", import_job)
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
+    assert "The v2x integration does not support YAML setup" in caplog.text
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    ours = [args for args in imports if "custom_components.v2x.integration" in args]
+    assert len(ours) == 1, imports
+
+
+async def test_a_version_1_1_charger_entry_is_migrated_to_store_its_kind(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """Entries made before 1.2 have only a family: setting up adds the kind, once."""
+    assert (config_entry.version, config_entry.minor_version) == (1, 1)
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert config_entry.minor_version == 2
+    assert config_entry.data[CONF_KIND] == "charger"
+    assert config_entry.data[CONF_FAMILY] == FAMILY_QUASAR1
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+@pytest.mark.parametrize(("family", "kind"), [("site", "site"), ("v2b", "building")])
+async def test_a_version_1_1_system_entry_loses_the_family_it_never_was(
+    hass: HomeAssistant, family: str, kind: str
+) -> None:
+    """Sites and buildings stored family "site"/"v2b": now a kind, and no family."""
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_FAMILY: family, "other": 1})
+    entry.add_to_hass(hass)
+    assert await package.async_migrate_entry(hass, entry)
+    assert dict(entry.data) == {CONF_KIND: kind, "other": 1}
+    assert entry.minor_version == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "version"),
+    [({CONF_FAMILY: "ecoflow"}, 1), ({CONF_FAMILY: FAMILY_QUASAR1}, 2)],
+    ids=["unknown family", "made by a newer version"],
+)
+async def test_an_entry_that_cannot_be_migrated_fails_and_is_left_alone(
+    hass: HomeAssistant, data: dict[str, Any], version: int
+) -> None:
+    """A family this version does not know, or a newer version's entry: not touched."""
+    entry = MockConfigEntry(domain=DOMAIN, data=data, version=version)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id) is False
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR
+    assert dict(entry.data) == data

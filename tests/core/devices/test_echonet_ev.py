@@ -27,7 +27,7 @@ from custom_components.v2x.devices.errors import (
     WriteNotVerifiedError,
 )
 from custom_components.v2x.devices.model import Charger, ChargerState, SocReading
-from tests.devices.test_echonet_client import EV, NODE, Request, Responder, start_responder
+from tests.core.devices.test_echonet_client import EV, NODE, Request, Responder, start_responder
 
 NODE_IDENT = bytes.fromhex("FE00006C" + "4C45414632484F4D4530303031")
 DEVICE_IDENT = bytes.fromhex("FE00006C" + "00000000000000000000000001")
