@@ -6,7 +6,7 @@ import aiohttp
 
 from .bluetti import UNIT_ID as BLUETTI_UNIT_ID, BluettiStation
 from .echonet import EchonetClient, EchonetEndpoint
-from .echonet_ev import EchonetEvCharger
+from .echonet.ev_charger import EchonetEvCharger
 from .errors import DeviceError
 from .modbus import ModbusTransport
 from .model import Charger, PortableBattery

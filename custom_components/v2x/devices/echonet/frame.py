@@ -27,7 +27,7 @@ import secrets
 import socket
 from typing import Final, Self
 
-from .errors import (
+from ..errors import (
     DeviceConnectionError,
     DeviceProtocolError,
     DeviceTimeoutError,
@@ -387,6 +387,10 @@ class EchonetEndpoint:
 
     def __init__(self) -> None:
         """Create a closed endpoint; use :meth:`async_open`."""
+        self.multicast_group = MULTICAST_GROUP
+        """Where :meth:`async_send_multicast` sends (the ECHONET Lite group)."""
+        self.node_port = ECHONET_PORT
+        """The port every node listens on (multicast requests go to it, too)."""
         self._transport: asyncio.DatagramTransport | None = None
         self._pending: dict[int, _Pending] = {}
         self._next_tid = secrets.randbelow(MAX_TID + 1)
@@ -517,7 +521,7 @@ class EchonetEndpoint:
     ) -> list[Received]:
         """Send a request to the ECHONET Lite multicast group; collect every reply."""
         return await self.async_collect(
-            MULTICAST_GROUP, ECHONET_PORT, seoj, deoj, esv, properties, wait_s=wait_s
+            self.multicast_group, self.node_port, seoj, deoj, esv, properties, wait_s=wait_s
         )
 
     def _register(self, host: str | None, deoj: Eoj, esv: int) -> tuple[int, _Pending]:
@@ -761,8 +765,8 @@ async def async_discover(
         replies = await endpoint.async_send_multicast(
             CONTROLLER, NODE_PROFILE, ESV_GET, request, wait_s=wait_s
         )
-        # Requests go to 3610 whatever source port a device answered from.
-        replies = [Received(r.host, ECHONET_PORT, r.frame) for r in replies]
+        # Requests go to the node port (3610) whatever source port a device answered from.
+        replies = [Received(r.host, endpoint.node_port, r.frame) for r in replies]
     else:
         answers = await asyncio.gather(
             *(_probe(endpoint, host, port, request, wait_s) for host, port in targets)

@@ -44,14 +44,14 @@ import logging
 import time
 from typing import Final
 
-from .errors import (
+from ..errors import (
     CommandRefusedError,
     DeviceProtocolError,
     ModbusExceptionError,
     ValueOutOfRangeError,
     WriteNotVerifiedError,
 )
-from .modbus import (
+from ..modbus import (
     MAX_REGISTERS_PER_READ,
     ModbusBus,
     ModbusProfile,
@@ -59,7 +59,7 @@ from .modbus import (
     RegisterBlock,
     RegisterImage,
 )
-from .model import (
+from ..model import (
     ChargerCapabilities,
     ChargerControl,
     ChargerErrors,
@@ -68,7 +68,7 @@ from .model import (
     ChargerStatus,
     DeviceIdentity,
 )
-from .soc import SocFilter
+from ..soc import SocFilter
 
 _LOGGER = logging.getLogger(__name__)
 

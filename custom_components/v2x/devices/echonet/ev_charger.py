@@ -29,7 +29,25 @@ from dataclasses import dataclass
 import logging
 from typing import Final
 
-from .echonet import (
+from ..errors import (
+    DeviceConnectionError,
+    DeviceProtocolError,
+    DeviceTimeoutError,
+    ResponseImpossibleError,
+    ValueOutOfRangeError,
+    WriteNotVerifiedError,
+)
+from ..model import (
+    ChargerCapabilities,
+    ChargerErrors,
+    ChargerSnapshot,
+    ChargerState,
+    ChargerStatus,
+    DeviceIdentity,
+    SocReading,
+)
+from ..soc import SocFilter
+from .frame import (
     EPC_GET_MAP,
     EPC_IDENTIFICATION,
     EPC_MANUFACTURER,
@@ -42,24 +60,6 @@ from .echonet import (
     decode_manufacturer_code,
     decode_property_map,
 )
-from .errors import (
-    DeviceConnectionError,
-    DeviceProtocolError,
-    DeviceTimeoutError,
-    ResponseImpossibleError,
-    ValueOutOfRangeError,
-    WriteNotVerifiedError,
-)
-from .model import (
-    ChargerCapabilities,
-    ChargerErrors,
-    ChargerSnapshot,
-    ChargerState,
-    ChargerStatus,
-    DeviceIdentity,
-    SocReading,
-)
-from .soc import SocFilter
 
 _LOGGER = logging.getLogger(__name__)
 
