@@ -26,7 +26,7 @@ from custom_components.v2x.devices.echonet import (
     Property,
     async_discover,
 )
-from custom_components.v2x.devices.echonet.frame import _Pending
+from custom_components.v2x.devices.echonet.endpoint import _Pending
 from custom_components.v2x.devices.errors import (
     DeviceConnectionError,
     DeviceProtocolError,

@@ -47,6 +47,7 @@ from ..model import (
     SocReading,
 )
 from ..soc import SocFilter
+from .client import EchonetClient
 from .frame import (
     EPC_GET_MAP,
     EPC_IDENTIFICATION,
@@ -54,7 +55,6 @@ from .frame import (
     EPC_SET_MAP,
     EPC_STANDARD_VERSION,
     NODE_PROFILE,
-    EchonetClient,
     Eoj,
     decode_identification,
     decode_manufacturer_code,
