@@ -53,6 +53,7 @@ from .echonet_support import (
     async_start_discovery,
     async_stop_discovery,
 )
+from .errors import not_ready
 from .registry import entry_device
 from .services import async_setup_services
 from .site import BackupSite
@@ -90,14 +91,6 @@ def _battery_poll_s(entry: V2XConfigEntry) -> int:
     return _option(entry, CONF_POLL_INTERVAL, DEFAULT_BATTERY_POLL_S[entry.data[CONF_FAMILY]])
 
 
-def _not_ready(err: DeviceError) -> ConfigEntryNotReady:
-    return ConfigEntryNotReady(
-        translation_domain=DOMAIN,
-        translation_key=err.translation_key,
-        translation_placeholders={"error": str(err)},
-    )
-
-
 async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
     """Connect to the device, read its identity and start polling."""
     family = entry.data[CONF_FAMILY]
@@ -128,7 +121,7 @@ async def _async_setup_charger(hass: HomeAssistant, entry: V2XConfigEntry) -> No
         try:
             endpoint = await async_acquire_endpoint(hass, entry.entry_id)
         except DeviceError as err:
-            raise _not_ready(err) from err
+            raise not_ready(err) from err
         async_start_discovery(hass, entry.entry_id)  # follows the unit's address
     charger = create_charger(
         entry.data[CONF_FAMILY],
@@ -143,7 +136,7 @@ async def _async_setup_charger(hass: HomeAssistant, entry: V2XConfigEntry) -> No
         identity = await charger.async_read_identity()
     except DeviceError as err:
         await _async_close_charger(hass, entry, charger)
-        raise _not_ready(err) from err
+        raise not_ready(err) from err
     controller = ChargerController(
         hass,
         charger,
@@ -200,7 +193,7 @@ async def _async_setup_battery(hass: HomeAssistant, entry: V2XConfigEntry) -> No
         identity = await battery.async_read_identity()
     except DeviceError as err:
         await battery.async_close()
-        raise _not_ready(err) from err
+        raise not_ready(err) from err
     energy = EnergyCounter(max_gap_s=3 * _battery_poll_s(entry))
     coordinator = BatteryCoordinator(
         hass, entry, battery=battery, energy=energy, interval_s=_battery_poll_s(entry)

@@ -28,8 +28,6 @@ BATTERY_FAMILIES = (FAMILY_ZENDURE, FAMILY_BLUETTI)
 class UnknownFamilyError(DeviceError):
     """The configuration names a device family this version does not support."""
 
-    translation_key = "unknown_family"
-
 
 def create_charger(
     family: str,

@@ -79,8 +79,6 @@ _PERCENT_TENTHS: Final = frozenset({"socSet", "minSoc"})
 class ZendureAuthError(DeviceProtocolError):
     """The device answered 401: its local API is not enabled."""
 
-    translation_key = "local_api_disabled"
-
 
 @dataclass(frozen=True, slots=True)
 class ZendurePack:
