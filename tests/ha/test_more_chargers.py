@@ -7,7 +7,7 @@ each device supports; plus the grid state each of them reports.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 import socket
 from typing import Any, cast
@@ -41,6 +41,7 @@ from custom_components.v2x.const import (
 )
 from custom_components.v2x.coordinator import ChargerRuntimeData
 from custom_components.v2x.devices.sunspec import SunSpecCharger
+from custom_components.v2x.echonet_support import EchonetShared
 from simulator.echonet import EchonetTwin
 from simulator.faults import Fault, FaultKind
 from simulator.sunspec import SunSpecTwin
@@ -54,12 +55,11 @@ ECHONET_ID = ("FE00006C" + b"EVPS-SIM-0001".hex()).upper()
 
 
 @pytest.fixture(autouse=True)
-def echonet_on_loopback() -> Iterator[None]:
+def echonet_on_loopback(hass: HomeAssistant) -> EchonetShared:
     """The shared ECHONET Lite endpoint binds a free loopback port in tests."""
-    saved = (echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT)
-    echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT = "127.0.0.1", 0
-    yield
-    echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT = saved
+    state = echonet_support.shared(hass)
+    state.local_host, state.local_port = "127.0.0.1", 0
+    return state
 
 
 @pytest.fixture
@@ -341,9 +341,10 @@ async def _discovery_flows(hass: HomeAssistant, wait_s: float = 5.0) -> list[Any
 
 async def test_echonet_discovery(hass: HomeAssistant, csim: Simulation) -> None:
     """The background scan offers the unit; confirming adds it; a move updates the host."""
+    shared = echonet_support.shared(hass)
     twin = _echonet(csim)
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]),
+        patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]),
         patch("custom_components.v2x.async_setup_entry", return_value=True),
     ):
         await echonet_support.async_scan_and_offer(hass)
@@ -377,10 +378,11 @@ async def test_opening_the_echonet_form_looks_for_units(
     hass: HomeAssistant, csim: Simulation
 ) -> None:
     """With no ECHONET entry yet nothing scans by itself; the form scans once."""
+    shared = echonet_support.shared(hass)
     twin = _echonet(csim)
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]),
-        patch.object(echonet_support, "SCAN_WAIT_S", 0.3),
+        patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]),
+        patch.object(shared, "scan_wait_s", 0.3),
     ):
         assert not echonet_support.discovery_running(hass)
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
@@ -414,12 +416,13 @@ async def test_echonet_discovery_finds_nothing_quietly(
     hass: HomeAssistant, allow_loopback: None
 ) -> None:
     """A silent network (or no socket) is not an error."""
+    shared = echonet_support.shared(hass)
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", 9)]),
-        patch.object(echonet_support, "SCAN_WAIT_S", 0.2),
+        patch.object(shared, "discovery_targets", [("127.0.0.1", 9)]),
+        patch.object(shared, "scan_wait_s", 0.2),
     ):
         assert await echonet_support.async_scan(hass) == []
-    with patch.object(echonet_support, "LOCAL_HOST", "203.0.113.7"):  # not this machine's
+    with patch.object(shared, "local_host", "203.0.113.7"):  # not this machine's
         assert await echonet_support.async_scan(hass) == []
 
 
@@ -458,7 +461,7 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
 
 
 def _endpoint_open(hass: HomeAssistant) -> bool:
-    endpoint = echonet_support._shared(hass).endpoint
+    endpoint = echonet_support.shared(hass).endpoint
     return endpoint is not None and not endpoint.closed
 
 
@@ -470,8 +473,8 @@ async def test_echonet_scanner_runs_only_with_an_echonet_entry(
     from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
     twin = _echonet(csim)
-    shared = echonet_support._shared(hass)
-    with patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]):
+    shared = echonet_support.shared(hass)
+    with patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]):
         entry = _entry(csim, FAMILY_ECHONET)
         await _setup(hass, entry)
         assert _endpoint_open(hass) is True
@@ -503,10 +506,10 @@ async def test_stop_during_a_scan_leaves_nothing_running(
     from homeassistant.util import dt as dt_util
     from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-    shared = echonet_support._shared(hass)
+    shared = echonet_support.shared(hass)
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", 9)]),  # silence
-        patch.object(echonet_support, "SCAN_WAIT_S", 30.0),
+        patch.object(shared, "discovery_targets", [("127.0.0.1", 9)]),  # silence
+        patch.object(shared, "scan_wait_s", 30.0),
     ):
         entry = _entry(csim, FAMILY_ECHONET)
         await _setup(hass, entry)
@@ -551,18 +554,19 @@ async def test_echonet_unreachable_names_and_sockets(
     hass: HomeAssistant, csim: Simulation, allow_loopback: None
 ) -> None:
     """A name that does not resolve is skipped; no socket means the entry retries later."""
+    shared = echonet_support.shared(hass)
     # The resolver answers "no such name" (the test plugin of newer releases blocks
     # DNS with its own RuntimeError, which no real resolver raises).
     no_such_name = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("no-such-host.invalid", 3610)]),
-        patch.object(echonet_support, "SCAN_WAIT_S", 0.2),
+        patch.object(shared, "discovery_targets", [("no-such-host.invalid", 3610)]),
+        patch.object(shared, "scan_wait_s", 0.2),
         patch.object(hass.loop, "getaddrinfo", side_effect=no_such_name),
     ):
         assert await echonet_support.async_scan(hass) == []
     entry = _entry(csim, FAMILY_ECHONET)
     entry.add_to_hass(hass)
-    with patch.object(echonet_support, "LOCAL_HOST", "203.0.113.7"):
+    with patch.object(shared, "local_host", "203.0.113.7"):
         await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -572,7 +576,8 @@ async def test_echonet_multicast_scan_never_raises(
     hass: HomeAssistant, allow_loopback: None
 ) -> None:
     """The real multicast scan from a loopback socket finds nothing, quietly."""
-    with patch.object(echonet_support, "SCAN_WAIT_S", 0.2):
+    shared = echonet_support.shared(hass)
+    with patch.object(shared, "scan_wait_s", 0.2):
         assert await echonet_support.async_scan(hass) == []
 
 
