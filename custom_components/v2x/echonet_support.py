@@ -63,6 +63,11 @@ class EchonetShared:
     discovery_owners: set[str] = field(default_factory=set)
     scan_task: asyncio.Task[None] | None = None
 
+    @property
+    def discovery_running(self) -> bool:
+        """Whether periodic scans are scheduled (or one is in flight)."""
+        return bool(self.cancel_scan) or (self.scan_task is not None and not self.scan_task.done())
+
 
 _KEY: HassKey[EchonetShared] = HassKey(f"{DOMAIN}_echonet")
 
@@ -200,9 +205,3 @@ async def async_stop_discovery(hass: HomeAssistant, owner: str) -> None:
     if (task := _cancel(state)) is not None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def discovery_running(hass: HomeAssistant) -> bool:
-    """Whether periodic scans are scheduled (or one is in flight)."""
-    state = shared(hass)
-    return bool(state.cancel_scan) or (state.scan_task is not None and not state.scan_task.done())

@@ -384,7 +384,7 @@ async def test_opening_the_echonet_form_looks_for_units(
         patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]),
         patch.object(shared, "scan_wait_s", 0.3),
     ):
-        assert not echonet_support.discovery_running(hass)
+        assert not echonet_support.shared(hass).discovery_running
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"next_step_id": "echonet_lite"}
@@ -406,9 +406,9 @@ async def test_opening_the_echonet_form_looks_for_units(
         # Opening the form again while that scan is done starts one more, not a flood.
         echonet_support.async_request_scan(hass)
         echonet_support.async_request_scan(hass)
-        assert echonet_support.discovery_running(hass)
+        assert echonet_support.shared(hass).discovery_running
         await hass.async_block_till_done(wait_background_tasks=True)
-        assert not echonet_support.discovery_running(hass)
+        assert not echonet_support.shared(hass).discovery_running
         assert len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 2
 
 
@@ -478,12 +478,12 @@ async def test_echonet_scanner_runs_only_with_an_echonet_entry(
         entry = _entry(csim, FAMILY_ECHONET)
         await _setup(hass, entry)
         assert _endpoint_open(hass) is True
-        assert echonet_support.discovery_running(hass)
+        assert echonet_support.shared(hass).discovery_running
         echonet_support.async_start_discovery(hass, entry.entry_id)  # again: nothing new
         assert len(shared.cancel_scan) == 2
         echonet_support.async_start_discovery(hass, "second unit")
         await echonet_support.async_stop_discovery(hass, "second unit")
-        assert echonet_support.discovery_running(hass)  # the first still holds it
+        assert echonet_support.shared(hass).discovery_running  # the first still holds it
         other = MockConfigEntry(domain=DOMAIN, unique_id="other-unit")
         other.add_to_hass(hass)  # a second (unrelated) unit found by the scan
         async_fire_time_changed(
@@ -493,7 +493,7 @@ async def test_echonet_scanner_runs_only_with_an_echonet_entry(
         assert shared.scan_task is not None
         await _unload(hass, entry)
     assert _endpoint_open(hass) is False
-    assert not echonet_support.discovery_running(hass)
+    assert not echonet_support.shared(hass).discovery_running
     assert shared.cancel_scan == []
     assert shared.cancel_stop is None
 
@@ -527,7 +527,7 @@ async def test_stop_during_a_scan_leaves_nothing_running(
         await hass.async_block_till_done()
         await asyncio.sleep(0)
         assert task.cancelled()
-        assert not echonet_support.discovery_running(hass)
+        assert not echonet_support.shared(hass).discovery_running
         await _unload(hass, entry)
     assert _endpoint_open(hass) is False
 
@@ -546,7 +546,7 @@ async def test_nothing_listens_without_an_echonet_entry(
         async_fire_time_changed(hass, dt_util.utcnow() + echonet_support.SCAN_INTERVAL * 1.1)
         await hass.async_block_till_done()
     open_endpoint.assert_not_called()
-    assert not echonet_support.discovery_running(hass)
+    assert not echonet_support.shared(hass).discovery_running
     assert _endpoint_open(hass) is False
 
 

@@ -161,11 +161,6 @@ class Frame:
         """The EPCs in frame order."""
         return tuple(prop.epc for prop in self.properties)
 
-    @property
-    def is_sna(self) -> bool:
-        """Whether the ESV is one of the "not possible" replies."""
-        return self.esv in SNA_CODES
-
 
 def encode_frame(frame: Frame) -> bytes:
     """Serialise a frame (Format 1)."""
