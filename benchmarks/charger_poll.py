@@ -19,7 +19,7 @@ import itertools
 import platform
 
 from custom_components.v2x.devices.echonet import EchonetClient, EchonetEndpoint
-from custom_components.v2x.devices.echonet_ev import EV_CHARGER_EOJ, EchonetEvCharger
+from custom_components.v2x.devices.echonet.ev_charger import EV_CHARGER_EOJ, EchonetEvCharger
 from custom_components.v2x.devices.modbus import ModbusTransport
 from custom_components.v2x.devices.sunspec import SunSpecCharger
 

@@ -21,7 +21,7 @@ from .const import DOMAIN, EVENT_SESSION_ENDED, LOGGER
 from .devices.control import Decision, EndReason, Limits, Session, check_request, decide
 from .devices.errors import CommandRefusedError, DeviceError
 from .devices.model import Charger, ChargerSnapshot, ChargerState, ChargerStatus, OperatingMode
-from .helpers import device_error, refused
+from .errors import device_error, refused
 
 REAPPLY_AFTER_S: Final = 10.0
 STOP_RETRY_S: Final = 2.0

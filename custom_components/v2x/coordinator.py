@@ -10,7 +10,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import DOMAIN, LOGGER
 from .controller import ChargerController
@@ -25,6 +25,7 @@ from .devices.model import (
     DeviceIdentity,
     PortableBattery,
 )
+from .errors import update_failed
 from .registry import entry_device
 
 
@@ -37,14 +38,6 @@ class _OnlyDebug(logging.Filter):
 
 FULL_POLL_LOGGER = LOGGER.getChild("full_poll")
 FULL_POLL_LOGGER.addFilter(_OnlyDebug())
-
-
-def _update_failed(err: DeviceError) -> UpdateFailed:
-    return UpdateFailed(
-        translation_domain=DOMAIN,
-        translation_key=err.translation_key,
-        translation_placeholders={"error": str(err)},
-    )
 
 
 class _V2XCoordinator[DataT](DataUpdateCoordinator[DataT]):
@@ -72,18 +65,26 @@ class _V2XCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self.health = PollHealth()
 
     async def _async_update_data(self) -> DataT:
-        """Poll once, keeping the record of answered and failed polls."""
+        """Poll once, keeping the record of answered and failed polls.
+
+        A device error is the poll's failure: recorded, handed to
+        :meth:`_poll_failed`, and raised as a translated ``UpdateFailed``.
+        """
         try:
             data = await self._async_poll()
-        except UpdateFailed:
+        except DeviceError as err:
             self.health.record_failure(time.monotonic())
-            raise
+            self._poll_failed(err)
+            raise update_failed(err) from err
         self.health.record_success(time.monotonic())
         return data
 
     async def _async_poll(self) -> DataT:  # pragma: no cover - every subclass has one
-        """Read the device once; raise UpdateFailed on a device error."""
+        """Read the device once (device errors propagate)."""
         raise NotImplementedError
+
+    def _poll_failed(self, err: DeviceError) -> None:
+        """React to a failed poll (before Home Assistant hears of it)."""
 
 
 class _ChargerCoordinator[DataT](_V2XCoordinator[DataT]):
@@ -131,14 +132,14 @@ class StatusCoordinator(_ChargerCoordinator[ChargerStatus]):
         self.energy = energy
 
     async def _async_poll(self) -> ChargerStatus:
-        try:
-            status = await self.charger.async_read_status()
-        except DeviceError as err:
-            self.energy.break_gap()
-            raise _update_failed(err) from err
+        status = await self.charger.async_read_status()
         self.energy.add(time.monotonic(), status.power_w)
         await self.controller.async_step(status)
         return status
+
+    def _poll_failed(self, err: DeviceError) -> None:
+        """No power is known for the gap: the energy count does not bridge it."""
+        self.energy.break_gap()
 
 
 class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
@@ -172,20 +173,17 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
         self._failure_logged = False
 
     async def _async_poll(self) -> ChargerSnapshot:
-        try:
-            if self.charger.connects != self._identity_connects:
-                await self._refresh_identity()
-            snapshot = await self.charger.async_read_snapshot()
-        except DeviceError as err:
-            self._log_failure(err)
-            raise _update_failed(err) from err
+        if self.charger.connects != self._identity_connects:
+            await self._refresh_identity()
+        snapshot = await self.charger.async_read_snapshot()
         if self._failure_logged:
             self._failure_logged = False
             LOGGER.info("Full poll of %s recovered", self.config_entry.title)
         self.controller.update_limits(snapshot)
         return snapshot
 
-    def _log_failure(self, err: DeviceError) -> None:
+    def _poll_failed(self, err: DeviceError) -> None:
+        """Log the failure once, unless the status poll already said the device is down."""
         if self._failure_logged:
             return
         if self._status is not None and not self._status.last_update_success:
@@ -236,10 +234,10 @@ class BatteryCoordinator(_V2XCoordinator[BatteryReading]):
         self.energy = energy
 
     async def _async_poll(self) -> BatteryReading:
-        try:
-            reading = await self.battery.async_read()
-        except DeviceError as err:
-            self.energy.break_gap()
-            raise _update_failed(err) from err
+        reading = await self.battery.async_read()
         self.energy.add(time.monotonic(), reading.state.power_w)
         return reading
+
+    def _poll_failed(self, err: DeviceError) -> None:
+        """No power is known for the gap: the energy count does not bridge it."""
+        self.energy.break_gap()

@@ -28,6 +28,7 @@ from .devices.family import DeviceFamily
 from .devices.model import DeviceIdentity
 from .devices.registry import family as device_family
 from .echonet_support import async_start_discovery
+from .errors import not_ready
 from .models import (
     BatteryRuntimeData,
     ChargerRuntimeData,
@@ -36,15 +37,6 @@ from .models import (
     option,
 )
 from .registry import entry_device
-
-
-def not_ready(err: DeviceError) -> ConfigEntryNotReady:
-    """A device that cannot be reached yet: Home Assistant retries the setup later."""
-    return ConfigEntryNotReady(
-        translation_domain=DOMAIN,
-        translation_key=err.translation_key,
-        translation_placeholders={"error": str(err)},
-    )
 
 
 def entry_family(entry: ConfigEntry[Any]) -> DeviceFamily:

@@ -13,6 +13,10 @@ address. Nothing listens unless asked: the periodic scan (every
 runs only while an ECHONET Lite charger entry is loaded, to follow its address; the
 config flow scans once on demand. The last entry unloaded, or Home Assistant
 stopping, cancels the timers and any scan in flight.
+
+Everything lives in one :class:`EchonetShared` per Home Assistant (:func:`shared`),
+including where the endpoint binds and where discovery looks, so a test (or a
+future option) sets those on the object instead of patching module globals.
 """
 
 from __future__ import annotations
@@ -35,8 +39,6 @@ from .devices.echonet import ECHONET_PORT, DiscoveredNode, EchonetEndpoint, asyn
 from .devices.errors import DeviceError
 from .devices.registry import families
 
-# The address of the shared endpoint (tests use loopback).
-LOCAL_HOST: str = "0.0.0.0"  # noqa: S104 - devices answer from anywhere on the LAN
 SCAN_INTERVAL: Final = timedelta(minutes=30)
 FIRST_SCAN_DELAY_S: Final = 30.0
 SCAN_WAIT_S: Final = 3.0
@@ -44,14 +46,19 @@ CONF_IDENTIFICATION: Final = "identification"
 # The family whose devices this scan finds (ECHONET Lite EV chargers, class 0x027E).
 _SCANNED: Final = next(family for family in families() if family.network_scan)
 
-# Where discovery looks: None = multicast to 224.0.23.0:3610 (tests give unicast targets).
-DISCOVERY_TARGETS: list[tuple[str, int]] | None = None
-# The local port of the shared endpoint (tests use 0: any free port).
-LOCAL_PORT: int = ECHONET_PORT
-
 
 @dataclass
-class _Shared:
+class EchonetShared:
+    """The ECHONET Lite state of one Home Assistant: its endpoint, users and scans."""
+
+    local_host: str = "0.0.0.0"  # noqa: S104 - devices answer from anywhere on the LAN
+    """The address the shared endpoint binds (tests use loopback)."""
+    local_port: int = ECHONET_PORT
+    """The port the shared endpoint binds (tests use 0: any free port)."""
+    discovery_targets: list[tuple[str, int]] | None = None
+    """Where discovery looks: None = multicast to 224.0.23.0:3610, else by unicast."""
+    scan_wait_s: float = SCAN_WAIT_S
+    """How long a scan listens for replies."""
     endpoint: EchonetEndpoint | None = None
     users: set[str] = field(default_factory=set)
     cancel_scan: list[CALLBACK_TYPE] = field(default_factory=list)
@@ -59,43 +66,52 @@ class _Shared:
     discovery_owners: set[str] = field(default_factory=set)
     scan_task: asyncio.Task[None] | None = None
 
+    @property
+    def discovery_running(self) -> bool:
+        """Whether periodic scans are scheduled (or one is in flight)."""
+        return bool(self.cancel_scan) or (self.scan_task is not None and not self.scan_task.done())
 
-_KEY: HassKey[_Shared] = HassKey(f"{DOMAIN}_echonet")
+
+_KEY: HassKey[EchonetShared] = HassKey(f"{DOMAIN}_echonet")
 
 
-def _shared(hass: HomeAssistant) -> _Shared:
-    return hass.data.setdefault(_KEY, _Shared())
+def shared(hass: HomeAssistant) -> EchonetShared:
+    """This Home Assistant's ECHONET Lite state, created on first use."""
+    return hass.data.setdefault(_KEY, EchonetShared())
 
 
 async def async_acquire_endpoint(hass: HomeAssistant, user: str) -> EchonetEndpoint:
     """The shared endpoint, opened on first use; ``user`` must release it later."""
-    shared = _shared(hass)
-    if shared.endpoint is None or shared.endpoint.closed:
-        shared.endpoint = await EchonetEndpoint.async_open(LOCAL_HOST, LOCAL_PORT)
-        LOGGER.debug("ECHONET Lite endpoint on %s", shared.endpoint.local_address)
-    shared.users.add(user)
-    return shared.endpoint
+    state = shared(hass)
+    if state.endpoint is None or state.endpoint.closed:
+        state.endpoint = await EchonetEndpoint.async_open(state.local_host, state.local_port)
+        LOGGER.debug("ECHONET Lite endpoint on %s", state.endpoint.local_address)
+    state.users.add(user)
+    return state.endpoint
 
 
 @callback
 def async_release_endpoint(hass: HomeAssistant, user: str) -> None:
     """Let go of the endpoint; the last user closes it."""
-    shared = _shared(hass)
-    shared.users.discard(user)
-    if not shared.users and shared.endpoint is not None:
-        shared.endpoint.close()
-        shared.endpoint = None
+    state = shared(hass)
+    state.users.discard(user)
+    if not state.users and state.endpoint is not None:
+        state.endpoint.close()
+        state.endpoint = None
 
 
 async def async_scan(hass: HomeAssistant) -> list[DiscoveredNode]:
     """Look for ECHONET Lite EV chargers on the network once; never raises."""
+    state = shared(hass)
     try:
         endpoint = await async_acquire_endpoint(hass, "discovery")
     except DeviceError as err:
         LOGGER.debug("ECHONET Lite discovery not possible: %s", err)
         return []
     try:
-        nodes = await async_discover(endpoint, targets=DISCOVERY_TARGETS, wait_s=SCAN_WAIT_S)
+        nodes = await async_discover(
+            endpoint, targets=state.discovery_targets, wait_s=state.scan_wait_s
+        )
     except (DeviceError, OSError) as err:
         LOGGER.debug("ECHONET Lite discovery failed: %s", err)
         return []
@@ -133,9 +149,9 @@ def async_start_discovery(hass: HomeAssistant, owner: str) -> None:
     The first scan follows after :data:`FIRST_SCAN_DELAY_S`, then every
     :data:`SCAN_INTERVAL`; further owners share the same timers.
     """
-    shared = _shared(hass)
-    shared.discovery_owners.add(owner)
-    if shared.cancel_scan:
+    state = shared(hass)
+    state.discovery_owners.add(owner)
+    if state.cancel_scan:
         return
 
     @callback
@@ -144,14 +160,14 @@ def async_start_discovery(hass: HomeAssistant, owner: str) -> None:
 
     @callback
     def _stop(_event: Event) -> None:
-        shared.cancel_stop = None  # fired: nothing to unsubscribe
-        _cancel(shared)
+        state.cancel_stop = None  # fired: nothing to unsubscribe
+        _cancel(state)
 
-    shared.cancel_scan = [
+    state.cancel_scan = [
         async_call_later(hass, FIRST_SCAN_DELAY_S, _scan),
         async_track_time_interval(hass, _scan, SCAN_INTERVAL),
     ]
-    shared.cancel_stop = hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop)
+    state.cancel_stop = hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop)
 
 
 @callback
@@ -160,24 +176,24 @@ def async_request_scan(hass: HomeAssistant) -> None:
 
     Units found are offered as discovered flows; one scan at a time.
     """
-    shared = _shared(hass)
-    if shared.scan_task is not None and not shared.scan_task.done():
+    state = shared(hass)
+    if state.scan_task is not None and not state.scan_task.done():
         return  # the previous scan is still listening
-    shared.scan_task = hass.async_create_background_task(
+    state.scan_task = hass.async_create_background_task(
         async_scan_and_offer(hass), f"{DOMAIN} ECHONET Lite discovery"
     )
 
 
-def _cancel(shared: _Shared) -> asyncio.Task[None] | None:
+def _cancel(state: EchonetShared) -> asyncio.Task[None] | None:
     """Cancel the timers and the scan in flight; return that scan (to await it)."""
-    for cancel in shared.cancel_scan:
+    for cancel in state.cancel_scan:
         cancel()
-    shared.cancel_scan = []
-    if shared.cancel_stop is not None:
-        shared.cancel_stop()
-        shared.cancel_stop = None
-    shared.discovery_owners.clear()
-    task, shared.scan_task = shared.scan_task, None
+    state.cancel_scan = []
+    if state.cancel_stop is not None:
+        state.cancel_stop()
+        state.cancel_stop = None
+    state.discovery_owners.clear()
+    task, state.scan_task = state.scan_task, None
     if task is not None and not task.done():
         task.cancel()
         return task
@@ -186,18 +202,10 @@ def _cancel(shared: _Shared) -> asyncio.Task[None] | None:
 
 async def async_stop_discovery(hass: HomeAssistant, owner: str) -> None:
     """``owner`` lets go; the last one cancels the timers and awaits a running scan."""
-    shared = _shared(hass)
-    shared.discovery_owners.discard(owner)
-    if shared.discovery_owners:
+    state = shared(hass)
+    state.discovery_owners.discard(owner)
+    if state.discovery_owners:
         return
-    if (task := _cancel(shared)) is not None:
+    if (task := _cancel(state)) is not None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def discovery_running(hass: HomeAssistant) -> bool:
-    """Whether periodic scans are scheduled (or one is in flight)."""
-    shared = _shared(hass)
-    return bool(shared.cancel_scan) or (
-        shared.scan_task is not None and not shared.scan_task.done()
-    )

@@ -1,4 +1,4 @@
-"""Helpers shared by the HA layer: errors, battery commands, selectors, listeners."""
+"""Helpers shared by the HA layer: battery commands, selectors, listeners."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -18,38 +17,15 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from .const import DOMAIN
-from .devices.errors import CommandRefusedError, DeviceError
+from .errors import device_action
 
 
-def device_error(err: DeviceError) -> HomeAssistantError:
-    """Translate a device-layer error for the user."""
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=err.translation_key,
-        translation_placeholders={"error": str(err)},
-    )
-
-
-def refused(err: CommandRefusedError) -> ServiceValidationError:
-    """Translate a refused command (bad or unsafe request) for the user."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=f"refused_{err.reason}",
-        translation_placeholders={"reason": str(err)},
-    )
-
-
+@device_action
 async def async_battery_command(
     coordinator: DataUpdateCoordinator[Any], command: Awaitable[None]
 ) -> None:
     """Run a verified battery command, translate its errors, then refresh at once."""
-    try:
-        await command
-    except CommandRefusedError as err:
-        raise refused(err) from err
-    except DeviceError as err:
-        raise device_error(err) from err
+    await command
     await coordinator.async_refresh()
 
 

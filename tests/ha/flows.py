@@ -7,12 +7,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.v2x.const import CONF_FAMILY, DOMAIN
-from custom_components.v2x.devices import bluetti, echonet_ev, quasar, sunspec, zendure
+from custom_components.v2x.devices import bluetti, quasar, zendure
+from custom_components.v2x.devices.echonet import ev_charger
 from custom_components.v2x.devices.registry import family as device_family
+from custom_components.v2x.devices.sunspec import charger as sunspec
 
 FAMILY_QUASAR1 = quasar.FAMILY.key
 FAMILY_SUNSPEC = sunspec.FAMILY.key
-FAMILY_ECHONET = echonet_ev.FAMILY.key
+FAMILY_ECHONET = ev_charger.FAMILY.key
 FAMILY_ZENDURE = zendure.FAMILY.key
 FAMILY_BLUETTI = bluetti.FAMILY.key
 MENU = ["charger", "battery", "site", "v2b"]

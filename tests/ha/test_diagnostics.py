@@ -9,7 +9,7 @@ vehicle-to-building entry plans two office cars (named after their chargers).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 import json
 from pathlib import Path
@@ -41,6 +41,7 @@ from custom_components.v2x.const import (
     DOMAIN,
 )
 from custom_components.v2x.diagnostics import known_serials, redact
+from custom_components.v2x.echonet_support import EchonetShared
 from custom_components.v2x.models import EntryKind
 from custom_components.v2x.site import BackupSite
 from simulator.bluetti import BluettiConfig
@@ -66,12 +67,11 @@ OFFICE_BAYS = ("office_bay_1", "office_bay_2")
 
 
 @pytest.fixture(autouse=True)
-def echonet_on_loopback() -> Iterator[None]:
+def echonet_on_loopback(hass: HomeAssistant) -> EchonetShared:
     """The shared ECHONET Lite endpoint binds a free loopback port in tests."""
-    saved = (echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT)
-    echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT = "127.0.0.1", 0
-    yield
-    echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT = saved
+    state = echonet_support.shared(hass)
+    state.local_host, state.local_port = "127.0.0.1", 0
+    return state
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ each device supports; plus the grid state each of them reports.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 import socket
 from typing import Any, cast
@@ -38,6 +38,7 @@ from custom_components.v2x.const import (
     DOMAIN,
 )
 from custom_components.v2x.devices.sunspec import SunSpecCharger
+from custom_components.v2x.echonet_support import EchonetShared
 from custom_components.v2x.models import ChargerRuntimeData
 from simulator.echonet import EchonetTwin
 from simulator.faults import Fault, FaultKind
@@ -53,12 +54,11 @@ ECHONET_ID = ("FE00006C" + b"EVPS-SIM-0001".hex()).upper()
 
 
 @pytest.fixture(autouse=True)
-def echonet_on_loopback() -> Iterator[None]:
+def echonet_on_loopback(hass: HomeAssistant) -> EchonetShared:
     """The shared ECHONET Lite endpoint binds a free loopback port in tests."""
-    saved = (echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT)
-    echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT = "127.0.0.1", 0
-    yield
-    echonet_support.LOCAL_HOST, echonet_support.LOCAL_PORT = saved
+    state = echonet_support.shared(hass)
+    state.local_host, state.local_port = "127.0.0.1", 0
+    return state
 
 
 @pytest.fixture
@@ -346,9 +346,10 @@ async def _discovery_flows(hass: HomeAssistant, wait_s: float = 5.0) -> list[Any
 
 async def test_echonet_discovery(hass: HomeAssistant, csim: Simulation) -> None:
     """The background scan offers the unit; confirming adds it; a move updates the host."""
+    shared = echonet_support.shared(hass)
     twin = _echonet(csim)
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]),
+        patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]),
         patch("custom_components.v2x.async_setup_entry", return_value=True),
     ):
         await echonet_support.async_scan_and_offer(hass)
@@ -382,12 +383,13 @@ async def test_opening_the_echonet_form_looks_for_units(
     hass: HomeAssistant, csim: Simulation
 ) -> None:
     """With no ECHONET entry yet nothing scans by itself; the form scans once."""
+    shared = echonet_support.shared(hass)
     twin = _echonet(csim)
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]),
-        patch.object(echonet_support, "SCAN_WAIT_S", 0.3),
+        patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]),
+        patch.object(shared, "scan_wait_s", 0.3),
     ):
-        assert not echonet_support.discovery_running(hass)
+        assert not echonet_support.shared(hass).discovery_running
         await open_device_form(hass, FAMILY_ECHONET)
         found: list[Any] = []
         for _ in range(100):  # the scan listens for replies in the background
@@ -405,9 +407,9 @@ async def test_opening_the_echonet_form_looks_for_units(
         # Opening the form again while that scan is done starts one more, not a flood.
         echonet_support.async_request_scan(hass)
         echonet_support.async_request_scan(hass)
-        assert echonet_support.discovery_running(hass)
+        assert echonet_support.shared(hass).discovery_running
         await hass.async_block_till_done(wait_background_tasks=True)
-        assert not echonet_support.discovery_running(hass)
+        assert not echonet_support.shared(hass).discovery_running
         assert len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 2
 
 
@@ -415,12 +417,13 @@ async def test_echonet_discovery_finds_nothing_quietly(
     hass: HomeAssistant, allow_loopback: None
 ) -> None:
     """A silent network (or no socket) is not an error."""
+    shared = echonet_support.shared(hass)
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", 9)]),
-        patch.object(echonet_support, "SCAN_WAIT_S", 0.2),
+        patch.object(shared, "discovery_targets", [("127.0.0.1", 9)]),
+        patch.object(shared, "scan_wait_s", 0.2),
     ):
         assert await echonet_support.async_scan(hass) == []
-    with patch.object(echonet_support, "LOCAL_HOST", "203.0.113.7"):  # not this machine's
+    with patch.object(shared, "local_host", "203.0.113.7"):  # not this machine's
         assert await echonet_support.async_scan(hass) == []
 
 
@@ -459,7 +462,7 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
 
 
 def _endpoint_open(hass: HomeAssistant) -> bool:
-    endpoint = echonet_support._shared(hass).endpoint
+    endpoint = echonet_support.shared(hass).endpoint
     return endpoint is not None and not endpoint.closed
 
 
@@ -471,17 +474,17 @@ async def test_echonet_scanner_runs_only_with_an_echonet_entry(
     from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
     twin = _echonet(csim)
-    shared = echonet_support._shared(hass)
-    with patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", twin.port)]):
+    shared = echonet_support.shared(hass)
+    with patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]):
         entry = _entry(csim, FAMILY_ECHONET)
         await _setup(hass, entry)
         assert _endpoint_open(hass) is True
-        assert echonet_support.discovery_running(hass)
+        assert echonet_support.shared(hass).discovery_running
         echonet_support.async_start_discovery(hass, entry.entry_id)  # again: nothing new
         assert len(shared.cancel_scan) == 2
         echonet_support.async_start_discovery(hass, "second unit")
         await echonet_support.async_stop_discovery(hass, "second unit")
-        assert echonet_support.discovery_running(hass)  # the first still holds it
+        assert echonet_support.shared(hass).discovery_running  # the first still holds it
         other = MockConfigEntry(domain=DOMAIN, unique_id="other-unit")
         other.add_to_hass(hass)  # a second (unrelated) unit found by the scan
         async_fire_time_changed(
@@ -491,7 +494,7 @@ async def test_echonet_scanner_runs_only_with_an_echonet_entry(
         assert shared.scan_task is not None
         await _unload(hass, entry)
     assert _endpoint_open(hass) is False
-    assert not echonet_support.discovery_running(hass)
+    assert not echonet_support.shared(hass).discovery_running
     assert shared.cancel_scan == []
     assert shared.cancel_stop is None
 
@@ -504,10 +507,10 @@ async def test_stop_during_a_scan_leaves_nothing_running(
     from homeassistant.util import dt as dt_util
     from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-    shared = echonet_support._shared(hass)
+    shared = echonet_support.shared(hass)
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("127.0.0.1", 9)]),  # silence
-        patch.object(echonet_support, "SCAN_WAIT_S", 30.0),
+        patch.object(shared, "discovery_targets", [("127.0.0.1", 9)]),  # silence
+        patch.object(shared, "scan_wait_s", 30.0),
     ):
         entry = _entry(csim, FAMILY_ECHONET)
         await _setup(hass, entry)
@@ -525,7 +528,7 @@ async def test_stop_during_a_scan_leaves_nothing_running(
         await hass.async_block_till_done()
         await asyncio.sleep(0)
         assert task.cancelled()
-        assert not echonet_support.discovery_running(hass)
+        assert not echonet_support.shared(hass).discovery_running
         await _unload(hass, entry)
     assert _endpoint_open(hass) is False
 
@@ -544,7 +547,7 @@ async def test_nothing_listens_without_an_echonet_entry(
         async_fire_time_changed(hass, dt_util.utcnow() + echonet_support.SCAN_INTERVAL * 1.1)
         await hass.async_block_till_done()
     open_endpoint.assert_not_called()
-    assert not echonet_support.discovery_running(hass)
+    assert not echonet_support.shared(hass).discovery_running
     assert _endpoint_open(hass) is False
 
 
@@ -552,18 +555,19 @@ async def test_echonet_unreachable_names_and_sockets(
     hass: HomeAssistant, csim: Simulation, allow_loopback: None
 ) -> None:
     """A name that does not resolve is skipped; no socket means the entry retries later."""
+    shared = echonet_support.shared(hass)
     # The resolver answers "no such name" (the test plugin of newer releases blocks
     # DNS with its own RuntimeError, which no real resolver raises).
     no_such_name = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     with (
-        patch.object(echonet_support, "DISCOVERY_TARGETS", [("no-such-host.invalid", 3610)]),
-        patch.object(echonet_support, "SCAN_WAIT_S", 0.2),
+        patch.object(shared, "discovery_targets", [("no-such-host.invalid", 3610)]),
+        patch.object(shared, "scan_wait_s", 0.2),
         patch.object(hass.loop, "getaddrinfo", side_effect=no_such_name),
     ):
         assert await echonet_support.async_scan(hass) == []
     entry = _entry(csim, FAMILY_ECHONET)
     entry.add_to_hass(hass)
-    with patch.object(echonet_support, "LOCAL_HOST", "203.0.113.7"):
+    with patch.object(shared, "local_host", "203.0.113.7"):
         await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -573,7 +577,8 @@ async def test_echonet_multicast_scan_never_raises(
     hass: HomeAssistant, allow_loopback: None
 ) -> None:
     """The real multicast scan from a loopback socket finds nothing, quietly."""
-    with patch.object(echonet_support, "SCAN_WAIT_S", 0.2):
+    shared = echonet_support.shared(hass)
+    with patch.object(shared, "scan_wait_s", 0.2):
         assert await echonet_support.async_scan(hass) == []
 
 

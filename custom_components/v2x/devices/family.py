@@ -35,8 +35,6 @@ class DeviceKind(StrEnum):
 class UnknownFamilyError(DeviceError):
     """The configuration names a device family this version does not support."""
 
-    translation_key = "unknown_family"
-
 
 @dataclass(frozen=True, kw_only=True)
 class Connection:

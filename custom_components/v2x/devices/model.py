@@ -207,12 +207,6 @@ class BatteryState:
     remaining_minutes: float | None = None
     temperature_c: float | None = None
 
-    def energy_above_kwh(self, floor_pct: float) -> float | None:
-        """Energy stored above ``floor_pct``, if SoC and capacity are known."""
-        if self.soc.value_pct is None or self.capacity_kwh is None:
-            return None
-        return max(0.0, (self.soc.value_pct - floor_pct) / 100.0 * self.capacity_kwh)
-
 
 @dataclass(frozen=True, slots=True)
 class BatteryCapabilities:

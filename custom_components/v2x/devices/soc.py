@@ -25,11 +25,6 @@ class SocFilter:
     _candidate: float | None = field(default=None, init=False)
     _candidate_count: int = field(default=0, init=False)
 
-    @property
-    def last_good(self) -> float | None:
-        """The last trusted value, if any."""
-        return self._last_good
-
     def reset(self) -> None:
         """Forget everything: a different vehicle may be plugged in next."""
         self._last_good = None

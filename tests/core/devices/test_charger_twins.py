@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from custom_components.v2x.devices.echonet import EchonetClient, EchonetEndpoint
-from custom_components.v2x.devices.echonet_ev import EchonetEvCharger
+from custom_components.v2x.devices.echonet.ev_charger import EchonetEvCharger
 from custom_components.v2x.devices.errors import (
     DeviceError,
     DeviceProtocolError,

@@ -16,7 +16,7 @@ from custom_components.v2x.devices.control import (
     decide,
 )
 from custom_components.v2x.devices.echonet import EchonetEndpoint
-from custom_components.v2x.devices.echonet_ev import EchonetEvCharger
+from custom_components.v2x.devices.echonet.ev_charger import EchonetEvCharger
 from custom_components.v2x.devices.errors import CommandRefusedError
 from custom_components.v2x.devices.family import Connection, UnknownFamilyError
 from custom_components.v2x.devices.model import (

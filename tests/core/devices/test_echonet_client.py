@@ -26,6 +26,7 @@ from custom_components.v2x.devices.echonet import (
     Property,
     async_discover,
 )
+from custom_components.v2x.devices.echonet.endpoint import _Pending
 from custom_components.v2x.devices.errors import (
     DeviceConnectionError,
     DeviceProtocolError,
@@ -379,7 +380,7 @@ async def test_tid_still_waiting_is_skipped(
         await slow
 
 
-class _EveryTidBusy(dict[int, echonet._Pending]):
+class _EveryTidBusy(dict[int, _Pending]):
     def __contains__(self, key: object) -> bool:
         return True
 
@@ -556,11 +557,11 @@ async def test_collect_fails_when_the_endpoint_closes(
 
 
 async def test_multicast_goes_to_the_echonet_group(
-    endpoint: EchonetEndpoint, responder: Responder, monkeypatch: pytest.MonkeyPatch
+    endpoint: EchonetEndpoint, responder: Responder
 ) -> None:
     # No multicast in tests: point the group at the responder.
-    monkeypatch.setattr(echonet, "MULTICAST_GROUP", "127.0.0.1")
-    monkeypatch.setattr(echonet, "ECHONET_PORT", responder.port)
+    endpoint.multicast_group = "127.0.0.1"
+    endpoint.node_port = responder.port
     replies = await endpoint.async_send_multicast(
         CONTROLLER, NODE_PROFILE, ESV_GET, [Property(0xD6)], wait_s=0.2
     )
@@ -629,11 +630,9 @@ async def test_discovery_survives_a_bad_identification(
     assert node.ev_chargers == (EV_EOJ,)
 
 
-async def test_multicast_discovery(
-    endpoint: EchonetEndpoint, responder: Responder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(echonet, "MULTICAST_GROUP", "127.0.0.1")
-    monkeypatch.setattr(echonet, "ECHONET_PORT", responder.port)
+async def test_multicast_discovery(endpoint: EchonetEndpoint, responder: Responder) -> None:
+    endpoint.multicast_group = "127.0.0.1"
+    endpoint.node_port = responder.port
 
     def answer_twice(request: Request) -> list[bytes]:
         reply = responder.answer(request)

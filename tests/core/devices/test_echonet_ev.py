@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 import pytest
 
 from custom_components.v2x.devices.echonet import EchonetClient, EchonetEndpoint
-from custom_components.v2x.devices.echonet_ev import (
+from custom_components.v2x.devices.echonet.ev_charger import (
     STATES,
     EchonetEvCharger,
     decode_manufacturer,

@@ -19,6 +19,7 @@ from custom_components.v2x.devices.echonet import (
     ESV_SETC,
     ESV_SETC_SNA,
     NODE_PROFILE,
+    SNA_CODES,
     DiscoveredNode,
     Eoj,
     Frame,
@@ -89,14 +90,14 @@ def test_get_res_with_soc() -> None:
     assert (frame.tid, frame.seoj, frame.deoj, frame.esv) == (1, EV, CONTROLLER, ESV_GET_RES)
     assert frame.properties == (Property(0xE4, b"\x50"),)
     assert frame.epcs == (0xE4,)
-    assert not frame.is_sna
+    assert frame.esv not in SNA_CODES
     assert encode_frame(frame) == GET_RES_SOC
 
 
 def test_get_sna_with_pdc_zero() -> None:
     frame = decode_frame(GET_SNA_SOC)
     assert frame.esv == ESV_GET_SNA
-    assert frame.is_sna
+    assert frame.esv in SNA_CODES
     assert frame.properties == (Property(0xE4, b""),)
 
 

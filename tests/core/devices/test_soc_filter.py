@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from custom_components.v2x.devices.model import SocReading
 from custom_components.v2x.devices.soc import SocFilter
 
 
@@ -11,7 +12,7 @@ def test_zero_keeps_last_good_value_as_stale() -> None:
     assert soc.update(55, vehicle_connected=True).value_pct == 55
     reading = soc.update(0, vehicle_connected=True)
     assert (reading.value_pct, reading.stale) == (55, True)
-    assert soc.last_good == 55
+    assert soc.missing() == SocReading(55, stale=True)  # it is kept, not dropped
 
 
 def test_no_value_before_the_first_good_reading() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from custom_components.v2x.backup.runtime import energy_above_floor_kwh
 from custom_components.v2x.devices.errors import (
     CommandRefusedError,
     DeviceConnectionError,
@@ -86,7 +87,8 @@ def test_parse_documented_report() -> None:
     assert report.pack_count == 2
     state = report.battery_state(capacity_kwh=3.84)
     assert state.remaining_minutes == 412
-    assert state.energy_above_kwh(15) == pytest.approx(0.49 * 3.84)
+    energy = energy_above_floor_kwh(state.soc.value_pct, 15, state.capacity_kwh)
+    assert energy == pytest.approx(0.49 * 3.84)
 
 
 def test_percent_units() -> None:

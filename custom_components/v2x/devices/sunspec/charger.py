@@ -1,8 +1,10 @@
 """Any SunSpec bidirectional DC charger or storage inverter over Modbus TCP.
 
 Written from ``shared/reference/protocols.md`` section 3 (SunSpec information models,
-[V] rows only): the "SunS" marker, the model chain, big-endian words (high word
-first), "not implemented" values and scale factors (value = raw x 10^SF).
+[V] rows only). The package is split along the protocol's seams: :mod:`.codec`
+(big-endian words, "not implemented" values, scale factors), :mod:`.scan` (the
+"SunS" marker and the model chain), :mod:`.registers` (model ids, point offsets,
+merged reads) and this module, the DER profile itself.
 
 Nothing is read from a fixed absolute address: every device is scanned for the
 marker (40000, then 0, then 50000) and its model chain walked; each point is then
@@ -38,29 +40,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from fractions import Fraction
 import logging
 import time
 from typing import Final
 
-from .errors import (
+from ..errors import (
     CommandRefusedError,
     DeviceProtocolError,
     ModbusExceptionError,
     ValueOutOfRangeError,
     WriteNotVerifiedError,
 )
-from .family import Connection, DeviceFamily
-from .modbus import (
-    MAX_REGISTERS_PER_READ,
-    ModbusBus,
-    ModbusProfile,
-    ModbusTransport,
-    RegisterBlock,
-    RegisterImage,
-)
-from .model import (
+from ..family import Connection, DeviceFamily
+from ..modbus import ModbusBus, ModbusProfile, ModbusTransport, RegisterBlock, RegisterImage
+from ..model import (
     ChargerCapabilities,
     ChargerControl,
     ChargerErrors,
@@ -69,104 +63,79 @@ from .model import (
     ChargerStatus,
     DeviceIdentity,
 )
-from .soc import SocFilter
+from ..soc import SocFilter
+from .codec import PointType, encode_int32, encode_uint32, scale
+from .registers import (
+    C_MD,
+    C_MN,
+    C_SN,
+    C_VR,
+    CAP_W_CHA_RTE_MAX,
+    CAP_W_CHA_RTE_MAX_RTG,
+    CAP_W_DIS_CHA_RTE_MAX,
+    CAP_W_DIS_CHA_RTE_MAX_RTG,
+    CAP_W_MAX_RTG,
+    CAP_W_SF,
+    COMMON_RANGE,
+    CONN_ST_CONNECTED,
+    CTL_W_SET,
+    CTL_W_SET_ENA,
+    CTL_W_SET_ENA_RVRT,
+    CTL_W_SET_MOD,
+    CTL_W_SET_RVRT,
+    CTL_W_SET_RVRT_TMS,
+    CTL_W_SET_SF,
+    DISABLED,
+    ENABLED,
+    FULL_RANGES,
+    INV_ST_FAULT,
+    INV_ST_OFF,
+    INV_ST_RUNNING,
+    INV_ST_SHUTTING_DOWN,
+    INV_ST_SLEEPING,
+    INV_ST_STANDBY,
+    INV_ST_STARTING,
+    INV_ST_THROTTLED,
+    M_A,
+    M_A_SF,
+    M_ALRM,
+    M_CONN_ST,
+    M_HZ,
+    M_HZ_SF,
+    M_INV_ST,
+    M_LLV,
+    M_LNV,
+    M_TOT_WH_ABS,
+    M_TOT_WH_INJ,
+    M_TOT_WH_SF,
+    M_V_SF,
+    M_W,
+    M_W_SF,
+    MODEL_COMMON,
+    MODEL_DER_CAPACITY,
+    MODEL_DER_CTL_AC,
+    MODEL_DER_MEASURE_AC,
+    MODEL_DER_STORAGE,
+    REQUIRED_MODELS,
+    ST_PCT_SF,
+    ST_SOC,
+    ST_SOH,
+    ST_WH_AVAIL,
+    ST_WH_RTG,
+    ST_WH_SF,
+    STATUS_RANGES,
+    WSET_MOD_WATTS,
+    ModelPoints,
+    model_ranges,
+    plan_blocks,
+    read_span,
+)
+from .scan import ModelLocation, SunSpecLayout, scan
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 502
 DEFAULT_UNIT_ID: Final = 1
-
-# --- Framing (3.1) ------------------------------------------------------------------
-BASE_ADDRESSES: Final = (40000, 0, 50000)
-"""Where the "SunS" marker is searched, in this order (0-based PDU addresses)."""
-SUNS_MARKER: Final = (0x5375, 0x6E53)
-END_MODEL_ID: Final = 0xFFFF
-MAX_MODELS: Final = 64
-"""More models than this in one chain is taken as a malformed (runaway) chain."""
-MAX_SCALE_EXPONENT: Final = 10
-"""Scale factors outside -10..10 are taken as garbage rather than physics."""
-_ADDRESS_SPACE: Final = 0x10000
-
-# --- Model ids -------------------------------------------------------------------------
-MODEL_COMMON: Final = 1
-MODEL_DER_MEASURE_AC: Final = 701
-MODEL_DER_CAPACITY: Final = 702
-MODEL_DER_CTL_AC: Final = 704
-MODEL_DER_STORAGE: Final = 713
-REQUIRED_MODELS: Final = (MODEL_COMMON, MODEL_DER_MEASURE_AC)
-
-# --- Point offsets from each model's ID register ---------------------------------------
-# Model 1 Common (3.2)
-C_MN: Final = 2  # string[16]
-C_MD: Final = 18  # string[16]
-C_VR: Final = 42  # string[8]
-C_SN: Final = 50  # string[16]
-# Model 701 DER AC Measurement (3.3)
-M_INV_ST: Final = 4  # enum16
-M_CONN_ST: Final = 5  # enum16
-M_ALRM: Final = 6  # bitfield32
-M_W: Final = 10  # int16, W_SF; positive = injection
-M_A: Final = 14  # int16, A_SF
-M_LLV: Final = 15  # uint16, V_SF
-M_LNV: Final = 16  # uint16, V_SF
-M_HZ: Final = 17  # uint32, Hz_SF
-M_TOT_WH_INJ: Final = 19  # uint64, TotWh_SF
-M_TOT_WH_ABS: Final = 23  # uint64, TotWh_SF
-M_A_SF: Final = 113
-M_V_SF: Final = 114
-M_HZ_SF: Final = 115
-M_W_SF: Final = 116
-M_TOT_WH_SF: Final = 120
-# Model 702 DER Capacity (3.4)
-CAP_W_MAX_RTG: Final = 2  # uint16, W_SF
-CAP_W_CHA_RTE_MAX_RTG: Final = 10  # uint16, W_SF
-CAP_W_DIS_CHA_RTE_MAX_RTG: Final = 11  # uint16, W_SF
-CAP_W_CHA_RTE_MAX: Final = 34  # uint16, W_SF, RW
-CAP_W_DIS_CHA_RTE_MAX: Final = 35  # uint16, W_SF, RW
-CAP_W_SF: Final = 45
-# Model 704 DER AC Controls (3.5)
-CTL_W_SET_ENA: Final = 22  # enum16 RW: 0 disabled, 1 enabled
-CTL_W_SET_MOD: Final = 23  # enum16 RW: 0 W_MAX_PCT, 1 WATTS
-CTL_W_SET: Final = 24  # int32 RW, WSet_SF; positive = injection
-CTL_W_SET_RVRT: Final = 26  # int32 RW, WSet_SF
-CTL_W_SET_ENA_RVRT: Final = 30  # enum16 RW
-CTL_W_SET_RVRT_TMS: Final = 31  # uint32 RW, seconds
-CTL_W_SET_SF: Final = 55
-# Model 713 DER Storage Capacity (3.6)
-ST_WH_RTG: Final = 2  # uint16, WH_SF
-ST_WH_AVAIL: Final = 3  # uint16, WH_SF
-ST_SOC: Final = 4  # uint16, Pct_SF
-ST_SOH: Final = 5  # uint16, Pct_SF
-ST_WH_SF: Final = 7
-ST_PCT_SF: Final = 8
-
-WSET_MOD_WATTS: Final = 1
-ENABLED: Final = 1
-DISABLED: Final = 0
-CONN_ST_CONNECTED: Final = 1
-
-# Offset ranges (first, last inclusive) read for each purpose.
-_COMMON_RANGE: Final = (C_MN, C_SN + 15)
-_STATUS_RANGES: Final = {
-    MODEL_DER_MEASURE_AC: (M_INV_ST, M_W),
-    MODEL_DER_STORAGE: (ST_SOC, ST_PCT_SF),
-}
-_FULL_RANGES: Final = {
-    MODEL_DER_MEASURE_AC: (2, M_TOT_WH_SF + 2),  # ACType .. Tmp_SF
-    MODEL_DER_CAPACITY: (CAP_W_MAX_RTG, 51),  # WMaxRtg .. S_SF
-    MODEL_DER_CTL_AC: (CTL_W_SET_ENA, CTL_W_SET_SF),
-    MODEL_DER_STORAGE: (ST_WH_RTG, ST_PCT_SF),
-}
-
-# 701 InvSt (3.3)
-INV_ST_OFF: Final = 0
-INV_ST_SLEEPING: Final = 1
-INV_ST_STARTING: Final = 2
-INV_ST_RUNNING: Final = 3
-INV_ST_THROTTLED: Final = 4
-INV_ST_SHUTTING_DOWN: Final = 5
-INV_ST_FAULT: Final = 6
-INV_ST_STANDBY: Final = 7
 ACTIVE_POWER_THRESHOLD_W: Final = 50
 """|power| above which a running DER is said to be charging or discharging."""
 
@@ -178,105 +147,6 @@ STATES: Final = (
     ChargerState.STARTING,
     ChargerState.OFF,
 )
-
-
-class PointType(StrEnum):
-    """SunSpec point types whose "not implemented" value is documented (3.1)."""
-
-    INT16 = "int16"
-    UINT16 = "uint16"
-    ACC16 = "acc16"
-    ENUM16 = "enum16"
-    BITFIELD16 = "bitfield16"
-    SUNSSF = "sunssf"
-    INT32 = "int32"
-    UINT32 = "uint32"
-    ACC32 = "acc32"
-    ENUM32 = "enum32"
-    BITFIELD32 = "bitfield32"
-    INT64 = "int64"
-    UINT64 = "uint64"
-
-
-_POINT_SIZES: Final[dict[PointType, int]] = {
-    PointType.INT16: 1,
-    PointType.UINT16: 1,
-    PointType.ACC16: 1,
-    PointType.ENUM16: 1,
-    PointType.BITFIELD16: 1,
-    PointType.SUNSSF: 1,
-    PointType.INT32: 2,
-    PointType.UINT32: 2,
-    PointType.ACC32: 2,
-    PointType.ENUM32: 2,
-    PointType.BITFIELD32: 2,
-    PointType.INT64: 4,
-    PointType.UINT64: 4,
-}
-_SIGNED: Final = frozenset({PointType.INT16, PointType.SUNSSF, PointType.INT32, PointType.INT64})
-_ACCUMULATORS: Final = frozenset({PointType.ACC16, PointType.ACC32})
-
-
-def point_size(point_type: PointType) -> int:
-    """Number of registers a point of this type occupies."""
-    return _POINT_SIZES[point_type]
-
-
-def combine_words(words: Sequence[int]) -> int:
-    """Unsigned value of big-endian registers, high word first."""
-    value = 0
-    for word in words:
-        value = (value << 16) | word
-    return value
-
-
-def to_signed(value: int, bits: int) -> int:
-    """Two's-complement decode of a ``bits``-wide unsigned value."""
-    return value - (1 << bits) if value >> (bits - 1) else value
-
-
-def decode_point(point_type: PointType, words: Sequence[int]) -> int | None:
-    """Decode a numeric point; ``None`` when it holds the "not implemented" value."""
-    size = point_size(point_type)
-    if len(words) != size:
-        raise ValueError(f"{point_type} needs {size} registers, got {len(words)}")
-    bits = 16 * size
-    raw = combine_words(words)
-    if point_type in _SIGNED:
-        return None if raw == 1 << (bits - 1) else to_signed(raw, bits)
-    if point_type in _ACCUMULATORS:
-        return None if raw == 0 else raw
-    return None if raw == (1 << bits) - 1 else raw
-
-
-def decode_string(words: Sequence[int]) -> str | None:
-    """Two ASCII characters per register, NUL padded; ``None`` when empty."""
-    raw = b"".join(word.to_bytes(2, "big") for word in words)
-    text = raw.split(b"\0", 1)[0].decode("ascii", errors="replace").strip()
-    return text or None
-
-
-def encode_int32(value: int) -> list[int]:
-    """Two registers, high word first; the "not implemented" value is refused."""
-    if not -0x7FFFFFFF <= value <= 0x7FFFFFFF:
-        raise ValueOutOfRangeError("int32", value, "-2147483647..2147483647")
-    raw = value & 0xFFFFFFFF
-    return [raw >> 16, raw & 0xFFFF]
-
-
-def encode_uint32(value: int) -> list[int]:
-    """Two registers, high word first; the "not implemented" value is refused."""
-    if not 0 <= value <= 0xFFFFFFFE:
-        raise ValueOutOfRangeError("uint32", value, "0..4294967294")
-    return [value >> 16, value & 0xFFFF]
-
-
-def scale(raw: int, exponent: int) -> float:
-    """``raw`` x 10^exponent, exact for the decimal digits the device sent."""
-    if exponent >= 0:
-        return float(raw * 10**exponent)
-    divisor: int = 10**-exponent  # dividing by an exact power of ten keeps 2301 -> 230.1
-    return raw / divisor
 
 
 def _scaled(raw: int | None, exponent: int | None) -> float | None:
@@ -294,102 +164,6 @@ def _whole_watts(raw: int | None, exponent: int | None) -> int | None:
 def _kilo(raw: int | None, exponent: int | None) -> float | None:
     """Wh (x 10^exponent) to kWh."""
     return _scaled(raw, None if exponent is None else exponent - 3)
-
-
-@dataclass(frozen=True, slots=True)
-class ModelLocation:
-    """Where one model instance sits in the device's register space."""
-
-    model_id: int
-    address: int
-    """Absolute address of the model's ID register."""
-    length: int
-    """``L``: registers after ID and L."""
-
-    def has(self, offset: int, size: int = 1) -> bool:
-        """Whether a point at ``offset`` lies inside this model (older devices are shorter)."""
-        return offset + size <= self.length + 2
-
-    def span(self, first: int, last: int) -> tuple[int, int] | None:
-        """Absolute (start, count) of offsets first..last clipped to the model, if any."""
-        last = min(last, self.length + 1)
-        if first > last:
-            return None
-        return self.address + first, last - first + 1
-
-
-@dataclass(frozen=True, slots=True)
-class SunSpecLayout:
-    """The result of a scan: the base address and the model chain in device order."""
-
-    base_address: int
-    models: tuple[ModelLocation, ...]
-
-    def find(self, model_id: int) -> ModelLocation | None:
-        """The first instance of a model, if the device has it."""
-        return next((m for m in self.models if m.model_id == model_id), None)
-
-    def require(self, model_id: int) -> ModelLocation:
-        """The first instance of a model; a protocol error if the device lacks it."""
-        model = self.find(model_id)
-        if model is None:
-            raise DeviceProtocolError(f"SunSpec device has no model {model_id}")
-        return model
-
-    @property
-    def model_ids(self) -> tuple[int, ...]:
-        """Model ids in chain order."""
-        return tuple(m.model_id for m in self.models)
-
-
-class ModelPoints:
-    """Typed, "not implemented"-aware access to one model's points in a register image.
-
-    A point beyond the model's length (an older, shorter revision) or a model the
-    device lacks reads as ``None``; a point inside the model that was not read is a
-    programming error (``DeviceProtocolError`` from the image).
-    """
-
-    __slots__ = ("_image", "_model")
-
-    def __init__(self, image: RegisterImage, model: ModelLocation | None) -> None:
-        """View ``model``'s points in ``image``."""
-        self._image = image
-        self._model = model
-
-    def words(self, offset: int, size: int) -> list[int] | None:
-        """The raw registers of a point, or ``None`` if the model does not have it."""
-        model = self._model
-        if model is None or not model.has(offset, size):
-            return None
-        return [self._image.u16(model.address + offset + i) for i in range(size)]
-
-    def value(self, point_type: PointType, offset: int) -> int | None:
-        """A decoded numeric point (``None``: absent or not implemented)."""
-        words = self.words(offset, point_size(point_type))
-        return None if words is None else decode_point(point_type, words)
-
-    def raw_signed(self, offset: int, size: int) -> int | None:
-        """A signed point as stored, "not implemented" value included (for verification)."""
-        words = self.words(offset, size)
-        return None if words is None else to_signed(combine_words(words), 16 * size)
-
-    def raw_unsigned(self, offset: int, size: int) -> int | None:
-        """An unsigned point as stored (for verification)."""
-        words = self.words(offset, size)
-        return None if words is None else combine_words(words)
-
-    def sunssf(self, offset: int) -> int | None:
-        """A scale factor exponent; out-of-range garbage is a typed error."""
-        value = self.value(PointType.SUNSSF, offset)
-        if value is not None and abs(value) > MAX_SCALE_EXPONENT:
-            raise ValueOutOfRangeError("sunssf", value, f"-{MAX_SCALE_EXPONENT}..10")
-        return value
-
-    def string(self, offset: int, size: int) -> str | None:
-        """A NUL-padded string point."""
-        words = self.words(offset, size)
-        return None if words is None else decode_string(words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,94 +202,6 @@ def decode_state(inv_st: int, power_w: int) -> ChargerState:
     if inv_st in (INV_ST_OFF, INV_ST_SLEEPING, INV_ST_SHUTTING_DOWN):
         return ChargerState.OFF
     raise ValueOutOfRangeError("InvSt", inv_st, "0..7")
-
-
-def plan_blocks(name: str, ranges: Sequence[tuple[int, int]]) -> tuple[RegisterBlock, ...]:
-    """Merge (start, count) ranges into as few reads of at most 125 registers as possible.
-
-    Each block documents only the requested ranges as implemented, so a device that
-    rejects a merged read is read range by range instead.
-    """
-    blocks: list[RegisterBlock] = []
-    group: list[tuple[int, int]] = []
-
-    def flush() -> None:
-        if group:
-            addresses = [a for start, count in group for a in range(start, start + count)]
-            blocks.append(RegisterBlock.spanning(f"{name}{len(blocks)}", addresses))
-
-    for start, count in sorted(ranges):
-        if group and start + count - group[0][0] <= MAX_REGISTERS_PER_READ:
-            group.append((start, count))
-            continue
-        flush()
-        group = [(start, count)]
-    flush()
-    return tuple(blocks)
-
-
-def _ranges(layout: SunSpecLayout, wanted: dict[int, tuple[int, int]]) -> list[tuple[int, int]]:
-    ranges = []
-    for model_id, (first, last) in wanted.items():
-        model = layout.find(model_id)
-        span = model.span(first, last) if model is not None else None
-        if span is not None:
-            ranges.append(span)
-    return ranges
-
-
-async def _read_span(bus: ModbusBus, model: ModelLocation, offsets: tuple[int, int]) -> ModelPoints:
-    """Read offsets first..last of one model (one request; none if the model is shorter)."""
-    image = RegisterImage()
-    span = model.span(*offsets)
-    if span is not None:
-        image.update(span[0], await bus.read(*span))
-    return ModelPoints(image, model)
-
-
-async def scan(bus: ModbusBus) -> SunSpecLayout:
-    """Find the "SunS" marker and walk the model chain to its end marker."""
-    for base in BASE_ADDRESSES:
-        try:
-            marker = await bus.read(base, 2)
-        except ModbusExceptionError as err:
-            _LOGGER.debug("No SunSpec marker at %s: %s", base, err)
-            continue
-        if tuple(marker) == SUNS_MARKER:
-            break
-    else:
-        raise DeviceProtocolError(
-            f"not a SunSpec device: no 'SunS' marker at {', '.join(map(str, BASE_ADDRESSES))}"
-        )
-    models: list[ModelLocation] = []
-    address = base + 2
-    # Addresses strictly increase (each model is at least 2 registers long) and never
-    # pass 65535, so no address can repeat: the chain cannot loop.
-    while True:
-        if address + 2 > _ADDRESS_SPACE:
-            raise DeviceProtocolError(f"SunSpec chain at {base} runs past register 65535")
-        try:
-            model_id, length = await bus.read(address, 2)
-        except ModbusExceptionError as err:
-            if not models or err.exception_code != ModbusExceptionError.ILLEGAL_DATA_ADDRESS:
-                raise
-            # A device that omits the end marker: the chain ends where its map ends.
-            _LOGGER.debug("SunSpec chain at %s ends at %s without an end marker", base, address)
-            break
-        if model_id == END_MODEL_ID:
-            break
-        if model_id == 0:
-            raise DeviceProtocolError(f"SunSpec chain at {base}: model id 0 at {address}")
-        if len(models) >= MAX_MODELS:
-            raise DeviceProtocolError(f"SunSpec chain at {base}: more than {MAX_MODELS} models")
-        following = address + 2 + length
-        if following > _ADDRESS_SPACE:
-            raise DeviceProtocolError(
-                f"SunSpec model {model_id} at {address} (L={length}) runs past register 65535"
-            )
-        models.append(ModelLocation(model_id, address, length))
-        address = following
-    return SunSpecLayout(base, tuple(models))
 
 
 class SunSpecCharger(ModbusProfile):
@@ -581,7 +267,7 @@ class SunSpecCharger(ModbusProfile):
         """
         async with self.transport.exclusive() as bus:
             layout = await self._ensure_layout(bus)
-            common = await _read_span(bus, layout.require(MODEL_COMMON), _COMMON_RANGE)
+            common = await read_span(bus, layout.require(MODEL_COMMON), COMMON_RANGE)
             return decode_identity(common)
 
     async def async_read_status(self) -> ChargerStatus:
@@ -668,7 +354,7 @@ class SunSpecCharger(ModbusProfile):
                 raise CommandRefusedError(
                     "not_supported", "this SunSpec device has no model 702 (DER Capacity)"
                 )
-            points = await _read_span(bus, capacity, _FULL_RANGES[MODEL_DER_CAPACITY])
+            points = await read_span(bus, capacity, FULL_RANGES[MODEL_DER_CAPACITY])
             self._ratings = self._decode_ratings(points)
             w_sf = points.sunssf(CAP_W_SF)
             wanted: dict[int, int] = {}
@@ -689,7 +375,7 @@ class SunSpecCharger(ModbusProfile):
                 wanted[offset] = raw
             for offset, raw in wanted.items():
                 await bus.write(capacity.address + offset, raw)
-            points = await _read_span(bus, capacity, _FULL_RANGES[MODEL_DER_CAPACITY])
+            points = await read_span(bus, capacity, FULL_RANGES[MODEL_DER_CAPACITY])
         for offset, raw in wanted.items():
             name = "WChaRteMax" if offset == CAP_W_CHA_RTE_MAX else "WDisChaRteMax"
             _verify(name, raw, points.raw_unsigned(offset, 1))
@@ -725,8 +411,8 @@ class SunSpecCharger(ModbusProfile):
         self._layout = layout
         self._layout_connects = self.transport.connects
         self._soc_filter.reset()  # after a reconnect it may be another device (or car)
-        self._status_blocks = plan_blocks("status", _ranges(layout, _STATUS_RANGES))
-        self._full_blocks = plan_blocks("full", _ranges(layout, _FULL_RANGES))
+        self._status_blocks = plan_blocks("status", model_ranges(layout, STATUS_RANGES))
+        self._full_blocks = plan_blocks("full", model_ranges(layout, FULL_RANGES))
         image = await self._read_blocks(bus, self._full_blocks)
         self._absorb_full(image)
         measure = ModelPoints(image, layout.find(MODEL_DER_MEASURE_AC))
@@ -832,7 +518,7 @@ class SunSpecCharger(ModbusProfile):
 
     async def _read_controls(self, bus: ModbusBus) -> ModelPoints:
         """Read 704 WSetEna..WSet_SF (one request)."""
-        return await _read_span(bus, self._require_controls(), _FULL_RANGES[MODEL_DER_CTL_AC])
+        return await read_span(bus, self._require_controls(), FULL_RANGES[MODEL_DER_CTL_AC])
 
     def _settings_ours(self, controls: ModelPoints) -> bool:
         return (

@@ -29,21 +29,7 @@ from dataclasses import dataclass
 import logging
 from typing import Final
 
-from .echonet import (
-    ECHONET_PORT,
-    EPC_GET_MAP,
-    EPC_IDENTIFICATION,
-    EPC_MANUFACTURER,
-    EPC_SET_MAP,
-    EPC_STANDARD_VERSION,
-    NODE_PROFILE,
-    EchonetClient,
-    Eoj,
-    decode_identification,
-    decode_manufacturer_code,
-    decode_property_map,
-)
-from .errors import (
+from ..errors import (
     DeviceConnectionError,
     DeviceProtocolError,
     DeviceTimeoutError,
@@ -51,8 +37,8 @@ from .errors import (
     ValueOutOfRangeError,
     WriteNotVerifiedError,
 )
-from .family import Connection, DeviceFamily
-from .model import (
+from ..family import Connection, DeviceFamily
+from ..model import (
     ChargerCapabilities,
     ChargerErrors,
     ChargerSnapshot,
@@ -61,7 +47,21 @@ from .model import (
     DeviceIdentity,
     SocReading,
 )
-from .soc import SocFilter
+from ..soc import SocFilter
+from .client import EchonetClient
+from .endpoint import ECHONET_PORT
+from .frame import (
+    EPC_GET_MAP,
+    EPC_IDENTIFICATION,
+    EPC_MANUFACTURER,
+    EPC_SET_MAP,
+    EPC_STANDARD_VERSION,
+    NODE_PROFILE,
+    Eoj,
+    decode_identification,
+    decode_manufacturer_code,
+    decode_property_map,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
