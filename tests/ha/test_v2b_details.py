@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 from unittest.mock import AsyncMock, patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder.core import Recorder
 from homeassistant.components.recorder.models import StatisticData, StatisticMeanType
 from homeassistant.components.recorder.models.statistics import StatisticMetaData
@@ -863,8 +864,13 @@ def test_next_departure() -> None:
     assert next_departure(now, time(12, 5), None) == now.replace(hour=12) + timedelta(days=1)
 
 
-async def test_manager_before_start(hass: HomeAssistant) -> None:
-    """Defaults of an unstarted manager: wall clock, tariff fallbacks, empty diagnostics."""
+async def test_manager_before_start(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Defaults of an unstarted manager: wall clock, tariff fallbacks, empty diagnostics.
+
+    The clock is set to 10:00: within the grace after the 23:00 departure the car would
+    be overdue (it leaves now), so the wall clock's own time of day must not decide.
+    """
+    freezer.move_to(datetime(2026, 11, 20, 10, 0, tzinfo=dt_util.get_default_time_zone()))
     options: dict[str, Any] = {
         CONF_PEAK_START: "noon",
         CONF_PEAK_END: "17:00:00",
