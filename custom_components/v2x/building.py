@@ -28,6 +28,7 @@ from homeassistant.util import dt as dt_util
 import numpy as np
 from numpy.typing import NDArray
 
+from .backup_sources import vehicle_capacity_kwh
 from .const import (
     CONF_BILLING_DAY,
     CONF_BUILDING_POWER,
@@ -74,7 +75,6 @@ from .planner.series import (
     step_starts,
     steps_until,
 )
-from .site import vehicle_capacity_kwh
 
 STORAGE_VERSION: Final = 1
 STEP: Final = timedelta(minutes=15)
