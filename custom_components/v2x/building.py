@@ -21,55 +21,35 @@ from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .backup_sources import vehicle_capacity_kwh
 from .building_execution import PlanExecutor
-from .building_inputs import (
-    async_learn_profile,
-    forecast_points,
-    last_reported,
-    number,
-    power_kw,
-    scale_to_kw,
-)
-from .building_settings import building_option, tariff, vehicle_setting
-from .building_store import BuildingStore, VehicleState
+from .building_inputs import BuildingReadings, async_learn_profile
+from .building_settings import building_option, tariff
+from .building_store import BuildingStore
+from .building_vehicles import CarBays
 from .const import (
     CONF_BILLING_DAY,
-    CONF_BUILDING_POWER,
-    CONF_CAPACITY,
     CONF_DEMAND_CHARGE,
-    CONF_DEPARTURE,
-    CONF_EFFICIENCY,
     CONF_IMPORT_LIMIT,
-    CONF_LOAD_FORECAST,
-    CONF_METER_INCLUDES_VEHICLES,
-    CONF_PRICE_ENTITY,
-    CONF_RESERVE_SOC,
-    CONF_TARGET_SOC,
     CONF_VEHICLES,
-    CONF_WEAR_COST,
-    DEFAULT_VEHICLE_SETTINGS,
     DOMAIN,
     LOGGER,
 )
 from .coordinator import ChargerRuntimeData
 from .helpers import CoordinatorListeners
-from .planner import nowcast
 from .planner.baseline import Comparison, compare
 from .planner.ledger import Ledger
 from .planner.lp import PlannerError, solve
-from .planner.model import FloatArray, Plan, PlanInput, PlannerInputError, VehicleSpec
+from .planner.model import Plan, PlanInput, PlannerInputError, VehicleSpec
 from .planner.peak import PeakTracker
-from .planner.policy import availability, vehicle_spec
+from .planner.policy import availability
 from .planner.report import BuildingStatus, VehicleStatus, diagnostics, plan_response, with_plan
-from .planner.schedule import HORIZON_STEPS, STEP, next_departure, parse_time, todays_steps
+from .planner.schedule import HORIZON_STEPS, STEP, next_departure, todays_steps
 from .planner.series import (
     LoadProfile,
     TimeOfUseTariff,
     floor_to_step,
     instant,
     step_starts,
-    steps_until,
 )
 
 __all__ = [
@@ -118,17 +98,20 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} building {entry.title}")
         self.entry = entry
         self.vehicle_ids: list[str] = list(entry.data[CONF_VEHICLES])
-        self.meter: str = entry.data[CONF_BUILDING_POWER]
-        self.meter_includes_vehicles = bool(entry.data.get(CONF_METER_INCLUDES_VEHICLES, True))
-        self.forecast_entity: str | None = entry.data.get(CONF_LOAD_FORECAST)
-        self.price_entity: str | None = entry.data.get(CONF_PRICE_ENTITY)
+        self.readings = BuildingReadings(
+            hass, entry.data, lambda: map(self._charger, self.vehicle_ids)
+        )
+        self.meter = self.readings.meter
+        self.forecast_entity = self.readings.forecast_entity
+        self.price_entity = self.readings.price_entity
         self._clock = clock or local_now
         self._tick = tick
         self._store = BuildingStore(hass, entry.entry_id)
         self.peak = PeakTracker(billing_day=self._billing_day)
         self.profile = LoadProfile()
         self._ledger = Ledger()
-        self._cars: dict[str, VehicleState] = {vid: VehicleState() for vid in self.vehicle_ids}
+        self.bays = CarBays(entry, self.vehicle_ids, self._charger)
+        self._cars = self.bays.cars
         self.executor = PlanExecutor(self.vehicle_ids, self._charger, self.vehicle_name)
         self._step_start: datetime | None = None
         self._signature: tuple[tuple[str, bool, str | None], ...] = ()
@@ -150,6 +133,15 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             load_source="none",
         )
 
+    @property
+    def meter_includes_vehicles(self) -> bool:
+        """Whether the building meter measures the cars' power too."""
+        return self.readings.meter_includes_vehicles
+
+    @meter_includes_vehicles.setter
+    def meter_includes_vehicles(self, value: bool) -> None:
+        self.readings.meter_includes_vehicles = value
+
     # -- settings ----------------------------------------------------------------------
 
     def _option(self, key: str) -> Any:
@@ -161,7 +153,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     def vehicle_setting(self, vehicle_id: str, key: str) -> Any:
         """One per-car setting from the options, or its default."""
-        return vehicle_setting(self.entry.options, vehicle_id, key)
+        return self.bays.setting(vehicle_id, key)
 
     def tariff(self) -> TimeOfUseTariff:
         """The time-of-use tariff of the options."""
@@ -175,38 +167,21 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     def departure(self, vehicle_id: str, now: datetime | None = None) -> datetime:
         """The car's next departure."""
-        daily = parse_time(
-            self.vehicle_setting(vehicle_id, CONF_DEPARTURE),
-            DEFAULT_VEHICLE_SETTINGS[CONF_DEPARTURE],
-        )
-        return next_departure(
-            now or self._clock(), daily, self._cars[vehicle_id].departure_override
-        )
+        return self.bays.departure(vehicle_id, now or self._clock())
 
     def target_soc(self, vehicle_id: str) -> float:
         """The car's target state of charge at departure."""
-        override = self._cars[vehicle_id].target_override
-        if override is not None:
-            return override
-        return float(self.vehicle_setting(vehicle_id, CONF_TARGET_SOC))
+        return self.bays.target_soc(vehicle_id)
 
     def reserve_soc(self, vehicle_id: str) -> float:
         """The car's reserve: the higher of the building's and its charger's."""
-        reserve = float(self.vehicle_setting(vehicle_id, CONF_RESERVE_SOC))
-        data = self._charger(vehicle_id)
-        if data is not None:
-            reserve = max(reserve, data.controller.limits.reserve_soc_pct)
-        return reserve
+        return self.bays.reserve_soc(vehicle_id)
 
     async def async_set_departure(
         self, vehicle_id: str, departure: datetime | None, target_soc_pct: float | None
     ) -> None:
         """Set the next departure and/or target of one car, then plan again."""
-        state = self._cars[vehicle_id]
-        if departure is not None:
-            state.departure_override = departure
-        if target_soc_pct is not None:
-            state.target_override = target_soc_pct
+        self.bays.override(vehicle_id, departure, target_soc_pct)
         await self._async_save()
         self.request_replan("departure")
 
@@ -299,29 +274,15 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     def meter_import_kw(self) -> float | None:
         """The building meter now, in kW (None when unknown)."""
-        return power_kw(self.hass, self.meter)
-
-    def _vehicles_kw(self) -> float:
-        total = 0.0
-        for vehicle_id in self.vehicle_ids:
-            data = self._charger(vehicle_id)
-            if data is not None and data.status.data is not None:
-                total += data.status.data.power_w / 1000
-        return total
+        return self.readings.meter_import_kw()
 
     def grid_import_kw(self) -> float | None:
         """What the building draws from the grid now, cars included (what is billed)."""
-        meter = self.meter_import_kw()
-        if meter is None:
-            return None
-        return meter if self.meter_includes_vehicles else meter + self._vehicles_kw()
+        return self.readings.grid_import_kw()
 
     def base_load_kw(self) -> float | None:
         """The building's load without the cars, measured now."""
-        meter = self.meter_import_kw()
-        if meter is None:
-            return None
-        return meter - self._vehicles_kw() if self.meter_includes_vehicles else meter
+        return self.readings.base_load_kw()
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -371,7 +332,9 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         start = floor_to_step(now, STEP)
         self._step_start = start
         self._signature = self._presence()
-        vehicles, statuses = self._vehicle_specs(now, start)
+        vehicles, statuses = self.bays.plan_inputs(
+            now, start, self._availability, self.vehicle_name
+        )
         data, load_source = self._plan_input(start, vehicles)
         self.last_input = data
         LOGGER.debug("Planning %s (%s): %d cars", self.entry.title, reason, len(vehicles))
@@ -426,61 +389,15 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             )
         )
 
-    def _vehicle_specs(
-        self, now: datetime, start: datetime
-    ) -> tuple[list[VehicleSpec], dict[str, VehicleStatus]]:
-        specs: list[VehicleSpec] = []
-        statuses: dict[str, VehicleStatus] = {}
-        for vehicle_id in self.vehicle_ids:
-            departure = self.departure(vehicle_id, now)
-            target = self.target_soc(vehicle_id)
-            present, reason = self._availability(vehicle_id)
-            data = self._charger(vehicle_id)
-            soc = None
-            if data is not None and data.status.data is not None:
-                soc = data.status.data.soc.value_pct
-            statuses[vehicle_id] = VehicleStatus(
-                charger_entry_id=vehicle_id,
-                name=self.vehicle_name(vehicle_id),
-                departure=departure,
-                target_soc_pct=target,
-                planned=present,
-                reason=reason,
-                soc_pct=soc,
-            )
-            if not present or data is None or soc is None:
-                continue
-            setting = self.vehicle_setting
-            limits = data.controller.limits
-            specs.append(
-                vehicle_spec(
-                    vehicle_id,
-                    soc_pct=soc,
-                    capacity_kwh=float(
-                        setting(vehicle_id, CONF_CAPACITY) or vehicle_capacity_kwh(data)
-                    ),
-                    reserve_pct=max(
-                        float(setting(vehicle_id, CONF_RESERVE_SOC)), limits.reserve_soc_pct
-                    ),
-                    target_pct=target,
-                    departure_step=steps_until(start, departure, STEP),
-                    max_charge_w=limits.max_charge_power_w,
-                    max_discharge_w=limits.max_discharge_power_w,
-                    efficiency_pct=float(setting(vehicle_id, CONF_EFFICIENCY)),
-                    wear_cost_per_kwh=float(self._option(CONF_WEAR_COST)),
-                )
-            )
-        return specs, statuses
-
     def _plan_input(self, start: datetime, vehicles: list[VehicleSpec]) -> tuple[PlanInput, str]:
         starts = step_starts(start, HORIZON_STEPS, STEP)
-        load, source = self._load_forecast(starts)
+        load, source = self.readings.load_forecast(starts, STEP, self.profile)
         limit = self._option(CONF_IMPORT_LIMIT)
         return (
             PlanInput(
                 step_h=STEP.total_seconds() / 3600,
                 load_kw=load,
-                price=self._prices(starts),
+                price=self.readings.prices(starts, STEP, self.tariff()),
                 vehicles=tuple(vehicles),
                 import_limit_kw=float(limit) if limit else None,
                 demand_charge_per_kw=float(self._option(CONF_DEMAND_CHARGE)),
@@ -489,27 +406,6 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             ),
             source,
         )
-
-    def _load_forecast(self, starts: list[datetime]) -> tuple[FloatArray, str]:
-        """Forecast entity, else the learned profile, else the load measured now."""
-        entity = self.forecast_entity
-        return nowcast.load_forecast(
-            starts,
-            STEP,
-            measured_kw=self.base_load_kw(),
-            profile=self.profile,
-            forecast=forecast_points(self.hass, entity) if entity else [],
-            forecast_scale=scale_to_kw(self.hass, entity) if entity else 1.0,
-            reading_at=last_reported(self.hass, self.meter),
-        )
-
-    def _prices(self, starts: list[datetime]) -> FloatArray:
-        prices = self.tariff().prices(starts)
-        if not self.price_entity:
-            return prices
-        points = forecast_points(self.hass, self.price_entity)
-        current = number(self.hass, self.price_entity)
-        return nowcast.prices(starts, STEP, prices, points, current)
 
     # -- output ------------------------------------------------------------------------
 

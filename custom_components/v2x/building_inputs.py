@@ -5,14 +5,24 @@ The recorder's statistics of the meter are what the load profile is learned from
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
 from homeassistant.core import HomeAssistant, State
 from homeassistant.util import dt as dt_util
 
-from .planner.series import LoadProfile, parse_forecast
+from .const import (
+    CONF_BUILDING_POWER,
+    CONF_LOAD_FORECAST,
+    CONF_METER_INCLUDES_VEHICLES,
+    CONF_PRICE_ENTITY,
+)
+from .coordinator import ChargerRuntimeData
+from .planner import nowcast
+from .planner.model import FloatArray
+from .planner.series import LoadProfile, TimeOfUseTariff, parse_forecast
 
 LEARN_DAYS: Final = 28
 FORECAST_ATTRIBUTES: Final = ("forecast", "prices", "raw_today", "raw_tomorrow")
@@ -114,3 +124,73 @@ async def _async_statistics(
         if len(samples) >= 96:
             break
     return samples
+
+
+class BuildingReadings:
+    """The building's meter, its cars' chargers, and the forecasts it plans on, now."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        data: Mapping[str, Any],
+        chargers: Callable[[], Iterable[ChargerRuntimeData | None]],
+    ) -> None:
+        """Read the entities named in the entry's data; ``chargers`` gives the cars'."""
+        self._hass = hass
+        self.meter: str = data[CONF_BUILDING_POWER]
+        self.meter_includes_vehicles = bool(data.get(CONF_METER_INCLUDES_VEHICLES, True))
+        self.forecast_entity: str | None = data.get(CONF_LOAD_FORECAST)
+        self.price_entity: str | None = data.get(CONF_PRICE_ENTITY)
+        self._chargers = chargers
+
+    def meter_import_kw(self) -> float | None:
+        """The building meter now, in kW (None when unknown)."""
+        return power_kw(self._hass, self.meter)
+
+    def vehicles_kw(self) -> float:
+        """What the cars draw now (negative: they supply)."""
+        total = 0.0
+        for data in self._chargers():
+            if data is not None and data.status.data is not None:
+                total += data.status.data.power_w / 1000
+        return total
+
+    def grid_import_kw(self) -> float | None:
+        """What the building draws from the grid now, cars included (what is billed)."""
+        meter = self.meter_import_kw()
+        if meter is None:
+            return None
+        return meter if self.meter_includes_vehicles else meter + self.vehicles_kw()
+
+    def base_load_kw(self) -> float | None:
+        """The building's load without the cars, measured now."""
+        meter = self.meter_import_kw()
+        if meter is None:
+            return None
+        return meter - self.vehicles_kw() if self.meter_includes_vehicles else meter
+
+    def load_forecast(
+        self, starts: list[datetime], step: timedelta, profile: LoadProfile
+    ) -> tuple[FloatArray, str]:
+        """Forecast entity, else the learned profile, else the load measured now."""
+        entity = self.forecast_entity
+        return nowcast.load_forecast(
+            starts,
+            step,
+            measured_kw=self.base_load_kw(),
+            profile=profile,
+            forecast=forecast_points(self._hass, entity) if entity else [],
+            forecast_scale=scale_to_kw(self._hass, entity) if entity else 1.0,
+            reading_at=last_reported(self._hass, self.meter),
+        )
+
+    def prices(
+        self, starts: list[datetime], step: timedelta, tariff: TimeOfUseTariff
+    ) -> FloatArray:
+        """The price entity's, where it tells, else the tariff's."""
+        prices = tariff.prices(starts)
+        if not self.price_entity:
+            return prices
+        points = forecast_points(self._hass, self.price_entity)
+        current = number(self._hass, self.price_entity)
+        return nowcast.prices(starts, step, prices, points, current)
