@@ -35,19 +35,16 @@ from .backup.machine import (
     BackupState,
     MachineConfig,
     Observation,
-    SourceObservation,
     StartSource,
 )
 from .backup.requests import drill_refusal, end_refusal, start_refusal
 from .backup.runtime import runtime_minutes
-from .backup.sources import Health, SourceBook, allowed_to_supply, judge_health, site_load
-from .backup_sources import BackupSource, SourceContext, backup_source
+from .backup.sources import SourceBook, allowed_to_supply
 from .const import (
     CONF_CONFIRM_TIMEOUT,
     CONF_CRITICAL_LOADS,
     CONF_GRID_DEVICE,
     CONF_GRID_ENTITY,
-    CONF_GRID_MIN_VOLTAGE,
     CONF_GRID_POLL,
     CONF_LOAD_SENSOR,
     CONF_OUTAGE_DEBOUNCE,
@@ -65,17 +62,13 @@ from .const import (
 )
 from .devices.errors import DeviceError
 from .devices.health import FailureRule
-from .helpers import CoordinatorListeners
 from .repairs import async_check_site, async_delete_site_issues
 from .site_actions import async_carry_out, site_device_identifier
 from .site_inputs import (
     failure_rule,
-    grid_from_entity,
-    modelled_load_w,
-    power_w,
     site_option,
-    switch_on,
 )
+from .site_observer import SiteObserver
 
 __all__ = ["BackupSite", "SiteStatus", "site_device_identifier"]
 
@@ -129,11 +122,9 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._machine = BackupMachine(self._machine_config(), time.monotonic())
         self._lock = asyncio.Lock()
         self._unsubscribe: list[CALLBACK_TYPE] = []
-        self._device_grid: bool | None = None
-        self._book = SourceBook()
-        self._depended: dict[str, BackupSource] = {}
+        self.book = SourceBook()
+        self.observer = SiteObserver(self, on_news=self.async_step, save_soon=self._async_save_soon)
         self._last_snapshot: dict[str, Any] | None = None
-        self._source_listeners = CoordinatorListeners(self.async_step)
         self._stopped = False
         self._ticks = 0
         self._wakeup: CALLBACK_TYPE | None = None
@@ -186,7 +177,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         """Restore the saved state, subscribe to every input, take a first step."""
         saved = await self._store.async_load() or {}
         self.automatic = bool(saved.get("automatic", True))
-        self._book = SourceBook.restore(saved, self.sources)
+        self.book = SourceBook.restore(saved, self.sources)
         machine = saved.get("machine")
         if isinstance(machine, dict):
             self._machine = BackupMachine.restore(self._machine_config(), machine, time.monotonic())
@@ -221,16 +212,13 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         if self._wakeup is not None:
             self._wakeup()
             self._wakeup = None
-        self._source_listeners.clear()
-        for source in self._depended.values():
-            source.let_go()
-        self._depended.clear()
+        self.observer.let_go()
         async_delete_site_issues(self.hass, self)
         async with self._lock:
             await self._async_save()
 
     async def _async_update_data(self) -> SiteStatus:
-        return self._status(self._observe())
+        return self._status(self.observe())
 
     # -- inputs ------------------------------------------------------------------------
 
@@ -258,13 +246,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self.hass.async_create_task(self._async_save_locked(), f"{DOMAIN} site save")
 
     async def _async_poll_grid_device(self, _now: Any = None) -> None:
-        source = self.source(self.grid_device) if self.grid_device else None
-        if source is None or not source.polls_grid:
-            self._device_grid = None
-            return
-        grid = await source.async_read_grid()
-        if grid != self._device_grid:
-            self._device_grid = grid
+        if await self.observer.async_poll_grid_device():
             self.async_step()
 
     # -- the step ----------------------------------------------------------------------
@@ -275,7 +257,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         if self._stopped:
             return
         if self._machine.state in (BackupState.GRID, BackupState.OUTAGE):
-            self._book.new_session()
+            self.book.new_session()
         observation = self.observe()
         actions = self._machine.step(observation, time.monotonic())
         snapshot = self._machine.snapshot()
@@ -340,83 +322,11 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
 
     def usable_source_exists(self) -> bool:
         """Whether any source could supply the site now."""
-        return any(seen.usable for seen in self._observe().sources.values())
+        return any(seen.usable for seen in self.observe().sources.values())
 
     def observe(self) -> Observation:
         """What the site sees now."""
-        return self._observe()
-
-    def _observe(self) -> Observation:
-        measured = power_w(self.hass, self.load_sensor) if self.load_sensor else None
-        estimated = modelled_load_w(dict(self.entry.options), building=self.building)
-        load_w, load_known = site_load(measured, estimated, self.load_sensor is not None)
-        confirm = switch_on(self.hass, self.switch_confirm or self.transfer_switch)
-        return Observation(
-            grid_available=self._grid_available(),
-            switch_on_vehicle=confirm,
-            sources={source: self._observe_source(source) for source in self.sources},
-            load_w=load_w,
-            automatic=self.automatic,
-            load_known=load_known,
-        )
-
-    def _grid_available(self) -> bool | None:
-        if self.grid_device:
-            source = self.source(self.grid_device)
-            if source is not None and not source.polls_grid:
-                # A charger's own grid state arrives with its fast status poll.
-                self._source_listeners.follow(self.grid_device, source.coordinator)
-                return source.grid_available()
-            return self._device_grid
-        minimum = float(self._option(CONF_GRID_MIN_VOLTAGE))
-        return grid_from_entity(self.hass, self.grid_entity, minimum) if self.grid_entity else None
-
-    def source(self, entry_id: str) -> BackupSource | None:
-        """The adapter of a loaded source entry (None: not loaded, or not a source)."""
-        entry = self.hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN:
-            return None
-        context = SourceContext(
-            self._book, self.owner_key, self.reserve_soc_pct, self._async_save_soon
-        )
-        return backup_source(entry_id, getattr(entry, "runtime_data", None), context)
-
-    def _observe_source(self, entry_id: str) -> SourceObservation:
-        source = self.source(entry_id)
-        if source is None:
-            # Not loaded (yet): after a restart a source's entry may come up after the site's.
-            return SourceObservation(available=False, soc_pct=None, floor_pct=100.0, known=False)
-        self._source_listeners.follow(entry_id, source.coordinator)
-        self._depend(source)
-        active = entry_id == self._machine.active_source
-        return source.observe(self._health(source, active), active=active, now=time.monotonic())
-
-    def _health(self, source: BackupSource, active: bool) -> Health:
-        """A source's health; the source the site depends on is asked again at a miss."""
-        health = source.poll_health
-        if self._book.missed_poll(source.entry_id, health.consecutive_failures) and active:
-            # The source the site depends on missed a poll: ask again at once rather
-            # than at its (maybe 30 s) interval, so a real failure is told quickly.
-            self.hass.async_create_task(
-                source.coordinator.async_request_refresh(), f"{DOMAIN} site re-poll"
-            )
-        now, rule = time.monotonic(), self.failure_rule
-        return judge_health(
-            known=health.known(now, rule),
-            failed=health.failed(now, rule),
-            healthy_for_s=health.healthy_for_s(now),
-            now=now,
-            command_failed_at=self._book.command_failed.get(source.entry_id),
-            recover_after_s=rule.recover_after_s,
-        )
-
-    def _depend(self, source: BackupSource) -> None:
-        """The site depends on this device: reconnect fast, guard the site's reserve."""
-        known = self._depended.get(source.entry_id)
-        if known is not None and known.runtime is source.runtime:
-            return
-        self._depended[source.entry_id] = source
-        source.depend()
+        return self.observer.observe()
 
     # -- the stray guard ---------------------------------------------------------------
 
@@ -436,22 +346,18 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         )
         now = time.monotonic()
         for source in self.sources:
-            if source == allowed or not self._is_stray(source):
+            if source == allowed or not self.observer.is_stray(source):
                 continue
-            if not self._book.stray_stop_due(source, now, STRAY_STOP_RETRY_S):
+            if not self.book.stray_stop_due(source, now, STRAY_STOP_RETRY_S):
                 continue
             LOGGER.info("%s: stopping %s, discharging unasked", self.entry.title, source)
             self.hass.async_create_task(self._async_stop_stray(source), f"{DOMAIN} stray stop")
-
-    def _is_stray(self, entry_id: str) -> bool:
-        source = self.source(entry_id)
-        return source is not None and source.is_stray()
 
     async def _async_stop_stray(self, entry_id: str) -> None:
         async with self._lock:
             # Judged again now: the actions that ran before (a stop, a recharge) may
             # have settled it, and a recharge session must not be undone.
-            if not self._is_stray(entry_id) or (
+            if not self.observer.is_stray(entry_id) or (
                 entry_id == self._machine.active_source and self._machine.on_vehicle_power
             ):
                 return
@@ -462,7 +368,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
 
     async def async_stop_source(self, entry_id: str) -> None:
         """Stop a source supplying (nothing to do while it is not loaded)."""
-        source = self.source(entry_id)
+        source = self.observer.source(entry_id)
         if source is not None:
             await source.async_stop()
 
@@ -500,10 +406,10 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                     if isinstance(action, StartSource | AdjustSource):
                         # Treat the source as failed: the machine moves on to the next
                         # one, and retries this one once it has been healthy a while.
-                        self._book.fail_command(action.source, time.monotonic())
+                        self.book.fail_command(action.source, time.monotonic())
             if save:
                 await self._async_save()
-        if self._book.command_failed and self._machine.state in (
+        if self.book.command_failed and self._machine.state in (
             BackupState.ON_VEHICLE_POWER,
             BackupState.GRID_BACK,
         ):
@@ -515,5 +421,5 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
 
     async def _async_save(self) -> None:
         await self._store.async_save(
-            {"machine": self._machine.snapshot(), "automatic": self.automatic, **self._book.saved()}
+            {"machine": self._machine.snapshot(), "automatic": self.automatic, **self.book.saved()}
         )

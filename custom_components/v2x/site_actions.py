@@ -54,14 +54,14 @@ async def async_carry_out(site: BackupSite, action: Action) -> None:
     elif isinstance(action, RestoreLoad):
         await async_switch(site.hass, action.entity_id, SERVICE_TURN_ON)
     elif isinstance(action, StartSource | AdjustSource):
-        source = site.source(action.source)
+        source = site.observer.source(action.source)
         if source is None:
             raise HomeAssistantError(f"source {action.source} is not loaded")
         await source.async_supply(action)
     elif isinstance(action, StopSource):
         await site.async_stop_source(action.source)
     elif isinstance(action, RechargeSource):
-        source = site.source(action.source)
+        source = site.observer.source(action.source)
         if source is not None:
             await source.async_recharge()
     elif isinstance(action, FireEvent):
