@@ -28,8 +28,6 @@ from .building_store import BuildingStore
 from .building_vehicles import CarBays
 from .const import (
     CONF_BILLING_DAY,
-    CONF_DEMAND_CHARGE,
-    CONF_IMPORT_LIMIT,
     CONF_VEHICLES,
     DOMAIN,
     LOGGER,
@@ -39,17 +37,21 @@ from .helpers import CoordinatorListeners
 from .planner.baseline import Comparison, compare
 from .planner.ledger import Ledger
 from .planner.lp import PlannerError, solve
-from .planner.model import Plan, PlanInput, PlannerInputError, VehicleSpec
+from .planner.model import Plan, PlanInput, PlannerInputError
 from .planner.peak import PeakTracker
-from .planner.policy import availability
-from .planner.report import BuildingStatus, VehicleStatus, diagnostics, plan_response, with_plan
-from .planner.schedule import HORIZON_STEPS, STEP, next_departure, todays_steps
+from .planner.report import (
+    BuildingStatus,
+    VehicleStatus,
+    diagnostics,
+    plan_response,
+    statuses_with_plan,
+)
+from .planner.schedule import STEP, next_departure
 from .planner.series import (
     LoadProfile,
     TimeOfUseTariff,
     floor_to_step,
     instant,
-    step_starts,
 )
 
 __all__ = [
@@ -256,21 +258,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
         A car plugged in without a SoC yet changes only its reason, and needs its probe.
         """
-        return tuple((vid, *self._availability(vid)) for vid in self.vehicle_ids)
-
-    def _availability(self, vehicle_id: str) -> tuple[bool, str | None]:
-        data = self._charger(vehicle_id)
-        status = data.status.data if data is not None else None
-        if data is None or status is None or not data.status.last_update_success:
-            return availability(answering=False, connected=False, manual=False, soc_known=False)
-        return availability(
-            answering=True,
-            connected=bool(status.vehicle_connected),
-            manual=vehicle_id not in self.executor.applying  # our own, being started now
-            and not self.executor.owns(vehicle_id, data)
-            and data.controller.session is not None,
-            soc_known=status.soc.value_pct is not None,
-        )
+        return tuple((vid, *self.executor.availability(vid)) for vid in self.vehicle_ids)
 
     def meter_import_kw(self) -> float | None:
         """The building meter now, in kW (None when unknown)."""
@@ -333,9 +321,11 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self._step_start = start
         self._signature = self._presence()
         vehicles, statuses = self.bays.plan_inputs(
-            now, start, self._availability, self.vehicle_name
+            now, start, self.executor.availability, self.vehicle_name
         )
-        data, load_source = self._plan_input(start, vehicles)
+        data, load_source = self.readings.plan_input(
+            start, vehicles, self.profile, self.entry.options, self.peak.peak_kw
+        )
         self.last_input = data
         LOGGER.debug("Planning %s (%s): %d cars", self.entry.title, reason, len(vehicles))
         try:
@@ -346,14 +336,8 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             await self.executor.async_release_all()
             return
         comparison = compare(data, plan)
-        for index, vehicle in enumerate(plan.vehicles):
-            statuses[vehicle.vehicle_id] = with_plan(
-                statuses[vehicle.vehicle_id],
-                vehicles[index],
-                vehicle.power_kw[0],
-                vehicle.departure_energy_kwh,
-                vehicle.shortfall_kwh,
-            )
+        statuses = statuses_with_plan(statuses, vehicles, plan)
+        for vehicle in plan.vehicles:
             if vehicle.shortfall_kwh > 1e-3:
                 LOGGER.warning(
                     "%s will be %.1f kWh short of its target at departure",
@@ -361,7 +345,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
                     vehicle.shortfall_kwh,
                 )
         self._publish(plan, comparison, start, statuses, load_source)
-        await self.executor.async_execute(plan, lambda vid: self._availability(vid)[1])
+        await self.executor.async_execute(plan)
         await self._async_save()
 
     def _publish(
@@ -387,24 +371,6 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
                 load_source=load_source,
                 error=error,
             )
-        )
-
-    def _plan_input(self, start: datetime, vehicles: list[VehicleSpec]) -> tuple[PlanInput, str]:
-        starts = step_starts(start, HORIZON_STEPS, STEP)
-        load, source = self.readings.load_forecast(starts, STEP, self.profile)
-        limit = self._option(CONF_IMPORT_LIMIT)
-        return (
-            PlanInput(
-                step_h=STEP.total_seconds() / 3600,
-                load_kw=load,
-                price=self.readings.prices(starts, STEP, self.tariff()),
-                vehicles=tuple(vehicles),
-                import_limit_kw=float(limit) if limit else None,
-                demand_charge_per_kw=float(self._option(CONF_DEMAND_CHARGE)),
-                billed_peak_kw=self.peak.peak_kw,
-                demand_mask=todays_steps(starts),
-            ),
-            source,
         )
 
     # -- output ------------------------------------------------------------------------

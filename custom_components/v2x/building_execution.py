@@ -15,7 +15,7 @@ from .coordinator import ChargerRuntimeData
 from .devices.control import SOC_PROBE_POWER_W
 from .devices.model import OperatingMode
 from .planner.model import Plan
-from .planner.policy import holds_idle, setpoint_w
+from .planner.policy import availability, holds_idle, setpoint_w
 
 
 class PlanExecutor:
@@ -41,10 +41,25 @@ class PlanExecutor:
         session = data.controller.session
         return session is not None and session is self.sessions.get(vehicle_id)
 
-    async def async_execute(self, plan: Plan, reason: Callable[[str], str | None]) -> None:
+    def availability(self, vehicle_id: str) -> tuple[bool, str | None]:
+        """Whether a car can be in the plan, and why not."""
+        data = self._charger(vehicle_id)
+        status = data.status.data if data is not None else None
+        if data is None or status is None or not data.status.last_update_success:
+            return availability(answering=False, connected=False, manual=False, soc_known=False)
+        return availability(
+            answering=True,
+            connected=bool(status.vehicle_connected),
+            manual=vehicle_id not in self.applying  # our own session, being started now
+            and not self.owns(vehicle_id, data)
+            and data.controller.session is not None,
+            soc_known=status.soc.value_pct is not None,
+        )
+
+    async def async_execute(self, plan: Plan) -> None:
         """Send the current step's setpoint of every planned car to its charger.
 
-        ``reason`` says why a car is not in the plan (a car without a SoC is probed).
+        A car plugged in without a SoC is probed.
         """
         planned = {vehicle.vehicle_id: vehicle for vehicle in plan.vehicles}
         for vehicle_id in self._vehicle_ids:
@@ -55,7 +70,7 @@ class PlanExecutor:
             vehicle = planned.get(vehicle_id)
             setpoint = setpoint_w(
                 float(vehicle.power_kw[0]) if vehicle is not None else None,
-                None if vehicle is not None else reason(vehicle_id),
+                None if vehicle is not None else self.availability(vehicle_id)[1],
                 SOC_PROBE_POWER_W,
             )
             if setpoint is None:

@@ -13,16 +13,20 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
 from homeassistant.core import HomeAssistant, State
 from homeassistant.util import dt as dt_util
 
+from .building_settings import building_option, tariff
 from .const import (
     CONF_BUILDING_POWER,
+    CONF_DEMAND_CHARGE,
+    CONF_IMPORT_LIMIT,
     CONF_LOAD_FORECAST,
     CONF_METER_INCLUDES_VEHICLES,
     CONF_PRICE_ENTITY,
 )
 from .coordinator import ChargerRuntimeData
 from .planner import nowcast
-from .planner.model import FloatArray
-from .planner.series import LoadProfile, TimeOfUseTariff, parse_forecast
+from .planner.model import FloatArray, PlanInput, VehicleSpec
+from .planner.schedule import HORIZON_STEPS, STEP, todays_steps
+from .planner.series import LoadProfile, TimeOfUseTariff, parse_forecast, step_starts
 
 LEARN_DAYS: Final = 28
 FORECAST_ATTRIBUTES: Final = ("forecast", "prices", "raw_today", "raw_tomorrow")
@@ -182,6 +186,32 @@ class BuildingReadings:
             forecast=forecast_points(self._hass, entity) if entity else [],
             forecast_scale=scale_to_kw(self._hass, entity) if entity else 1.0,
             reading_at=last_reported(self._hass, self.meter),
+        )
+
+    def plan_input(
+        self,
+        start: datetime,
+        vehicles: list[VehicleSpec],
+        profile: LoadProfile,
+        options: Mapping[str, Any],
+        billed_peak_kw: float,
+    ) -> tuple[PlanInput, str]:
+        """What the plan starting at ``start`` is made on, and where its load came from."""
+        starts = step_starts(start, HORIZON_STEPS, STEP)
+        load, source = self.load_forecast(starts, STEP, profile)
+        limit = building_option(options, CONF_IMPORT_LIMIT)
+        return (
+            PlanInput(
+                step_h=STEP.total_seconds() / 3600,
+                load_kw=load,
+                price=self.prices(starts, STEP, tariff(options)),
+                vehicles=tuple(vehicles),
+                import_limit_kw=float(limit) if limit else None,
+                demand_charge_per_kw=float(building_option(options, CONF_DEMAND_CHARGE)),
+                billed_peak_kw=billed_peak_kw,
+                demand_mask=todays_steps(starts),
+            ),
+            source,
         )
 
     def prices(

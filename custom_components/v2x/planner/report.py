@@ -69,6 +69,22 @@ def with_plan(
     )
 
 
+def statuses_with_plan(
+    statuses: dict[str, VehicleStatus], specs: list[VehicleSpec], plan: Plan
+) -> dict[str, VehicleStatus]:
+    """The cars' statuses once the plan has them (the plan's cars are ``specs``, in order)."""
+    planned = dict(statuses)
+    for spec, vehicle in zip(specs, plan.vehicles, strict=False):
+        planned[vehicle.vehicle_id] = with_plan(
+            statuses[vehicle.vehicle_id],
+            spec,
+            vehicle.power_kw[0],
+            vehicle.departure_energy_kwh,
+            vehicle.shortfall_kwh,
+        )
+    return planned
+
+
 def plan_response(status: BuildingStatus, step: timedelta) -> dict[str, Any]:
     """The current plan as service response data."""
     plan = status.plan
