@@ -12,7 +12,6 @@ rules about them and about requests are pure (:mod:`.backup.sources`,
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import timedelta
 import time
 from typing import Any, Final
@@ -38,19 +37,15 @@ from .backup.machine import (
     StartSource,
 )
 from .backup.requests import drill_refusal, end_refusal, start_refusal
-from .backup.runtime import runtime_minutes
-from .backup.sources import SourceBook, allowed_to_supply
+from .backup.sources import SourceBook, allowed_to_supply, strays_to_stop
+from .backup.status import SiteStatus, site_status
 from .const import (
-    CONF_CONFIRM_TIMEOUT,
     CONF_CRITICAL_LOADS,
     CONF_GRID_DEVICE,
     CONF_GRID_ENTITY,
     CONF_GRID_POLL,
     CONF_LOAD_SENSOR,
-    CONF_OUTAGE_DEBOUNCE,
-    CONF_PARK_WARNING,
     CONF_RESERVE_SOC,
-    CONF_RESTORE_DELAY,
     CONF_SHEDDABLE_LOADS,
     CONF_SITE_TYPE,
     CONF_SOURCES,
@@ -66,6 +61,7 @@ from .repairs import async_check_site, async_delete_site_issues
 from .site_actions import async_carry_out, site_device_identifier
 from .site_inputs import (
     failure_rule,
+    machine_config,
     site_option,
 )
 from .site_observer import SiteObserver
@@ -80,22 +76,6 @@ MEMORY_SAVE_TICKS: Final = 10
 STARTUP_WAIT_S: Final = 15.0
 """After a (re)start, how long a preferred source's first reading is waited for."""
 STRAY_STOP_RETRY_S: Final = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class SiteStatus:
-    """What the site's entities show."""
-
-    state: BackupState
-    alarm: str | None
-    drill: bool
-    grid_available: bool | None
-    on_vehicle_power: bool
-    active_source: str | None
-    load_w: float
-    energy_kwh: float | None
-    runtime_min: float | None
-    automatic: bool
 
 
 class BackupSite(DataUpdateCoordinator[SiteStatus]):
@@ -135,16 +115,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         return site_option(dict(self.entry.options), key)
 
     def _machine_config(self) -> MachineConfig:
-        return MachineConfig(
-            sources=tuple(self.sources),
-            sheddable_loads=tuple(self.sheddable),
-            outage_debounce_s=float(self._option(CONF_OUTAGE_DEBOUNCE)),
-            restore_delay_s=float(self._option(CONF_RESTORE_DELAY)),
-            confirm_timeout_s=float(self._option(CONF_CONFIRM_TIMEOUT)),
-            park_warning_min=float(self._option(CONF_PARK_WARNING)),
-            recover_after_s=self.failure_rule.recover_after_s,
-            startup_wait_s=STARTUP_WAIT_S,
-        )
+        options = dict(self.entry.options)
+        return machine_config(options, self.sources, self.sheddable, startup_wait_s=STARTUP_WAIT_S)
 
     @property
     def failure_rule(self) -> FailureRule:
@@ -345,11 +317,10 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             machine.state, machine.active_source, observation.switch_on_vehicle
         )
         now = time.monotonic()
-        for source in self.sources:
-            if source == allowed or not self.observer.is_stray(source):
-                continue
-            if not self.book.stray_stop_due(source, now, STRAY_STOP_RETRY_S):
-                continue
+        stray = self.observer.is_stray
+        for source in strays_to_stop(
+            self.sources, allowed, stray, self.book, now=now, retry_s=STRAY_STOP_RETRY_S
+        ):
             LOGGER.info("%s: stopping %s, discharging unasked", self.entry.title, source)
             self.hass.async_create_task(self._async_stop_stray(source), f"{DOMAIN} stray stop")
 
@@ -373,18 +344,11 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             await source.async_stop()
 
     def _status(self, observation: Observation) -> SiteStatus:
-        energy = self._machine.energy_kwh(observation)
         active = self._machine.active_source
-        return SiteStatus(
-            state=self._machine.state,
-            alarm=self._machine.alarm,
-            drill=self._machine.drill,
-            grid_available=observation.grid_available,
-            on_vehicle_power=self._machine.on_vehicle_power,
-            active_source=self.source_title(active) if active else None,
-            load_w=observation.load_w,
-            energy_kwh=energy,
-            runtime_min=runtime_minutes(energy, observation.load_w),
+        return site_status(
+            self._machine,
+            observation,
+            active_source_name=self.source_title(active) if active else None,
             automatic=self.automatic,
         )
 

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
 from homeassistant.core import HomeAssistant
 
+from .backup.machine import MachineConfig
 from .backup.runtime import ElevatorModel
 from .backup.sources import estimated_load_w
 from .const import (
+    CONF_CONFIRM_TIMEOUT,
     CONF_ELEVATOR_STANDBY,
     CONF_ELEVATOR_TRIP,
     CONF_ELEVATOR_TRIPS,
     CONF_FAILED_AFTER,
     CONF_FAILED_POLLS,
     CONF_HOUSE_LOAD,
+    CONF_OUTAGE_DEBOUNCE,
+    CONF_PARK_WARNING,
     CONF_RECOVER_AFTER,
+    CONF_RESTORE_DELAY,
     DEFAULT_ELEVATOR_OPTIONS,
     DEFAULT_SITE_OPTIONS,
 )
@@ -36,6 +41,26 @@ def failure_rule(options: Mapping[str, Any]) -> FailureRule:
         failed_polls=int(site_option(options, CONF_FAILED_POLLS)),
         failed_after_s=float(site_option(options, CONF_FAILED_AFTER)),
         recover_after_s=float(site_option(options, CONF_RECOVER_AFTER)),
+    )
+
+
+def machine_config(
+    options: Mapping[str, Any],
+    sources: Sequence[str],
+    sheddable: Sequence[str],
+    *,
+    startup_wait_s: float,
+) -> MachineConfig:
+    """The machine's settings from the site's options."""
+    return MachineConfig(
+        sources=tuple(sources),
+        sheddable_loads=tuple(sheddable),
+        outage_debounce_s=float(site_option(options, CONF_OUTAGE_DEBOUNCE)),
+        restore_delay_s=float(site_option(options, CONF_RESTORE_DELAY)),
+        confirm_timeout_s=float(site_option(options, CONF_CONFIRM_TIMEOUT)),
+        park_warning_min=float(site_option(options, CONF_PARK_WARNING)),
+        recover_after_s=failure_rule(options).recover_after_s,
+        startup_wait_s=startup_wait_s,
     )
 
 

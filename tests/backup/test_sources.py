@@ -22,6 +22,7 @@ from custom_components.v2x.backup.sources import (
     judge_health,
     presumed_supplying,
     site_load,
+    strays_to_stop,
 )
 
 
@@ -197,3 +198,23 @@ def test_stray_stops_are_spaced() -> None:
     assert book.stray_stop_due("car", 105.0, 5.0)
     assert book.stray_stop_due("battery", 105.0, 5.0)
     assert math.isclose(book.stray_stops["car"], 105.0)
+
+
+def test_strays_to_stop_spares_the_allowed_source_and_spaces_stops() -> None:
+    book = SourceBook()
+    discharging = {"car", "battery", "other"}
+    sources = ["car", "battery", "other", "idle"]
+
+    def stray(source: str) -> bool:
+        return source in discharging
+
+    assert strays_to_stop(sources, "car", stray, book, now=0.0, retry_s=5.0) == [
+        "battery",
+        "other",
+    ]
+    assert strays_to_stop(sources, "car", stray, book, now=1.0, retry_s=5.0) == []
+    assert strays_to_stop(sources, None, stray, book, now=6.0, retry_s=5.0) == [
+        "car",
+        "battery",
+        "other",
+    ]

@@ -11,7 +11,7 @@ the part of it a restart needs saved and restored. No Home Assistant imports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 import math
 from typing import Any, Final
@@ -203,3 +203,23 @@ class SourceBook:
             return False
         self.stray_stops[source] = now
         return True
+
+
+def strays_to_stop(
+    sources: Iterable[str],
+    allowed: str | None,
+    is_stray: Callable[[str], bool],
+    book: SourceBook,
+    *,
+    now: float,
+    retry_s: float,
+) -> list[str]:
+    """The sources to stop now: discharging unasked, and not stopped in the last ``retry_s``.
+
+    ``allowed`` is the one source that may discharge (:func:`allowed_to_supply`).
+    """
+    return [
+        source
+        for source in sources
+        if source != allowed and is_stray(source) and book.stray_stop_due(source, now, retry_s)
+    ]
