@@ -18,21 +18,23 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import DOMAIN, EVENT_SESSION_ENDED, LOGGER
-from .devices.control import Decision, EndReason, Limits, Session, check_request, decide
+from .devices.control import (
+    Decision,
+    EndReason,
+    Limits,
+    Session,
+    check_request,
+    decide,
+    needs_apply,
+)
 from .devices.errors import CommandRefusedError, DeviceError
-from .devices.model import Charger, ChargerSnapshot, ChargerState, ChargerStatus, OperatingMode
+from .devices.model import Charger, ChargerSnapshot, ChargerStatus, OperatingMode
 from .errors import device_error, refused
 
 REAPPLY_AFTER_S: Final = 10.0
 STOP_RETRY_S: Final = 2.0
 ORPHAN_GRACE_S: Final = 60.0
 """How long a discharge nobody owns (found after a restart) may wait to be taken over."""
-
-# A charger still starting (ECHONET "preparation", SunSpec STARTING) is on its way.
-_EXPECTED_STATES: Final = {
-    1: {ChargerState.CHARGING, ChargerState.WAITING_FOR_CAR_DEMAND, ChargerState.STARTING},
-    -1: {ChargerState.DISCHARGING, ChargerState.WAITING_FOR_CAR_DEMAND, ChargerState.STARTING},
-}
 
 
 class ChargerController:
@@ -272,7 +274,9 @@ class ChargerController:
                 decision = decide(session, status, self.limits, now)
                 if decision.ended is not None:
                     self._end(session, decision.ended)
-                elif not self._needs_apply(decision, status, now):
+                elif not needs_apply(
+                    decision, status, self.requested_w, now - self._applied_at, REAPPLY_AFTER_S
+                ):
                     return
             try:
                 await self._apply(decision)
@@ -319,14 +323,6 @@ class ChargerController:
         self._stop_sent_at = None  # stop at once
         self._unowned_since = None
         return True
-
-    def _needs_apply(self, decision: Decision, status: ChargerStatus, now: float) -> bool:
-        if decision.setpoint_w != self.requested_w:
-            return True
-        if now - self._applied_at < REAPPLY_AFTER_S or not decision.setpoint_w:
-            return False
-        expected = _EXPECTED_STATES[1 if decision.setpoint_w > 0 else -1]
-        return status.state not in expected
 
     async def _apply(self, decision: Decision) -> None:
         self._applied_at = self._clock()

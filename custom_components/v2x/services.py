@@ -18,9 +18,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .backup.machine import BackupState
 from .building import BuildingManager, building_device_identifier
-from .button import start_drill
 from .const import (
     ATTR_DEPARTURE,
     ATTR_DEVICE_ID,
@@ -198,24 +196,16 @@ def _site(call: ServiceCall) -> BackupSite:
 
 
 async def _async_start_backup(call: ServiceCall) -> None:
-    site = _site(call)
-    if site.machine.state not in (BackupState.GRID, BackupState.OUTAGE):
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="backup_busy")
-    if not site.usable_source_exists():
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_usable_source")
-    site.request("start")
+    _site(call).request("start")
 
 
 async def _async_end_backup(call: ServiceCall) -> None:
-    site = _site(call)
-    if site.machine.state in (BackupState.GRID, BackupState.OUTAGE, BackupState.RETURNING):
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_on_backup")
-    site.request("end")
+    _site(call).request("end")
 
 
 async def _async_run_drill(call: ServiceCall) -> None:
     duration: timedelta = call.data[ATTR_DURATION]
-    start_drill(_site(call), duration.total_seconds())
+    _site(call).request("drill", duration.total_seconds())
 
 
 # -- vehicle-to-building ---------------------------------------------------------------------

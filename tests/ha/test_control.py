@@ -24,7 +24,12 @@ from custom_components.v2x.const import (
     EVENT_SESSION_ENDED,
 )
 from custom_components.v2x.devices import control
-from custom_components.v2x.devices.model import OperatingMode
+from custom_components.v2x.devices.model import (
+    ChargerState,
+    ChargerStatus,
+    OperatingMode,
+    SocReading,
+)
 from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig, QuasarTwin
 from simulator.world import Simulation
@@ -489,3 +494,39 @@ async def test_unload_stops_running_session(
     assert twin.power_setpoint_w == -3000
     await hass.config_entries.async_unload(init_integration.entry_id)
     assert twin.power_setpoint_w == 0
+
+
+async def test_adjust_power_and_shutdown_edges(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin, sim: Simulation
+) -> None:
+    """Adjusting without a session does nothing; failing writes are translated or logged."""
+    controller = runtime(init_integration).controller
+    before = len(twin.writes)
+    await controller.async_adjust_power(1000)  # no session: nothing to adjust
+    assert len(twin.writes) == before
+    await _service(hass, "discharge", power_w=3000)
+    twin.apply_fault(Fault(FaultKind.EXCEPTION, code=4))
+    await sim.tick()
+    with pytest.raises(HomeAssistantError):
+        await controller.async_adjust_power(2000)
+    await controller.async_shutdown()  # the stop fails: logged, not raised
+    assert controller.session is None
+
+
+async def test_unowned_discharges_left_alone(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A discharge under the device's own logic, or with no remote switch, is not stopped."""
+    controller = runtime(init_integration).controller
+    status = ChargerStatus(
+        state=ChargerState.DISCHARGING, state_code=0, power_w=-3000, soc=SocReading(60.0)
+    )
+    before = len(twin.writes)
+    async with controller._lock:  # a command under way: the status is only recorded
+        await controller.async_step(status)
+    assert controller.status is status
+    controller.remote = False
+    await controller.async_step(status)
+    controller.remote = None
+    await controller.async_step(status)
+    assert len(twin.writes) == before

@@ -413,6 +413,27 @@ async def test_grid_signal_from_a_device(
     await hass.config_entries.async_unload(site.entry.entry_id)
 
 
+async def test_sources_tell_the_grid_their_own_way(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    zendure_entry: MockConfigEntry,
+    twin: QuasarTwin,
+) -> None:
+    """A charger's grid state comes with its status poll; a battery's is read on its own."""
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id, zendure_entry.entry_id]))
+    charger = site.observer.source(init_integration.entry_id)
+    battery = site.observer.source(zendure_entry.entry_id)
+    assert charger is not None
+    assert battery is not None
+    assert (charger.polls_grid, battery.polls_grid) == (False, True)
+    assert await charger.async_read_grid() == charger.grid_available()
+    assert battery.grid_available() is None
+    assert await battery.async_read_grid() is True
+    assert site.observer.source("not-an-entry") is None
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
 async def test_refresh_ticks_and_reloaded_sources(
     hass: HomeAssistant, site: BackupSite, init_integration: MockConfigEntry
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 from custom_components.v2x.devices.family import DeviceKind
@@ -106,6 +107,19 @@ def _ha_layer() -> dict[str, Path]:
     """The Home Assistant layer: every module but the pure cores."""
     cores = (f"{PACKAGE}.devices", f"{PACKAGE}.planner", f"{PACKAGE}.backup")
     return {name: path for name, path in MODULES.items() if not name.startswith(cores)}
+
+
+def test_no_platform_or_service_asks_which_kind_an_entry_is() -> None:
+    """``isinstance(x, <a runtime type>)`` nowhere: runtime.visit dispatches on the kind."""
+    offenders = []
+    for name, path in _ha_layer().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "isinstance"):
+                continue
+            named = set(re.findall(r"\w+", ast.unparse(node.args[1])))
+            if named & RUNTIME_TYPES:
+                offenders.append(f"{name}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == []
 
 
 def test_the_home_assistant_layer_names_no_device_family() -> None:

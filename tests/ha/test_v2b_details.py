@@ -644,7 +644,7 @@ async def test_planner_failure_publishes_no_plan_and_releases_the_car(
     vehicle_id = init_integration.entry_id
     data = runtime(init_integration)
     assert data.controller.mode is OperatingMode.DISCHARGE
-    assert building._owns(vehicle_id, data)
+    assert building.executor.owns(vehicle_id, data)
     with patch("custom_components.v2x.building.solve", side_effect=error):
         building.request_replan("test")
         await _wait_idle(hass, building)
@@ -661,7 +661,7 @@ async def test_planner_failure_publishes_no_plan_and_releases_the_car(
     assert status.error == str(error)
     assert status.cost_today is None
     assert data.controller.session is None
-    assert building._sessions == {}
+    assert building.executor.sessions == {}
     planned_peak = state_of(hass, "sensor.office_planned_peak")
     assert planned_peak.state == "unknown"
     assert planned_peak.attributes["status"] is None
@@ -717,12 +717,12 @@ async def test_refused_commands_are_logged(
         await _wait_idle(hass, building)
         assert failing_stop.await_count == 1
         assert f"Could not stop {init_integration.title}: no answer" in caplog.text
-        assert init_integration.entry_id in building._sessions  # still ours
+        assert init_integration.entry_id in building.executor.sessions  # still ours
         assert await hass.config_entries.async_unload(building.entry.entry_id)
         await hass.async_block_till_done()
     assert failing_stop.await_count == 2
     assert "on unload: no answer" in caplog.text
-    assert building._sessions == {}
+    assert building.executor.sessions == {}
 
 
 async def test_charger_reload_and_unload_are_followed(
@@ -750,7 +750,7 @@ async def test_charger_reload_and_unload_are_followed(
     assert plan.vehicles == ()
     # Its entity is gone; the building unloads without touching it.
     assert await hass.config_entries.async_unload(building.entry.entry_id)
-    assert building._sessions == {}
+    assert building.executor.sessions == {}
 
 
 async def test_bay_without_charger_and_saved_state(
@@ -807,13 +807,13 @@ async def test_bay_without_charger_and_saved_state(
 
     # Without a plan, the car the plan drove is released; the bay without a charger is skipped.
     data = runtime(init_integration)
-    assert manager._owns(vehicle_id, data)
+    assert manager.executor.owns(vehicle_id, data)
     with patch("custom_components.v2x.building.solve", side_effect=PlannerError("none")):
         manager.request_replan("test")
         await _wait_idle(hass, manager)
     assert manager.data.plan is None
     assert data.controller.session is None
-    assert manager._sessions == {}
+    assert manager.executor.sessions == {}
 
 
 # -- options, departures, diagnostics ------------------------------------------------------

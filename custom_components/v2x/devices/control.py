@@ -21,12 +21,23 @@ from enum import StrEnum
 from typing import Final
 
 from .errors import CommandRefusedError
-from .model import ChargerStatus, OperatingMode
+from .model import ChargerState, ChargerStatus, OperatingMode
 
 SOC_PROBE_POWER_W: Final = 1400  # just above the ~1380 W a Quasar needs to start
 SOC_PROBE_TIMEOUT_S: Final = 120.0
 ASSUMED_SOC_MARGIN_PCT: Final = 2.0
 """An assumed SoC must be this far above the floor to start a backup without a reading."""
+
+EXPECTED_STATES: Final = {
+    1: frozenset(
+        {ChargerState.CHARGING, ChargerState.WAITING_FOR_CAR_DEMAND, ChargerState.STARTING}
+    ),
+    -1: frozenset(
+        {ChargerState.DISCHARGING, ChargerState.WAITING_FOR_CAR_DEMAND, ChargerState.STARTING}
+    ),
+}
+"""What a charger holding a charge (1) or discharge (-1) setpoint may report: one still
+starting (ECHONET "preparation", SunSpec STARTING) is on its way."""
 
 
 class EndReason(StrEnum):
@@ -149,3 +160,24 @@ def _may_start_blind(session: Session, limits: Limits) -> bool:
         return session.until_soc_pct is None
     assumed = session.assumed_soc_pct
     return assumed is not None and assumed >= session.floor_pct(limits) + ASSUMED_SOC_MARGIN_PCT
+
+
+def needs_apply(
+    decision: Decision,
+    status: ChargerStatus,
+    requested_w: int | None,
+    since_applied_s: float,
+    reapply_after_s: float,
+) -> bool:
+    """Whether the decision's setpoint must be (re)sent to the charger.
+
+    A new setpoint always is. The same one is sent again when, ``reapply_after_s``
+    after it was last sent, the charger still reports a state that does not match it
+    (it rebooted, its watchdog stopped it, its app took over).
+    """
+    if decision.setpoint_w != requested_w:
+        return True
+    if since_applied_s < reapply_after_s or not decision.setpoint_w:
+        return False
+    expected = EXPECTED_STATES[1 if decision.setpoint_w > 0 else -1]
+    return status.state not in expected

@@ -6,6 +6,7 @@ from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.v2x.devices.control import (
+    EXPECTED_STATES,
     SOC_PROBE_POWER_W,
     SOC_PROBE_TIMEOUT_S,
     Decision,
@@ -14,6 +15,7 @@ from custom_components.v2x.devices.control import (
     Session,
     check_request,
     decide,
+    needs_apply,
 )
 from custom_components.v2x.devices.echonet import EchonetEndpoint
 from custom_components.v2x.devices.echonet.ev_charger import EchonetEvCharger
@@ -184,3 +186,34 @@ def test_battery_factory() -> None:
         family("quasar1").create_battery(connection)
     with pytest.raises(UnknownFamilyError):
         family("zendure").create_charger(connection)
+
+
+# -- re-applying a setpoint ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setpoint", "requested", "since", "state", "expected"),
+    [
+        (-3000, None, 0.0, ChargerState.PAUSED, True),  # a new setpoint is always sent
+        (-3000, -2000, 0.0, ChargerState.DISCHARGING, True),
+        (-3000, -3000, 5.0, ChargerState.PAUSED, False),  # too soon to judge the charger
+        (-3000, -3000, 10.0, ChargerState.PAUSED, True),  # it drifted away: send again
+        (-3000, -3000, 10.0, ChargerState.DISCHARGING, False),
+        (-3000, -3000, 10.0, ChargerState.STARTING, False),  # on its way
+        (2000, 2000, 10.0, ChargerState.WAITING_FOR_CAR_DEMAND, False),
+        (2000, 2000, 10.0, ChargerState.DISCHARGING, True),
+        (0, 0, 60.0, ChargerState.CHARGING, False),  # a stop is confirmed elsewhere
+    ],
+)
+def test_needs_apply(
+    setpoint: int, requested: int | None, since: float, state: ChargerState, expected: bool
+) -> None:
+    """A new setpoint is sent at once; the same one again only once the charger drifted."""
+    decision = Decision(setpoint)
+    assert needs_apply(decision, _status(50, state), requested, since, 10.0) is expected
+
+
+def test_expected_states_hold_the_direction() -> None:
+    """A charging charger never counts as holding a discharge, nor the other way round."""
+    assert ChargerState.CHARGING not in EXPECTED_STATES[-1]
+    assert ChargerState.DISCHARGING not in EXPECTED_STATES[1]

@@ -1,0 +1,368 @@
+"""The sources of a backup site: one adapter per kind of loaded device entry.
+
+A site does not care whether a source is a charger with a car or a portable
+battery: it asks a :class:`BackupSource` for what the machine needs to see
+(:class:`~.backup.machine.SourceObservation`) and tells it to supply, stop or
+recharge. :func:`backup_source` picks the adapter for an entry's runtime data; the
+rules the adapters apply are pure (:mod:`.backup.sources`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import time
+from typing import Any, Final, Protocol, cast
+
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+from .backup.machine import AdjustSource, SourceObservation, StartSource
+from .backup.sources import (
+    Health,
+    SourceBook,
+    battery_discharging,
+    battery_floor_pct,
+    cautious_soc_pct,
+    charger_absent,
+    charger_floor_pct,
+    presumed_supplying,
+)
+from .const import CONF_CAPACITY, DEFAULT_VEHICLE_CAPACITY_KWH, LOGGER
+from .devices.errors import DeviceError
+from .devices.health import PollHealth
+from .devices.modbus import ModbusProfile
+from .devices.model import OperatingMode
+from .models import BatteryRuntimeData, ChargerRuntimeData, DeviceRuntime, EntryKind
+
+FAST_RECONNECT_S: Final = 3.0
+"""Longest reconnection back-off of a device a site depends on."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceContext:
+    """What the adapters share with their site."""
+
+    book: SourceBook
+    owner_key: str
+    """How the site marks the charger sessions it starts."""
+    reserve_soc_pct: float
+    save_soon: Callable[[], None]
+    """Save the site's state soon (a charger's first SoC reading must survive a restart)."""
+
+
+class BackupSource(Protocol):
+    """One source of a backup site, whatever the device behind it."""
+
+    entry_id: str
+
+    @property
+    def runtime(self) -> ChargerRuntimeData | BatteryRuntimeData:
+        """The entry's runtime data (a reloaded entry has new data)."""
+
+    @property
+    def coordinator(self) -> DataUpdateCoordinator[Any]:
+        """The poll whose news the site steps on."""
+
+    @property
+    def poll_health(self) -> PollHealth:
+        """The record of the source's polls."""
+
+    @property
+    def polls_grid(self) -> bool:
+        """Whether its grid signal must be polled (else it comes with the status)."""
+
+    def grid_available(self) -> bool | None:
+        """The grid signal that came with the last status (None: none, or unknown)."""
+
+    async def async_read_grid(self) -> bool | None:
+        """Read the device's grid signal (None when it cannot tell)."""
+
+    def observe(self, health: Health, *, active: bool, now: float) -> SourceObservation:
+        """What the machine sees of this source (``active``: the one supplying the site)."""
+
+    def is_stray(self) -> bool:
+        """Whether it discharges in a session of the site's (or in nobody's)."""
+
+    def depend(self) -> None:
+        """The site depends on it: guard the site's reserve, reconnect fast."""
+
+    def let_go(self) -> None:
+        """The site no longer depends on it."""
+
+    async def async_supply(self, action: StartSource | AdjustSource) -> None:
+        """Start supplying the site, or change the power."""
+
+    async def async_stop(self) -> None:
+        """Stop supplying."""
+
+    async def async_recharge(self) -> None:
+        """Charge again from the grid that is back."""
+
+
+def vehicle_capacity_kwh(data: ChargerRuntimeData) -> float:
+    """The car's capacity as the charger reports it, else the configured one."""
+    snapshot = data.full.data
+    if snapshot is not None and snapshot.vehicle_capacity_kwh:
+        return snapshot.vehicle_capacity_kwh
+    return float(data.full.config_entry.options.get(CONF_CAPACITY, DEFAULT_VEHICLE_CAPACITY_KWH))
+
+
+def backup_source(
+    entry_id: str, data: DeviceRuntime | None, context: SourceContext
+) -> BackupSource | None:
+    """The adapter for a loaded source entry (by the kind it names), None for nothing."""
+    if data is None:
+        return None
+    if data.kind is EntryKind.CHARGER:
+        return ChargerSource(entry_id, cast("ChargerRuntimeData", data), context)
+    return BatterySource(entry_id, cast("BatteryRuntimeData", data), context)
+
+
+def _fast_reconnect(device: object) -> None:
+    if isinstance(device, ModbusProfile):
+        device.transport.set_backoff_max(FAST_RECONNECT_S)
+
+
+class ChargerSource:
+    """A bidirectional charger and the car plugged into it."""
+
+    polls_grid = False
+
+    def __init__(self, entry_id: str, data: ChargerRuntimeData, context: SourceContext) -> None:
+        """Wrap a loaded charger entry."""
+        self.entry_id = entry_id
+        self._data = data
+        self._context = context
+
+    @property
+    def runtime(self) -> ChargerRuntimeData:
+        """The charger entry's runtime data."""
+        return self._data
+
+    @property
+    def coordinator(self) -> DataUpdateCoordinator[Any]:
+        """The fast status poll."""
+        return self._data.status
+
+    @property
+    def poll_health(self) -> PollHealth:
+        """The status poll's record."""
+        return self._data.status.health
+
+    def grid_available(self) -> bool | None:
+        """The charger's own grid state, from its status poll."""
+        status = self._data.status
+        data = status.data if status.last_update_success else None
+        return None if data is None else data.grid_available
+
+    async def async_read_grid(self) -> bool | None:
+        """The grid state of the last status (a charger's arrives with it)."""
+        return self.grid_available()
+
+    def observe(self, health: Health, *, active: bool, now: float) -> SourceObservation:
+        """The car as the machine sees it."""
+        data, context = self._data, self._context
+        status = data.status.data
+        controller = data.controller
+        healthy = health.healthy or (
+            active
+            and self.entry_id not in context.book.command_failed
+            and presumed_supplying(
+                now,
+                data.status.health.last_success,
+                data.charger.watchdog_s,
+                status is not None and status.supplying,
+            )
+        )
+        soc = self.soc_pct()
+        absent = status is not None and charger_absent(
+            status.vehicle_connected, status.dischargeable
+        )
+        return SourceObservation(
+            available=healthy and status is not None and not absent,
+            soc_pct=soc,
+            floor_pct=charger_floor_pct(context.reserve_soc_pct, controller.reserve_soc_pct),
+            capacity_kwh=vehicle_capacity_kwh(data),
+            max_discharge_w=controller.limits.max_discharge_power_w,
+            discharging=bool(status and status.discharging),
+            known=health.known,
+            healthy_s=health.healthy_s,
+            absent=absent,
+            owned=self._owned(),
+        )
+
+    def _owned(self) -> bool:
+        controller = self._data.controller
+        return controller.session is not None and controller.owner == self._context.owner_key
+
+    def soc_pct(self) -> float | None:
+        """The car's SoC, or a cautious estimate from the last reading.
+
+        A Quasar reports no SoC while no power flows (stopped by its watchdog while
+        Home Assistant was away, say); the last reading minus the most the car could
+        have given since then at full power stands in until power flows again.
+        """
+        data, book = self._data, self._context.book
+        status = data.status.data
+        live = status.soc.value_pct if status is not None and not status.soc.stale else None
+        now = time.time()
+        if live is not None:
+            if book.remember_soc(self.entry_id, live, now):
+                self._context.save_soon()  # a restart may come before the next periodic save
+            return live
+        remembered = book.soc_memory.get(self.entry_id)
+        if remembered is None or (status is not None and status.vehicle_connected is False):
+            return None
+        soc, at = remembered
+        return cautious_soc_pct(
+            soc, at, now, data.controller.limits.max_discharge_power_w, vehicle_capacity_kwh(data)
+        )
+
+    def is_stray(self) -> bool:
+        """Discharging in the site's session, or in nobody's."""
+        data = self._data
+        status = data.status.data
+        if status is None or not data.status.last_update_success or not status.supplying:
+            return False
+        return data.controller.session is None or data.controller.owner == self._context.owner_key
+
+    def depend(self) -> None:
+        """No discharge, the site's or not, passes the site's reserve."""
+        self._data.controller.guard_floors[self._context.owner_key] = self._context.reserve_soc_pct
+        _fast_reconnect(self._data.charger)
+
+    def let_go(self) -> None:
+        """The site's reserve no longer guards the charger."""
+        self._data.controller.guard_floors.pop(self._context.owner_key, None)
+
+    async def async_supply(self, action: StartSource | AdjustSource) -> None:
+        """Start a backup session down to the action's floor, or change its power."""
+        data = self._data
+        if isinstance(action, StartSource):
+            status = data.status.data
+            live = status.soc.value_pct if status is not None else None
+            await data.controller.async_start(
+                OperatingMode.BACKUP,
+                power_w=action.power_w,
+                until_soc_pct=action.floor_pct,
+                owner=self._context.owner_key,
+                assumed_soc_pct=None if live is not None else self.soc_pct(),
+            )
+        else:
+            await data.controller.async_adjust_power(action.power_w)
+        await data.status.async_request_refresh()
+
+    async def async_stop(self) -> None:
+        """End the session."""
+        await self._data.controller.async_stop()
+
+    async def async_recharge(self) -> None:
+        """Charge the car at full power, if it is still plugged in."""
+        data = self._data
+        status = data.status.data
+        if status is not None and status.vehicle_connected:
+            await data.controller.async_start(
+                OperatingMode.CHARGE, power_w=data.controller.limits.max_charge_power_w
+            )
+
+
+class BatterySource:
+    """A portable (or second-life) battery with an AC output."""
+
+    polls_grid = True
+
+    def __init__(self, entry_id: str, data: BatteryRuntimeData, context: SourceContext) -> None:
+        """Wrap a loaded battery entry."""
+        self.entry_id = entry_id
+        self._data = data
+        self._context = context
+
+    @property
+    def runtime(self) -> BatteryRuntimeData:
+        """The battery entry's runtime data."""
+        return self._data
+
+    @property
+    def coordinator(self) -> DataUpdateCoordinator[Any]:
+        """The battery's poll."""
+        return self._data.coordinator
+
+    @property
+    def poll_health(self) -> PollHealth:
+        """The poll's record."""
+        return self._data.coordinator.health
+
+    def grid_available(self) -> bool | None:
+        """A battery's grid signal is polled, not part of its reading."""
+        return None
+
+    async def async_read_grid(self) -> bool | None:
+        """Ask the battery whether its AC input sees the grid."""
+        data = self._data
+        try:
+            return await data.battery.async_read_grid()
+        except DeviceError as err:
+            LOGGER.debug("Grid signal from %s unavailable: %s", data.identity.model, err)
+            return None
+
+    @property
+    def max_discharge_w(self) -> int:
+        """The inverter's power: what the device reports, else its family's maximum."""
+        reading = self._data.coordinator.data
+        return (reading.max_output_w if reading else None) or (
+            self._data.battery.capabilities.max_output_w
+        )
+
+    def observe(self, health: Health, *, active: bool, now: float) -> SourceObservation:
+        """The battery as the machine sees it."""
+        reading = self._data.coordinator.data
+        state = reading.state if reading else None
+        return SourceObservation(
+            available=health.healthy and reading is not None,
+            soc_pct=state.soc.value_pct if state else None,
+            floor_pct=battery_floor_pct(
+                self._context.reserve_soc_pct, state.min_soc_pct if state else None
+            ),
+            capacity_kwh=state.capacity_kwh if state else None,
+            max_discharge_w=self.max_discharge_w,
+            discharging=bool(state and battery_discharging(state.power_w, state.output_power_w)),
+            known=health.known,
+            healthy_s=health.healthy_s,
+            owned=self.entry_id in self._context.book.started,
+        )
+
+    def is_stray(self) -> bool:
+        """Its output on, switched on by the site."""
+        if self.entry_id not in self._context.book.started:
+            return False
+        reading = self._data.coordinator.data
+        return bool(reading and reading.state.output_enabled)
+
+    def depend(self) -> None:
+        """Reconnect fast."""
+        _fast_reconnect(self._data.battery)
+
+    def let_go(self) -> None:
+        """Nothing to undo."""
+
+    async def async_supply(self, action: StartSource | AdjustSource) -> None:
+        """Switch the output on, at the action's power where the device has a limit."""
+        data = self._data
+        limit = action.power_w if data.battery.capabilities.output_limit else None
+        self._context.book.started.add(self.entry_id)
+        await data.battery.async_set_output(enabled=True, limit_w=limit)
+        await data.coordinator.async_request_refresh()
+
+    async def async_stop(self) -> None:
+        """Switch the output off."""
+        await self._data.battery.async_set_output(enabled=False)
+        self._context.book.started.discard(self.entry_id)
+        await self._data.coordinator.async_request_refresh()
+
+    async def async_recharge(self) -> None:
+        """Let it charge at full power again (it keeps its limits within its inverter's)."""
+        data = self._data
+        if data.battery.capabilities.input_limit:
+            await data.battery.async_set_input_limit(
+                min(data.battery.capabilities.max_input_w, self.max_discharge_w)
+            )

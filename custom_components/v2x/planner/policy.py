@@ -1,0 +1,89 @@
+"""What V2B does with each car: whether it is planned, its plan input, its setpoint.
+
+Pure rules, no Home Assistant imports.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .model import VehicleSpec
+
+SOC_MARGIN_PCT: Final = 0.5
+"""Chargers report the car's SoC in whole percent (rounded): the planner takes the lower
+end of what a reading may mean, so that a car is not left half a percent short."""
+MIN_SETPOINT_W: Final = 100
+"""Below this a planned setpoint is a hold at 0 W."""
+
+
+def availability(
+    *, answering: bool, connected: bool, manual: bool, soc_known: bool
+) -> tuple[bool, str | None]:
+    """Whether a car is in the plan, and why not: unavailable, unplugged, manual, no_soc.
+
+    ``manual``: its charger runs a session someone else started (a person, a site).
+    """
+    if not answering:
+        return False, "unavailable"
+    if not connected:
+        return False, "unplugged"
+    if manual:
+        return False, "manual"
+    if not soc_known:
+        return False, "no_soc"
+    return True, None
+
+
+def setpoint_w(planned_kw: float | None, reason: str | None, probe_w: int) -> int | None:
+    """The power to send a car's charger now (positive charges); None hands it back.
+
+    A car in the plan gets its first step. One plugged in with its SoC unknown (a
+    Quasar reports it only while power flows) is charged gently until it is known,
+    then the plan takes it. Any other car is released.
+    """
+    if planned_kw is not None:
+        return round(planned_kw * 1000)
+    if reason == "no_soc":
+        return probe_w
+    return None
+
+
+def holds_idle(setpoint: int) -> bool:
+    """Whether a setpoint is held at 0 W under remote control rather than sent.
+
+    Not handed back: a charger under its own logic would start charging the car at
+    full power (Quasar autostart), whatever the plan says.
+    """
+    return abs(setpoint) < MIN_SETPOINT_W
+
+
+def vehicle_spec(
+    vehicle_id: str,
+    *,
+    soc_pct: float,
+    capacity_kwh: float,
+    reserve_pct: float,
+    target_pct: float,
+    departure_step: int,
+    max_charge_w: float,
+    max_discharge_w: float,
+    efficiency_pct: float,
+    wear_cost_per_kwh: float,
+) -> VehicleSpec:
+    """A car as the planner sees it.
+
+    Its energy is the lower end of what the SoC reading may mean; its target is never
+    below its reserve; a departure already past is now.
+    """
+    return VehicleSpec(
+        vehicle_id=vehicle_id,
+        capacity_kwh=capacity_kwh,
+        energy_kwh=min(max(soc_pct - SOC_MARGIN_PCT, 0.0), 100.0) / 100 * capacity_kwh,
+        departure_step=max(departure_step, 0),
+        target_kwh=max(target_pct, reserve_pct) / 100 * capacity_kwh,
+        reserve_kwh=reserve_pct / 100 * capacity_kwh,
+        max_charge_kw=max_charge_w / 1000,
+        max_discharge_kw=max_discharge_w / 1000,
+        round_trip_efficiency=efficiency_pct / 100,
+        wear_cost_per_kwh=wear_cost_per_kwh,
+    )

@@ -1,0 +1,185 @@
+"""What a V2B building shows and tells: its status, its plan, its diagnostics.
+
+The plan goes out as a service response; diagnostics say what the planner saw and
+decided. Pure, no Home Assistant imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from .baseline import Comparison
+from .model import Plan, PlanInput, VehicleSpec
+from .series import step_starts
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleStatus:
+    """What a car's entities show."""
+
+    charger_entry_id: str
+    name: str
+    departure: datetime
+    target_soc_pct: float
+    planned: bool
+    """In the current plan (plugged in, answering, not under manual control)."""
+    reason: str | None = None
+    """Why the car is not in the plan: unplugged, unavailable, manual, no_soc."""
+    soc_pct: float | None = None
+    planned_power_kw: float | None = None
+    departure_soc_pct: float | None = None
+    shortfall_kwh: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildingStatus:
+    """What the building's entities show."""
+
+    plan: Plan | None
+    comparison: Comparison | None
+    start: datetime | None
+    vehicles: dict[str, VehicleStatus]
+    billed_peak_kw: float
+    cost_today: float | None
+    savings_today: float | None
+    load_source: str
+    error: str | None = None
+
+
+def with_plan(
+    status: VehicleStatus,
+    spec: VehicleSpec,
+    power_kw: float,
+    departure_energy_kwh: float,
+    shortfall_kwh: float,
+) -> VehicleStatus:
+    """A car's status once the plan has it."""
+    return VehicleStatus(
+        charger_entry_id=status.charger_entry_id,
+        name=status.name,
+        departure=status.departure,
+        target_soc_pct=status.target_soc_pct,
+        planned=True,
+        soc_pct=status.soc_pct,
+        planned_power_kw=float(power_kw),
+        departure_soc_pct=100 * departure_energy_kwh / spec.capacity_kwh,
+        shortfall_kwh=float(shortfall_kwh),
+    )
+
+
+def statuses_with_plan(
+    statuses: dict[str, VehicleStatus], specs: list[VehicleSpec], plan: Plan
+) -> dict[str, VehicleStatus]:
+    """The cars' statuses once the plan has them (the plan's cars are ``specs``, in order)."""
+    planned = dict(statuses)
+    for spec, vehicle in zip(specs, plan.vehicles, strict=False):
+        planned[vehicle.vehicle_id] = with_plan(
+            statuses[vehicle.vehicle_id],
+            spec,
+            vehicle.power_kw[0],
+            vehicle.departure_energy_kwh,
+            vehicle.shortfall_kwh,
+        )
+    return planned
+
+
+def plan_response(status: BuildingStatus, step: timedelta) -> dict[str, Any]:
+    """The current plan as service response data."""
+    plan = status.plan
+    vehicles = []
+    for vehicle_id, vehicle in status.vehicles.items():
+        entry: dict[str, Any] = {
+            "vehicle": vehicle.name,
+            "charger_entry_id": vehicle_id,
+            "in_plan": vehicle.planned,
+            "reason": vehicle.reason,
+            "soc_pct": vehicle.soc_pct,
+            "departure": vehicle.departure.isoformat(),
+            "target_soc_pct": vehicle.target_soc_pct,
+            "departure_soc_pct": vehicle.departure_soc_pct,
+            "shortfall_kwh": vehicle.shortfall_kwh,
+        }
+        if plan is not None and vehicle.planned:
+            entry["power_kw"] = [round(float(p), 3) for p in plan.vehicle(vehicle_id).power_kw]
+        vehicles.append(entry)
+    steps = []
+    if plan is not None and status.start is not None:
+        starts = step_starts(status.start, len(plan.grid_kw), step)
+        steps = [
+            {
+                "start": start.isoformat(),
+                "load_kw": round(float(plan.load_kw[i]), 3),
+                "grid_kw": round(float(plan.grid_kw[i]), 3),
+                "price": float(plan.price[i]),
+            }
+            for i, start in enumerate(starts)
+        ]
+    comparison = status.comparison
+    return {
+        "status": plan.status if plan else "no_plan",
+        "error": status.error,
+        "feasible": plan.feasible if plan else False,
+        "start": status.start.isoformat() if status.start else None,
+        "step_minutes": int(step.total_seconds() // 60),
+        "peak_kw": plan.peak_kw if plan else None,
+        "peak_without_v2b_kw": comparison.building_only_peak_kw if comparison else None,
+        "plug_and_charge_peak_kw": comparison.plug_and_charge.peak_kw if comparison else None,
+        "billed_peak_kw": status.billed_peak_kw,
+        "expected_cost_today": status.cost_today,
+        "expected_savings_today": status.savings_today,
+        "forecast_source": status.load_source,
+        "steps": steps,
+        "vehicles": vehicles,
+    }
+
+
+def diagnostics(
+    status: BuildingStatus,
+    data: PlanInput | None,
+    *,
+    peak_tracker: dict[str, Any],
+    profile_weekdays_learned: int,
+) -> dict[str, Any]:
+    """What the planner saw and decided last time (for a bug report)."""
+    plan = status.plan
+    return {
+        "plan": None
+        if plan is None
+        else {
+            "status": plan.status,
+            "feasible": plan.feasible,
+            "peak_kw": plan.peak_kw,
+            "solve_ms": round(plan.solve_time_s * 1000, 1),
+            "grid_kw": [round(float(v), 2) for v in plan.grid_kw],
+            "vehicles": {
+                v.vehicle_id: {
+                    "power_kw": [round(float(p), 2) for p in v.power_kw],
+                    "departure_step": v.departure_step,
+                    "shortfall_kwh": v.shortfall_kwh,
+                }
+                for v in plan.vehicles
+            },
+        },
+        "input": None
+        if data is None
+        else {
+            "load_kw": [round(float(v), 2) for v in data.load_kw],
+            "price": [float(v) for v in data.price],
+            "vehicles": [asdict(spec) for spec in data.vehicles],
+            "billed_peak_kw": data.billed_peak_kw,
+            "import_limit_kw": data.import_limit_kw,
+        },
+        "vehicles": {vid: _vehicle_dict(v) for vid, v in status.vehicles.items()},
+        "peak_tracker": peak_tracker,
+        "load_source": status.load_source,
+        "profile_weekdays_learned": profile_weekdays_learned,
+        "error": status.error,
+    }
+
+
+def _vehicle_dict(status: VehicleStatus) -> dict[str, Any]:
+    values = asdict(status)
+    values["departure"] = status.departure.isoformat()
+    return values

@@ -1,0 +1,109 @@
+"""What a backup site reads from Home Assistant: its options and its entities' states."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
+from homeassistant.core import HomeAssistant
+
+from .backup.machine import MachineConfig
+from .backup.runtime import ElevatorModel
+from .backup.sources import estimated_load_w
+from .const import (
+    CONF_CONFIRM_TIMEOUT,
+    CONF_ELEVATOR_STANDBY,
+    CONF_ELEVATOR_TRIP,
+    CONF_ELEVATOR_TRIPS,
+    CONF_FAILED_AFTER,
+    CONF_FAILED_POLLS,
+    CONF_HOUSE_LOAD,
+    CONF_OUTAGE_DEBOUNCE,
+    CONF_PARK_WARNING,
+    CONF_RECOVER_AFTER,
+    CONF_RESTORE_DELAY,
+    DEFAULT_ELEVATOR_OPTIONS,
+    DEFAULT_SITE_OPTIONS,
+)
+from .devices.health import FailureRule
+
+
+def site_option(options: Mapping[str, Any], key: str) -> Any:
+    """One option of a site, or its default."""
+    defaults = {**DEFAULT_SITE_OPTIONS, **DEFAULT_ELEVATOR_OPTIONS}
+    return options.get(key, defaults[key])
+
+
+def failure_rule(options: Mapping[str, Any]) -> FailureRule:
+    """When a source counts as failed, and when it is trusted again."""
+    return FailureRule(
+        failed_polls=int(site_option(options, CONF_FAILED_POLLS)),
+        failed_after_s=float(site_option(options, CONF_FAILED_AFTER)),
+        recover_after_s=float(site_option(options, CONF_RECOVER_AFTER)),
+    )
+
+
+def machine_config(
+    options: Mapping[str, Any],
+    sources: Sequence[str],
+    sheddable: Sequence[str],
+    *,
+    startup_wait_s: float,
+) -> MachineConfig:
+    """The machine's settings from the site's options."""
+    return MachineConfig(
+        sources=tuple(sources),
+        sheddable_loads=tuple(sheddable),
+        outage_debounce_s=float(site_option(options, CONF_OUTAGE_DEBOUNCE)),
+        restore_delay_s=float(site_option(options, CONF_RESTORE_DELAY)),
+        confirm_timeout_s=float(site_option(options, CONF_CONFIRM_TIMEOUT)),
+        park_warning_min=float(site_option(options, CONF_PARK_WARNING)),
+        recover_after_s=failure_rule(options).recover_after_s,
+        startup_wait_s=startup_wait_s,
+    )
+
+
+def modelled_load_w(options: Mapping[str, Any], *, building: bool) -> float:
+    """The load model of the options: the elevator's average, or the house load."""
+    elevator = ElevatorModel(
+        standby_w=float(site_option(options, CONF_ELEVATOR_STANDBY)),
+        trip_wh=float(site_option(options, CONF_ELEVATOR_TRIP)),
+        trips_per_hour=float(site_option(options, CONF_ELEVATOR_TRIPS)),
+    )
+    return estimated_load_w(building, elevator, float(site_option(options, CONF_HOUSE_LOAD)))
+
+
+def grid_from_entity(hass: HomeAssistant, entity_id: str, min_voltage: float) -> bool | None:
+    """The grid signal of an entity: a voltage sensor against a minimum, else on/off."""
+    state = hass.states.get(entity_id)
+    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None
+    if state.domain == "sensor":
+        try:
+            volts = float(state.state)
+        except ValueError:
+            return None
+        return volts >= min_voltage
+    return state.state == STATE_ON
+
+
+def switch_on(hass: HomeAssistant, entity_id: str) -> bool | None:
+    """Whether a switch is on (None while it is neither on nor off)."""
+    state = hass.states.get(entity_id)
+    if state is None or state.state not in (STATE_ON, STATE_OFF):
+        return None
+    return state.state == STATE_ON
+
+
+def power_w(hass: HomeAssistant, entity_id: str) -> float | None:
+    """A power sensor's reading in W (kW converted), None without a reading."""
+    state = hass.states.get(entity_id)
+    if state is None:
+        return None
+    try:
+        value = float(state.state)
+    except ValueError:
+        return None
+    unit = state.attributes.get("unit_of_measurement")
+    return value * 1000.0 if unit == UnitOfPower.KILO_WATT else value

@@ -1,0 +1,220 @@
+"""The rules about a site's sources, and the site's bookkeeping about them."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.v2x.backup.machine import BackupState
+from custom_components.v2x.backup.runtime import ElevatorModel
+from custom_components.v2x.backup.sources import (
+    PRESUMED_MARGIN_S,
+    SourceBook,
+    allowed_to_supply,
+    battery_discharging,
+    battery_floor_pct,
+    cautious_soc_pct,
+    charger_absent,
+    charger_floor_pct,
+    estimated_load_w,
+    judge_health,
+    presumed_supplying,
+    site_load,
+    strays_to_stop,
+)
+
+
+def _health(
+    *, failed: bool = False, healthy_for: float = 100.0, failed_at: float | None = None
+) -> tuple[bool, float, float]:
+    judged = judge_health(
+        known=True,
+        failed=failed,
+        healthy_for_s=healthy_for,
+        now=1000.0,
+        command_failed_at=failed_at,
+        recover_after_s=30.0,
+    )
+    return judged.healthy, judged.healthy_s, float(judged.known)
+
+
+def test_health_of_a_source_that_answers() -> None:
+    assert _health() == (True, 100.0, 1.0)
+    assert _health(failed=True, healthy_for=0.0) == (False, 0.0, 1.0)
+
+
+def test_a_failed_command_counts_until_the_recovery_time() -> None:
+    """A failed command makes the source failed for the recovery time, whatever it answers."""
+    assert _health(failed_at=990.0) == (False, 10.0, 1.0)
+    assert _health(failed_at=970.0) == (True, 30.0, 1.0)
+    assert _health(failed_at=None)[1] == 100.0
+
+
+def test_unknown_stays_unknown() -> None:
+    judged = judge_health(
+        known=False,
+        failed=False,
+        healthy_for_s=0.0,
+        now=0.0,
+        command_failed_at=None,
+        recover_after_s=30.0,
+    )
+    assert (judged.known, judged.healthy, judged.healthy_s) == (False, True, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("connected", "dischargeable", "absent"),
+    [
+        (True, True, False),
+        (None, None, False),  # not told: not absent
+        (False, None, True),
+        (True, False, True),
+    ],
+)
+def test_charger_absent(connected: bool | None, dischargeable: bool | None, absent: bool) -> None:
+    assert charger_absent(connected, dischargeable) is absent
+
+
+def test_floors_never_below_the_site_reserve() -> None:
+    assert charger_floor_pct(30.0, 20.0) == 30.0
+    assert charger_floor_pct(30.0, 40.0) == 40.0
+    assert battery_floor_pct(30.0, None) == 30.0
+    assert battery_floor_pct(30.0, 50.0) == 50.0
+    assert battery_floor_pct(0.0, None) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("power", "output", "discharging"),
+    [(-100.0, None, True), (0.0, 250.0, True), (0.0, None, False), (500.0, 0.0, False)],
+)
+def test_battery_discharging(power: float, output: float | None, discharging: bool) -> None:
+    assert battery_discharging(power, output) is discharging
+
+
+def test_presumed_supplying_until_its_watchdog_stops_it() -> None:
+    assert presumed_supplying(100.0, 95.0, 10, True)
+    assert presumed_supplying(100.0, 100.0 - 10 - PRESUMED_MARGIN_S + 0.01, 10, True)
+    assert not presumed_supplying(100.0, 100.0 - 10 - PRESUMED_MARGIN_S, 10, True)
+    assert not presumed_supplying(100.0, 95.0, 10, False)  # it was not supplying
+    assert not presumed_supplying(100.0, 95.0, 0, True)  # no watchdog: judged at once
+    assert not presumed_supplying(100.0, None, 10, True)  # never answered
+
+
+def test_cautious_soc() -> None:
+    """An hour at 6 kW from a 60 kWh car is 10 % at most."""
+    assert cautious_soc_pct(80.0, 0.0, 3600.0, 6000, 60.0) == pytest.approx(70.0)
+    assert cautious_soc_pct(80.0, 100.0, 50.0, 6000, 60.0) == 80.0  # clock went back
+    assert cautious_soc_pct(80.0, 0.0, 3600.0, 6000, 0.0) is None
+
+
+@given(
+    soc=st.floats(0, 100),
+    elapsed=st.floats(0, 1e6),
+    power=st.integers(0, 20_000),
+    capacity=st.floats(1, 200),
+)
+def test_cautious_soc_never_above_the_reading(
+    soc: float, elapsed: float, power: int, capacity: float
+) -> None:
+    estimate = cautious_soc_pct(soc, 0.0, elapsed, power, capacity)
+    assert estimate is not None
+    assert estimate <= soc
+
+
+@pytest.mark.parametrize(
+    ("state", "switch", "allowed"),
+    [
+        (BackupState.ON_VEHICLE_POWER, True, "car"),
+        (BackupState.GRID_BACK, True, "car"),
+        (BackupState.RETURNING, True, "car"),
+        (BackupState.ON_VEHICLE_POWER, None, None),  # the switch not confirmed
+        (BackupState.ON_VEHICLE_POWER, False, None),
+        (BackupState.SWITCHING, True, None),
+        (BackupState.GRID, True, None),
+    ],
+)
+def test_only_the_active_source_on_a_confirmed_switch_supplies(
+    state: BackupState, switch: bool | None, allowed: str | None
+) -> None:
+    assert allowed_to_supply(state, "car", switch) == allowed
+
+
+def test_load_choice() -> None:
+    elevator = ElevatorModel(standby_w=200, trip_wh=50, trips_per_hour=10)
+    assert estimated_load_w(True, elevator, 1000.0) == 700.0
+    assert estimated_load_w(False, elevator, 1000.0) == 1000.0
+    assert site_load(1500.0, 700.0, True) == (1500.0, True)
+    assert site_load(None, 700.0, True) == (700.0, False)  # the sensor has no reading
+    assert site_load(None, 700.0, False) == (700.0, True)  # the model is all there is
+
+
+def test_book_saves_and_restores_what_a_restart_needs() -> None:
+    book = SourceBook()
+    book.started.update({"b", "a"})
+    assert book.remember_soc("car", 60.0, 1000.0)
+    assert not book.remember_soc("car", 59.0, 1010.0)
+    book.fail_command("car", 5.0)
+    saved = book.saved()
+    assert saved == {"started_batteries": ["a", "b"], "soc_memory": {"car": [59.0, 1010.0]}}
+    restored = SourceBook.restore(saved, ["a", "car"])
+    assert restored.started == {"a"}  # b is no longer one of the site's sources
+    assert restored.soc_memory == {"car": (59.0, 1010.0)}
+    assert restored.command_failed == {}
+
+
+@pytest.mark.parametrize(
+    "memory",
+    [None, [], {"car": [60.0]}, {"car": "60"}, {"gone": [1.0, 2.0]}],
+)
+def test_book_ignores_what_it_cannot_read(memory: object) -> None:
+    restored = SourceBook.restore({"soc_memory": memory}, ["car"])
+    assert restored.soc_memory == {}
+    assert SourceBook.restore({}, ["car"]) == SourceBook()
+
+
+def test_failed_commands_are_forgotten_in_a_new_session() -> None:
+    book = SourceBook()
+    book.fail_command("car", 1.0)
+    assert book.command_failed == {"car": 1.0}
+    book.new_session()
+    assert not book.command_failed
+
+
+def test_missed_poll_is_told_once() -> None:
+    book = SourceBook()
+    assert not book.missed_poll("car", 0)
+    assert book.missed_poll("car", 1)
+    assert not book.missed_poll("car", 1)
+    assert book.missed_poll("car", 2)
+    assert not book.missed_poll("car", 0)  # it answered again
+
+
+def test_stray_stops_are_spaced() -> None:
+    book = SourceBook()
+    assert book.stray_stop_due("car", 100.0, 5.0)
+    assert not book.stray_stop_due("car", 104.0, 5.0)
+    assert book.stray_stop_due("car", 105.0, 5.0)
+    assert book.stray_stop_due("battery", 105.0, 5.0)
+    assert math.isclose(book.stray_stops["car"], 105.0)
+
+
+def test_strays_to_stop_spares_the_allowed_source_and_spaces_stops() -> None:
+    book = SourceBook()
+    discharging = {"car", "battery", "other"}
+    sources = ["car", "battery", "other", "idle"]
+
+    def stray(source: str) -> bool:
+        return source in discharging
+
+    assert strays_to_stop(sources, "car", stray, book, now=0.0, retry_s=5.0) == [
+        "battery",
+        "other",
+    ]
+    assert strays_to_stop(sources, "car", stray, book, now=1.0, retry_s=5.0) == []
+    assert strays_to_stop(sources, None, stray, book, now=6.0, retry_s=5.0) == [
+        "car",
+        "battery",
+        "other",
+    ]

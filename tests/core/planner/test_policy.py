@@ -1,0 +1,94 @@
+"""Which cars are planned, what the planner sees of them, what their chargers are sent."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.v2x.planner.policy import (
+    MIN_SETPOINT_W,
+    SOC_MARGIN_PCT,
+    availability,
+    holds_idle,
+    setpoint_w,
+    vehicle_spec,
+)
+
+
+@pytest.mark.parametrize(
+    ("answering", "connected", "manual", "soc_known", "expected"),
+    [
+        (True, True, False, True, (True, None)),
+        (False, True, False, True, (False, "unavailable")),
+        (True, False, True, False, (False, "unplugged")),  # unplugged comes first
+        (True, True, True, False, (False, "manual")),
+        (True, True, False, False, (False, "no_soc")),
+    ],
+)
+def test_availability(
+    answering: bool,
+    connected: bool,
+    manual: bool,
+    soc_known: bool,
+    expected: tuple[bool, str | None],
+) -> None:
+    assert (
+        availability(answering=answering, connected=connected, manual=manual, soc_known=soc_known)
+        == expected
+    )
+
+
+def test_setpoints() -> None:
+    assert setpoint_w(-3.2004, None, 1400) == -3200
+    assert setpoint_w(0.0, None, 1400) == 0
+    assert setpoint_w(None, "no_soc", 1400) == 1400  # probed until its SoC is known
+    assert setpoint_w(None, "unplugged", 1400) is None
+    assert setpoint_w(None, None, 1400) is None
+
+
+def test_small_setpoints_hold_idle() -> None:
+    assert holds_idle(0)
+    assert holds_idle(MIN_SETPOINT_W - 1)
+    assert holds_idle(-(MIN_SETPOINT_W - 1))
+    assert not holds_idle(MIN_SETPOINT_W)
+    assert not holds_idle(-MIN_SETPOINT_W)
+
+
+def test_vehicle_spec() -> None:
+    spec = vehicle_spec(
+        "car",
+        soc_pct=60.0,
+        capacity_kwh=40.0,
+        reserve_pct=30.0,
+        target_pct=20.0,  # below the reserve: the reserve is the target
+        departure_step=-3,  # already past: now
+        max_charge_w=7400,
+        max_discharge_w=6000,
+        efficiency_pct=90.0,
+        wear_cost_per_kwh=0.02,
+    )
+    assert spec.energy_kwh == pytest.approx((60.0 - SOC_MARGIN_PCT) / 100 * 40.0)
+    assert spec.target_kwh == pytest.approx(12.0)
+    assert spec.reserve_kwh == pytest.approx(12.0)
+    assert spec.departure_step == 0
+    assert (spec.max_charge_kw, spec.max_discharge_kw) == (7.4, 6.0)
+    assert spec.round_trip_efficiency == pytest.approx(0.9)
+    assert spec.wear_cost_per_kwh == 0.02
+
+
+@given(soc=st.floats(-10, 110))
+def test_energy_within_the_battery(soc: float) -> None:
+    spec = vehicle_spec(
+        "car",
+        soc_pct=soc,
+        capacity_kwh=40.0,
+        reserve_pct=30.0,
+        target_pct=80.0,
+        departure_step=4,
+        max_charge_w=7400,
+        max_discharge_w=6000,
+        efficiency_pct=90.0,
+        wear_cost_per_kwh=0.0,
+    )
+    assert 0.0 <= spec.energy_kwh <= 40.0
+    assert spec.energy_kwh <= max(soc, 0.0) / 100 * 40.0
