@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
-    EntitySelector,
-    EntitySelectorConfig,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -24,47 +21,18 @@ import voluptuous as vol
 from . import building_flow
 from .connect import async_probe_identity
 from .const import (
-    CONF_CAPACITY,
-    CONF_CONFIRM_TIMEOUT,
-    CONF_CRITICAL_LOADS,
-    CONF_ELEVATOR_STANDBY,
-    CONF_ELEVATOR_TRIP,
-    CONF_ELEVATOR_TRIPS,
-    CONF_FAILED_AFTER,
-    CONF_FAILED_POLLS,
     CONF_FAMILY,
-    CONF_FULL_INTERVAL,
     CONF_GRID_DEVICE,
     CONF_GRID_ENTITY,
-    CONF_GRID_MIN_VOLTAGE,
-    CONF_GRID_POLL,
-    CONF_HOUSE_LOAD,
     CONF_KIND,
-    CONF_LOAD_SENSOR,
-    CONF_MAX_DISCHARGE_POWER,
-    CONF_OUTAGE_DEBOUNCE,
-    CONF_PARK_WARNING,
-    CONF_POLL_INTERVAL,
-    CONF_RECOVER_AFTER,
-    CONF_RESERVE_SOC,
-    CONF_RESTORE_DELAY,
-    CONF_SHEDDABLE_LOADS,
     CONF_SITE_TYPE,
-    CONF_SOURCES,
-    CONF_STATUS_INTERVAL,
-    CONF_SWITCH_CONFIRM,
     CONF_TRANSFER_SWITCH,
     CONF_UNIT_ID,
-    CONF_VEHICLE,
-    CONF_VEHICLES,
-    CONF_WATCHDOG,
     DEFAULT_ELEVATOR_OPTIONS,
-    DEFAULT_OPTIONS,
     DEFAULT_SITE_OPTIONS,
     DOMAIN,
     LOGGER,
     SITE_BUILDING,
-    SITE_HOUSE,
 )
 from .devices.errors import (
     DeviceConnectionError,
@@ -78,15 +46,25 @@ from .devices.model import DeviceIdentity
 from .devices.registry import by_zeroconf, families, family as device_family
 from .echonet_support import CONF_IDENTIFICATION, async_request_scan
 from .helpers import box_selector, choice_selector
-from .models import EntryKind, entry_kind
-from .runtime import V2XConfigEntry, as_battery, as_charger, loaded
+from .models import EntryKind, default_device_options, entry_kind
+from .options_flow import V2XOptionsFlow
+from .runtime import V2XConfigEntry
+from .site_flow import (
+    CONF_GRID_SIGNAL,
+    GRID_ENTITY_SELECTOR,
+    GRID_SIGNAL_DEVICE,
+    SITE_SCHEMA,
+    entry_title,
+    grid_device_choices,
+    site_form_values,
+    site_power_data,
+    site_power_schema,
+    source_choices,
+)
 
 PROBE_USER = "config_flow"
 MAX_SERIAL_IN_TITLE = 16
 TITLE_SERIAL_TAIL = 6
-MAX_CHARGER_POWER_W = 100_000
-# The watchdog must survive a few missed polls, or the charger stops between two.
-WATCHDOG_POLL_FACTOR = 3
 # The menu: what the user adds. Devices are then chosen by product (the registry).
 MENU_BUILDING = "v2b"
 
@@ -117,12 +95,6 @@ def _connection_data(family: DeviceFamily, user_input: Mapping[str, Any]) -> dic
     if family.unit_id is not None:
         data[CONF_UNIT_ID] = int(user_input[CONF_UNIT_ID])
     return data
-
-
-def _default_options(family: DeviceFamily) -> dict[str, Any]:
-    if family.poll is not None:
-        return {CONF_POLL_INTERVAL: family.poll.default_s}
-    return dict(DEFAULT_OPTIONS)
 
 
 async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> DeviceIdentity:
@@ -235,7 +207,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             if identity is not None:
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
-                    title=_title(identity), data=data, options=_default_options(family)
+                    title=_title(identity), data=data, options=default_device_options(family)
                 )
         return self.async_show_form(
             step_id="device",
@@ -344,7 +316,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         """Sources in priority order, the transfer switch, and the loads."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, errors = _site_power_data(user_input)
+            data, errors = site_power_data(user_input)
             if not errors:
                 await self.async_set_unique_id(f"site_{data[CONF_TRANSFER_SWITCH]}")
                 self._abort_if_unique_id_configured()
@@ -423,7 +395,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_create_entry(
                 title=self._discovered_title,
                 data=self._discovered,
-                options=_default_options(device_family(self._discovered[CONF_FAMILY])),
+                options=default_device_options(device_family(self._discovered[CONF_FAMILY])),
             )
         return self.async_show_form(
             step_id="zeroconf_confirm",
@@ -463,7 +435,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, errors = _site_power_data(user_input)
+            data, errors = site_power_data(user_input)
             switch = data[CONF_TRANSFER_SWITCH]
             if any(
                 other.entry_id != entry.entry_id and other.data.get(CONF_TRANSFER_SWITCH) == switch
@@ -481,7 +453,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
                 }
                 return self._async_reconfigured(entry, {**kept, **data}, unique_id=f"site_{switch}")
         if grid_device := entry.data.get(CONF_GRID_DEVICE):
-            choices = {grid_device: _entry_title(self.hass, grid_device)}
+            choices = {grid_device: entry_title(self.hass, grid_device)}
             choices |= grid_device_choices(self.hass)
             grid_field: dict[vol.Marker, Any] = {
                 vol.Required(CONF_GRID_DEVICE): choice_selector(choices)
@@ -492,270 +464,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure_site",
             data_schema=self.add_suggested_values_to_schema(
-                schema, user_input or _site_form_values(entry.data)
+                schema, user_input or site_form_values(entry.data)
             ),
             errors=errors,
         )
-
-
-class V2XOptionsFlow(OptionsFlow):
-    """Change how often a device is polled and how it may be used."""
-
-    _vehicle = ""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form with every option of the device's kind."""
-        kind = entry_kind(self.config_entry.data)
-        if kind is EntryKind.BATTERY:
-            return await self.async_step_battery()
-        if kind is EntryKind.SITE:
-            return await self.async_step_site()
-        if kind is EntryKind.BUILDING:
-            return self.async_show_menu(step_id="init", menu_options=["tariff", "vehicle"])
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            options: dict[str, Any] = {
-                key: float(value) if key == CONF_CAPACITY else int(value)
-                for key, value in user_input.items()
-            }
-            watchdog = options.get(CONF_WATCHDOG)
-            if (
-                watchdog is not None
-                and watchdog < WATCHDOG_POLL_FACTOR * options[CONF_STATUS_INTERVAL]
-            ):
-                errors[CONF_WATCHDOG] = "watchdog_too_short"
-            else:
-                return self.async_create_entry(data=options)
-        current = {**DEFAULT_OPTIONS, **self.config_entry.options, **(user_input or {})}
-        fields: dict[vol.Marker, Any] = {
-            vol.Required(CONF_STATUS_INTERVAL): box_selector(1, 60, "s"),
-            vol.Required(CONF_FULL_INTERVAL): box_selector(5, 600, "s"),
-            vol.Required(CONF_RESERVE_SOC): box_selector(0, 95, "%"),
-            vol.Required(CONF_WATCHDOG): box_selector(10, 3600, "s"),
-            vol.Optional(CONF_MAX_DISCHARGE_POWER): box_selector(100, MAX_CHARGER_POWER_W, "W"),
-            vol.Required(CONF_CAPACITY): box_selector(1, 200, "kWh", step=0.1),
-        }
-        if not device_family(self.config_entry.data[CONF_FAMILY]).watchdog:
-            # ECHONET Lite has no watchdog: nothing to set.
-            del fields[vol.Required(CONF_WATCHDOG)]
-        schema = vol.Schema(fields)
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, current),
-            errors=errors,
-        )
-
-    async def async_step_battery(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Poll interval and usable capacity of a portable battery."""
-        family = device_family(self.config_entry.data[CONF_FAMILY])
-        min_poll_s = family.poll.min_s if family.poll else 1
-        if user_input is not None:
-            options: dict[str, Any] = {CONF_POLL_INTERVAL: int(user_input[CONF_POLL_INTERVAL])}
-            if user_input.get(CONF_CAPACITY):
-                options[CONF_CAPACITY] = float(user_input[CONF_CAPACITY])
-            return self.async_create_entry(data=options)
-        current = {**_default_options(family), **self.config_entry.options}
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_POLL_INTERVAL): box_selector(min_poll_s, 600, "s"),
-                vol.Optional(CONF_CAPACITY): box_selector(0.1, 100, "kWh", step=0.01),
-            }
-        )
-        return self.async_show_form(
-            step_id="battery", data_schema=self.add_suggested_values_to_schema(schema, current)
-        )
-
-    async def async_step_site(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Reserve, timings and the load model of a backup site."""
-        entry = self.config_entry
-        if user_input is not None:
-            return self.async_create_entry(data={**entry.options, **user_input})
-        building = entry.data.get(CONF_SITE_TYPE) == SITE_BUILDING
-        fields: dict[vol.Marker, Any] = {
-            vol.Required(CONF_RESERVE_SOC): box_selector(5, 95, "%"),
-            vol.Required(CONF_RESTORE_DELAY): box_selector(0, 3600, "s"),
-            vol.Required(CONF_OUTAGE_DEBOUNCE): box_selector(0, 60, "s", step=0.1),
-            vol.Required(CONF_CONFIRM_TIMEOUT): box_selector(1, 120, "s"),
-            vol.Required(CONF_PARK_WARNING): box_selector(0, 120, "min"),
-            vol.Required(CONF_FAILED_POLLS): box_selector(1, 20),
-            vol.Required(CONF_FAILED_AFTER): box_selector(1, 600, "s"),
-            vol.Required(CONF_RECOVER_AFTER): box_selector(0, 3600, "s"),
-        }
-        if building:
-            fields |= {
-                vol.Required(CONF_ELEVATOR_STANDBY): box_selector(0, 20000, "W"),
-                vol.Required(CONF_ELEVATOR_TRIP): box_selector(0, 5000, "Wh"),
-                vol.Required(CONF_ELEVATOR_TRIPS): box_selector(0, 600),
-            }
-        else:
-            fields[vol.Required(CONF_HOUSE_LOAD)] = box_selector(0, 50000, "W")
-        if entry.data.get(CONF_GRID_DEVICE):
-            fields[vol.Required(CONF_GRID_POLL)] = box_selector(1, 60, "s")
-        else:
-            fields[vol.Required(CONF_GRID_MIN_VOLTAGE)] = box_selector(50, 400, "V")
-        current = {**DEFAULT_SITE_OPTIONS, **DEFAULT_ELEVATOR_OPTIONS, **entry.options}
-        return self.async_show_form(
-            step_id="site",
-            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), current),
-        )
-
-    async def async_step_tariff(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Tariff, demand charge, billing day, import limit and battery wear of a building."""
-        options = dict(self.config_entry.options)
-        if user_input is not None:
-            return self.async_create_entry(data=building_flow.tariff_options(options, user_input))
-        return self.async_show_form(
-            step_id="tariff",
-            data_schema=self.add_suggested_values_to_schema(
-                building_flow.TARIFF_SCHEMA, building_flow.tariff_values(options)
-            ),
-        )
-
-    async def async_step_vehicle(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Choose the car whose departure, target and battery to set."""
-        vehicles = list(self.config_entry.data[CONF_VEHICLES])
-        if user_input is not None:
-            self._vehicle = str(user_input[CONF_VEHICLE])
-            return await self.async_step_vehicle_settings()
-        return self.async_show_form(
-            step_id="vehicle",
-            data_schema=building_flow.vehicle_choice_schema(self.hass, vehicles),
-        )
-
-    async def async_step_vehicle_settings(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Departure time, target and reserve, capacity override and efficiency of one car."""
-        options = dict(self.config_entry.options)
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            new, errors = building_flow.vehicle_options(options, self._vehicle, user_input)
-            if not errors:
-                return self.async_create_entry(data=new)
-        values = {**building_flow.vehicle_values(options, self._vehicle), **(user_input or {})}
-        return self.async_show_form(
-            step_id="vehicle_settings",
-            data_schema=self.add_suggested_values_to_schema(building_flow.VEHICLE_SCHEMA, values),
-            errors=errors,
-            description_placeholders={"vehicle": _entry_title(self.hass, self._vehicle)},
-        )
-
-
-# -- backup-site helpers -------------------------------------------------------------------
-
-CONF_GRID_SIGNAL = "grid_signal"
-GRID_SIGNAL_ENTITY = "entity"
-GRID_SIGNAL_DEVICE = "device"
-CONF_PRIMARY_SOURCE = "primary_source"
-CONF_SECOND_SOURCE = "second_source"
-CONF_THIRD_SOURCE = "third_source"
-
-SITE_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_NAME, default="Home"): TextSelector(),
-        vol.Required(CONF_SITE_TYPE, default=SITE_HOUSE): SelectSelector(
-            SelectSelectorConfig(
-                options=[SITE_HOUSE, SITE_BUILDING],
-                translation_key="site_type",
-                mode=SelectSelectorMode.LIST,
-            )
-        ),
-        vol.Required(CONF_GRID_SIGNAL, default=GRID_SIGNAL_ENTITY): SelectSelector(
-            SelectSelectorConfig(
-                options=[GRID_SIGNAL_ENTITY, GRID_SIGNAL_DEVICE],
-                translation_key="grid_signal",
-                mode=SelectSelectorMode.LIST,
-            )
-        ),
-    }
-)
-
-
-GRID_ENTITY_SELECTOR = EntitySelector(EntitySelectorConfig(domain=["binary_sensor", "sensor"]))
-_SOURCE_FIELDS = (CONF_PRIMARY_SOURCE, CONF_SECOND_SOURCE, CONF_THIRD_SOURCE)
-
-
-def source_choices(hass: HomeAssistant) -> dict[str, str]:
-    """V2X chargers and batteries that can power a site: entry id -> title."""
-    return {
-        entry.entry_id: entry.title
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if (kind := entry_kind(entry.data)) is not None and kind.is_device
-    }
-
-
-def _entry_title(hass: HomeAssistant, entry_id: str) -> str:
-    entry = hass.config_entries.async_get_entry(entry_id)
-    return entry.title if entry else entry_id
-
-
-def _site_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A site's stored data as the values of the site form (sources one per field)."""
-    values = {key: value for key, value in data.items() if key != CONF_SOURCES}
-    values.update(zip(_SOURCE_FIELDS, data.get(CONF_SOURCES, []), strict=False))
-    return values
-
-
-def grid_device_choices(hass: HomeAssistant) -> dict[str, str]:
-    """V2X devices that report whether the grid is present."""
-    choices = {}
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        runtime = loaded(entry)
-        charger, battery = as_charger(runtime), as_battery(runtime)
-        if charger is not None and charger.charger.capabilities.reports_grid:
-            choices[entry.entry_id] = entry.title
-        reading = battery.coordinator.data if battery is not None else None
-        if reading is not None and reading.state.grid_available is not None:
-            choices[entry.entry_id] = entry.title
-    return choices
-
-
-def site_power_schema(hass: HomeAssistant) -> vol.Schema:
-    """Sources in priority order, the transfer switch, the loads."""
-    sources = source_choices(hass)
-    switch = EntitySelector(EntitySelectorConfig(domain="switch"))
-    switches = EntitySelector(EntitySelectorConfig(domain="switch", multiple=True))
-    return vol.Schema(
-        {
-            vol.Required(CONF_PRIMARY_SOURCE): choice_selector(sources),
-            vol.Optional(CONF_SECOND_SOURCE): choice_selector(sources),
-            vol.Optional(CONF_THIRD_SOURCE): choice_selector(sources),
-            vol.Required(CONF_TRANSFER_SWITCH): switch,
-            vol.Optional(CONF_SWITCH_CONFIRM): EntitySelector(
-                EntitySelectorConfig(domain=["binary_sensor", "switch", "input_boolean"])
-            ),
-            vol.Optional(CONF_CRITICAL_LOADS): switches,
-            vol.Optional(CONF_SHEDDABLE_LOADS): switches,
-            vol.Optional(CONF_LOAD_SENSOR): EntitySelector(
-                EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER)
-            ),
-        }
-    )
-
-
-def _site_power_data(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    sources = [user_input[key] for key in _SOURCE_FIELDS if user_input.get(key)]
-    critical = list(user_input.get(CONF_CRITICAL_LOADS, []))
-    sheddable = list(user_input.get(CONF_SHEDDABLE_LOADS, []))
-    switch = user_input[CONF_TRANSFER_SWITCH]
-    errors: dict[str, str] = {}
-    if len(set(sources)) != len(sources):
-        errors[CONF_SECOND_SOURCE] = "duplicate_source"
-    if switch in critical or switch in sheddable:
-        errors[CONF_TRANSFER_SWITCH] = "switch_is_a_load"
-    if set(critical) & set(sheddable):
-        errors[CONF_SHEDDABLE_LOADS] = "load_twice"
-    data: dict[str, Any] = {
-        CONF_SOURCES: sources,
-        CONF_TRANSFER_SWITCH: switch,
-        CONF_CRITICAL_LOADS: critical,
-        CONF_SHEDDABLE_LOADS: sheddable,
-    }
-    for key in (CONF_SWITCH_CONFIRM, CONF_LOAD_SENSOR):
-        if user_input.get(key):
-            data[key] = user_input[key]
-    return data, errors

@@ -106,6 +106,13 @@ BUILDING_PLATFORMS: Final = (
 )
 
 
+def default_device_options(family: DeviceFamily) -> dict[str, Any]:
+    """The options a new charger or battery entry starts with."""
+    if family.poll is not None:
+        return {CONF_POLL_INTERVAL: family.poll.default_s}
+    return dict(DEFAULT_OPTIONS)
+
+
 def option(entry: ConfigEntry[Any], key: str, default: int | None = None) -> int:
     """An integer option of a device entry, or its default."""
     fallback = DEFAULT_OPTIONS[key] if default is None else default

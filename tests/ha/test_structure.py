@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from pathlib import Path
+import re
 
 from custom_components.v2x.devices.family import DeviceKind
 from custom_components.v2x.devices.registry import FAMILIES
