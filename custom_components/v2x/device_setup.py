@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .connect import async_connection
 from .const import (
@@ -97,13 +98,7 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry[Any]) -> C
         controller=controller,
         energy=energy,
     )
-    entry.runtime_data = runtime
-    try:
-        await full.async_config_entry_first_refresh()
-        await status.async_config_entry_first_refresh()
-    except ConfigEntryNotReady:
-        await runtime.async_close()
-        raise
+    await _async_first_refresh(runtime, full, status)
     # The controller must run every poll even if every entity is disabled.
     entry.async_on_unload(status.async_add_listener(lambda: None))
     return runtime
@@ -132,13 +127,21 @@ async def async_setup_battery(hass: HomeAssistant, entry: ConfigEntry[Any]) -> B
         coordinator=coordinator,
         energy=energy,
     )
-    entry.runtime_data = runtime
+    await _async_first_refresh(runtime, coordinator)
+    return runtime
+
+
+async def _async_first_refresh(
+    runtime: ChargerRuntimeData | BatteryRuntimeData, *coordinators: DataUpdateCoordinator[Any]
+) -> None:
+    """Make ``runtime`` its entry's and poll once; a failed first poll closes it again."""
+    runtime.entry.runtime_data = runtime
     try:
-        await coordinator.async_config_entry_first_refresh()
+        for coordinator in coordinators:
+            await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady:
         await runtime.async_close()
         raise
-    return runtime
 
 
 def _device_id_lookup(

@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
 from .backup.machine import Observation
 from .const import DOMAIN
+from .site_model import ConfiguredSite
 
 
-class BackupSite(Protocol):
-    """What the repairs read of a backup site (site.py's BackupSite has it)."""
-
-    @property
-    def entry(self) -> ConfigEntry[Any]:
-        """The site's entry."""
-
-    @property
-    def transfer_switch(self) -> str:
-        """The switch that moves the house between grid and vehicle power."""
-
-    @property
-    def switch_confirm(self) -> str | None:
-        """What confirms the switch moved, if anything."""
-
-    @property
-    def grid_entity(self) -> str | None:
-        """The entity that says whether the grid is there."""
-
-    @property
-    def load_sensor(self) -> str | None:
-        """The measured load, if any."""
+class BackupSite(ConfiguredSite, Protocol):
+    """What the repairs read of a backup site (site.BackupSite has it)."""
 
     @property
     def sheddable(self) -> Sequence[str]:
@@ -43,14 +23,6 @@ class BackupSite(Protocol):
     @property
     def critical(self) -> Sequence[str]:
         """Loads kept on vehicle power."""
-
-    @property
-    def sources(self) -> Sequence[str]:
-        """The entries that can supply the site, in priority order."""
-
-    @property
-    def reserve_soc_pct(self) -> float:
-        """The reserve no source is discharged below."""
 
     def observe(self) -> Observation:
         """What the site sees now."""

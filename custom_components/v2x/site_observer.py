@@ -7,9 +7,9 @@ on their news, and finds each source's :class:`~.backup_sources.BackupSource`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .backup.machine import Observation, SourceObservation
 from .backup.sources import Health, judge_health, site_load
@@ -18,9 +18,9 @@ from .const import CONF_GRID_MIN_VOLTAGE, DOMAIN
 from .helpers import CoordinatorListeners
 from .models import device_runtime
 from .site_inputs import grid_from_entity, modelled_load_w, power_w, site_option, switch_on
+from .site_model import ConfiguredSite
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
 
     from .backup.machine import BackupMachine
@@ -28,11 +28,10 @@ if TYPE_CHECKING:
     from .devices.health import FailureRule
 
 
-class ObservedSite(Protocol):
+class ObservedSite(ConfiguredSite, Protocol):
     """What the observer reads of its site (site.BackupSite has it)."""
 
     hass: HomeAssistant
-    entry: ConfigEntry[Any]
     book: SourceBook
     automatic: bool
 
@@ -41,28 +40,8 @@ class ObservedSite(Protocol):
         """The outage state machine."""
 
     @property
-    def sources(self) -> Sequence[str]:
-        """The source entries, in priority order."""
-
-    @property
-    def transfer_switch(self) -> str:
-        """The switch that moves the circuit."""
-
-    @property
-    def switch_confirm(self) -> str | None:
-        """What confirms the switch moved, if anything."""
-
-    @property
-    def grid_entity(self) -> str | None:
-        """The grid signal entity, if the grid is read from one."""
-
-    @property
     def grid_device(self) -> str | None:
         """The V2X device that reports the grid, if any."""
-
-    @property
-    def load_sensor(self) -> str | None:
-        """The measured load, if any."""
 
     @property
     def building(self) -> bool:
@@ -71,10 +50,6 @@ class ObservedSite(Protocol):
     @property
     def owner_key(self) -> str:
         """How the site marks the sessions it starts."""
-
-    @property
-    def reserve_soc_pct(self) -> float:
-        """No source is discharged at or below this."""
 
     @property
     def failure_rule(self) -> FailureRule:
