@@ -43,10 +43,10 @@ from .devices.errors import (
 )
 from .devices.family import DeviceFamily, DeviceKind
 from .devices.model import DeviceIdentity
-from .devices.registry import by_zeroconf, families, family as device_family
+from .devices.registry import by_network_scan, by_zeroconf, families, family as device_family
 from .echonet_support import CONF_IDENTIFICATION, async_request_scan
 from .helpers import box_selector, choice_selector
-from .models import EntryKind, default_device_options, entry_kind
+from .models import EntryKind, default_device_options, entry_family, entry_kind
 from .options_flow import V2XOptionsFlow
 from .runtime import V2XConfigEntry
 from .site_flow import (
@@ -340,8 +340,11 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         self, discovery_info: dict[str, Any]
     ) -> ConfigFlowResult:
         """A device answered a network scan (ECHONET Lite: the only family found so)."""
-        scanned = next(each for each in families() if each.network_scan)
-        family = device_family(str(discovery_info.get(CONF_FAMILY, scanned.key)))
+        family = (
+            device_family(str(discovery_info[CONF_FAMILY]))
+            if CONF_FAMILY in discovery_info
+            else by_network_scan()
+        )
         data = _connection_data(family, discovery_info)
         await self.async_set_unique_id(str(discovery_info[CONF_IDENTIFICATION]))
         self._abort_if_unique_id_configured(
@@ -415,7 +418,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self.async_step_reconfigure_site()
         if kind is EntryKind.BUILDING:
             return await self.async_step_reconfigure_v2b()
-        family = device_family(entry.data[CONF_FAMILY])
+        family = entry_family(entry)
         errors: dict[str, str] = {}
         if user_input is not None:
             data, identity, errors = await self._async_identify(family, user_input)

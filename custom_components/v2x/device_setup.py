@@ -13,7 +13,6 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from .connect import async_connection
 from .const import (
     CONF_CAPACITY,
-    CONF_FAMILY,
     CONF_FULL_INTERVAL,
     CONF_MAX_DISCHARGE_POWER,
     CONF_RESERVE_SOC,
@@ -25,9 +24,7 @@ from .controller import ChargerController
 from .coordinator import BatteryCoordinator, FullCoordinator, StatusCoordinator
 from .devices.energy import EnergyCounter
 from .devices.errors import DeviceError
-from .devices.family import DeviceFamily
 from .devices.model import DeviceIdentity
-from .devices.registry import family as device_family
 from .echonet_support import async_start_discovery
 from .errors import not_ready
 from .models import (
@@ -35,14 +32,10 @@ from .models import (
     ChargerRuntimeData,
     async_close_device,
     battery_poll_s,
+    entry_family,
     option,
 )
 from .registry import entry_device
-
-
-def entry_family(entry: ConfigEntry[Any]) -> DeviceFamily:
-    """The device family a device entry was made for."""
-    return device_family(entry.data[CONF_FAMILY])
 
 
 async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry[Any]) -> ChargerRuntimeData:

@@ -37,14 +37,14 @@ from homeassistant.util.hass_dict import HassKey
 from .const import CONF_FAMILY, CONF_KIND, DOMAIN, LOGGER
 from .devices.echonet import ECHONET_PORT, DiscoveredNode, EchonetEndpoint, async_discover
 from .devices.errors import DeviceError
-from .devices.registry import families
+from .devices.registry import by_network_scan
 
 SCAN_INTERVAL: Final = timedelta(minutes=30)
 FIRST_SCAN_DELAY_S: Final = 30.0
 SCAN_WAIT_S: Final = 3.0
 CONF_IDENTIFICATION: Final = "identification"
 # The family whose devices this scan finds (ECHONET Lite EV chargers, class 0x027E).
-_SCANNED: Final = next(family for family in families() if family.network_scan)
+_SCANNED: Final = by_network_scan()
 
 
 @dataclass

@@ -68,17 +68,18 @@ def translation_key(err: DeviceError) -> str:
     return next(TRANSLATION_KEYS[cls] for cls in type(err).__mro__ if cls in TRANSLATION_KEYS)
 
 
-def _placeholders(err: DeviceError) -> dict[str, str]:
-    return {"error": str(err)}
+def _translated[ErrorT: HomeAssistantError](kind: type[ErrorT], err: DeviceError) -> ErrorT:
+    """``err`` as Home Assistant's ``kind``, with its key and the device's own words."""
+    return kind(
+        translation_domain=DOMAIN,
+        translation_key=translation_key(err),
+        translation_placeholders={"error": str(err)},
+    )
 
 
 def device_error(err: DeviceError) -> HomeAssistantError:
     """A device error met while carrying out an action, for the user."""
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=translation_key(err),
-        translation_placeholders=_placeholders(err),
-    )
+    return _translated(HomeAssistantError, err)
 
 
 def refused(err: CommandRefusedError) -> ServiceValidationError:
@@ -92,20 +93,12 @@ def refused(err: CommandRefusedError) -> ServiceValidationError:
 
 def update_failed(err: DeviceError) -> UpdateFailed:
     """A device error met while polling, for a coordinator."""
-    return UpdateFailed(
-        translation_domain=DOMAIN,
-        translation_key=translation_key(err),
-        translation_placeholders=_placeholders(err),
-    )
+    return _translated(UpdateFailed, err)
 
 
 def not_ready(err: DeviceError) -> ConfigEntryNotReady:
     """A device error met while setting up an entry: Home Assistant retries later."""
-    return ConfigEntryNotReady(
-        translation_domain=DOMAIN,
-        translation_key=translation_key(err),
-        translation_placeholders=_placeholders(err),
-    )
+    return _translated(ConfigEntryNotReady, err)
 
 
 def device_action[**P, R](

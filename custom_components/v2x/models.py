@@ -34,7 +34,7 @@ from .const import (
     DEFAULT_OPTIONS,
 )
 from .devices.family import DeviceFamily
-from .devices.registry import FAMILIES
+from .devices.registry import FAMILIES, family as device_family
 from .echonet_support import async_stop_discovery
 
 if TYPE_CHECKING:
@@ -106,6 +106,11 @@ BUILDING_PLATFORMS: Final = (
 )
 
 
+def entry_family(entry: ConfigEntry[Any]) -> DeviceFamily:
+    """The device family a charger or battery entry was made for."""
+    return device_family(entry.data[CONF_FAMILY])
+
+
 def default_device_options(family: DeviceFamily) -> dict[str, Any]:
     """The options a new charger or battery entry starts with."""
     if family.poll is not None:
@@ -125,21 +130,28 @@ def battery_poll_s(entry: ConfigEntry[Any], family: DeviceFamily) -> int:
 
 
 @dataclass(kw_only=True)
-class ChargerRuntimeData:
-    """Everything a loaded charger entry owns."""
+class _DeviceRuntime:
+    """What every loaded device entry owns, charger or battery."""
 
-    kind: ClassVar[EntryKind] = EntryKind.CHARGER
     platforms: ClassVar[tuple[Platform, ...]] = DEVICE_PLATFORMS
 
     hass: HomeAssistant
     entry: ConfigEntry[Any]
     family: DeviceFamily
-    charger: Charger
     identity: DeviceIdentity
+    energy: EnergyCounter
+
+
+@dataclass(kw_only=True)
+class ChargerRuntimeData(_DeviceRuntime):
+    """Everything a loaded charger entry owns."""
+
+    kind: ClassVar[EntryKind] = EntryKind.CHARGER
+
+    charger: Charger
     status: StatusCoordinator
     full: FullCoordinator
     controller: ChargerController
-    energy: EnergyCounter
 
     async def async_apply_options(self) -> None:
         """New poll rates, watchdog, reserve and power limit, without reconnecting."""
@@ -161,19 +173,13 @@ class ChargerRuntimeData:
 
 
 @dataclass(kw_only=True)
-class BatteryRuntimeData:
+class BatteryRuntimeData(_DeviceRuntime):
     """Everything a loaded portable-battery entry owns."""
 
     kind: ClassVar[EntryKind] = EntryKind.BATTERY
-    platforms: ClassVar[tuple[Platform, ...]] = DEVICE_PLATFORMS
 
-    hass: HomeAssistant
-    entry: ConfigEntry[Any]
-    family: DeviceFamily
     battery: PortableBattery
-    identity: DeviceIdentity
     coordinator: BatteryCoordinator
-    energy: EnergyCounter
 
     async def async_apply_options(self) -> None:
         """New poll rate and capacity, then a fresh reading."""
@@ -207,23 +213,26 @@ async def async_close_device(
 type DeviceRuntime = ChargerRuntimeData | BatteryRuntimeData
 
 
+def of_kind(runtime: object, *kinds: EntryKind) -> bool:
+    """Whether ``runtime`` is the runtime of an entry of one of ``kinds``.
+
+    Each runtime class names its kind, so this is the one test of what a runtime is.
+    """
+    return getattr(runtime, "kind", None) in kinds
+
+
 def device_runtime(entry: ConfigEntry[Any] | None) -> DeviceRuntime | None:
     """The runtime of a loaded charger or battery entry, else None.
 
     For the systems (site, building) that use devices of other entries.
     """
     runtime = getattr(entry, "runtime_data", None)
-    kind = getattr(runtime, "kind", None)
-    if kind is EntryKind.CHARGER or kind is EntryKind.BATTERY:
+    if of_kind(runtime, EntryKind.CHARGER, EntryKind.BATTERY):
         return cast("DeviceRuntime", runtime)
     return None
 
 
 def charger_runtime(entry: ConfigEntry[Any] | None) -> ChargerRuntimeData | None:
     """The runtime of a loaded charger entry, else None."""
-    runtime = device_runtime(entry)
-    return (
-        cast("ChargerRuntimeData", runtime)
-        if runtime and runtime.kind is EntryKind.CHARGER
-        else None
-    )
+    runtime = getattr(entry, "runtime_data", None)
+    return cast("ChargerRuntimeData", runtime) if of_kind(runtime, EntryKind.CHARGER) else None

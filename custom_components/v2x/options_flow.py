@@ -16,7 +16,6 @@ from .const import (
     CONF_ELEVATOR_TRIPS,
     CONF_FAILED_AFTER,
     CONF_FAILED_POLLS,
-    CONF_FAMILY,
     CONF_FULL_INTERVAL,
     CONF_GRID_DEVICE,
     CONF_GRID_MIN_VOLTAGE,
@@ -39,9 +38,8 @@ from .const import (
     DEFAULT_SITE_OPTIONS,
     SITE_BUILDING,
 )
-from .devices.registry import family as device_family
 from .helpers import box_selector
-from .models import EntryKind, default_device_options, entry_kind
+from .models import EntryKind, default_device_options, entry_family, entry_kind
 from .site_flow import entry_title
 
 MAX_CHARGER_POWER_W = 100_000
@@ -86,7 +84,7 @@ class V2XOptionsFlow(OptionsFlow):
             vol.Optional(CONF_MAX_DISCHARGE_POWER): box_selector(100, MAX_CHARGER_POWER_W, "W"),
             vol.Required(CONF_CAPACITY): box_selector(1, 200, "kWh", step=0.1),
         }
-        if not device_family(self.config_entry.data[CONF_FAMILY]).watchdog:
+        if not entry_family(self.config_entry).watchdog:
             # ECHONET Lite has no watchdog: nothing to set.
             del fields[vol.Required(CONF_WATCHDOG)]
         schema = vol.Schema(fields)
@@ -100,7 +98,7 @@ class V2XOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Poll interval and usable capacity of a portable battery."""
-        family = device_family(self.config_entry.data[CONF_FAMILY])
+        family = entry_family(self.config_entry)
         min_poll_s = family.poll.min_s if family.poll else 1
         if user_input is not None:
             options: dict[str, Any] = {CONF_POLL_INTERVAL: int(user_input[CONF_POLL_INTERVAL])}

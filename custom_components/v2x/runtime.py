@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 
-from .models import EntryKind
+from .models import EntryKind, of_kind
 
 if TYPE_CHECKING:
     from .building import BuildingManager
@@ -90,14 +90,6 @@ class EntityVisitor[EntityT](RuntimeVisitor[list[EntityT]]):
         return []
 
 
-class _Only[RuntimeT](RuntimeVisitor["RuntimeT | None"]):
-    def __init__(self, kind: EntryKind) -> None:
-        self._kind = kind
-
-    def otherwise(self, runtime: EntryRuntime) -> RuntimeT | None:
-        return cast("RuntimeT", runtime) if runtime.kind is self._kind else None
-
-
 def loaded(entry: ConfigEntry[Any]) -> EntryRuntime | None:
     """The runtime of an entry, or None while it is not loaded."""
     runtime = getattr(entry, "runtime_data", None)
@@ -106,23 +98,19 @@ def loaded(entry: ConfigEntry[Any]) -> EntryRuntime | None:
 
 def as_charger(runtime: EntryRuntime | None) -> ChargerRuntimeData | None:
     """The charger runtime, or None for any other kind (or nothing loaded)."""
-    return (
-        None if runtime is None else visit(runtime, _Only["ChargerRuntimeData"](EntryKind.CHARGER))
-    )
+    return cast("ChargerRuntimeData", runtime) if of_kind(runtime, EntryKind.CHARGER) else None
 
 
 def as_battery(runtime: EntryRuntime | None) -> BatteryRuntimeData | None:
     """The portable-battery runtime, or None for any other kind."""
-    return (
-        None if runtime is None else visit(runtime, _Only["BatteryRuntimeData"](EntryKind.BATTERY))
-    )
+    return cast("BatteryRuntimeData", runtime) if of_kind(runtime, EntryKind.BATTERY) else None
 
 
 def as_site(runtime: EntryRuntime | None) -> BackupSite | None:
     """The backup site, or None for any other kind."""
-    return None if runtime is None else visit(runtime, _Only["BackupSite"](EntryKind.SITE))
+    return cast("BackupSite", runtime) if of_kind(runtime, EntryKind.SITE) else None
 
 
 def as_building(runtime: EntryRuntime | None) -> BuildingManager | None:
     """The building, or None for any other kind."""
-    return None if runtime is None else visit(runtime, _Only["BuildingManager"](EntryKind.BUILDING))
+    return cast("BuildingManager", runtime) if of_kind(runtime, EntryKind.BUILDING) else None

@@ -45,6 +45,11 @@ def families(kind: DeviceKind | None = None) -> list[DeviceFamily]:
     return [each for each in FAMILIES.values() if kind is None or each.kind is kind]
 
 
+def by_network_scan() -> DeviceFamily:
+    """The family whose devices a scan of the local network finds (ECHONET Lite)."""
+    return next(each for each in FAMILIES.values() if each.network_scan)
+
+
 def by_zeroconf(service_type: str) -> DeviceFamily | None:
     """The family announcing itself with ``service_type``, if any."""
     wanted = service_type.rstrip(".")
