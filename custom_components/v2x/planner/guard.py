@@ -1,0 +1,250 @@
+"""The real-time peak guard: holds a billing interval's average import at the target.
+
+A plan is made on a forecast; the building's real load is not the forecast. The guard
+runs at the meter's rate (seconds), between two plans, and corrects the plan's
+setpoints for what the meter says now:
+
+* the tariff bills the average import of an interval (15 minutes, say), so what the
+  rest of the interval may import is what keeps that average at the target peak,
+  given what was already imported in it;
+* when the load now plus the cars' planned power would exceed that, it first cuts
+  charging down to what each car still needs to reach its departure target, then, only
+  once no car charges, raises discharge, never below a car's reserve, never so far that
+  its departure target becomes unreachable and never beyond the building's own load
+  (the cars supply the building; they never export and never charge one another);
+* when the load is lower than planned, the plan's setpoints stand as they are.
+
+Pure: no Home Assistant, no I/O. Power is positive when a car charges (kW), energy is
+what the battery stores (kWh), time in hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+import math
+
+from .model import PlannerInputError
+
+_EPS_KW = 1e-9
+
+
+class GuardAction(StrEnum):
+    """What the guard did to the plan's setpoints."""
+
+    FOLLOW = "follow"  # the plan holds the target: setpoints unchanged
+    CUT_CHARGING = "cut_charging"
+    DISCHARGE = "discharge"  # charging cut to what departures need, discharge raised
+    OVER = "over"  # the cars have no more room: the interval goes over the target
+
+
+@dataclass(frozen=True, slots=True)
+class GuardCar:
+    """One car as the guard sees it, with the plan's setpoint for now."""
+
+    vehicle_id: str
+    planned_kw: float
+    max_charge_kw: float
+    max_discharge_kw: float
+    energy_kwh: float
+    reserve_kwh: float
+    target_kwh: float
+    hours_to_departure: float
+    one_way_efficiency: float = 1.0
+
+    def validate(self) -> None:
+        """Raise :class:`PlannerInputError` naming the field that cannot be right."""
+        numbers = {
+            "planned_kw": self.planned_kw,
+            "max_charge_kw": self.max_charge_kw,
+            "max_discharge_kw": self.max_discharge_kw,
+            "energy_kwh": self.energy_kwh,
+            "reserve_kwh": self.reserve_kwh,
+            "target_kwh": self.target_kwh,
+            "hours_to_departure": self.hours_to_departure,
+            "one_way_efficiency": self.one_way_efficiency,
+        }
+        bad = [name for name, value in numbers.items() if not math.isfinite(value)]
+        if self.max_charge_kw < 0:
+            bad.append("max_charge_kw")
+        if self.max_discharge_kw < 0:
+            bad.append("max_discharge_kw")
+        if self.energy_kwh < 0:
+            bad.append("energy_kwh")
+        if self.reserve_kwh < 0:
+            bad.append("reserve_kwh")
+        if self.hours_to_departure < 0:
+            bad.append("hours_to_departure")
+        if not 0 < self.one_way_efficiency <= 1:
+            bad.append("one_way_efficiency")
+        if bad:
+            raise PlannerInputError(
+                f"guard car {self.vehicle_id}: bad {', '.join(sorted(set(bad)))}"
+            )
+
+    def must_charge_kw(self, hours: float) -> float:
+        """The least charging over the next ``hours`` that keeps the target reachable."""
+        missing = self.target_kwh - self.energy_kwh
+        if missing <= 0 or self.max_charge_kw <= 0:
+            return 0.0
+        later_h = max(self.hours_to_departure - hours, 0.0)
+        now_h = min(hours, self.hours_to_departure)
+        if now_h <= 0:
+            return 0.0  # leaving now: nothing charged now arrives in time
+        later_kwh = self.max_charge_kw * self.one_way_efficiency * later_h
+        needed = (missing - later_kwh) / (self.one_way_efficiency * now_h)
+        return min(max(needed, 0.0), self.max_charge_kw)
+
+    def may_discharge_kw(self, hours: float) -> float:
+        """The most discharge over the next ``hours``: above the reserve, target reachable."""
+        if hours <= 0 or self.max_discharge_kw <= 0:
+            return 0.0
+        efficiency = self.one_way_efficiency
+        above_reserve = (self.energy_kwh - self.reserve_kwh) * efficiency / hours
+        later_h = max(self.hours_to_departure - hours, 0.0)
+        refill_kwh = self.max_charge_kw * efficiency * later_h
+        above_target = (self.energy_kwh + refill_kwh - self.target_kwh) * efficiency / hours
+        return max(min(self.max_discharge_kw, above_reserve, above_target), 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class BillingInterval:
+    """Where the meter stands in the interval the tariff bills."""
+
+    length_h: float
+    elapsed_h: float
+    imported_kwh: float
+    """Grid import so far in this interval, the cars included."""
+
+    def validate(self) -> None:
+        """Raise :class:`PlannerInputError` naming the field that cannot be right."""
+        if not (math.isfinite(self.length_h) and self.length_h > 0):
+            raise PlannerInputError("billing interval: bad length_h")
+        if not (math.isfinite(self.elapsed_h) and 0 <= self.elapsed_h <= self.length_h):
+            raise PlannerInputError("billing interval: bad elapsed_h")
+        if not math.isfinite(self.imported_kwh):
+            raise PlannerInputError("billing interval: bad imported_kwh")
+
+    @property
+    def remaining_h(self) -> float:
+        """Time left in the interval."""
+        return self.length_h - self.elapsed_h
+
+    def allowed_import_kw(self, target_peak_kw: float) -> float:
+        """The import for the rest of the interval that keeps its average at the target."""
+        if self.remaining_h <= 0:
+            return target_peak_kw
+        return (target_peak_kw * self.length_h - self.imported_kwh) / self.remaining_h
+
+
+@dataclass(frozen=True, slots=True)
+class GuardDecision:
+    """The setpoints to send now, and why."""
+
+    setpoints_kw: dict[str, float]
+    action: GuardAction
+    allowed_import_kw: float
+    import_kw: float
+    """The grid import the setpoints make with the load now."""
+
+    @property
+    def over_kw(self) -> float:
+        """How far the import stays above what the interval allows (0 when held)."""
+        return max(self.import_kw - self.allowed_import_kw, 0.0)
+
+
+def _without_transfer(setpoints: dict[str, float]) -> dict[str, float]:
+    """No car discharges while another charges: the discharging ones stop.
+
+    Charging is what a departure may need; a discharge beside it would only move energy
+    from one car to another through the building. If the import then runs over, the
+    guard cuts the charging to what departures need, and only when nothing charges any
+    more may it raise discharge again.
+    """
+    if not any(power > _EPS_KW for power in setpoints.values()):
+        return setpoints
+    return {vid: max(power, 0.0) for vid, power in setpoints.items()}
+
+
+def guard(
+    cars: Sequence[GuardCar],
+    *,
+    load_kw: float,
+    target_peak_kw: float,
+    interval: BillingInterval,
+) -> GuardDecision:
+    """The plan's setpoints, corrected so the interval's average import holds the target.
+
+    ``load_kw`` is the building's load now without the cars (what the meter reads
+    minus the cars' power when the meter includes them).
+    """
+    if not math.isfinite(load_kw) or not math.isfinite(target_peak_kw) or target_peak_kw < 0:
+        raise PlannerInputError("guard: load_kw and target_peak_kw must be finite, the target ≥ 0")
+    interval.validate()
+    for car in cars:
+        car.validate()
+    hours = interval.remaining_h if interval.remaining_h > 0 else interval.length_h
+    setpoints = {
+        car.vehicle_id: min(max(car.planned_kw, -car.may_discharge_kw(hours)), car.max_charge_kw)
+        for car in cars
+    }
+    setpoints = _without_transfer(setpoints)
+    allowed = interval.allowed_import_kw(target_peak_kw)
+    excess = load_kw + sum(setpoints.values()) - allowed
+    action = GuardAction.FOLLOW
+    if excess > _EPS_KW:
+        action = GuardAction.CUT_CHARGING
+        excess = _cut_charging(cars, setpoints, excess, hours)
+    if excess > _EPS_KW and all(power <= _EPS_KW for power in setpoints.values()):
+        action = GuardAction.DISCHARGE
+        excess = _raise_discharge(cars, setpoints, excess, hours, load_kw)
+    if excess > _EPS_KW:
+        action = GuardAction.OVER
+    return GuardDecision(
+        setpoints_kw=setpoints,
+        action=action,
+        allowed_import_kw=allowed,
+        import_kw=load_kw + sum(setpoints.values()),
+    )
+
+
+def _cut_charging(
+    cars: Sequence[GuardCar], setpoints: dict[str, float], excess: float, hours: float
+) -> float:
+    """Lower charging toward each car's need, in proportion to its slack; excess left."""
+    slack = {
+        car.vehicle_id: max(setpoints[car.vehicle_id] - car.must_charge_kw(hours), 0.0)
+        for car in cars
+        if setpoints[car.vehicle_id] > 0
+    }
+    total = sum(slack.values())
+    if total <= _EPS_KW:
+        return excess
+    share = min(excess / total, 1.0)
+    for vid, room in slack.items():
+        setpoints[vid] -= room * share
+    return excess - total * share
+
+
+def _raise_discharge(
+    cars: Sequence[GuardCar],
+    setpoints: dict[str, float],
+    excess: float,
+    hours: float,
+    load_kw: float,
+) -> float:
+    """Raise discharge within each car's room and the building's load; excess left."""
+    supplied = -sum(setpoints.values())
+    wanted = min(excess, max(load_kw - supplied, 0.0))
+    room = {
+        car.vehicle_id: max(car.may_discharge_kw(hours) + setpoints[car.vehicle_id], 0.0)
+        for car in cars
+    }
+    total = sum(room.values())
+    if total <= _EPS_KW or wanted <= _EPS_KW:
+        return excess
+    share = min(wanted / total, 1.0)
+    for vid, extra in room.items():
+        setpoints[vid] -= extra * share
+    return excess - total * share
