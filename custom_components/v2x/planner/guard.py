@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 import math
 
-from .model import PlannerInputError
+from .model import PlannerInputError, _require_finite
 
 _EPS_KW = 1e-9
 
@@ -55,17 +55,20 @@ class GuardCar:
 
     def validate(self) -> None:
         """Raise :class:`PlannerInputError` naming the field that cannot be right."""
-        numbers = {
-            "planned_kw": self.planned_kw,
-            "max_charge_kw": self.max_charge_kw,
-            "max_discharge_kw": self.max_discharge_kw,
-            "energy_kwh": self.energy_kwh,
-            "reserve_kwh": self.reserve_kwh,
-            "target_kwh": self.target_kwh,
-            "hours_to_departure": self.hours_to_departure,
-            "one_way_efficiency": self.one_way_efficiency,
-        }
-        bad = [name for name, value in numbers.items() if not math.isfinite(value)]
+        _require_finite(
+            f"guard car {self.vehicle_id}",
+            {
+                "planned_kw": self.planned_kw,
+                "max_charge_kw": self.max_charge_kw,
+                "max_discharge_kw": self.max_discharge_kw,
+                "energy_kwh": self.energy_kwh,
+                "reserve_kwh": self.reserve_kwh,
+                "target_kwh": self.target_kwh,
+                "hours_to_departure": self.hours_to_departure,
+                "one_way_efficiency": self.one_way_efficiency,
+            },
+        )
+        bad = []
         if self.max_charge_kw < 0:
             bad.append("max_charge_kw")
         if self.max_discharge_kw < 0:
@@ -79,9 +82,7 @@ class GuardCar:
         if not 0 < self.one_way_efficiency <= 1:
             bad.append("one_way_efficiency")
         if bad:
-            raise PlannerInputError(
-                f"guard car {self.vehicle_id}: bad {', '.join(sorted(set(bad)))}"
-            )
+            raise PlannerInputError(f"guard car {self.vehicle_id}: bad {', '.join(bad)}")
 
     def must_charge_kw(self, hours: float) -> float:
         """The least charging over the next ``hours`` that keeps the target reachable."""
