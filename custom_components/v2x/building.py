@@ -137,6 +137,16 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         )
 
     @property
+    def planning(self) -> bool:
+        """Whether a plan is being solved now (requests meanwhile are coalesced)."""
+        return self._planning
+
+    @property
+    def ledger(self) -> Ledger:
+        """Today's booked energy cost, with and without the plan."""
+        return self._ledger
+
+    @property
     def meter_includes_vehicles(self) -> bool:
         """Whether the building meter measures the cars' power too."""
         return self.readings.meter_includes_vehicles

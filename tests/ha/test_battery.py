@@ -48,6 +48,7 @@ from simulator.zendure import ZendureTwin
 
 from .conftest import device_with, state_of
 from .flows import FAMILY_BLUETTI, FAMILY_ZENDURE, open_device_form
+from .helpers import setup_entry, unload_entries
 
 ZENDURE_SN = "HOA1NAH4N123456"
 BLUETTI_SN = "2237000012345"
@@ -108,20 +109,6 @@ def _entry(sim: Simulation, family: str, poll_s: int = 60) -> MockConfigEntry:
     )
 
 
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> BatteryRuntimeData:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return cast("BatteryRuntimeData", entry.runtime_data)
-
-
-async def _unload(hass: HomeAssistant, *entries: MockConfigEntry) -> None:
-    for entry in entries:
-        if entry.state is ConfigEntryState.LOADED:
-            await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-
-
 def _device_id(hass: HomeAssistant, serial: str) -> str:
     device = device_with(hass, (DOMAIN, serial))
     assert device is not None
@@ -144,19 +131,19 @@ async def test_entities(
     """Each family gets exactly the entities its device supports."""
     entry = _entry(bsim, family)
     with patch.object(BatteryRuntimeData, "platforms", (platform,)):
-        await _setup(hass, entry)
+        await setup_entry(hass, entry, BatteryRuntimeData)
     if family == FAMILY_BLUETTI and platform is Platform.NUMBER:
         # The AC500 map has no writable limit or threshold: no number at all.
         assert er.async_entries_for_config_entry(entity_registry, entry.entry_id) == []
     else:
         await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
 
 
 async def test_zendure_values_and_controls(hass: HomeAssistant, bsim: Simulation) -> None:
     """Readings; the output switch, limits and SoC window write and verify."""
     entry = _entry(bsim, FAMILY_ZENDURE)
-    await _setup(hass, entry)
+    await setup_entry(hass, entry, BatteryRuntimeData)
     twin = _zendure(bsim)
     assert state_of(hass, f"sensor.{Z}_battery_level").state == "70.0"
     assert state_of(hass, f"sensor.{Z}_battery_power").state == "-200"
@@ -192,7 +179,7 @@ async def test_zendure_values_and_controls(hass: HomeAssistant, bsim: Simulation
             blocking=True,
         )
         assert twin.settings[setting] == value
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
 
 
 async def test_zendure_write_not_verified_is_translated(
@@ -200,7 +187,7 @@ async def test_zendure_write_not_verified_is_translated(
 ) -> None:
     """A limit the device clamps does not stick: a translated error says so."""
     entry = _entry(bsim, FAMILY_ZENDURE)
-    await _setup(hass, entry)
+    await setup_entry(hass, entry, BatteryRuntimeData)
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
             "number",
@@ -209,14 +196,14 @@ async def test_zendure_write_not_verified_is_translated(
             blocking=True,
         )
     assert err.value.translation_key == "write_not_verified"
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
 
 
 async def test_set_output_service(hass: HomeAssistant, bsim: Simulation) -> None:
     """v2x.set_output on both families, with every validation."""
     zendure, bluetti = _entry(bsim, FAMILY_ZENDURE), _entry(bsim, FAMILY_BLUETTI)
-    await _setup(hass, zendure)
-    await _setup(hass, bluetti)
+    await setup_entry(hass, zendure, BatteryRuntimeData)
+    await setup_entry(hass, bluetti, BatteryRuntimeData)
     z_id, b_id = _device_id(hass, ZENDURE_SN), _device_id(hass, BLUETTI_SN)
 
     async def call(device_id: str, **data: Any) -> None:
@@ -251,7 +238,7 @@ async def test_set_output_service(hass: HomeAssistant, bsim: Simulation) -> None
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "stop", {"device_id": z_id}, blocking=True)
     assert err.value.translation_key == "not_a_charger"
-    await _unload(hass, zendure, bluetti)
+    await unload_entries(hass, zendure, bluetti)
 
 
 async def test_set_output_on_a_charger_is_refused(
@@ -270,7 +257,7 @@ async def test_set_output_on_a_charger_is_refused(
 async def test_bluetti_switches(hass: HomeAssistant, bsim: Simulation) -> None:
     """AC and DC switches write 57001/57005; grid charging is read-only on an AC500."""
     entry = _entry(bsim, FAMILY_BLUETTI)
-    await _setup(hass, entry)
+    await setup_entry(hass, entry, BatteryRuntimeData)
     twin = _bluetti(bsim)
     await hass.services.async_call(
         "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: f"switch.{B}_dc_output"}, blocking=True
@@ -280,7 +267,7 @@ async def test_bluetti_switches(hass: HomeAssistant, bsim: Simulation) -> None:
     assert state_of(hass, f"binary_sensor.{B}_grid_charging").state == "on"
     assert hass.states.get(f"switch.{B}_grid_charging") is None
     assert state_of(hass, f"sensor.{B}_minimum_state_of_charge").state == "30.0"
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
 
 
 @pytest.mark.parametrize("bluetti_model", ["EP500P"])
@@ -298,7 +285,7 @@ async def test_ep500pro_grid_charging_switch(hass: HomeAssistant, bsim: Simulati
         blocking=True,
     )
     assert _bluetti(bsim).grid_charge == 0
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
 
 
 @pytest.mark.parametrize(
@@ -320,7 +307,7 @@ async def test_unavailable_then_recovered(
 ) -> None:
     """A failing battery turns unavailable (logged once) and recovers."""
     entry = _entry(bsim, family)
-    data = await _setup(hass, entry)
+    data = await setup_entry(hass, entry, BatteryRuntimeData)
     entity = f"sensor.{Z if family == FAMILY_ZENDURE else B}_battery_level"
     bsim.devices[family].apply_fault(fault)
     await bsim.tick()
@@ -336,13 +323,13 @@ async def test_unavailable_then_recovered(
     await bsim.tick()
     await data.coordinator.async_refresh()
     assert state_of(hass, entity).state != STATE_UNAVAILABLE
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
 
 
 async def test_energy_and_options(hass: HomeAssistant, bsim: Simulation) -> None:
     """Discharge energy integrates; options change the interval and capacity live."""
     entry = _entry(bsim, FAMILY_ZENDURE)
-    data = await _setup(hass, entry)
+    data = await setup_entry(hass, entry, BatteryRuntimeData)
     bsim.clock.set_speed(1)
     await asyncio.sleep(1.0)
     await data.coordinator.async_refresh()
@@ -355,7 +342,7 @@ async def test_energy_and_options(hass: HomeAssistant, bsim: Simulation) -> None
     assert data.coordinator.update_interval is not None
     assert data.coordinator.update_interval.total_seconds() == 15
     assert data.coordinator.data.state.capacity_kwh == 5.0
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
 
 
 async def test_setup_retry_when_unreachable(hass: HomeAssistant, bsim: Simulation) -> None:
@@ -395,13 +382,13 @@ async def test_diagnostics(
 ) -> None:
     """Battery diagnostics, serial numbers and host redacted."""
     entry = _entry(bsim, FAMILY_ZENDURE)
-    await _setup(hass, entry)
+    await setup_entry(hass, entry, BatteryRuntimeData)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert ZENDURE_SN not in str(diagnostics)
     entry_data = cast("dict[str, Any]", diagnostics["entry"])["data"]
     assert entry_data.pop("port") == _zendure(bsim).port
     assert diagnostics == snapshot
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
 
 
 # -- config flow -----------------------------------------------------------------------
@@ -554,7 +541,7 @@ async def test_battery_command_translates_refusals(hass: HomeAssistant, bsim: Si
     from custom_components.v2x.helpers import async_battery_command
 
     entry = _entry(bsim, FAMILY_ZENDURE)
-    data = await _setup(hass, entry)
+    data = await setup_entry(hass, entry, BatteryRuntimeData)
 
     async def refuse() -> None:
         raise CommandRefusedError("not_supported", "no such thing")
@@ -562,4 +549,4 @@ async def test_battery_command_translates_refusals(hass: HomeAssistant, bsim: Si
     with pytest.raises(ServiceValidationError) as err:
         await async_battery_command(data.coordinator, refuse())
     assert err.value.translation_key == "refused_not_supported"
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)

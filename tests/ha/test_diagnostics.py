@@ -8,7 +8,6 @@ vehicle-to-building entry plans two office cars (named after their chargers).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 import json
@@ -59,6 +58,7 @@ from .flows import (
     FAMILY_ZENDURE,
     open_device_form,
 )
+from .helpers import wait_for_plan
 from .site_helpers import GRID, _settle, async_setup_site_entities, site_entry
 
 SCENARIO = Path(__file__).resolve().parents[2] / "simulator" / "scenarios" / "default.toml"
@@ -175,12 +175,7 @@ async def test_no_serial_number_in_any_diagnostics(
     office.add_to_hass(hass)
     assert await hass.config_entries.async_setup(office.entry_id)
     manager: BuildingManager = office.runtime_data
-    for _ in range(1000):  # up to 20 s: the first solve is slow under coverage
-        await hass.async_block_till_done()
-        if manager.data.plan is not None:
-            break
-        await asyncio.sleep(0.02)
-    assert manager.data.plan is not None
+    await wait_for_plan(hass, manager)
 
     serials = simulated_serials(world)
     every_serial = {serial.casefold() for names in serials.values() for serial in names}

@@ -47,6 +47,7 @@ from simulator.world import Simulation, parse_scenario
 
 from .conftest import device_with, state_of
 from .flows import FAMILY_ECHONET, FAMILY_SUNSPEC, open_device_form
+from .helpers import setup_entry, unload_entries
 
 SUNSPEC_SERIAL = "SS11-000123"
 # 0xFE + Nichicon's manufacturer code + "EVPS-SIM-0001" (the twin's default 0x83).
@@ -115,19 +116,6 @@ def _entry(sim: Simulation, family: str, **options: Any) -> MockConfigEntry:
     )
 
 
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> ChargerRuntimeData:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return cast("ChargerRuntimeData", entry.runtime_data)
-
-
-async def _unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    if entry.state is ConfigEntryState.LOADED:
-        await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-
-
 async def _refresh(data: ChargerRuntimeData) -> None:
     await data.full.async_refresh()
     await data.status.async_refresh()
@@ -167,14 +155,14 @@ async def test_entities(
     """Every entity each family supports, and only those (capability gating)."""
     entry = _entry(csim, family)
     with patch.object(ChargerRuntimeData, "platforms", (platform,)):
-        await _setup(hass, entry)
+        await setup_entry(hass, entry, ChargerRuntimeData)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
 
 
 async def test_sunspec_reads_scaled_values(hass: HomeAssistant, csim: Simulation) -> None:
     """Scale factors, the 701 sign and the device's own energy counters reach the entities."""
-    data = await _setup(hass, _entry(csim, FAMILY_SUNSPEC))
+    data = await setup_entry(hass, _entry(csim, FAMILY_SUNSPEC), ChargerRuntimeData)
     assert data.identity.serial_number == SUNSPEC_SERIAL
     assert data.charger.capabilities.watchdog
     assert state_of(hass, "sensor.bidi_vehicle_state_of_charge").state == "70.0"
@@ -190,7 +178,7 @@ async def test_sunspec_reads_scaled_values(hass: HomeAssistant, csim: Simulation
     await _refresh(data)
     assert state_of(hass, "sensor.bidi_energy_charged").state == "12.34"
     assert state_of(hass, "sensor.bidi_energy_discharged").state == "0.56"
-    await _unload(hass, data.full.config_entry)  # type: ignore[arg-type]
+    await unload_entries(hass, data.full.config_entry)  # type: ignore[arg-type]
 
 
 async def test_sunspec_discharge_keepalive_and_reversion(
@@ -198,7 +186,7 @@ async def test_sunspec_discharge_keepalive_and_reversion(
 ) -> None:
     """A discharge holds through polls; without Home Assistant the device reverts by itself."""
     entry = _entry(csim, FAMILY_SUNSPEC, **{CONF_WATCHDOG: 30})
-    data = await _setup(hass, entry)
+    data = await setup_entry(hass, entry, ChargerRuntimeData)
     # The keep-alive counts in the same (simulated) seconds as the device's timer.
     cast("SunSpecCharger", data.charger).clock = csim.clock.now
     twin = _sunspec(csim)
@@ -221,7 +209,7 @@ async def test_sunspec_discharge_keepalive_and_reversion(
     assert twin.reversions == 0
     assert data.status.data.power_w < -3000
     # ...until Home Assistant goes silent: the device stops by itself.
-    await _unload(hass, entry)
+    await unload_entries(hass, entry)
     csim.clock.advance(31)
     twin.advance()
     assert twin.reversions == 1
@@ -230,7 +218,7 @@ async def test_sunspec_discharge_keepalive_and_reversion(
 
 async def test_echonet_vehicle_states(hass: HomeAssistant, csim: Simulation) -> None:
     """No car is a normal state (no error, SoC unknown); vehicle data come back with it."""
-    data = await _setup(hass, _entry(csim, FAMILY_ECHONET))
+    data = await setup_entry(hass, _entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
     assert data.identity.serial_number == ECHONET_ID
     assert data.identity.manufacturer == "Nichicon"
     assert not data.charger.capabilities.watchdog
@@ -257,12 +245,12 @@ async def test_echonet_vehicle_states(hass: HomeAssistant, csim: Simulation) -> 
     twin.update_state({"plugged": True})
     await _refresh(data)
     assert state_of(hass, "sensor.leaf_to_home_vehicle_state_of_charge").state == "75.0"
-    await _unload(hass, data.full.config_entry)  # type: ignore[arg-type]
+    await unload_entries(hass, data.full.config_entry)  # type: ignore[arg-type]
 
 
 async def test_echonet_discharge_and_grid_cut(hass: HomeAssistant, csim: Simulation) -> None:
     """A discharge goes through preparation; a grid cut shows as independent operation."""
-    data = await _setup(hass, _entry(csim, FAMILY_ECHONET))
+    data = await setup_entry(hass, _entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
     twin = _echonet(csim)
     await hass.services.async_call(
         DOMAIN,
@@ -284,13 +272,13 @@ async def test_echonet_discharge_and_grid_cut(hass: HomeAssistant, csim: Simulat
         DOMAIN, "stop", {"device_id": _device_id(hass, ECHONET_ID)}, blocking=True
     )
     assert twin.operation_mode == 0x44
-    await _unload(hass, data.full.config_entry)  # type: ignore[arg-type]
+    await unload_entries(hass, data.full.config_entry)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("family", [FAMILY_SUNSPEC, FAMILY_ECHONET])
 async def test_faults_and_recovery(hass: HomeAssistant, csim: Simulation, family: str) -> None:
     """A device error shows; an unreachable device goes unavailable and comes back."""
-    data = await _setup(hass, _entry(csim, family))
+    data = await setup_entry(hass, _entry(csim, family), ChargerRuntimeData)
     twin: SunSpecTwin | EchonetTwin = _sunspec(csim) if family == FAMILY_SUNSPEC else _echonet(csim)
     prefix = "bidi" if family == FAMILY_SUNSPEC else "leaf_to_home"
     twin.apply_fault(Fault(FaultKind.ERROR, code=7))
@@ -311,7 +299,7 @@ async def test_faults_and_recovery(hass: HomeAssistant, csim: Simulation, family
         await asyncio.sleep(0.2)
     assert state_of(hass, f"sensor.{prefix}_power").state != STATE_UNAVAILABLE
     assert state_of(hass, f"binary_sensor.{prefix}_error").state == "off"
-    await _unload(hass, data.full.config_entry)  # type: ignore[arg-type]
+    await unload_entries(hass, data.full.config_entry)  # type: ignore[arg-type]
 
 
 async def test_user_flows(hass: HomeAssistant, csim: Simulation) -> None:
@@ -431,7 +419,7 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
     """The unit's own 0xDB (independent operation) is the outage signal; it powers the site."""
     from .site_helpers import TRANSFER, _settle, _state, async_setup_site_entities, site_entry
 
-    data = await _setup(hass, _entry(csim, FAMILY_ECHONET))
+    data = await setup_entry(hass, _entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
     charger_entry = data.full.config_entry
     assert charger_entry is not None
     await async_setup_site_entities(hass)
@@ -458,7 +446,7 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
     assert _state(site).value == "grid"
     assert twin.operation_mode == 0x42  # recharging
     await hass.config_entries.async_unload(site_config.entry_id)
-    await _unload(hass, cast("MockConfigEntry", charger_entry))
+    await unload_entries(hass, cast("MockConfigEntry", charger_entry))
 
 
 def _endpoint_open(hass: HomeAssistant) -> bool:
@@ -477,7 +465,7 @@ async def test_echonet_scanner_runs_only_with_an_echonet_entry(
     shared = echonet_support.shared(hass)
     with patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]):
         entry = _entry(csim, FAMILY_ECHONET)
-        await _setup(hass, entry)
+        await setup_entry(hass, entry, ChargerRuntimeData)
         assert _endpoint_open(hass) is True
         assert echonet_support.shared(hass).discovery_running
         echonet_support.async_start_discovery(hass, entry.entry_id)  # again: nothing new
@@ -492,7 +480,7 @@ async def test_echonet_scanner_runs_only_with_an_echonet_entry(
         )
         await hass.async_block_till_done()
         assert shared.scan_task is not None
-        await _unload(hass, entry)
+        await unload_entries(hass, entry)
     assert _endpoint_open(hass) is False
     assert not echonet_support.shared(hass).discovery_running
     assert shared.cancel_scan == []
@@ -513,7 +501,7 @@ async def test_stop_during_a_scan_leaves_nothing_running(
         patch.object(shared, "scan_wait_s", 30.0),
     ):
         entry = _entry(csim, FAMILY_ECHONET)
-        await _setup(hass, entry)
+        await setup_entry(hass, entry, ChargerRuntimeData)
         async_fire_time_changed(
             hass, dt_util.utcnow() + timedelta(seconds=echonet_support.FIRST_SCAN_DELAY_S + 1)
         )
@@ -529,7 +517,7 @@ async def test_stop_during_a_scan_leaves_nothing_running(
         await asyncio.sleep(0)
         assert task.cancelled()
         assert not echonet_support.shared(hass).discovery_running
-        await _unload(hass, entry)
+        await unload_entries(hass, entry)
     assert _endpoint_open(hass) is False
 
 

@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.v2x.backup.machine import BackupState
 from custom_components.v2x.controller import ChargerController
 from custom_components.v2x.devices.model import OperatingMode
+from custom_components.v2x.models import ChargerRuntimeData
 from custom_components.v2x.site import BackupSite
 from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarTwin
@@ -25,16 +26,8 @@ from simulator.world import Simulation
 from simulator.zendure import ZendureTwin
 
 from .conftest import runtime, state_of
+from .helpers import setup_entry
 from .site_helpers import GRID, TRANSFER, _settle, _state, async_setup_site_entities, site_entry
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    if entry.state.recoverable is False or entry.entry_id not in {
-        e.entry_id for e in hass.config_entries.async_entries()
-    }:
-        entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 async def _restart(hass: HomeAssistant, *entries: MockConfigEntry) -> None:
@@ -83,7 +76,7 @@ async def _on_car_power(
 ) -> tuple[BackupSite, MockConfigEntry]:
     await async_setup_site_entities(hass)
     site_config = site_entry([quasar.entry_id, zendure.entry_id], None, **options)
-    await _setup(hass, site_config)
+    await setup_entry(hass, site_config, BackupSite)
     site: BackupSite = site_config.runtime_data
     hass.states.async_set(GRID, "off")
     await _settle(hass, site)
@@ -106,12 +99,12 @@ async def test_short_restart_readopts_the_discharging_car(
     assert _running(twin)  # the charger carries on by itself while Home Assistant is away
     writes_before = len(twin.writes)
     # The site's entry comes up first: nothing is judged before the car has been read.
-    await _setup(hass, site_config)
+    await setup_entry(hass, site_config, BackupSite)
     site = site_config.runtime_data
     await _settle(hass, site)
     assert site.machine.active_source == init_integration.entry_id
     assert not _zendure_supplying(zendure_entry)
-    await _setup(hass, init_integration)
+    await setup_entry(hass, init_integration, ChargerRuntimeData)
     await _settle(hass, site)
     controller = runtime(init_integration).controller
     assert controller.session is not None
@@ -144,8 +137,8 @@ async def test_long_restart_restarts_the_car_its_watchdog_stopped(
     twin.advance()
     assert not _running(twin)
     assert twin.watchdog_expiries == 1
-    await _setup(hass, init_integration)
-    await _setup(hass, site_config)
+    await setup_entry(hass, init_integration, ChargerRuntimeData)
+    await setup_entry(hass, site_config, BackupSite)
     site = site_config.runtime_data
     await _settle(hass, site)
     await _poll(hass, init_integration)
@@ -166,9 +159,9 @@ async def test_restart_with_the_car_at_its_floor_hands_over(
     site, site_config = await _on_car_power(hass, init_integration, zendure_entry)
     await _restart(hass, site_config, init_integration)
     twin.set_soc(29.0)
-    await _setup(hass, init_integration)
+    await setup_entry(hass, init_integration, ChargerRuntimeData)
     await _poll(hass, init_integration, times=4)  # the SoC jump must repeat to be believed
-    await _setup(hass, site_config)
+    await setup_entry(hass, site_config, BackupSite)
     site = site_config.runtime_data
     await _settle(hass, site, rounds=5)
     await _poll(hass, init_integration, times=2)
@@ -194,8 +187,8 @@ async def test_unowned_discharge_is_stopped_while_on_grid(
     await hass.services.async_call("switch", "turn_off", {"entity_id": TRANSFER}, blocking=True)
     await site._store.async_save({"machine": {"state": "grid", "alarm": None, "session": None}})
     assert _running(twin)
-    await _setup(hass, init_integration)
-    await _setup(hass, site_config)
+    await setup_entry(hass, init_integration, ChargerRuntimeData)
+    await setup_entry(hass, site_config, BackupSite)
     site = site_config.runtime_data
     await _settle(hass, site)
     await _poll(hass, init_integration, times=2)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from unittest.mock import patch
@@ -45,6 +44,7 @@ from custom_components.v2x.models import EntryKind
 from simulator.quasar import QuasarTwin
 
 from .conftest import device_with, runtime, state_of
+from .helpers import wait_for_plan, wait_until
 
 METER = "sensor.building_power"
 # A Wednesday afternoon, in the peak period of the test tariff.
@@ -89,15 +89,6 @@ def v2b_entry(charger_entry_id: str, **options: Any) -> MockConfigEntry:
     )
 
 
-async def _wait_for_plan(hass: HomeAssistant, manager: BuildingManager) -> None:
-    for _ in range(200):
-        await hass.async_block_till_done()
-        if manager.data.plan is not None and not manager._planning:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("no plan")
-
-
 @pytest.fixture
 async def building(
     hass: HomeAssistant, init_integration: MockConfigEntry, frozen_clock: list[datetime]
@@ -109,7 +100,7 @@ async def building(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     manager: BuildingManager = entry.runtime_data
-    await _wait_for_plan(hass, manager)
+    await wait_for_plan(hass, manager)
     yield manager
     if entry.state is ConfigEntryState.LOADED:
         await hass.config_entries.async_unload(entry.entry_id)
@@ -132,11 +123,7 @@ async def test_plan_discharges_at_peak_and_the_charger_follows(
     controller = runtime(init_integration).controller
     assert controller.mode is OperatingMode.DISCHARGE
     assert controller.setpoint_w == pytest.approx(car.power_kw[0] * 1000, abs=1)
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        if twin.actual_power_w < -500:
-            break
-    assert twin.actual_power_w < -500
+    await wait_until(hass, lambda: twin.actual_power_w < -500)
 
     assert float(state_of(hass, "sensor.office_peak_without_v2b").state) == pytest.approx(50.0)
     planned_peak = state_of(hass, "sensor.office_planned_peak")
@@ -167,11 +154,8 @@ async def test_unplugged_car_leaves_the_plan_and_the_charger_stops(
     assert controller.mode is OperatingMode.DISCHARGE
     twin.plugged = False
     await runtime(init_integration).status.async_refresh()
-    await _wait_for_plan(hass, building)
-    for _ in range(100):
-        if not building._planning and controller.session is None:
-            break
-        await asyncio.sleep(0.02)
+    await wait_for_plan(hass, building)
+    await wait_until(hass, lambda: not building.planning and controller.session is None)
     assert building.data.plan is not None
     assert building.data.plan.vehicles == ()
     vehicle = building.data.vehicles[init_integration.entry_id]
@@ -185,7 +169,7 @@ async def test_manual_session_is_left_alone(
     controller = runtime(init_integration).controller
     await controller.async_start(OperatingMode.CHARGE, power_w=2000)
     building.request_replan("test")
-    await _wait_for_plan(hass, building)
+    await wait_for_plan(hass, building)
     await hass.async_block_till_done()
     assert building.data.vehicles[init_integration.entry_id].reason == "manual"
     assert controller.mode is OperatingMode.CHARGE
@@ -223,7 +207,7 @@ async def test_get_plan_and_set_departure(
             {"device_id": bay.id, "departure": new_departure.isoformat(), "target_soc_pct": 70},
             blocking=True,
         )
-    await _wait_for_plan(hass, building)
+    await wait_for_plan(hass, building)
     assert building.departure(init_integration.entry_id) == new_departure
     assert building.target_soc(init_integration.entry_id) == 70
     plan = building.data.plan
@@ -320,7 +304,7 @@ async def test_target_and_departure_entities(
         {ATTR_ENTITY_ID: f"number.{bay}_target_soc", "value": 65},
         blocking=True,
     )
-    await _wait_for_plan(hass, building)
+    await wait_for_plan(hass, building)
     assert building.target_soc(init_integration.entry_id) == 65
     plan = building.data.plan
     assert plan is not None
@@ -346,7 +330,7 @@ async def test_saved_state_survives_a_reload(
     entry = building.entry
     await hass.config_entries.async_reload(entry.entry_id)
     manager: BuildingManager = entry.runtime_data
-    await _wait_for_plan(hass, manager)
+    await wait_for_plan(hass, manager)
     assert manager is not building
     assert manager.target_soc(init_integration.entry_id) == 75
     assert manager.peak.peak_kw == pytest.approx(42.0)
@@ -421,7 +405,7 @@ async def test_options_flow_tariff_and_vehicle(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["import_limit_kw"] == 400
     assert entry.options[CONF_VEHICLE_SETTINGS]  # the cars' settings are kept
-    await _wait_for_plan(hass, building)
+    await wait_for_plan(hass, building)
     assert building.last_input is not None
     assert building.last_input.import_limit_kw == 400
     assert building.last_input.price[0] == pytest.approx(0.40)
@@ -447,7 +431,7 @@ async def test_options_flow_tariff_and_vehicle(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_VEHICLE_SETTINGS][init_integration.entry_id]["capacity_kwh"] == 62
-    await _wait_for_plan(hass, building)
+    await wait_for_plan(hass, building)
     assert building.last_input is not None
     spec = building.last_input.vehicles[0]
     assert spec.capacity_kwh == 62
@@ -466,11 +450,7 @@ async def test_an_idle_car_is_held_at_zero_not_left_to_its_autostart(
 ) -> None:
     # Under its own logic the Quasar charges a plugged-in car at full power (autostart).
     assert not twin.remote
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        if twin.actual_power_w > 5000:
-            break
-    assert twin.actual_power_w > 5000
+    await wait_until(hass, lambda: twin.actual_power_w > 5000)
     frozen_clock.append(_now())
     hass.states.async_set(METER, "50", {"unit_of_measurement": "kW", "device_class": "power"})
     # One flat price, no demand charge, a car above its target: nothing to gain.
@@ -487,7 +467,7 @@ async def test_an_idle_car_is_held_at_zero_not_left_to_its_autostart(
     assert await hass.config_entries.async_setup(entry.entry_id)
     manager: BuildingManager = entry.runtime_data
     vehicle = init_integration.entry_id
-    await _wait_for_plan(hass, manager)
+    await wait_for_plan(hass, manager)
     plan = manager.data.plan
     assert plan is not None
     assert abs(plan.vehicles[0].power_kw[0]) < 0.1
@@ -496,34 +476,19 @@ async def test_an_idle_car_is_held_at_zero_not_left_to_its_autostart(
     assert described["remote"] is True
     assert described["running"] is False
     assert runtime(init_integration).controller.setpoint_w == 0
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        if abs(twin.actual_power_w) < 1:
-            break
-    assert abs(twin.actual_power_w) < 1
+    await wait_until(hass, lambda: abs(twin.actual_power_w) < 1)
 
     # The car leaves and comes back: held idle, the Quasar shows no SoC (no power flows).
     # The building charges it gently until the SoC is known, then plans it again.
     twin.plug(False)
-    await _wait_for(hass, lambda: manager.data.vehicles[vehicle].reason == "unplugged")
+    await wait_until(hass, lambda: manager.data.vehicles[vehicle].reason == "unplugged")
     twin.plug(True)
-    await _wait_for(hass, lambda: manager.data.vehicles[vehicle].reason == "no_soc")
-    await _wait_for(hass, lambda: twin.actual_power_w > 500)  # the probe
-    await _wait_for(hass, lambda: manager.data.vehicles[vehicle].planned, seconds=60)
-    await _wait_for(hass, lambda: abs(twin.actual_power_w) < 1)  # planned idle again
+    await wait_until(hass, lambda: manager.data.vehicles[vehicle].reason == "no_soc")
+    await wait_until(hass, lambda: twin.actual_power_w > 500)  # the probe
+    await wait_until(hass, lambda: manager.data.vehicles[vehicle].planned, seconds=60)
+    await wait_until(hass, lambda: abs(twin.actual_power_w) < 1)  # planned idle again
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-
-
-async def _wait_for(
-    hass: HomeAssistant, condition: Callable[[], bool], seconds: float = 20.0
-) -> None:
-    for _ in range(int(seconds / 0.05)):
-        await hass.async_block_till_done()
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition never met")
 
 
 async def test_demand_charge_is_planned_on_today_only(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -28,6 +27,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.v2x.building import (
     RELEARN_EVERY,
     STEP,
+    TICK,
     BuildingManager,
     building_device_identifier,
     local_now,
@@ -62,11 +62,13 @@ from simulator.world import Simulation
 
 from . import test_v2b
 from .conftest import device_with, runtime, state_of
-from .test_v2b import METER, _now, _wait_for_plan, v2b_entry
+from .helpers import fire_timers, refresh_until, wait_for_plan, wait_idle, wait_until
+from .test_v2b import METER, _now, v2b_entry
 
 FORECAST = "sensor.load_forecast"
 PRICE = "sensor.spot_price"
 MISSING = "no_such_charger_entry"
+BUILDING_TICK_S = TICK.total_seconds() + 0.5  # fire the building's tick once
 
 # The fixtures of test_v2b, shared.
 building = test_v2b.building
@@ -92,28 +94,9 @@ def _entry(
     )
 
 
-async def _wait_idle(hass: HomeAssistant, manager: BuildingManager) -> None:
-    """Until the manager has no plan under way (whatever its outcome)."""
-    for _ in range(200):
-        await hass.async_block_till_done()
-        if not manager._planning:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("still planning")
-
-
-async def _wait_until(hass: HomeAssistant, condition: Callable[[], bool]) -> None:
-    for _ in range(200):
-        await hass.async_block_till_done()
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition never met")
-
-
 async def _replan(hass: HomeAssistant, manager: BuildingManager) -> None:
     manager.request_replan("test")
-    await _wait_for_plan(hass, manager)
+    await wait_for_plan(hass, manager)
 
 
 @pytest.fixture
@@ -143,7 +126,7 @@ async def make_building(
         entries.append(entry)
         assert await hass.config_entries.async_setup(entry.entry_id)
         manager: BuildingManager = entry.runtime_data
-        await _wait_for_plan(hass, manager)
+        await wait_for_plan(hass, manager)
         return manager
 
     yield make
@@ -163,40 +146,40 @@ async def test_tick_books_the_finished_step_and_replans(
     assert first.plan is not None
     assert first.comparison is not None
     assert first.start == _now().replace(minute=0)
-    assert building._ledger.cost == 0.0
+    assert building.ledger.cost == 0.0
     price = float(first.plan.price[0])
     grid = float(first.plan.grid_kw[0])
     baseline = float(first.comparison.plug_and_charge.grid_kw[0])
     assert price == pytest.approx(0.30)
 
     frozen_clock[0] = _now() + STEP  # 14:20, in the next step
-    await building._async_on_tick()
-    await _wait_for_plan(hass, building)
+    await fire_timers(hass, BUILDING_TICK_S)
+    await wait_for_plan(hass, building)
     assert building.data.start == _now().replace(minute=15)
-    assert building._ledger.day == "2026-11-18"
-    assert building._ledger.cost == pytest.approx(0.25 * price * max(grid, 0.0))
-    assert building._ledger.baseline_cost == pytest.approx(0.25 * price * baseline)
+    assert building.ledger.day == "2026-11-18"
+    assert building.ledger.cost == pytest.approx(0.25 * price * max(grid, 0.0))
+    assert building.ledger.baseline_cost == pytest.approx(0.25 * price * baseline)
     cost = building.data.cost_today
     assert cost is not None
-    assert cost > building._ledger.cost > 0
+    assert cost > building.ledger.cost > 0
     shown = float(state_of(hass, "sensor.office_expected_energy_cost_today").state)
     assert shown == pytest.approx(cost, abs=1e-3)
 
     # A tick within the same step books nothing and, with the same cars, does not re-plan.
-    booked = building._ledger.cost
+    booked = building.ledger.cost
     frozen_clock[0] = _now() + timedelta(minutes=16)
-    await building._async_on_tick()
-    assert not building._planning
-    assert building._ledger.cost == booked
+    await fire_timers(hass, BUILDING_TICK_S)
+    assert not building.planning
+    assert building.ledger.cost == booked
     assert building.data.start == _now().replace(minute=15)
 
     # Past midnight the ledger starts over (the step before midnight is not booked).
     frozen_clock[0] = datetime(2026, 11, 19, 0, 5, tzinfo=dt_util.get_default_time_zone())
-    await building._async_on_tick()
-    await _wait_for_plan(hass, building)
-    assert building._ledger.day == "2026-11-19"
-    assert building._ledger.cost == 0.0
-    assert building._ledger.baseline_cost == 0.0
+    await fire_timers(hass, BUILDING_TICK_S)
+    await wait_for_plan(hass, building)
+    assert building.ledger.day == "2026-11-19"
+    assert building.ledger.cost == 0.0
+    assert building.ledger.baseline_cost == 0.0
     assert building.data.start == datetime(
         2026, 11, 19, 0, 0, tzinfo=dt_util.get_default_time_zone()
     )
@@ -209,12 +192,12 @@ async def test_tick_feeds_the_billed_peak(
     # The grid import is the meter (50 kW, then 80 kW) plus the car (the meter excludes it).
     frozen_clock[0] = _now() + STEP  # 14:20
     first = building.grid_import_kw()
-    await building._async_on_tick()
-    await _wait_for_plan(hass, building)
+    await fire_timers(hass, BUILDING_TICK_S)
+    await wait_for_plan(hass, building)
     hass.states.async_set(METER, "80", {"unit_of_measurement": "kW"})
     frozen_clock[0] = _now() + timedelta(minutes=20)  # 14:25
     second = building.grid_import_kw()
-    await building._async_on_tick()
+    await fire_timers(hass, BUILDING_TICK_S)
     assert first is not None
     assert second is not None
     assert second > first + 20  # the meter rose by 30 kW
@@ -222,8 +205,8 @@ async def test_tick_feeds_the_billed_peak(
     assert building.peak.current_average_kw() == pytest.approx(first)
     frozen_clock[0] = _now() + timedelta(minutes=26)  # 14:31
     third = building.grid_import_kw()
-    await building._async_on_tick()
-    await _wait_for_plan(hass, building)
+    await fire_timers(hass, BUILDING_TICK_S)
+    await wait_for_plan(hass, building)
     # 14:20-14:30 measured: 5 minutes at the first import and 5 at the second.
     expected = (first + second) / 2
     assert building.peak.peak_kw == pytest.approx(expected)
@@ -247,22 +230,20 @@ async def test_billed_peak_counts_the_cars_when_the_meter_excludes_them(
     setpoint = data.controller.setpoint_w
     assert setpoint is not None
     assert setpoint < -1000
-    for _ in range(100):  # until the charger has ramped to the plan's setpoint
-        await status.async_refresh()
-        if status.data is not None and abs(status.data.power_w - setpoint) < 200:
-            break
-        await asyncio.sleep(0.05)
+    await refresh_until(  # until the charger has ramped to the plan's setpoint
+        status, lambda data: data is not None and abs(data.power_w - setpoint) < 200
+    )
     powers: list[float] = []
     for minutes in (15, 20, 26):  # 14:20, 14:25, 14:31: the 14:15 interval completes
         frozen_clock[0] = _now() + timedelta(minutes=minutes)
         assert status.data is not None
         powers.append(status.data.power_w / 1000)  # what the tick reads (no await between)
-        await building._async_on_tick()
+        await fire_timers(hass, BUILDING_TICK_S)
     assert powers[0] < -1.0  # the car discharges into the building
     # The meter read 50 kW throughout; the grid imported 50 kW plus the cars' power.
     expected = 50.0 + (powers[0] + powers[1]) / 2
     assert building.peak.peak_kw == pytest.approx(expected, abs=0.01)
-    await _wait_idle(hass, building)
+    await wait_idle(hass, building)
 
 
 async def test_tick_relearns_the_profile_every_six_hours(
@@ -270,15 +251,15 @@ async def test_tick_relearns_the_profile_every_six_hours(
 ) -> None:
     assert building._last_learned == _now()  # learned once at start
     frozen_clock[0] = _now() + RELEARN_EVERY - timedelta(minutes=1)
-    await building._async_on_tick()
+    await fire_timers(hass, BUILDING_TICK_S)
     await hass.async_block_till_done()
     assert building._last_learned == _now()
-    await _wait_idle(hass, building)
+    await wait_idle(hass, building)
     frozen_clock[0] = _now() + RELEARN_EVERY
-    await building._async_on_tick()
+    await fire_timers(hass, BUILDING_TICK_S)
     await hass.async_block_till_done()
     assert building._last_learned == _now() + RELEARN_EVERY
-    await _wait_idle(hass, building)
+    await wait_idle(hass, building)
     # Without the recorder there is nothing to learn from.
     assert building.profile.empty
 
@@ -290,7 +271,7 @@ async def test_replan_requests_are_coalesced(
         building.request_replan("one")
         building.request_replan("two")
         building.request_replan("three")
-        await _wait_for_plan(hass, building)
+        await wait_for_plan(hass, building)
     # The first request plans; the others, made while it runs, make one more plan.
     assert spy.call_count == 2
     # The coordinator's own refresh keeps the data.
@@ -316,7 +297,7 @@ async def test_meter_units_and_unusable_states(
     hass.states.async_remove(METER)
     assert building.meter_import_kw() is None
     # A tick without a reading leaves the billed-peak tracker alone.
-    await building._async_on_tick()
+    await fire_timers(hass, BUILDING_TICK_S)
     assert building.peak.period is None
 
     await _replan(hass, building)
@@ -327,7 +308,7 @@ async def test_meter_units_and_unusable_states(
     assert attributes["forecast_source"] == "none"
 
     hass.states.async_set(METER, "30", {"unit_of_measurement": "kW"})
-    await building._async_on_tick()
+    await fire_timers(hass, BUILDING_TICK_S)
     assert building.peak.period == date(2026, 11, 1)
     await _replan(hass, building)
     assert building.data.load_source == "measured"
@@ -340,11 +321,7 @@ async def test_meter_including_the_cars_subtracts_them(
     init_integration: MockConfigEntry,
 ) -> None:
     status = runtime(init_integration).status
-    for _ in range(100):
-        await status.async_refresh()
-        if status.data is not None and status.data.power_w < -500:
-            break
-        await asyncio.sleep(0.05)
+    await refresh_until(status, lambda data: data is not None and data.power_w < -500)
     assert status.data is not None
     assert status.data.power_w < -500  # the car discharges into the building
     assert building.base_load_kw() == 50.0
@@ -539,8 +516,8 @@ async def test_charger_that_stops_answering_leaves_the_plan(
     await sim.tick()
     await data.status.async_refresh()
     assert not data.status.last_update_success
-    await _wait_until(hass, lambda: building.data.vehicles[vehicle_id].reason == "unavailable")
-    await _wait_idle(hass, building)
+    await wait_until(hass, lambda: building.data.vehicles[vehicle_id].reason == "unavailable")
+    await wait_idle(hass, building)
     plan = building.data.plan
     assert plan is not None
     assert plan.vehicles == ()
@@ -578,10 +555,10 @@ async def test_unplugged_car_shows_zero_power_and_no_plan_data(
 ) -> None:
     twin.plugged = False
     await runtime(init_integration).status.async_refresh()
-    await _wait_until(
+    await wait_until(
         hass, lambda: building.data.vehicles[init_integration.entry_id].reason == "unplugged"
     )
-    await _wait_idle(hass, building)
+    await wait_idle(hass, building)
     bay = _bay(init_integration)
     power = state_of(hass, f"sensor.{bay}_planned_power")
     assert float(power.state) == 0.0
@@ -612,7 +589,7 @@ async def test_unreachable_target_shows_the_shortfall(
     assert state_of(hass, "binary_sensor.office_plan_feasible").state == "on"
     vehicle_id = init_integration.entry_id
     await building.async_set_departure(vehicle_id, _now() + timedelta(minutes=15), 100)
-    await _wait_for_plan(hass, building)
+    await wait_for_plan(hass, building)
     vehicle = building.data.vehicles[vehicle_id]
     assert vehicle.shortfall_kwh is not None
     assert vehicle.shortfall_kwh > 10  # one step to fill 40 % of a 40 kWh car
@@ -647,13 +624,13 @@ async def test_planner_failure_publishes_no_plan_and_releases_the_car(
     assert building.executor.owns(vehicle_id, data)
     with patch("custom_components.v2x.building.solve", side_effect=error):
         building.request_replan("test")
-        await _wait_idle(hass, building)
+        await wait_idle(hass, building)
         # A step that passes without a plan costs nothing in the ledger.
         frozen_clock[0] = _now() + STEP
-        await building._async_on_tick()
-        await _wait_idle(hass, building)
-    assert building._ledger.day == "2026-11-18"
-    assert building._ledger.cost == 0.0
+        await fire_timers(hass, BUILDING_TICK_S)
+        await wait_idle(hass, building)
+    assert building.ledger.day == "2026-11-18"
+    assert building.ledger.cost == 0.0
     status = building.data
     assert status.start == _now().replace(minute=15)
     assert status.plan is None
@@ -701,7 +678,7 @@ async def test_refused_commands_are_logged(
         patch.object(controller, "async_adjust_power", refused),
     ):
         building.request_replan("test")
-        await _wait_for_plan(hass, building)
+        await wait_for_plan(hass, building)
     assert refused.await_count == 1
     assert "Could not apply" in caplog.text
     assert building.data.plan is not None
@@ -714,7 +691,7 @@ async def test_refused_commands_are_logged(
         patch("custom_components.v2x.building.solve", side_effect=PlannerError("none")),
     ):
         building.request_replan("test")
-        await _wait_idle(hass, building)
+        await wait_idle(hass, building)
         assert failing_stop.await_count == 1
         assert f"Could not stop {init_integration.title}: no answer" in caplog.text
         assert init_integration.entry_id in building.executor.sessions  # still ours
@@ -733,18 +710,18 @@ async def test_charger_reload_and_unload_are_followed(
     assert building._charger_listeners.coordinator(vehicle_id) is old
     assert await hass.config_entries.async_reload(vehicle_id)
     await hass.async_block_till_done()
-    await building._async_on_tick()
+    await fire_timers(hass, BUILDING_TICK_S)
     new = runtime(init_integration).status
     assert new is not old
     assert building._charger_listeners.coordinator(vehicle_id) is new
-    await _wait_idle(hass, building)
+    await wait_idle(hass, building)
 
     assert await hass.config_entries.async_unload(vehicle_id)
     await hass.async_block_till_done()
-    await building._async_on_tick()
+    await fire_timers(hass, BUILDING_TICK_S)
     assert vehicle_id not in building._charger_listeners
-    await _wait_until(hass, lambda: building.data.vehicles[vehicle_id].reason == "unavailable")
-    await _wait_idle(hass, building)
+    await wait_until(hass, lambda: building.data.vehicles[vehicle_id].reason == "unavailable")
+    await wait_idle(hass, building)
     plan = building.data.plan
     assert plan is not None
     assert plan.vehicles == ()
@@ -810,7 +787,7 @@ async def test_bay_without_charger_and_saved_state(
     assert manager.executor.owns(vehicle_id, data)
     with patch("custom_components.v2x.building.solve", side_effect=PlannerError("none")):
         manager.request_replan("test")
-        await _wait_idle(hass, manager)
+        await wait_idle(hass, manager)
     assert manager.data.plan is None
     assert data.controller.session is None
     assert manager.executor.sessions == {}
@@ -830,7 +807,7 @@ async def test_options_replan_and_billing_day_resets_the_peak(
 
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_PEAK_PRICE: 0.5})
     await hass.async_block_till_done()
-    await _wait_for_plan(hass, building)
+    await wait_for_plan(hass, building)
     assert building.peak is tracker  # same billing day: the peak stays
     assert building.last_input is not None
     assert building.last_input.price[0] == pytest.approx(0.5)
@@ -838,7 +815,7 @@ async def test_options_replan_and_billing_day_resets_the_peak(
 
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_BILLING_DAY: 5})
     await hass.async_block_till_done()
-    await _wait_for_plan(hass, building)
+    await wait_for_plan(hass, building)
     assert building.peak is not tracker
     assert building.peak.billing_day == 5
     assert building.peak.peak_kw == 0.0
@@ -986,7 +963,7 @@ async def test_reconfigure_a_building(
     assert manager.forecast_entity == FORECAST
     assert manager.price_entity == PRICE
     assert manager.meter_includes_vehicles is True
-    await _wait_for_plan(hass, manager)
+    await wait_for_plan(hass, manager)
 
 
 async def test_tariff_form_without_import_limit_removes_it(
@@ -1012,7 +989,7 @@ async def test_tariff_form_without_import_limit_removes_it(
         result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
-        await _wait_for_plan(hass, building)
+        await wait_for_plan(hass, building)
         assert building.last_input is not None
         assert building.last_input.import_limit_kw == limit
         assert building.last_input.demand_charge_per_kw == 10
@@ -1032,4 +1009,4 @@ async def test_learning_without_recorder_is_a_no_op(
 async def test_no_replan_after_stop(hass: HomeAssistant, building: BuildingManager) -> None:
     assert await hass.config_entries.async_unload(building.entry.entry_id)
     building.request_replan("late")
-    assert not building._planning
+    assert not building.planning
