@@ -427,7 +427,9 @@ class CoSimulation:
         status = building.data
         # A plan made during set-up is for the step before ``begin``: it counted on the
         # whole of that step to charge the cars, of which a minute was left.
-        if status.plan is None or instant(status.start) < instant(self.begin):
+        if status.plan is None or status.start is None:
+            return
+        if instant(status.start) < instant(self.begin):
             return
         if len(status.plan.vehicles) < len(self.day.cars):
             return
