@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
 )
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import voluptuous as vol
 
 from . import building_flow
-from .connect import async_probe_identity
 from .const import (
     CONF_FAMILY,
     CONF_GRID_DEVICE,
@@ -27,25 +23,17 @@ from .const import (
     CONF_KIND,
     CONF_SITE_TYPE,
     CONF_TRANSFER_SWITCH,
-    CONF_UNIT_ID,
     DEFAULT_ELEVATOR_OPTIONS,
     DEFAULT_SITE_OPTIONS,
     DOMAIN,
-    LOGGER,
     SITE_BUILDING,
 )
-from .devices.errors import (
-    DeviceConnectionError,
-    DeviceError,
-    DeviceProtocolError,
-    DeviceTimeoutError,
-    LocalApiDisabledError,
-)
+from .device_flow import async_validate, connection_data, connection_schema, device_title
 from .devices.family import DeviceFamily, DeviceKind
 from .devices.model import DeviceIdentity
 from .devices.registry import by_network_scan, by_zeroconf, families, family as device_family
 from .echonet_support import CONF_IDENTIFICATION, async_request_scan
-from .helpers import box_selector, choice_selector
+from .helpers import choice_selector
 from .models import EntryKind, default_device_options, entry_family, entry_kind
 from .options_flow import V2XOptionsFlow
 from .runtime import V2XConfigEntry
@@ -62,74 +50,8 @@ from .site_flow import (
     source_choices,
 )
 
-PROBE_USER = "config_flow"
-MAX_SERIAL_IN_TITLE = 16
-TITLE_SERIAL_TAIL = 6
 # The menu: what the user adds. Devices are then chosen by product (the registry).
 MENU_BUILDING = "v2b"
-
-
-def _connection_schema(family: DeviceFamily, defaults: Mapping[str, Any]) -> vol.Schema:
-    fields: dict[vol.Marker, Any] = {
-        vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): TextSelector(
-            TextSelectorConfig(autocomplete="off")
-        ),
-        vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, family.default_port)): box_selector(
-            1, 65535
-        ),
-    }
-    if family.unit_id is not None:
-        fields[vol.Required(CONF_UNIT_ID, default=defaults.get(CONF_UNIT_ID, family.unit_id))] = (
-            box_selector(1, 247)
-        )
-    return vol.Schema(fields)
-
-
-def _connection_data(family: DeviceFamily, user_input: Mapping[str, Any]) -> dict[str, Any]:
-    data = {
-        CONF_KIND: family.kind.value,
-        CONF_FAMILY: family.key,
-        CONF_HOST: str(user_input[CONF_HOST]).strip(),
-        CONF_PORT: int(user_input[CONF_PORT]),
-    }
-    if family.unit_id is not None:
-        data[CONF_UNIT_ID] = int(user_input[CONF_UNIT_ID])
-    return data
-
-
-async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> DeviceIdentity:
-    """Connect and read the identity; the connection is always closed again."""
-    family = device_family(data[CONF_FAMILY])
-    return await async_probe_identity(hass, family, data, user=PROBE_USER)
-
-
-async def _async_validate(
-    hass: HomeAssistant, data: dict[str, Any]
-) -> tuple[DeviceIdentity | None, dict[str, str]]:
-    """Probe the device; map failures to form errors."""
-    try:
-        return await _async_probe(hass, data), {}
-    except DeviceConnectionError:
-        return None, {CONF_HOST: "cannot_connect"}
-    except DeviceTimeoutError:
-        return None, {CONF_HOST: "timeout"}
-    except LocalApiDisabledError:
-        return None, {"base": "local_api_disabled"}
-    except DeviceProtocolError:
-        return None, {"base": "invalid_response"}
-    except DeviceError:
-        return None, {"base": "cannot_connect"}
-    except Exception:  # noqa: BLE001 - the form must show 'unknown', never crash
-        LOGGER.exception("Unexpected error while probing %s", data.get(CONF_HOST))
-        return None, {"base": "unknown"}
-
-
-def _title(identity: DeviceIdentity) -> str:
-    serial = identity.serial_number
-    if len(serial) > MAX_SERIAL_IN_TITLE:
-        # ECHONET Lite identification numbers are 34 hex digits: keep the distinct end.
-        serial = serial[-TITLE_SERIAL_TAIL:]
-    return f"{identity.manufacturer} {identity.model} {serial}"
 
 
 class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -207,12 +129,12 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             if identity is not None:
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
-                    title=_title(identity), data=data, options=default_device_options(family)
+                    title=device_title(identity), data=data, options=default_device_options(family)
                 )
         return self.async_show_form(
             step_id="device",
             data_schema=self.add_suggested_values_to_schema(
-                _connection_schema(family, {}), user_input or {}
+                connection_schema(family, {}), user_input or {}
             ),
             errors=errors,
             description_placeholders={"product": family.title},
@@ -345,7 +267,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             if CONF_FAMILY in discovery_info
             else by_network_scan()
         )
-        data = _connection_data(family, discovery_info)
+        data = connection_data(family, discovery_info)
         await self.async_set_unique_id(str(discovery_info[CONF_IDENTIFICATION]))
         self._abort_if_unique_id_configured(
             updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]},
@@ -357,8 +279,8 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
         self, family: DeviceFamily, user_input: dict[str, Any]
     ) -> tuple[dict[str, Any], DeviceIdentity | None, dict[str, str]]:
         """Probe the device behind the form input; its serial becomes the unique id."""
-        data = _connection_data(family, user_input)
-        identity, errors = await _async_validate(self.hass, data)
+        data = connection_data(family, user_input)
+        identity, errors = await async_validate(self.hass, data)
         if identity is not None:
             await self.async_set_unique_id(identity.serial_number, raise_on_progress=False)
         return data, identity, errors
@@ -372,11 +294,11 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_HOST: discovery_info.host,
             CONF_PORT: discovery_info.port or family.default_port,
         }
-        return await self._async_offer_discovered(_connection_data(family, connection))
+        return await self._async_offer_discovered(connection_data(family, connection))
 
     async def _async_offer_discovered(self, data: dict[str, Any]) -> ConfigFlowResult:
         """Read the discovered device's identity, then ask before adding it."""
-        identity, errors = await _async_validate(self.hass, data)
+        identity, errors = await async_validate(self.hass, data)
         if identity is None:
             return self.async_abort(reason=next(iter(errors.values())))
         await self.async_set_unique_id(identity.serial_number)
@@ -386,7 +308,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
             reload_on_update=False,  # the entry's update listener reloads it
         )
         self._discovered = data
-        self._discovered_title = _title(identity)
+        self._discovered_title = device_title(identity)
         self.context["title_placeholders"] = {"name": self._discovered_title}
         return await self.async_step_zeroconf_confirm()
 
@@ -427,7 +349,7 @@ class V2XConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self._async_reconfigured(entry, {**entry.data, **data})
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_connection_schema(family, {**entry.data, **(user_input or {})}),
+            data_schema=connection_schema(family, {**entry.data, **(user_input or {})}),
             errors=errors,
         )
 

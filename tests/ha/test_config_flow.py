@@ -122,7 +122,7 @@ async def test_exception_reply_is_invalid_response_then_recover(
 
 async def test_unexpected_error_then_recover(hass: HomeAssistant, sim: Simulation) -> None:
     """Anything unexpected -> unknown (the only branch that mocks our device layer)."""
-    with patch("custom_components.v2x.config_flow._async_probe", side_effect=RuntimeError("boom")):
+    with patch("custom_components.v2x.device_flow.async_probe", side_effect=RuntimeError("boom")):
         result = await _start(hass)
         result = await hass.config_entries.flow.async_configure(result["flow_id"], _input(sim))
     assert result["errors"] == {"base": "unknown"}
@@ -137,7 +137,7 @@ async def test_unknown_device_error_maps_to_cannot_connect(
     from custom_components.v2x.devices.errors import WriteNotVerifiedError
 
     with patch(
-        "custom_components.v2x.config_flow._async_probe",
+        "custom_components.v2x.device_flow.async_probe",
         side_effect=WriteNotVerifiedError("x", 1, 0),
     ):
         result = await _start(hass)

@@ -30,7 +30,6 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.v2x import echonet_support
 from custom_components.v2x.backup.machine import BackupState
 from custom_components.v2x.building import BuildingManager
-from custom_components.v2x.config_flow import TITLE_SERIAL_TAIL
 from custom_components.v2x.const import (
     CONF_BUILDING_POWER,
     CONF_KIND,
@@ -39,6 +38,7 @@ from custom_components.v2x.const import (
     CONF_VEHICLES,
     DOMAIN,
 )
+from custom_components.v2x.device_flow import TITLE_SERIAL_TAIL
 from custom_components.v2x.diagnostics import known_serials, redact
 from custom_components.v2x.echonet_support import EchonetShared
 from custom_components.v2x.models import EntryKind
