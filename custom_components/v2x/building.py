@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
 from homeassistant.const import Platform
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .building_execution import PlanExecutor
+from .building_guard import GuardInputs, PeakGuard
 from .building_inputs import BuildingReadings, async_learn_profile
 from .building_settings import building_option, tariff
 from .building_store import BuildingStore
@@ -116,6 +117,20 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self.bays = CarBays(entry, self.vehicle_ids, self._charger)
         self._cars = self.bays.cars
         self.executor = PlanExecutor(self.vehicle_ids, self._charger, self.vehicle_name)
+        self.guard = PeakGuard(
+            hass,
+            self.readings,
+            self.executor,
+            GuardInputs(
+                status=lambda: self.data,
+                plan_input=lambda: self.last_input,
+                peak=lambda: self.peak,
+                charger=self._charger,
+                clock=self._clock,
+                planning=lambda: self._planning,
+                publish=self.async_set_updated_data,
+            ),
+        )
         self._step_start: datetime | None = None
         self._signature: tuple[tuple[str, bool, str | None], ...] = ()
         self._planning = False
@@ -219,6 +234,9 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             async_track_time_interval(self.hass, self._async_on_tick, self._tick)
         )
         self._unsubscribe.append(async_at_started(self.hass, self._async_on_started))
+        self._unsubscribe.append(
+            async_track_state_change_event(self.hass, [self.meter], self._async_on_meter)
+        )
         self._follow_chargers()
 
     async def async_stop(self) -> None:
@@ -291,11 +309,22 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     # -- the loop ----------------------------------------------------------------------
 
-    async def _async_on_tick(self, _now: Any = None) -> None:
-        now = self._clock()
+    def _record_import(self, now: datetime) -> None:
         grid_import = self.grid_import_kw()
         if grid_import is not None:
             self.peak.add(now, grid_import)
+
+    @callback
+    def _async_on_meter(self, _event: Event[EventStateChangedData]) -> None:
+        """A new meter reading: into the billed peak, and the guard looks at it."""
+        if self._stopped:
+            return
+        self._record_import(self._clock())
+        self.guard.request()
+
+    async def _async_on_tick(self, _now: Any = None) -> None:
+        now = self._clock()
+        self._record_import(now)
         step = floor_to_step(now, STEP)
         if (
             self._last_learned is not None
@@ -309,6 +338,8 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             self.request_replan("step")
         elif self._signature != self._presence():
             self.request_replan("vehicles")
+        else:
+            self.guard.request(refresh=True)
 
     @callback
     def request_replan(self, reason: str) -> None:
@@ -364,6 +395,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self._publish(plan, comparison, start, statuses, load_source)
         await self.executor.async_execute(plan)
         await self._async_save()
+        self.guard.request(refresh=True)
 
     def _publish(
         self,

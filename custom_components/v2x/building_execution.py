@@ -6,7 +6,7 @@ The plan only ever stops the sessions it started itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from homeassistant.exceptions import HomeAssistantError
 
@@ -35,6 +35,8 @@ class PlanExecutor:
         """The session the plan started on each car's charger."""
         self.applying: set[str] = set()
         """The cars whose setpoint is being sent right now."""
+        self.sent_w: dict[str, int] = {}
+        """The setpoint last sent to each car the plan drives (W, positive charges)."""
 
     def owns(self, vehicle_id: str, data: ChargerRuntimeData) -> bool:
         """Whether the charger runs the session the plan started."""
@@ -66,6 +68,7 @@ class PlanExecutor:
             data = self._charger(vehicle_id)
             if data is None:
                 self.sessions.pop(vehicle_id, None)
+                self.sent_w.pop(vehicle_id, None)
                 continue
             vehicle = planned.get(vehicle_id)
             setpoint = setpoint_w(
@@ -76,15 +79,35 @@ class PlanExecutor:
             if setpoint is None:
                 await self.async_release(vehicle_id, data)
                 continue
-            self.applying.add(vehicle_id)
-            try:
-                await self._async_apply(vehicle_id, data, setpoint)
-            except HomeAssistantError as err:
-                LOGGER.warning(
-                    "Could not apply %s W on %s: %s", setpoint, self._name(vehicle_id), err
-                )
-            finally:
-                self.applying.discard(vehicle_id)
+            await self._async_send(vehicle_id, data, setpoint)
+
+    async def async_correct(self, setpoints_kw: Mapping[str, float], deadband_w: int) -> int:
+        """Send the guard's setpoints to the planned cars that differ by ``deadband_w``+.
+
+        Only cars whose session the plan runs (or that it holds idle); how many were sent.
+        """
+        sent = 0
+        for vehicle_id, power_kw in setpoints_kw.items():
+            data = self._charger(vehicle_id)
+            last = self.sent_w.get(vehicle_id)
+            if data is None or last is None:
+                continue
+            setpoint = round(power_kw * 1000)
+            if abs(setpoint - last) < deadband_w and holds_idle(setpoint) == holds_idle(last):
+                continue
+            await self._async_send(vehicle_id, data, setpoint)
+            sent += 1
+        return sent
+
+    async def _async_send(self, vehicle_id: str, data: ChargerRuntimeData, setpoint: int) -> None:
+        self.applying.add(vehicle_id)
+        try:
+            await self._async_apply(vehicle_id, data, setpoint)
+            self.sent_w[vehicle_id] = setpoint
+        except HomeAssistantError as err:
+            LOGGER.warning("Could not apply %s W on %s: %s", setpoint, self._name(vehicle_id), err)
+        finally:
+            self.applying.discard(vehicle_id)
 
     async def _async_apply(self, vehicle_id: str, data: ChargerRuntimeData, setpoint: int) -> None:
         controller = data.controller
@@ -102,6 +125,7 @@ class PlanExecutor:
 
     async def async_release(self, vehicle_id: str, data: ChargerRuntimeData) -> None:
         """Stop a session the plan started (never one someone else started)."""
+        self.sent_w.pop(vehicle_id, None)
         if self.owns(vehicle_id, data):
             try:
                 await data.controller.async_stop()
@@ -127,3 +151,4 @@ class PlanExecutor:
                 except HomeAssistantError as err:
                     LOGGER.warning("Could not stop %s on unload: %s", vehicle_id, err)
         self.sessions.clear()
+        self.sent_w.clear()

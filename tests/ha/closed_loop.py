@@ -13,7 +13,9 @@ per 15 minutes) plus what the simulated chargers really deliver, published as th
 building power sensor (``meter_includes_vehicles``) every tick. The same base load is
 the load-forecast entity's ``forecast`` attribute (a perfect forecast), so what the
 measured peak differs from the plan by is the execution: polling and setpoint delays,
-power ramps, SoC read in whole percent, and the car's real efficiency.
+power ramps, SoC read in whole percent, and the car's real efficiency. A day may also
+give what the building really draws, minute by minute (``Day.actual_load_kw``): then
+the forecast is wrong, as a real one is, and the peak guard has something to do.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class Day:
     peak_price: float = 0.32
     peak_hours: tuple[time, time] = (time(13), time(19))
     demand_charge_per_kw: float = 18.0
+    actual_load_kw: np.ndarray[Any, np.dtype[np.float64]] | None = None
+    """1,440 values, what the building really draws each minute without the cars, where
+    it is not what the forecast (``base_load_kw``) said; None: the forecast is right."""
 
 
 @dataclass(slots=True)
@@ -160,6 +165,8 @@ class DayResult:
     watchdog_expiries: int = 0
     plans: int = 0
     morning_planned_peak_kw: float | None = None
+    guard_ticks: dict[str, int] = field(default_factory=dict)
+    """Ticks at the end of which the building showed each peak-guard action."""
 
     def step_errors_kw(self, *, car_moved: bool = False) -> list[float]:
         """|measured - planned| of the planned steps after the first, with no car
@@ -201,6 +208,7 @@ class DayResult:
             "watchdog_expiries": self.watchdog_expiries,
             "plans": self.plans,
             "morning_planned_peak_kw": self.morning_planned_peak_kw,
+            "guard_ticks": self.guard_ticks,
         }
 
     @property
@@ -259,8 +267,11 @@ class CoSimulation:
     # -- the world ------------------------------------------------------------------
 
     def base_load_kw(self, moment: datetime) -> float:
-        """The building without the cars at ``moment``."""
+        """The building without the cars at ``moment``: what it really draws."""
         midnight = datetime.combine(moment.date(), time(0), moment.tzinfo)
+        if self.day.actual_load_kw is not None:
+            minute = int((moment - midnight) / timedelta(minutes=1)) % (24 * 60)
+            return float(self.day.actual_load_kw[minute])
         index = int((moment - midnight) / STEP) % STEPS_PER_DAY
         return float(self.day.base_load_kw[index])
 
@@ -473,6 +484,9 @@ class CoSimulation:
             grid_kwh += (self.base_load_kw(moment) + vehicles_avg_kw) * tick_h
             moment += TICK
             status = self.building.data if self.building is not None else None
+            if status is not None and status.guard is not None:
+                action = str(status.guard.action)
+                result.guard_ticks[action] = result.guard_ticks.get(action, 0) + 1
             if status is not None and status.plan is not last_plan:
                 last_plan = status.plan
                 result.plans += last_plan is not None

@@ -20,12 +20,12 @@ what the battery stores (kWh), time in hours.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 import math
 
-from .model import PlannerInputError, _require_finite
+from .model import Plan, PlanInput, PlannerInputError, VehicleSpec, _require_finite
 
 _EPS_KW = 1e-9
 
@@ -148,6 +148,8 @@ class GuardDecision:
     allowed_import_kw: float
     import_kw: float
     """The grid import the setpoints make with the load now."""
+    target_peak_kw: float = 0.0
+    """The interval average the guard held the import at."""
 
     @property
     def over_kw(self) -> float:
@@ -174,14 +176,25 @@ def guard(
     load_kw: float,
     target_peak_kw: float,
     interval: BillingInterval,
+    tolerance_kw: float = 0.0,
 ) -> GuardDecision:
     """The plan's setpoints, corrected so the interval's average import holds the target.
 
     ``load_kw`` is the building's load now without the cars (what the meter reads
-    minus the cars' power when the meter includes them).
+    minus the cars' power when the meter includes them). The plan is left alone while
+    the interval's average, if the import stayed as it is now, would end no more than
+    ``tolerance_kw`` above the target: a plan often holds the import exactly at its
+    peak, and a reading a fraction off (a charger's power read a second late) must not
+    cost the cars the charging the peak later needs. Past that, the whole excess is
+    corrected.
     """
-    if not math.isfinite(load_kw) or not math.isfinite(target_peak_kw) or target_peak_kw < 0:
-        raise PlannerInputError("guard: load_kw and target_peak_kw must be finite, the target ≥ 0")
+    if (
+        not all(map(math.isfinite, (load_kw, target_peak_kw, tolerance_kw)))
+        or min(target_peak_kw, tolerance_kw) < 0
+    ):
+        raise PlannerInputError(
+            "guard: load_kw, target_peak_kw and tolerance_kw must be finite, the last two ≥ 0"
+        )
     interval.validate()
     for car in cars:
         car.validate()
@@ -194,19 +207,21 @@ def guard(
     allowed = interval.allowed_import_kw(target_peak_kw)
     excess = load_kw + sum(setpoints.values()) - allowed
     action = GuardAction.FOLLOW
-    if excess > _EPS_KW:
+    share_left = interval.remaining_h / interval.length_h
+    if excess * share_left > tolerance_kw + _EPS_KW:
         action = GuardAction.CUT_CHARGING
         excess = _cut_charging(cars, setpoints, excess, hours)
-    if excess > _EPS_KW and all(power <= _EPS_KW for power in setpoints.values()):
-        action = GuardAction.DISCHARGE
-        excess = _raise_discharge(cars, setpoints, excess, hours, load_kw)
-    if excess > _EPS_KW:
-        action = GuardAction.OVER
+        if excess > _EPS_KW and all(power <= _EPS_KW for power in setpoints.values()):
+            action = GuardAction.DISCHARGE
+            excess = _raise_discharge(cars, setpoints, excess, hours, load_kw)
+        if excess > _EPS_KW:
+            action = GuardAction.OVER
     return GuardDecision(
         setpoints_kw=setpoints,
         action=action,
         allowed_import_kw=allowed,
         import_kw=load_kw + sum(setpoints.values()),
+        target_peak_kw=target_peak_kw,
     )
 
 
@@ -249,3 +264,55 @@ def _raise_discharge(
     for vid, extra in room.items():
         setpoints[vid] -= extra * share
     return excess - total * share
+
+
+def guard_target_kw(data: PlanInput, plan: Plan) -> float | None:
+    """The average import the guard holds the interval under way at; None: no guard.
+
+    While the demand charge applies (it is set and the step is in its window), the
+    plan's peak: the plan already counts the peak billed so far as free, so it is never
+    below that. Else the grid import limit, where one is set.
+    """
+    in_window = data.demand_mask is None or bool(data.demand_mask[0])
+    limit = data.import_limit_kw
+    if data.demand_charge_per_kw > 0 and in_window:
+        target = float(plan.peak_kw)
+        return min(target, limit) if limit is not None else target
+    return limit
+
+
+def guard_cars(
+    specs: Sequence[VehicleSpec],
+    plan: Plan,
+    *,
+    soc_pct: Mapping[str, float | None],
+    hours_to_departure: Mapping[str, float],
+) -> list[GuardCar]:
+    """The planned cars as the guard sees them now.
+
+    ``soc_pct`` is each car's state of charge read now (the plan's energy where it is
+    unknown): between two plans the cars charge and discharge, and the guard must not
+    take a reserve or a departure need from a reading 15 minutes old.
+    """
+    planned = {vehicle.vehicle_id: vehicle for vehicle in plan.vehicles}
+    cars = []
+    for spec in specs:
+        vehicle = planned.get(spec.vehicle_id)
+        if vehicle is None or spec.vehicle_id not in hours_to_departure:
+            continue
+        soc = soc_pct.get(spec.vehicle_id)
+        energy = spec.energy_kwh if soc is None else soc / 100 * spec.capacity_kwh
+        cars.append(
+            GuardCar(
+                vehicle_id=spec.vehicle_id,
+                planned_kw=float(vehicle.power_kw[0]),
+                max_charge_kw=spec.max_charge_kw,
+                max_discharge_kw=spec.max_discharge_kw,
+                energy_kwh=min(max(energy, 0.0), spec.capacity_kwh),
+                reserve_kwh=spec.reserve_kwh,
+                target_kwh=spec.target_kwh,
+                hours_to_departure=max(hours_to_departure[spec.vehicle_id], 0.0),
+                one_way_efficiency=spec.one_way_efficiency,
+            )
+        )
+    return cars

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from .guard import BillingInterval
 from .series import floor_to_step, instant
 
 INTERVAL = timedelta(minutes=15)
@@ -95,6 +96,29 @@ class PeakTracker:
         if self._covered_h <= 0:
             return None
         return self._energy_kwh / self._covered_h
+
+    def interval_so_far(self, moment: datetime) -> BillingInterval:
+        """The interval under way at ``moment``: how long it has run, what it imported.
+
+        The reading in force counts up to ``moment``. The part of the interval before
+        the first reading (Home Assistant started within it) is taken at the average
+        of the part that was measured.
+        """
+        start = floor_to_step(moment, INTERVAL)
+        elapsed_h = (instant(moment) - instant(start)).total_seconds() / 3600
+        energy, covered = 0.0, 0.0
+        if self._interval is not None and instant(self._interval) == instant(start):
+            energy, covered = self._energy_kwh, self._covered_h
+        if self._last is not None and instant(self._last[0]) < instant(moment):
+            since = max(instant(self._last[0]), instant(start))
+            hours = (instant(moment) - since).total_seconds() / 3600
+            energy, covered = energy + self._last[1] * hours, covered + hours
+        imported = energy * elapsed_h / covered if covered > 0 else 0.0
+        if covered <= 0:
+            elapsed_h = 0.0  # nothing measured yet: the interval counts from now
+        return BillingInterval(
+            length_h=INTERVAL.total_seconds() / 3600, elapsed_h=elapsed_h, imported_kwh=imported
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly copy (the interval in progress is not kept)."""

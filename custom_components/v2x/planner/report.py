@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .baseline import Comparison
+from .guard import GuardDecision
 from .model import Plan, PlanInput, VehicleSpec
 from .series import step_starts
 
@@ -46,6 +47,10 @@ class BuildingStatus:
     savings_today: float | None
     load_source: str
     error: str | None = None
+    guard: GuardDecision | None = None
+    """The real-time guard's last decision in the step under way (None: it is off)."""
+    interval_average_kw: float | None = None
+    """The average grid import of the billing interval under way, so far."""
 
 
 def with_plan(

@@ -75,6 +75,38 @@ def test_discharge_is_raised_once_nothing_charges() -> None:
     assert decision.over_kw == pytest.approx(0.0)
 
 
+def test_a_reading_within_the_tolerance_leaves_the_plan_alone() -> None:
+    # The plan holds the import at its 104 kW peak; the load reads 0.3 kW high.
+    cars = [_car("a", 6.0), _car("b", 6.0)]
+    within = guard(cars, load_kw=92.3, target_peak_kw=104.0, interval=_start(), tolerance_kw=0.5)
+    assert within.action is GuardAction.FOLLOW
+    assert within.setpoints_kw == {"a": 6.0, "b": 6.0}
+    # Two kW high is past it: the whole excess is cut, not only what exceeds the tolerance.
+    past = guard(cars, load_kw=94.0, target_peak_kw=104.0, interval=_start(), tolerance_kw=0.5)
+    assert past.action is GuardAction.CUT_CHARGING
+    assert past.import_kw == pytest.approx(104.0)
+    # Late in the interval the same reading moves the average less: it is left alone.
+    late = _start(imported_kwh=104.0 * 0.2, elapsed_h=0.2)
+    assert guard(
+        cars, load_kw=94.0, target_peak_kw=104.0, interval=late, tolerance_kw=0.5
+    ).action is (GuardAction.FOLLOW)
+
+
+def test_within_the_tolerance_nothing_is_discharged_either() -> None:
+    # Nothing charges, the load is 0.3 kW over: the plan's discharge stands, and a
+    # building with no car at all is not "over" for being within its tolerance.
+    cars = [_car("a", -2.0)]
+    decision = guard(cars, load_kw=102.3, target_peak_kw=100.0, interval=_start(), tolerance_kw=0.5)
+    assert (decision.action, decision.setpoints_kw) == (GuardAction.FOLLOW, {"a": -2.0})
+    alone = guard([], load_kw=100.3, target_peak_kw=100.0, interval=_start(), tolerance_kw=0.5)
+    assert alone.action is GuardAction.FOLLOW
+
+
+def test_a_negative_tolerance_is_refused() -> None:
+    with pytest.raises(PlannerInputError, match="tolerance_kw"):
+        guard([], load_kw=1.0, target_peak_kw=1.0, interval=_start(), tolerance_kw=-1.0)
+
+
 def test_the_interval_average_is_what_is_held() -> None:
     # Ten minutes at 120 kW already: the last five minutes may import only 60 kW.
     interval = _start(imported_kwh=120.0 * 10 / 60, elapsed_h=10 / 60)
@@ -138,6 +170,17 @@ def test_a_bad_load_is_refused() -> None:
         guard([], load_kw=float("nan"), target_peak_kw=10.0, interval=_start())
 
 
+def _clamped(cars: list[GuardCar], hours: float) -> dict[str, float]:
+    """The plan's setpoints within each car's room, netted (what the guard starts from)."""
+    powers = {
+        car.vehicle_id: min(max(car.planned_kw, -car.may_discharge_kw(hours)), car.max_charge_kw)
+        for car in cars
+    }
+    if any(power > 1e-9 for power in powers.values()):
+        powers = {vid: max(power, 0.0) for vid, power in powers.items()}
+    return powers
+
+
 cars_strategy = st.lists(
     st.builds(
         _car,
@@ -162,12 +205,24 @@ cars_strategy = st.lists(
     target_kw=st.floats(0, 300),
     elapsed_min=st.floats(0, 15),
     imported_kw=st.floats(-20, 300),
+    tolerance_kw=st.sampled_from([0.0, 0.5, 5.0]),
 )
 def test_rules_on_any_input(
-    cars: list[GuardCar], load_kw: float, target_kw: float, elapsed_min: float, imported_kw: float
+    cars: list[GuardCar],
+    load_kw: float,
+    target_kw: float,
+    elapsed_min: float,
+    imported_kw: float,
+    tolerance_kw: float,
 ) -> None:
     interval = _start(imported_kwh=imported_kw * elapsed_min / 60, elapsed_h=elapsed_min / 60)
-    decision = guard(cars, load_kw=load_kw, target_peak_kw=target_kw, interval=interval)
+    decision = guard(
+        cars,
+        load_kw=load_kw,
+        target_peak_kw=target_kw,
+        interval=interval,
+        tolerance_kw=tolerance_kw,
+    )
     hours = interval.remaining_h or interval.length_h
     powers = decision.setpoints_kw
     assert set(powers) == {car.vehicle_id for car in cars}
@@ -185,8 +240,17 @@ def test_rules_on_any_input(
     discharge = -sum(p for p in powers.values() if p < 0)
     planned_discharge = -sum(min(car.planned_kw, 0.0) for car in cars)
     assert discharge <= max(load_kw, 0.0) + planned_discharge + 1e-6
-    # Held, or reported as over.
-    if decision.action is not GuardAction.OVER:
+    # Within the tolerance the plan's setpoints stand (only netted and clamped).
+    within = (load_kw + sum(_clamped(cars, hours).values()) - decision.allowed_import_kw) * (
+        interval.remaining_h / interval.length_h
+    ) <= tolerance_kw
+    if within:
+        assert decision.action is GuardAction.FOLLOW
+    # Held (to the tolerance, while the plan is followed), or reported as over.
+    if decision.action is GuardAction.FOLLOW:
+        left = interval.remaining_h / interval.length_h
+        assert (decision.import_kw - decision.allowed_import_kw) * left <= tolerance_kw + 1e-6
+    elif decision.action is not GuardAction.OVER:
         assert decision.import_kw <= decision.allowed_import_kw + 1e-6
     else:
         assert decision.over_kw > 0
