@@ -362,6 +362,8 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
                 reason = "again"
         finally:
             self._planning = False
+            if not self._stopped:
+                self.guard.request(refresh=True)  # on the new plan (or on no plan)
 
     async def _async_plan_once(self, reason: str) -> None:
         now = self._clock()
@@ -395,7 +397,6 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self._publish(plan, comparison, start, statuses, load_source)
         await self.executor.async_execute(plan)
         await self._async_save()
-        self.guard.request(refresh=True)
 
     def _publish(
         self,

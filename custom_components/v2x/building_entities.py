@@ -31,9 +31,12 @@ from .building import (
     building_device_identifier,
     vehicle_device_identifier,
 )
+from .planner.guard import GuardAction
 from .registry import link_to_parent
 
 STEP_ATTRIBUTE_DECIMALS = 2
+GUARD_OFF = "off"
+"""The peak guard's state when it has nothing to hold (no plan, no demand charge)."""
 BUILDING_MODEL = "Vehicle-to-building peak shaving"
 
 
@@ -109,7 +112,7 @@ class V2BVehicleEntity(CoordinatorEntity[BuildingManager]):
 class BuildingSensorDescription(SensorEntityDescription):
     """A sensor of the building."""
 
-    value_fn: Callable[[BuildingStatus], float | None]
+    value_fn: Callable[[BuildingStatus], float | str | None]
     monetary: bool = False
 
 
@@ -146,6 +149,15 @@ BUILDING_SENSORS: tuple[BuildingSensorDescription, ...] = (
     ),
     _kw("peak_reduction", lambda s: s.comparison.peak_reduction_kw if s.comparison else None),
     _kw("billed_peak", lambda s: s.billed_peak_kw),
+    _kw("target_peak", lambda s: s.guard.target_peak_kw if s.guard else None),
+    _kw("interval_import", lambda s: s.interval_average_kw),
+    BuildingSensorDescription(
+        key="guard_action",
+        translation_key="guard_action",
+        device_class=SensorDeviceClass.ENUM,
+        options=[GUARD_OFF, *(action.value for action in GuardAction)],
+        value_fn=lambda s: s.guard.action.value if s.guard else GUARD_OFF,
+    ),
     _money("expected_cost_today", lambda s: s.cost_today),
     _money("expected_savings_today", lambda s: s.savings_today),
 )
@@ -166,6 +178,17 @@ def _plan_attributes(status: BuildingStatus) -> dict[str, Any]:
     }
 
 
+def _guard_attributes(status: BuildingStatus) -> dict[str, Any]:
+    guard = status.guard
+    if guard is None:
+        return {"allowed_import_kw": None, "import_kw": None, "over_kw": None}
+    return {
+        "allowed_import_kw": round(guard.allowed_import_kw, 3),
+        "import_kw": round(guard.import_kw, 3),
+        "over_kw": round(guard.over_kw, 3),
+    }
+
+
 class BuildingSensor(V2BEntity, SensorEntity):
     """A figure of the building's plan."""
 
@@ -179,17 +202,20 @@ class BuildingSensor(V2BEntity, SensorEntity):
             self._attr_native_unit_of_measurement = manager.hass.config.currency
 
     @property
-    def native_value(self) -> float | None:
+    def native_value(self) -> float | str | None:
         """The current value, rounded for display."""
         value = self.entity_description.value_fn(self.coordinator.data)
-        return None if value is None else round(float(value), 3)
+        return round(value, 3) if isinstance(value, float | int) else value
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """The planned peak carries the plan itself (for charts)."""
-        if self.entity_description.key != "planned_peak":
-            return None
-        return _plan_attributes(self.coordinator.data)
+        """The planned peak carries the plan itself (for charts), the guard what it did."""
+        key = self.entity_description.key
+        if key == "planned_peak":
+            return _plan_attributes(self.coordinator.data)
+        if key == "guard_action":
+            return _guard_attributes(self.coordinator.data)
+        return None
 
 
 class PlanFeasibleSensor(V2BEntity, BinarySensorEntity):

@@ -1010,3 +1010,84 @@ async def test_no_replan_after_stop(hass: HomeAssistant, building: BuildingManag
     assert await hass.config_entries.async_unload(building.entry.entry_id)
     building.request_replan("late")
     assert not building.planning
+
+
+# -- the real-time peak guard -----------------------------------------------------------------
+
+
+async def test_guard_is_off_without_a_demand_charge(
+    hass: HomeAssistant, building: BuildingManager
+) -> None:
+    assert building.data.plan is not None
+    assert state_of(hass, "sensor.office_peak_guard").state == "off"
+    assert state_of(hass, "sensor.office_peak_guard_target").state == "unknown"
+    assert building.data.guard is None
+
+
+async def test_guard_raises_discharge_when_the_meter_jumps(
+    hass: HomeAssistant,
+    make_building: MakeBuilding,
+    init_integration: MockConfigEntry,
+    frozen_clock: list[datetime],
+) -> None:
+    """The load jumps 2 kW above the plan's forecast: after 10 s the car discharges."""
+    manager = await make_building(**{CONF_DEMAND_CHARGE: 18.0})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    controller = runtime(init_integration).controller
+    planned_w = controller.setpoint_w
+    plan = manager.data.plan
+    assert plan is not None
+    assert planned_w is not None
+    assert planned_w > 0  # the plan charges the car a little at 14:05
+    assert state_of(hass, "sensor.office_peak_guard").state == "follow"
+    target = float(state_of(hass, "sensor.office_peak_guard_target").state)
+    assert target == pytest.approx(plan.peak_kw, abs=1e-3)
+
+    def meter(kw: float, after_s: float = 0.0) -> None:
+        frozen_clock[0] += timedelta(seconds=after_s)
+        hass.states.async_set(METER, str(kw), {"unit_of_measurement": "kW"})
+
+    meter(52.0)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    guard = state_of(hass, "sensor.office_peak_guard")
+    assert guard.state == "discharge"
+    assert controller.setpoint_w == planned_w  # not yet: a correction must hold 10 s
+    meter(52.1, after_s=11)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert controller.setpoint_w is not None
+    assert controller.setpoint_w < -1000  # charging stopped, discharge raised
+    assert manager.guard.corrections == 1
+    decision = manager.data.guard
+    assert decision is not None
+    assert decision.import_kw == pytest.approx(decision.allowed_import_kw)
+    attributes = state_of(hass, "sensor.office_peak_guard").attributes
+    assert attributes["over_kw"] == 0.0
+    # The load falls back: the plan's own setpoint returns at once.
+    meter(50.0, after_s=5)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert state_of(hass, "sensor.office_peak_guard").state == "follow"
+    assert controller.setpoint_w == planned_w
+    interval = float(state_of(hass, "sensor.office_import_this_billing_interval").state)
+    assert interval > 50.0  # the 16 s at 52 kW are in the interval's average
+
+
+async def test_guard_leaves_cars_it_does_not_drive_alone(
+    hass: HomeAssistant,
+    make_building: MakeBuilding,
+    init_integration: MockConfigEntry,
+    frozen_clock: list[datetime],
+) -> None:
+    """A car under someone else's session is not the plan's: the guard does not touch it."""
+    manager = await make_building(**{CONF_DEMAND_CHARGE: 18.0})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    controller = runtime(init_integration).controller
+    await controller.async_start(OperatingMode.CHARGE, power_w=3000)
+    await _replan(hass, manager)
+    assert manager.data.plan is not None
+    assert not manager.data.plan.vehicles  # manual: out of the plan
+    for after_s in (0, 11):
+        frozen_clock[0] += timedelta(seconds=after_s)
+        hass.states.async_set(METER, "80", {"unit_of_measurement": "kW"})
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert controller.setpoint_w == 3000
+    assert manager.guard.corrections == 0

@@ -101,8 +101,9 @@ class PeakTracker:
         """The interval under way at ``moment``: how long it has run, what it imported.
 
         The reading in force counts up to ``moment``. The part of the interval before
-        the first reading (Home Assistant started within it) is taken at the average
-        of the part that was measured.
+        the first reading (Home Assistant started within it) is left out: the interval
+        is as long as the part that was or will be measured, so the guard holds that
+        part's average at the target.
         """
         start = floor_to_step(moment, INTERVAL)
         elapsed_h = (instant(moment) - instant(start)).total_seconds() / 3600
@@ -113,11 +114,11 @@ class PeakTracker:
             since = max(instant(self._last[0]), instant(start))
             hours = (instant(moment) - since).total_seconds() / 3600
             energy, covered = energy + self._last[1] * hours, covered + hours
-        imported = energy * elapsed_h / covered if covered > 0 else 0.0
-        if covered <= 0:
-            elapsed_h = 0.0  # nothing measured yet: the interval counts from now
+        unmeasured_h = max(elapsed_h - covered, 0.0)
         return BillingInterval(
-            length_h=INTERVAL.total_seconds() / 3600, elapsed_h=elapsed_h, imported_kwh=imported
+            length_h=INTERVAL.total_seconds() / 3600 - unmeasured_h,
+            elapsed_h=elapsed_h - unmeasured_h,
+            imported_kwh=energy,
         )
 
     def as_dict(self) -> dict[str, Any]:

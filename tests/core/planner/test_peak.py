@@ -235,3 +235,27 @@ def test_spring_forward_intervals() -> None:
     assert tracker.peak_kw == pytest.approx(30.0)
     assert tracker.peak_at == start
     assert tracker.current_average_kw() == pytest.approx(0.0)
+
+
+def test_interval_so_far_counts_the_reading_in_force() -> None:
+    tracker = PeakTracker()
+    tracker.add(at(14, 10, 14), 100.0)  # in the 10:00 interval, in force until 10:16
+    tracker.add(at(14, 10, 16), 60.0)
+    # At 10:21 the 10:15 interval has run 6 minutes: one at 100 kW, five at 60 kW.
+    interval = tracker.interval_so_far(at(14, 10, 21))
+    assert interval.length_h == pytest.approx(0.25)
+    assert interval.elapsed_h == pytest.approx(0.1)
+    assert interval.imported_kwh == pytest.approx(100 / 60 + 60 * 5 / 60)
+
+
+def test_interval_so_far_before_any_reading_counts_from_the_first() -> None:
+    tracker = PeakTracker()
+    assert tracker.interval_so_far(at(14, 10, 0)).elapsed_h == 0.0
+    # Home Assistant started at 10:05: the interval is what is measured of it.
+    tracker.add(at(14, 10, 5), 50.0)
+    interval = tracker.interval_so_far(at(14, 10, 8))
+    assert interval.length_h == pytest.approx(10 / 60)
+    assert interval.elapsed_h == pytest.approx(3 / 60)
+    assert interval.imported_kwh == pytest.approx(2.5)
+    # Holding 52 kW over the 10 measured minutes: the 3 at 50 kW are made up in the 7 left.
+    assert interval.allowed_import_kw(52.0) == pytest.approx((52 * 10 - 50 * 3) / 7)
