@@ -1091,3 +1091,26 @@ async def test_guard_leaves_cars_it_does_not_drive_alone(
         await hass.async_block_till_done(wait_background_tasks=True)
     assert controller.setpoint_w == 3000
     assert manager.guard.corrections == 0
+
+
+async def test_an_absurd_meter_reading_is_refused_not_planned_on(
+    hass: HomeAssistant,
+    building: BuildingManager,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A meter that reads 1e21 kW (a unit or parsing mistake) makes no plan and no traceback."""
+    data = runtime(init_integration)
+    assert building.executor.owns(init_integration.entry_id, data)
+    hass.states.async_set(METER, "1e21", {"unit_of_measurement": "kW"})
+    building.request_replan("test")
+    await wait_idle(hass, building)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert building.data.plan is None
+    assert building.data.error is not None
+    assert "load_kw beyond" in building.data.error
+    assert state_of(hass, "sensor.office_planned_peak").attributes["error"] == building.data.error
+    assert "No V2B plan for Office" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert data.controller.session is None  # the plan's session stopped
+    assert state_of(hass, "sensor.office_peak_guard").state == "off"

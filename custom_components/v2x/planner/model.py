@@ -38,6 +38,52 @@ def _require_finite(owner: str, values: Mapping[str, float | FloatArray | None])
         raise PlannerInputError(f"{owner}: {', '.join(bad)} must be finite (NaN or infinity given)")
 
 
+MAX_MAGNITUDE = 1e6
+"""No building load (kW), price (per kWh), car or charger comes near this: a value
+beyond it is a unit or a parsing mistake, refused rather than planned on."""
+
+
+def _require_series(owner: str, values: Mapping[str, object]) -> None:
+    """Raise :class:`PlannerInputError` naming every per-step value that is no 1-D array.
+
+    ``None`` means "not set" and passes. A list, a scalar or a 2-D array would otherwise
+    fail deep inside NumPy or the solver with a message that names nothing.
+    """
+    bad = [
+        name
+        for name, value in values.items()
+        if value is not None
+        and not (
+            isinstance(value, np.ndarray)
+            and value.ndim == 1
+            and (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_)
+        )
+    ]
+    if bad:
+        raise PlannerInputError(
+            f"{owner}: {', '.join(bad)} must be one-dimensional NumPy arrays of numbers"
+        )
+
+
+def _step_problems(arrival: int, departure: int, steps: int) -> list[str]:
+    """What is wrong with a car's arrival and departure steps (whole, in order, in time)."""
+    fractional = [
+        name
+        for name, value in (("arrival", arrival), ("departure", departure))
+        if isinstance(value, bool) or not isinstance(value, int | np.integer)
+    ]
+    if fractional:
+        return [f"{' and '.join(fractional)} must be whole step numbers"]
+    problems = []
+    if not 0 <= arrival <= steps:
+        problems.append("arrival must lie within the horizon")
+    if departure < 0:
+        problems.append("departure must not lie in the past")
+    elif departure < arrival:
+        problems.append("departure must not be before arrival")
+    return problems
+
+
 @dataclass(frozen=True, slots=True)
 class VehicleSpec:
     """One car on one charger, as the planner sees it."""
@@ -86,10 +132,11 @@ class VehicleSpec:
             problems.append("round-trip efficiency must be in (0, 1]")
         if self.wear_cost_per_kwh < 0:
             problems.append("wear cost must not be negative")
-        if not 0 <= self.arrival_step <= steps:
-            problems.append("arrival must lie within the horizon")
-        if self.departure_step < 0:
-            problems.append("departure must not lie in the past")
+        if self.reserve_kwh > self.target_kwh:
+            problems.append("reserve must not be above the target")
+        if max(self.capacity_kwh, self.max_charge_kw, self.max_discharge_kw) > MAX_MAGNITUDE:
+            problems.append(f"capacity and charger limits must be below {MAX_MAGNITUDE:g}")
+        problems.extend(_step_problems(self.arrival_step, self.departure_step, steps))
         if problems:
             raise PlannerInputError(f"vehicle {self.vehicle_id}: " + ", ".join(problems))
 
@@ -142,6 +189,15 @@ class PlanInput:
 
     def validate(self) -> None:
         """Raise :class:`PlannerInputError` for inconsistent input."""
+        _require_series(
+            "plan input",
+            {
+                "load_kw": self.load_kw,
+                "price": self.price,
+                "export_price": self.export_price,
+                "demand_mask": self.demand_mask,
+            },
+        )
         _require_finite(
             "plan input",
             {
@@ -156,6 +212,23 @@ class PlanInput:
                 "time_limit_s": self.time_limit_s,
             },
         )
+        absurd = [
+            name
+            for name, value in (
+                ("load_kw", self.load_kw),
+                ("price", self.price),
+                ("export_price", self.export_price),
+                ("import_limit_kw", self.import_limit_kw),
+                ("export_limit_kw", self.export_limit_kw),
+                ("demand_charge_per_kw", self.demand_charge_per_kw),
+                ("billed_peak_kw", self.billed_peak_kw),
+            )
+            if value is not None and bool(np.any(np.abs(value) > MAX_MAGNITUDE))
+        ]
+        if absurd:
+            raise PlannerInputError(
+                f"plan input: {', '.join(absurd)} beyond ±{MAX_MAGNITUDE:g} cannot be real"
+            )
         steps = self.steps
         if steps == 0 or not self.step_h > 0:
             raise PlannerInputError("the horizon needs at least one step of positive length")

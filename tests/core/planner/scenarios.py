@@ -142,21 +142,18 @@ def _hundredths(low: int, high: int) -> st.SearchStrategy[float]:
 
 
 @st.composite
-def vehicles(
-    draw: st.DrawFn, vehicle_id: str, steps: int, step_h: float, *, sane_target: bool
-) -> VehicleSpec:
-    """A random car; ``sane_target`` keeps the target at or above the reserve."""
+def vehicles(draw: st.DrawFn, vehicle_id: str, steps: int, step_h: float) -> VehicleSpec:
+    """A random car the planner accepts: its target at or above its reserve, and it
+    leaves no earlier than it arrives (the planner refuses anything else)."""
     capacity = draw(st.integers(10, 80)) * 1.0
     reserve = capacity * draw(_hundredths(0, 50))
-    target = capacity * draw(_hundredths(0, 100))
-    if sane_target:
-        target = max(target, reserve)
+    target = max(capacity * draw(_hundredths(0, 100)), reserve)
     arrival = draw(st.integers(0, steps))
     return VehicleSpec(
         vehicle_id=vehicle_id,
         capacity_kwh=capacity,
         energy_kwh=capacity * draw(_hundredths(0, 100)),
-        departure_step=draw(st.integers(0, steps + 4)),
+        departure_step=draw(st.integers(arrival, steps + 4)),
         target_kwh=target,
         reserve_kwh=reserve,
         max_charge_kw=draw(st.sampled_from([0.0, 3.7, 6.0, 7.4, 11.0])),
@@ -177,7 +174,6 @@ def plan_inputs(
     max_steps: int = 24,
     import_limit: bool | None = None,
     negative_prices: bool = True,
-    sane_targets: bool = False,
 ) -> PlanInput:
     """A random small planning problem.
 
@@ -187,10 +183,7 @@ def plan_inputs(
     steps = draw(st.integers(min_steps, max_steps))
     step_h = draw(st.sampled_from([0.25, 0.5, 1.0]))
     count = draw(st.integers(min_cars, max_cars))
-    cars = tuple(
-        draw(vehicles(f"car{index}", steps, step_h, sane_target=sane_targets))
-        for index in range(count)
-    )
+    cars = tuple(draw(vehicles(f"car{index}", steps, step_h)) for index in range(count))
     load = np.asarray(draw(st.lists(_hundredths(-3000, 8000), min_size=steps, max_size=steps)))
     low_price = -20 if negative_prices else 0
     price = np.asarray(draw(st.lists(_hundredths(low_price, 60), min_size=steps, max_size=steps)))
