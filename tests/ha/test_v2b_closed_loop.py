@@ -106,9 +106,10 @@ async def test_the_guard_holds_the_peak_when_the_load_is_not_the_forecast(
     unguarded_kw = step.planned_kw + 5.0 * 10 / 15
     assert step.measured_kw < step.planned_kw + 0.005 * step.planned_kw < unguarded_kw
     assert result.guard_ticks.get("discharge", 0) > 8 * 60
-    # "Over" (the cars at their limit) only for the odd second in which a charger's
-    # power, read a second after the meter's, makes the building's own load look higher.
-    assert result.guard_ticks.get("over", 0) <= 5
+    # "Over" (the cars at their limit) only in passing: a charger's power is read a
+    # second after the meter's, which can make the building's own load look higher for
+    # a reading, and the entities show it until the next 10-second refresh.
+    assert result.guard_ticks.get("over", 0) <= 30
     # The extra discharge is recharged before the cars leave, so later plans hold a
     # slightly higher peak; the day's peak stays well below what the surprise alone made.
     assert result.measured_peak_kw < unguarded_kw - 1.5

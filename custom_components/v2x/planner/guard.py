@@ -26,6 +26,7 @@ from enum import StrEnum
 import math
 
 from .model import Plan, PlanInput, PlannerInputError, VehicleSpec, _require_finite
+from .policy import SOC_MARGIN_PCT
 
 _EPS_KW = 1e-9
 
@@ -301,7 +302,10 @@ def guard_cars(
         if vehicle is None or spec.vehicle_id not in hours_to_departure:
             continue
         soc = soc_pct.get(spec.vehicle_id)
-        energy = spec.energy_kwh if soc is None else soc / 100 * spec.capacity_kwh
+        # The lower end of a whole-percent reading, as the plan takes it.
+        energy = (
+            spec.energy_kwh if soc is None else (soc - SOC_MARGIN_PCT) / 100 * spec.capacity_kwh
+        )
         cars.append(
             GuardCar(
                 vehicle_id=spec.vehicle_id,

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings, strategies as st
+import numpy as np
 import pytest
 
+from custom_components.v2x.planner import lp
 from custom_components.v2x.planner.guard import (
     BillingInterval,
     GuardAction,
     GuardCar,
     guard,
+    guard_cars,
+    guard_target_kw,
 )
-from custom_components.v2x.planner.model import PlannerInputError
+from custom_components.v2x.planner.model import PlanInput, PlannerInputError
+
+from .scenarios import car as plan_car
 
 QUARTER = 0.25
 
@@ -254,3 +262,50 @@ def test_rules_on_any_input(
         assert decision.import_kw <= decision.allowed_import_kw + 1e-6
     else:
         assert decision.over_kw > 0
+
+
+def _office() -> PlanInput:
+    """Four steps at 100 kW, a demand charge, one car present and one that is not planned."""
+    return PlanInput(
+        step_h=QUARTER,
+        load_kw=np.array([100.0, 120.0, 100.0, 100.0]),
+        price=np.full(4, 0.2),
+        vehicles=(plan_car("in", departure_step=4, energy_kwh=30.0, target_kwh=20.0),),
+        demand_charge_per_kw=15.0,
+        demand_mask=np.array([True, True, True, False]),
+    )
+
+
+def test_the_target_is_the_plans_peak_while_the_demand_charge_applies() -> None:
+    data = _office()
+    plan = lp.solve(data)
+    assert guard_target_kw(data, plan) == pytest.approx(plan.peak_kw)
+    assert plan.peak_kw < 120.0  # the car shaves the 120 kW step
+    # An import limit below the peak caps it; outside the window only the limit is held.
+    assert guard_target_kw(replace(data, import_limit_kw=105.0), plan) == 105.0
+    outside = replace(data, demand_mask=np.array([False, True, True, False]))
+    assert guard_target_kw(outside, plan) is None
+    assert guard_target_kw(replace(outside, import_limit_kw=130.0), plan) == 130.0
+    assert guard_target_kw(replace(data, demand_charge_per_kw=0.0), plan) is None
+
+
+def test_guard_cars_read_the_soc_now_and_skip_cars_not_planned() -> None:
+    data = _office()
+    plan = lp.solve(data)
+    extra = plan_car("not planned", departure_step=4)
+    cars = guard_cars(
+        (*data.vehicles, extra),
+        plan,
+        soc_pct={"in": 50.0},
+        hours_to_departure={"in": -0.1, "not planned": 1.0},
+    )
+    assert [c.vehicle_id for c in cars] == ["in"]
+    (only,) = cars
+    assert only.planned_kw == pytest.approx(float(plan.vehicle("in").power_kw[0]))
+    assert only.energy_kwh == pytest.approx(0.495 * 40.0)  # the low end of "50 %"
+    assert only.hours_to_departure == 0.0  # overdue: leaving now
+    assert only.one_way_efficiency == pytest.approx(0.9)
+    # Without a reading the plan's energy stands; without a departure the car is skipped.
+    unknown = guard_cars(data.vehicles, plan, soc_pct={}, hours_to_departure={"in": 1.0})
+    assert unknown[0].energy_kwh == pytest.approx(30.0)
+    assert guard_cars(data.vehicles, plan, soc_pct={}, hours_to_departure={}) == []
