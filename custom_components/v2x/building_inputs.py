@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+import math
 from typing import Any, Final
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
@@ -46,6 +47,8 @@ def power_kw(hass: HomeAssistant, entity_id: str) -> float | None:
         value = float(state.state)
     except ValueError:
         return None
+    if not math.isfinite(value):
+        return None  # "nan" and "inf" parse as floats; no meter means them
     return value * kw_per_unit(state)
 
 

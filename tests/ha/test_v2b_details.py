@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -1114,3 +1115,46 @@ async def test_an_absurd_meter_reading_is_refused_not_planned_on(
     assert "Traceback" not in caplog.text
     assert data.controller.session is None  # the plan's session stopped
     assert state_of(hass, "sensor.office_peak_guard").state == "off"
+
+
+async def test_guard_readings_while_it_sends_or_plans_and_bad_readings(
+    hass: HomeAssistant,
+    make_building: MakeBuilding,
+    init_integration: MockConfigEntry,
+    frozen_clock: list[datetime],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Readings that arrive while a setpoint is on its way are coalesced; a re-plan that
+    starts meanwhile publishes itself; an impossible reading is logged, not used."""
+    manager = await make_building(
+        [init_integration.entry_id, MISSING], **{CONF_DEMAND_CHARGE: 18.0}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    planned_w = runtime(init_integration).controller.setpoint_w
+    hass.states.async_set(METER, "52", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    frozen_clock[0] += timedelta(seconds=11)
+    # Two readings in one go: the first one's setpoint is still being written (real
+    # Modbus) when the second arrives, and a re-plan starts before the write returns.
+    hass.states.async_set(METER, "52.1", {"unit_of_measurement": "kW"})
+    hass.states.async_set(METER, "52.2", {"unit_of_measurement": "kW"})
+    await asyncio.sleep(0)
+    manager.request_replan("test")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await wait_idle(hass, manager)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert manager.guard.corrections >= 1  # the first reading's correction was sent
+    assert manager.data.guard is not None  # and the guard looked again after the plan
+    assert planned_w is not None
+    # A reading no building makes (a unit or parsing mistake): logged, not acted on.
+    before = manager.guard.corrections
+    hass.states.async_set(METER, "1e21", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert "Peak guard: guard: load_kw" in caplog.text
+    after = manager.data
+    assert after.guard is None
+    assert manager.guard.corrections == before
+    # "nan" parses as a float, but it is no reading: the meter counts as unknown.
+    hass.states.async_set(METER, "nan", {"unit_of_measurement": "kW"})
+    assert manager.meter_import_kw() is None
+    assert "Traceback" not in caplog.text

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 import math
 
-from .model import Plan, PlanInput, PlannerInputError, VehicleSpec, _require_finite
+from .model import (
+    MAX_MAGNITUDE,
+    Plan,
+    PlanInput,
+    PlannerInputError,
+    VehicleSpec,
+    _require_finite,
+)
 from .policy import SOC_MARGIN_PCT
 
 _EPS_KW = 1e-9
@@ -192,9 +199,11 @@ def guard(
     if (
         not all(map(math.isfinite, (load_kw, target_peak_kw, tolerance_kw)))
         or min(target_peak_kw, tolerance_kw) < 0
+        or max(abs(load_kw), target_peak_kw) > MAX_MAGNITUDE
     ):
         raise PlannerInputError(
-            "guard: load_kw, target_peak_kw and tolerance_kw must be finite, the last two ≥ 0"
+            "guard: load_kw, target_peak_kw and tolerance_kw must be finite and below "
+            f"{MAX_MAGNITUDE:g}, the last two ≥ 0"
         )
     interval.validate()
     for car in cars:

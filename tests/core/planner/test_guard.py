@@ -176,6 +176,8 @@ def test_bad_intervals_are_refused_by_name(interval: BillingInterval, field: str
 def test_a_bad_load_is_refused() -> None:
     with pytest.raises(PlannerInputError, match="load_kw"):
         guard([], load_kw=float("nan"), target_peak_kw=10.0, interval=_start())
+    with pytest.raises(PlannerInputError, match="below 1e"):
+        guard([], load_kw=1e21, target_peak_kw=10.0, interval=_start())
 
 
 def _clamped(cars: list[GuardCar], hours: float) -> dict[str, float]:
