@@ -159,10 +159,8 @@ class PeakGuard:
         status = self._inputs.status()
         if self._inputs.planning():
             return  # the new plan publishes itself
-        before = status.guard
-        changed = (before is None) != (decision is None) or (
-            before is not None and decision is not None and before.action != decision.action
-        )
+        before = status.guard.action if status.guard is not None else None
+        changed = before != (decision.action if decision is not None else None)
         if changed or sent or self._refresh:
             self._refresh = False
             average = self._inputs.peak().current_average_kw()

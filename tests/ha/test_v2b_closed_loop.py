@@ -11,6 +11,7 @@ from datetime import date, time
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -22,6 +23,21 @@ from .closed_loop import Car, CoSimulation, Day, DayResult
 # An office afternoon: 100 kW, a 140 kW peak 14:00-15:00, then 90 kW until night.
 AFTERNOON = np.interp(np.arange(96) / 4, [0, 13, 14, 15, 15.5, 24], [90, 100, 140, 140, 90, 90])
 BENCHMARK_ENV = "V2X_CLOSED_LOOP_DAY"
+
+
+def _afternoon(actual_load_kw: np.ndarray[Any, np.dtype[np.float64]] | None = None) -> Day:
+    """A Wednesday (the peak price applies) 13:30-16:45, two cars in since midnight."""
+    return Day(
+        day=date(2026, 11, 18),
+        base_load_kw=AFTERNOON,
+        actual_load_kw=actual_load_kw,
+        start=time(13, 30),
+        end=time(16, 45),
+        cars=(
+            Car("bay 1", time(0), time(16, 30), 80.0),
+            Car("bay 2", time(0), time(16, 40), 75.0),
+        ),
+    )
 
 
 async def _run(hass: HomeAssistant, freezer: FrozenDateTimeFactory, day: Day) -> DayResult:
@@ -37,17 +53,7 @@ async def _run(hass: HomeAssistant, freezer: FrozenDateTimeFactory, day: Day) ->
 async def test_afternoon_follows_the_plan(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, allow_loopback: None
 ) -> None:
-    day = Day(
-        day=date(2026, 11, 18),  # a Wednesday: the peak price applies
-        base_load_kw=AFTERNOON,
-        start=time(13, 30),
-        end=time(16, 45),
-        cars=(
-            Car("bay 1", time(0), time(16, 30), 80.0),
-            Car("bay 2", time(0), time(16, 40), 75.0),
-        ),
-    )
-    result = await _run(hass, freezer, day)
+    result = await _run(hass, freezer, _afternoon())
 
     assert result.ticks == 3 * 3600 + 15 * 60
     assert result.watchdog_expiries == 0
@@ -85,18 +91,7 @@ async def test_the_guard_holds_the_peak_when_the_load_is_not_the_forecast(
     actual = np.repeat(AFTERNOON, 15)
     surprise = slice(14 * 60 + 20, 14 * 60 + 30)
     actual[surprise] += 5.0
-    day = Day(
-        day=date(2026, 11, 18),
-        base_load_kw=AFTERNOON,
-        actual_load_kw=actual,
-        start=time(13, 30),
-        end=time(16, 45),
-        cars=(
-            Car("bay 1", time(0), time(16, 30), 80.0),
-            Car("bay 2", time(0), time(16, 40), 75.0),
-        ),
-    )
-    result = await _run(hass, freezer, day)
+    result = await _run(hass, freezer, _afternoon(actual_load_kw=actual))
 
     assert result.late_settles == 0
     step = next(step for step in result.steps if step.start.time() == time(14, 15))

@@ -1017,6 +1017,15 @@ async def test_no_replan_after_stop(hass: HomeAssistant, building: BuildingManag
 # -- the real-time peak guard -----------------------------------------------------------------
 
 
+async def _guarded(
+    hass: HomeAssistant, make_building: MakeBuilding, vehicles: list[str] | None = None
+) -> BuildingManager:
+    """A building with a demand charge, planned, its guard's first look done."""
+    manager = await make_building(vehicles, **{CONF_DEMAND_CHARGE: 18.0})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return manager
+
+
 async def test_guard_is_off_without_a_demand_charge(
     hass: HomeAssistant, building: BuildingManager
 ) -> None:
@@ -1033,8 +1042,7 @@ async def test_guard_raises_discharge_when_the_meter_jumps(
     frozen_clock: list[datetime],
 ) -> None:
     """The load jumps 2 kW above the plan's forecast: after 10 s the car discharges."""
-    manager = await make_building(**{CONF_DEMAND_CHARGE: 18.0})
-    await hass.async_block_till_done(wait_background_tasks=True)
+    manager = await _guarded(hass, make_building)
     controller = runtime(init_integration).controller
     planned_w = controller.setpoint_w
     plan = manager.data.plan
@@ -1080,8 +1088,7 @@ async def test_guard_leaves_cars_it_does_not_drive_alone(
     frozen_clock: list[datetime],
 ) -> None:
     """A car under someone else's session is not the plan's: the guard does not touch it."""
-    manager = await make_building(**{CONF_DEMAND_CHARGE: 18.0})
-    await hass.async_block_till_done(wait_background_tasks=True)
+    manager = await _guarded(hass, make_building)
     controller = runtime(init_integration).controller
     await controller.async_start(OperatingMode.CHARGE, power_w=3000)
     await _replan(hass, manager)
@@ -1127,10 +1134,7 @@ async def test_guard_readings_while_it_sends_or_plans_and_bad_readings(
 ) -> None:
     """Readings that arrive while a setpoint is on its way are coalesced; a re-plan that
     starts meanwhile publishes itself; an impossible reading is logged, not used."""
-    manager = await make_building(
-        [init_integration.entry_id, MISSING], **{CONF_DEMAND_CHARGE: 18.0}
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
+    manager = await _guarded(hass, make_building, [init_integration.entry_id, MISSING])
     planned_w = runtime(init_integration).controller.setpoint_w
     hass.states.async_set(METER, "52", {"unit_of_measurement": "kW"})
     await hass.async_block_till_done(wait_background_tasks=True)
