@@ -1,12 +1,12 @@
 """Vehicle-to-building peak shaving: the Home Assistant side of the planner.
 
 Every 15 minutes (and at once when a car arrives or leaves, a charger stops
-answering, or a departure or target changes) the manager gathers the cars that
-are plugged in, the building's load forecast and the tariff, solves the plan in
-the executor, and sends each car's setpoint for the current step to its charger
-(:mod:`.building_execution`). It also tracks the peak already billed in the period
-and keeps the departures, targets and today's ledger in storage
-(:mod:`.building_store`). The rules are pure (:mod:`.planner`).
+answering, or a departure or target changes) the manager has a plan made
+(:mod:`.building_planning`) and its setpoints sent (:mod:`.building_execution`);
+between plans the peak guard (:mod:`.building_guard`) corrects them on every meter
+reading. The manager tracks the peak already billed in the period and keeps the
+departures, targets and today's ledger in storage (:mod:`.building_store`). The
+rules are pure (:mod:`.planner`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from homeassistant.util import dt as dt_util
 from .building_execution import PlanExecutor
 from .building_guard import GuardInputs, PeakGuard
 from .building_inputs import BuildingReadings, async_learn_profile
+from .building_planning import Presence, async_plan_once
 from .building_settings import building_option, tariff
 from .building_store import BuildingStore
 from .building_vehicles import CarBays
@@ -34,27 +35,14 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .helpers import CoordinatorListeners
+from .helpers import CoalescedJob, CoordinatorListeners
 from .models import BUILDING_PLATFORMS, ChargerRuntimeData, EntryKind, charger_runtime
-from .planner.baseline import Comparison, compare
 from .planner.ledger import Ledger
-from .planner.lp import PlannerError, solve
-from .planner.model import Plan, PlanInput, PlannerInputError
+from .planner.model import PlanInput
 from .planner.peak import PeakTracker
-from .planner.report import (
-    BuildingStatus,
-    VehicleStatus,
-    diagnostics,
-    plan_response,
-    statuses_with_plan,
-)
-from .planner.schedule import STEP, next_departure
-from .planner.series import (
-    LoadProfile,
-    TimeOfUseTariff,
-    floor_to_step,
-    instant,
-)
+from .planner.report import BuildingStatus, VehicleStatus, diagnostics, plan_response
+from .planner.schedule import RELEARN_EVERY, STEP, next_departure, tick_work
+from .planner.series import LoadProfile, TimeOfUseTariff
 
 __all__ = [
     "RELEARN_EVERY",
@@ -69,7 +57,6 @@ __all__ = [
 ]
 
 TICK: Final = timedelta(seconds=10)
-RELEARN_EVERY: Final = timedelta(hours=6)
 
 
 def building_device_identifier(entry_id: str) -> tuple[str, str]:
@@ -108,7 +95,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self.meter = self.readings.meter
         self.forecast_entity = self.readings.forecast_entity
         self.price_entity = self.readings.price_entity
-        self._clock = clock or local_now
+        self.clock = clock or local_now
         self._tick = tick
         self._store = BuildingStore(hass, entry.entry_id)
         self.peak = PeakTracker(billing_day=self._billing_day)
@@ -126,35 +113,34 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
                 plan_input=lambda: self.last_input,
                 peak=lambda: self.peak,
                 charger=self._charger,
-                clock=self._clock,
-                planning=lambda: self._planning,
+                clock=self.clock,
+                planning=lambda: self.planning,
                 publish=self.async_set_updated_data,
             ),
         )
-        self._step_start: datetime | None = None
-        self._signature: tuple[tuple[str, bool, str | None], ...] = ()
-        self._planning = False
-        self._again = False
+        self.planned_step: datetime | None = None
+        """The step the last plan was made for."""
+        self.planned_presence: Presence = ()
+        """The cars' :meth:`presence` when the last plan was made."""
+        self._reason = "start"
+        self._plans = CoalescedJob(
+            hass,
+            f"{DOMAIN} v2b plan",
+            lambda: async_plan_once(self, self._reason),
+            keep_going=lambda: not self._stopped,
+            after=self._after_plan,
+        )
         self._last_learned: datetime | None = None
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._charger_listeners = CoordinatorListeners(self._async_on_charger_update)
         self._stopped = False
         self.last_input: PlanInput | None = None
-        self.data = BuildingStatus(
-            plan=None,
-            comparison=None,
-            start=None,
-            vehicles={},
-            billed_peak_kw=0.0,
-            cost_today=None,
-            savings_today=None,
-            load_source="none",
-        )
+        self.data = BuildingStatus.unplanned()
 
     @property
     def planning(self) -> bool:
         """Whether a plan is being solved now (requests meanwhile are coalesced)."""
-        return self._planning
+        return self._plans.running
 
     @property
     def ledger(self) -> Ledger:
@@ -205,7 +191,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     def departure(self, vehicle_id: str, now: datetime | None = None) -> datetime:
         """The car's next departure."""
-        return self.bays.departure(vehicle_id, now or self._clock())
+        return self.bays.departure(vehicle_id, now or self.clock())
 
     def target_soc(self, vehicle_id: str) -> float:
         """The car's target state of charge at departure."""
@@ -220,7 +206,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
     ) -> None:
         """Set the next departure and/or target of one car, then plan again."""
         self.bays.override(vehicle_id, departure, target_soc_pct)
-        await self._async_save()
+        await self.async_save()
         self.request_replan("departure")
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -247,7 +233,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self._unsubscribe.clear()
         self._charger_listeners.clear()
         await self.executor.async_shutdown()
-        await self._async_save()
+        await self.async_save()
 
     async def _async_on_started(self, _hass: HomeAssistant | None = None) -> None:
         await self.async_learn_profile()
@@ -256,12 +242,13 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
     async def _async_update_data(self) -> BuildingStatus:
         return self.data
 
-    async def _async_save(self) -> None:
+    async def async_save(self) -> None:
+        """Keep the billed peak, today's ledger and the cars' overrides in storage."""
         await self._store.async_save(self.peak, self._ledger, self._cars)
 
     async def async_learn_profile(self) -> None:
         """Learn the load per weekday and 15 minutes from the meter's statistics."""
-        now = self._clock()
+        now = self.clock()
         self._last_learned = now
         profile = await async_learn_profile(self.hass, self.meter, now)
         if profile is not None:
@@ -285,10 +272,10 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     @callback
     def _async_on_charger_update(self) -> None:
-        if self._signature != self._presence():
+        if self.planned_presence != self.presence():
             self.request_replan("vehicles")
 
-    def _presence(self) -> tuple[tuple[str, bool, str | None], ...]:
+    def presence(self) -> Presence:
         """Each car's availability and reason: a change of either is worth a new plan.
 
         A car plugged in without a SoC yet changes only its reason, and needs its probe.
@@ -319,25 +306,26 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         """A new meter reading: into the billed peak, and the guard looks at it."""
         if self._stopped:
             return
-        self._record_import(self._clock())
+        self._record_import(self.clock())
         self.guard.request()
 
     async def _async_on_tick(self, _now: Any = None) -> None:
-        now = self._clock()
+        now = self.clock()
         self._record_import(now)
-        step = floor_to_step(now, STEP)
-        if (
-            self._last_learned is not None
-            and instant(now) - instant(self._last_learned) >= RELEARN_EVERY
-        ):
-            self.hass.async_create_task(self.async_learn_profile(), f"{DOMAIN} learn load")
         self._follow_chargers()
-        if self._step_start is None or instant(step) != instant(self._step_start):
-            status = self.data  # book the step that just ended into today's ledger
-            self._ledger.close_step(status.plan, status.comparison, self._step_start, step)
-            self.request_replan("step")
-        elif self._signature != self._presence():
-            self.request_replan("vehicles")
+        work = tick_work(
+            now,
+            planned_step=self.planned_step,
+            learned_at=self._last_learned,
+            presence_changed=self.planned_presence != self.presence(),
+        )
+        if work.relearn:
+            self.hass.async_create_task(self.async_learn_profile(), f"{DOMAIN} learn load")
+        if work.new_step:  # book the step that just ended into today's ledger
+            status = self.data
+            self._ledger.close_step(status.plan, status.comparison, self.planned_step, work.step)
+        if work.replan:
+            self.request_replan("step" if work.new_step else "vehicles")
         else:
             self.guard.request(refresh=True)
 
@@ -346,82 +334,12 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         """Plan again as soon as possible (coalesced while a solve runs)."""
         if self._stopped:
             return
-        if self._planning:
-            self._again = True
-            return
-        self._planning = True
-        self.hass.async_create_background_task(self._async_plan_loop(reason), f"{DOMAIN} v2b plan")
+        self._reason = "again" if self._plans.running else reason
+        self._plans.request()
 
-    async def _async_plan_loop(self, reason: str) -> None:
-        try:
-            while True:
-                self._again = False
-                await self._async_plan_once(reason)
-                if not self._again or self._stopped:
-                    return
-                reason = "again"
-        finally:
-            self._planning = False
-            if not self._stopped:
-                self.guard.request(refresh=True)  # on the new plan (or on no plan)
-
-    async def _async_plan_once(self, reason: str) -> None:
-        now = self._clock()
-        start = floor_to_step(now, STEP)
-        self._step_start = start
-        self._signature = self._presence()
-        vehicles, statuses = self.bays.plan_inputs(
-            now, start, self.executor.availability, self.vehicle_name
-        )
-        data, load_source = self.readings.plan_input(
-            start, vehicles, self.profile, self.entry.options, self.peak.peak_kw
-        )
-        self.last_input = data
-        LOGGER.debug("Planning %s (%s): %d cars", self.entry.title, reason, len(vehicles))
-        try:
-            plan = await self.hass.async_add_executor_job(solve, data)
-        except (PlannerError, PlannerInputError) as err:
-            LOGGER.warning("No V2B plan for %s: %s", self.entry.title, err)
-            self._publish(None, None, start, statuses, load_source, error=str(err))
-            await self.executor.async_release_all()
-            return
-        comparison = compare(data, plan)
-        statuses = statuses_with_plan(statuses, vehicles, plan)
-        for vehicle in plan.vehicles:
-            if vehicle.shortfall_kwh > 1e-3:
-                LOGGER.warning(
-                    "%s will be %.1f kWh short of its target at departure",
-                    self.vehicle_name(vehicle.vehicle_id),
-                    vehicle.shortfall_kwh,
-                )
-        self._publish(plan, comparison, start, statuses, load_source)
-        await self.executor.async_execute(plan)
-        await self._async_save()
-
-    def _publish(
-        self,
-        plan: Plan | None,
-        comparison: Comparison | None,
-        start: datetime,
-        statuses: dict[str, VehicleStatus],
-        load_source: str,
-        *,
-        error: str | None = None,
-    ) -> None:
-        cost, savings = self._ledger.expected_today(plan, comparison, start, STEP)
-        self.async_set_updated_data(
-            BuildingStatus(
-                plan=plan,
-                comparison=comparison,
-                start=start,
-                vehicles=statuses,
-                billed_peak_kw=self.peak.peak_kw,
-                cost_today=cost,
-                savings_today=savings,
-                load_source=load_source,
-                error=error,
-            )
-        )
+    def _after_plan(self) -> None:
+        if not self._stopped:
+            self.guard.request(refresh=True)  # on the new plan (or on no plan)
 
     # -- output ------------------------------------------------------------------------
 

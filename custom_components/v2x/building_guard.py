@@ -20,6 +20,7 @@ from homeassistant.core import HomeAssistant, callback
 from .building_execution import PlanExecutor
 from .building_inputs import BuildingReadings
 from .const import DOMAIN, LOGGER
+from .helpers import CoalescedJob
 from .models import ChargerRuntimeData
 from .planner.guard import GuardAction, GuardDecision, guard, guard_cars, guard_target_kw
 from .planner.model import PlanInput, PlannerInputError
@@ -64,12 +65,10 @@ class PeakGuard:
         inputs: GuardInputs,
     ) -> None:
         """Guard the building whose meter ``readings`` reads, through ``executor``."""
-        self._hass = hass
         self._readings = readings
         self._executor = executor
         self._inputs = inputs
-        self._running = False
-        self._again = False
+        self._job = CoalescedJob(hass, f"{DOMAIN} v2b guard", self._async_once)
         self._refresh = False
         self._wanted_since: datetime | None = None
         self.corrections = 0
@@ -83,21 +82,7 @@ class PeakGuard:
         and with ``refresh`` (the building's 10-second tick), not on every reading.
         """
         self._refresh = self._refresh or refresh
-        if self._running:
-            self._again = True
-            return
-        self._running = True
-        self._hass.async_create_background_task(self._async_loop(), f"{DOMAIN} v2b guard")
-
-    async def _async_loop(self) -> None:
-        try:
-            while True:
-                self._again = False
-                await self._async_once()
-                if not self._again:
-                    return
-        finally:
-            self._running = False
+        self._job.request()
 
     def decide(self) -> GuardDecision | None:
         """The guard's decision for now; None when there is nothing to guard."""

@@ -1,11 +1,11 @@
-"""Helpers shared by the HA layer: battery commands, selectors, listeners."""
+"""Helpers shared by the HA layer: battery commands, selectors, listeners, coalesced jobs."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from homeassistant.core import CALLBACK_TYPE
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -88,3 +88,50 @@ class CoordinatorListeners:
         for _, unsubscribe in self._listeners.values():
             unsubscribe()
         self._listeners.clear()
+
+
+class CoalescedJob:
+    """One background job run again, once, for every request made while it runs.
+
+    A request while the job is idle starts it; requests while it runs are coalesced
+    into one more run right after, so the job always sees the newest state and never
+    runs twice at once. ``after`` runs once the job stops, whatever it raised.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        name: str,
+        job: Callable[[], Awaitable[None]],
+        *,
+        keep_going: Callable[[], bool] = lambda: True,
+        after: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Run ``job`` on request; ``keep_going`` false ends a run early."""
+        self._hass = hass
+        self._name = name
+        self._job = job
+        self._keep_going = keep_going
+        self._after = after
+        self.running = False
+        self._again = False
+
+    @callback
+    def request(self) -> None:
+        """Run the job now, or once more when the current run ends."""
+        if self.running:
+            self._again = True
+            return
+        self.running = True
+        self._hass.async_create_background_task(self._async_loop(), self._name)
+
+    async def _async_loop(self) -> None:
+        try:
+            while True:
+                self._again = False
+                await self._job()
+                if not self._again or not self._keep_going():
+                    return
+        finally:
+            self.running = False
+            self._after()

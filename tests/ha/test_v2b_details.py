@@ -268,7 +268,7 @@ async def test_tick_relearns_the_profile_every_six_hours(
 async def test_replan_requests_are_coalesced(
     hass: HomeAssistant, building: BuildingManager
 ) -> None:
-    with patch("custom_components.v2x.building.solve", wraps=solve) as spy:
+    with patch("custom_components.v2x.building_planning.solve", wraps=solve) as spy:
         building.request_replan("one")
         building.request_replan("two")
         building.request_replan("three")
@@ -624,7 +624,7 @@ async def test_planner_failure_publishes_no_plan_and_releases_the_car(
     data = runtime(init_integration)
     assert data.controller.mode is OperatingMode.DISCHARGE
     assert building.executor.owns(vehicle_id, data)
-    with patch("custom_components.v2x.building.solve", side_effect=error):
+    with patch("custom_components.v2x.building_planning.solve", side_effect=error):
         building.request_replan("test")
         await wait_idle(hass, building)
         # A step that passes without a plan costs nothing in the ledger.
@@ -690,7 +690,7 @@ async def test_refused_commands_are_logged(
     failing_stop = AsyncMock(side_effect=HomeAssistantError("no answer"))
     with (
         patch.object(controller, "async_stop", failing_stop),
-        patch("custom_components.v2x.building.solve", side_effect=PlannerError("none")),
+        patch("custom_components.v2x.building_planning.solve", side_effect=PlannerError("none")),
     ):
         building.request_replan("test")
         await wait_idle(hass, building)
@@ -787,7 +787,7 @@ async def test_bay_without_charger_and_saved_state(
     # Without a plan, the car the plan drove is released; the bay without a charger is skipped.
     data = runtime(init_integration)
     assert manager.executor.owns(vehicle_id, data)
-    with patch("custom_components.v2x.building.solve", side_effect=PlannerError("none")):
+    with patch("custom_components.v2x.building_planning.solve", side_effect=PlannerError("none")):
         manager.request_replan("test")
         await wait_idle(hass, manager)
     assert manager.data.plan is None

@@ -52,6 +52,11 @@ class BuildingStatus:
     interval_average_kw: float | None = None
     """The average grid import of the billing interval under way, so far."""
 
+    @classmethod
+    def unplanned(cls) -> BuildingStatus:
+        """A building before its first plan."""
+        return cls(None, None, None, {}, 0.0, None, None, "none")
+
 
 def with_plan(
     status: VehicleStatus,

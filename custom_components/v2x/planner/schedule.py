@@ -1,21 +1,55 @@
-"""When things happen in a V2B plan: its steps, today's steps, a car's next departure.
+"""When things happen in a V2B plan: its steps, a tick's work, a car's next departure.
 
 Pure functions, no Home Assistant imports.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .series import instant
+from .series import floor_to_step, instant
 
 STEP: Final = timedelta(minutes=15)
 HORIZON_STEPS: Final = 96
 DEPARTURE_GRACE: Final = timedelta(hours=2)
+RELEARN_EVERY: Final = timedelta(hours=6)
+"""How often the building's load profile is learned again from its history."""
+
+
+@dataclass(frozen=True, slots=True)
+class TickWork:
+    """What a building's regular tick has to do."""
+
+    step: datetime
+    """The step ``now`` is in."""
+    relearn: bool
+    """The load profile is due to be learned again."""
+    new_step: bool
+    """A step began since the last plan: book the one that ended, plan the new one."""
+    replan: bool
+    """Plan again (a new step, or a car came, went, or changed its availability)."""
+
+
+def tick_work(
+    now: datetime,
+    *,
+    planned_step: datetime | None,
+    learned_at: datetime | None,
+    presence_changed: bool,
+) -> TickWork:
+    """What is due at ``now``, for a building last planned for ``planned_step``.
+
+    Learning waits for the first one (made at start); a building never planned plans.
+    """
+    step = floor_to_step(now, STEP)
+    relearn = learned_at is not None and instant(now) - instant(learned_at) >= RELEARN_EVERY
+    new_step = planned_step is None or instant(step) != instant(planned_step)
+    return TickWork(step, relearn=relearn, new_step=new_step, replan=new_step or presence_changed)
 
 
 def parse_time(value: object, fallback: object) -> time:

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 
 from custom_components.v2x.planner.schedule import (
     DEPARTURE_GRACE,
+    RELEARN_EVERY,
     STEP,
     next_departure,
     parse_time,
+    tick_work,
     todays_steps,
 )
 from custom_components.v2x.planner.series import step_starts
@@ -48,3 +50,40 @@ def test_parse_time_falls_back() -> None:
     assert parse_time("07:45", "08:00") == time(7, 45)
     assert parse_time("7 o'clock", "08:00") == time(8, 0)
     assert parse_time(None, "08:00:00") == time(8, 0)
+
+
+def test_a_building_never_planned_plans_and_waits_to_learn() -> None:
+    work = tick_work(NOW, planned_step=None, learned_at=None, presence_changed=False)
+    assert work.step == NOW.replace(minute=0)
+    assert (work.new_step, work.replan, work.relearn) == (True, True, False)
+
+
+def test_the_same_step_plans_again_only_when_a_car_changed() -> None:
+    step = NOW.replace(minute=0)
+    quiet = tick_work(NOW, planned_step=step, learned_at=NOW, presence_changed=False)
+    assert (quiet.new_step, quiet.replan, quiet.relearn) == (False, False, False)
+    moved = tick_work(NOW, planned_step=step, learned_at=NOW, presence_changed=True)
+    assert (moved.new_step, moved.replan) == (False, True)
+
+
+def test_a_new_step_books_and_plans_and_learning_is_due_after_six_hours() -> None:
+    step = NOW.replace(minute=0)
+    later = NOW + STEP
+    work = tick_work(
+        later, planned_step=step, learned_at=later - RELEARN_EVERY, presence_changed=False
+    )
+    assert work.step == step + STEP
+    assert (work.new_step, work.replan, work.relearn) == (True, True, True)
+    early = tick_work(
+        later,
+        planned_step=step,
+        learned_at=later - RELEARN_EVERY + timedelta(seconds=1),
+        presence_changed=False,
+    )
+    assert early.relearn is False
+
+
+def test_the_same_instant_in_another_zone_is_the_same_step() -> None:
+    step_utc = NOW.replace(minute=0).astimezone(ZoneInfo("UTC"))
+    work = tick_work(NOW, planned_step=step_utc, learned_at=None, presence_changed=False)
+    assert work.new_step is False
