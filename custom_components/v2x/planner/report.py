@@ -55,7 +55,16 @@ class BuildingStatus:
     @classmethod
     def unplanned(cls) -> BuildingStatus:
         """A building before its first plan."""
-        return cls(None, None, None, {}, 0.0, None, None, "none")
+        return cls(
+            plan=None,
+            comparison=None,
+            start=None,
+            vehicles={},
+            billed_peak_kw=0.0,
+            cost_today=None,
+            savings_today=None,
+            load_source="none",
+        )
 
 
 def with_plan(
