@@ -27,7 +27,6 @@ from datetime import date, datetime, time, timedelta
 import time as _time
 from typing import Any, TypeVar
 
-from freezegun import api as freezegun_api
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
@@ -65,30 +64,15 @@ from simulator.clock import SimClock
 from simulator.quasar import QuasarConfig, QuasarTwin
 from simulator.world import ScenarioConfig, Simulation
 from tests.ha.flows import FAMILY_QUASAR1
+from tests.ha.helpers import real_seconds, settle
 
 METER = "sensor.closed_loop_building_power"
 FORECAST = "sensor.closed_loop_load_forecast"
 STEP = timedelta(minutes=15)
 STEPS_PER_DAY = 96
 TICK = timedelta(seconds=1)
-SETTLE_S = 10.0
-"""Real seconds a tick waits for Home Assistant to finish before the clock moves on.
-
-Only a task that waits for a timer would take longer (the virtual clock stands still
-while a tick settles); it would continue on the next ticks, as in production, and the
-tick counts as late. A plan's solve or a poll on a slow, loaded machine (coverage on
-two cores) is not a timer: the clock waits for it. With a budget of a fraction of a
-second it did not, and which plans were made, and so the day's peak, depended on the
-machine's speed (a measured peak of 134.25 kW against 132.35 planned, only in CI).
-"""
-
 SETUP_LEAD = timedelta(minutes=1)
 _T = TypeVar("_T")
-
-
-def _real_seconds() -> float:
-    """Real time, read through the module so that freezegun does not replace it."""
-    return float(freezegun_api.real_perf_counter())
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,15 +227,17 @@ class CoSimulation:
     # -- virtual time ---------------------------------------------------------------
 
     async def _settle(self) -> bool:
-        """Let Home Assistant finish what the last tick started; False if it ran late."""
-        waiting = asyncio.ensure_future(self.hass.async_block_till_done(wait_background_tasks=True))
-        started = _real_seconds()
-        while not waiting.done():
-            await asyncio.sleep(0)
-            if _real_seconds() - started > SETTLE_S:
-                waiting.cancel()
-                return False
-        return True
+        """Let Home Assistant finish what the last tick started; False if it ran late.
+
+        Only a task that waits for a timer would take longer than the budget (the virtual
+        clock stands still while a tick settles); it would continue on the next ticks, as
+        in production, and the tick counts as late. A plan's solve or a poll on a slow,
+        loaded machine (coverage on two cores) is not a timer: the clock waits for it.
+        With a budget of a fraction of a second it did not, and which plans were made,
+        and so the day's peak, depended on the machine's speed (a measured peak of
+        134.25 kW against 132.35 planned, only in CI).
+        """
+        return await settle(self.hass)
 
     async def _run(self, awaitable: Awaitable[_T]) -> _T:
         """Await something that needs time to pass (set-up, unload) in 10 ms steps."""
@@ -460,7 +446,7 @@ class CoSimulation:
     async def async_run(self) -> DayResult:
         """Run the day tick by tick; return the measurements."""
         result = self.result
-        started = _real_seconds()
+        started = real_seconds()
         tick_h = TICK.total_seconds() / 3600
         step_h = STEP.total_seconds() / 3600
         # What the set-up started (the first plan and its writes) finishes before the
@@ -510,5 +496,5 @@ class CoSimulation:
                 )
                 step_start, grid_kwh, vehicles_kwh, planned = moment, 0.0, 0.0, None
                 car_moved = False
-        result.wall_s = _real_seconds() - started
+        result.wall_s = real_seconds() - started
         return result

@@ -3,7 +3,9 @@
 Two ways to let time pass, for two kinds of wait:
 
 * the integration's own timers (a site's tick and restore delay, a building's tick, the
-  ECHONET scan) are moved with :func:`fire_timers`, which runs them at once;
+  ECHONET scan) are moved with :func:`fire_timers`, which runs them at once, once what
+  is already under way (a poll waiting for its reply) has finished: firing a request's
+  timeout while its reply is on the way is a race no real clock runs;
 * what really takes wall-clock time, the simulator's devices answering over loopback
   sockets, their physics running on the simulator's clock, a plan being solved in an
   executor thread, is awaited with :func:`wait_until`, which polls and fails with a
@@ -16,6 +18,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
+from freezegun import api as freezegun_api
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -25,6 +28,29 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.v2x.building import BuildingManager
 
 POLL_S = 0.02
+SETTLE_S = 10.0
+"""Real seconds :func:`settle` waits for what Home Assistant has under way."""
+
+
+def real_seconds() -> float:
+    """Real time, read through freezegun's module so that a frozen clock does not stop it."""
+    return float(freezegun_api.real_perf_counter())
+
+
+async def settle(hass: HomeAssistant, seconds: float = SETTLE_S) -> bool:
+    """Let Home Assistant finish its tasks, background ones too; False if they ran late.
+
+    Polls in real time rather than waiting on a timer, so that it returns even when the
+    test's clock is frozen, and a task waiting for a timer does not hold it for ever.
+    """
+    waiting = asyncio.ensure_future(hass.async_block_till_done(wait_background_tasks=True))
+    started = real_seconds()
+    while not waiting.done():
+        await asyncio.sleep(0)
+        if real_seconds() - started > seconds:
+            waiting.cancel()
+            return False
+    return True
 
 
 async def setup_entry[RuntimeT](
@@ -49,7 +75,13 @@ async def unload_entries(hass: HomeAssistant, *entries: MockConfigEntry) -> None
 
 
 async def fire_timers(hass: HomeAssistant, seconds: float) -> None:
-    """Run every Home Assistant timer due within ``seconds``, and what the timers start."""
+    """Run every Home Assistant timer due within ``seconds``, and what the timers start.
+
+    What is under way settles first: the timers fired include a request's own timeout,
+    and one fired while the device's reply is already on its way would count an answered
+    request as unanswered (and pymodbus 3.8 raises when that late reply arrives).
+    """
+    await settle(hass)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
     await hass.async_block_till_done()
 

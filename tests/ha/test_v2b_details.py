@@ -63,7 +63,14 @@ from simulator.world import Simulation
 
 from . import test_v2b
 from .conftest import device_with, runtime, state_of
-from .helpers import fire_timers, refresh_until, wait_for_plan, wait_idle, wait_until
+from .helpers import (
+    fire_timers,
+    refresh_until,
+    settle,
+    wait_for_plan,
+    wait_idle,
+    wait_until,
+)
 from .test_v2b import METER, _now, v2b_entry
 
 FORECAST = "sensor.load_forecast"
@@ -237,8 +244,9 @@ async def test_billed_peak_counts_the_cars_when_the_meter_excludes_them(
     powers: list[float] = []
     for minutes in (15, 20, 26):  # 14:20, 14:25, 14:31: the 14:15 interval completes
         frozen_clock[0] = _now() + timedelta(minutes=minutes)
+        await settle(hass)  # no poll still under way lands between this reading and the tick
         assert status.data is not None
-        powers.append(status.data.power_w / 1000)  # what the tick reads (no await between)
+        powers.append(status.data.power_w / 1000)  # what the tick reads
         await fire_timers(hass, BUILDING_TICK_S)
     assert powers[0] < -1.0  # the car discharges into the building
     # The meter read 50 kW throughout; the grid imported 50 kW plus the cars' power.
