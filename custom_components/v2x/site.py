@@ -25,20 +25,17 @@ from homeassistant.helpers.event import (
     async_track_time_interval,
 )
 from homeassistant.helpers.start import async_at_started
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .backup.machine import (
     Action,
-    AdjustSource,
     BackupMachine,
     BackupState,
     MachineConfig,
     Observation,
-    StartSource,
 )
-from .backup.requests import drill_refusal, end_refusal, start_refusal
-from .backup.sources import SourceBook, allowed_to_supply, strays_to_stop
+from .backup.requests import NOTHING_SEEN, RequestKind, request_refusal, submit
+from .backup.sources import SourceBook
 from .backup.status import SiteStatus, site_status
 from .const import (
     CONF_CRITICAL_LOADS,
@@ -67,17 +64,17 @@ from .site_inputs import (
     site_option,
 )
 from .site_observer import SiteObserver
+from .site_store import SiteStore
+from .site_strays import StrayGuard
 
 __all__ = ["BackupSite", "SiteStatus", "site_device_identifier"]
 
-STORAGE_VERSION: Final = 1
 TICK: Final = timedelta(seconds=1)
 REPAIR_CHECK_TICKS: Final = 60
 MEMORY_SAVE_TICKS: Final = 10
 """While on vehicle power, the SoC readings a restart needs are stored this often (s)."""
 STARTUP_WAIT_S: Final = 15.0
 """After a (re)start, how long a preferred source's first reading is waited for."""
-STRAY_STOP_RETRY_S: Final = 5.0
 
 
 class BackupSite(DataUpdateCoordinator[SiteStatus]):
@@ -98,11 +95,10 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self.load_sensor: str | None = data.get(CONF_LOAD_SENSOR)
         self.building = data.get(CONF_SITE_TYPE) == SITE_BUILDING
         self.automatic = True
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.site.{entry.entry_id}"
-        )
+        self._store = SiteStore(hass, entry.entry_id)
         self._machine = BackupMachine(self._machine_config(), time.monotonic())
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
+        """Held while the site commands its devices or saves, one at a time."""
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self.book = SourceBook()
         self.observer = SiteObserver(self, on_news=self.async_step, save_soon=self._async_save_soon)
@@ -110,6 +106,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._stopped = False
         self._ticks = 0
         self._wakeup: CALLBACK_TYPE | None = None
+        self._strays = StrayGuard(self)
 
     # -- configuration -----------------------------------------------------------------
 
@@ -159,12 +156,13 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
 
     async def async_start(self) -> None:
         """Restore the saved state, subscribe to every input, take a first step."""
-        saved = await self._store.async_load() or {}
-        self.automatic = bool(saved.get("automatic", True))
-        self.book = SourceBook.restore(saved, self.sources)
-        machine = saved.get("machine")
-        if isinstance(machine, dict):
-            self._machine = BackupMachine.restore(self._machine_config(), machine, time.monotonic())
+        saved = await self._store.async_load(self.sources)
+        self.automatic = saved.automatic
+        self.book = saved.book
+        if saved.machine is not None:
+            self._machine = BackupMachine.restore(
+                self._machine_config(), saved.machine, time.monotonic()
+            )
             if self._machine.state is not BackupState.GRID:
                 LOGGER.warning(
                     "%s restarted while %s: continuing, nothing is switched back blindly",
@@ -198,7 +196,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             self._wakeup = None
         self.observer.let_go()
         async_delete_site_issues(self.hass, self)
-        async with self._lock:
+        async with self.lock:
             await self._async_save()
 
     async def _async_update_data(self) -> SiteStatus:
@@ -240,8 +238,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         """Observe, step the machine, carry out its actions (in order), update entities."""
         if self._stopped:
             return
-        if self._machine.state in (BackupState.GRID, BackupState.OUTAGE):
-            self.book.new_session()
+        self.book.before_step(self._machine.state)
         observation = self.observe()
         actions = self._machine.step(observation, time.monotonic())
         snapshot = self._machine.snapshot()
@@ -251,7 +248,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             self.hass.async_create_task(
                 self._async_execute(actions, save=changed), f"{DOMAIN} site actions"
             )
-        self._guard_strays(observation)
+        self._strays.check(observation)
         self._schedule_wakeup()
         self.async_set_updated_data(self._status(observation))
 
@@ -272,35 +269,20 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._wakeup = None
         self.async_step()
 
-    def request(self, kind: str, duration_s: float = 0.0) -> None:
+    def request(self, kind: RequestKind, duration_s: float = 0.0) -> None:
         """A service or the drill button asked to start, end or drill; refused clearly."""
-        usable = self.usable_source_exists
-        if kind == "start":
-            refusal = start_refusal(self._machine.state, usable)
-        elif kind == "end":
-            refusal = end_refusal(self._machine.state)
-        else:
-            status = self.data  # what the person saw when asking
-            seen = (
-                (status.grid_available, status.state)
-                if status is not None
-                else (True, BackupState.GRID)
-            )
-            refusal = drill_refusal(*seen, usable)
+        status = self.data  # what the person saw when asking
+        seen = (status.grid_available, status.state) if status is not None else NOTHING_SEEN
+        refusal = request_refusal(kind, self._machine.state, self.usable_source_exists, seen)
         if refusal is not None:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key=refusal)
-        if kind == "start":
-            self._machine.request_start()
-        elif kind == "end":
-            self._machine.request_end()
-        else:
-            self._machine.request_drill(duration_s)
+        submit(self._machine, kind, duration_s)
         self.async_step()
 
     async def async_set_automatic(self, automatic: bool) -> None:
         """Turn automatic backup on or off (kept across restarts)."""
         self.automatic = automatic
-        async with self._lock:
+        async with self.lock:
             await self._async_save()
         self.async_step()
 
@@ -311,43 +293,6 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
     def observe(self) -> Observation:
         """What the site sees now."""
         return self.observer.observe()
-
-    # -- the stray guard ---------------------------------------------------------------
-
-    @callback
-    def _guard_strays(self, observation: Observation) -> None:
-        """Stop any of the site's sources that discharges when the site does not want it.
-
-        Only the machine's active source may discharge, and only while the circuit
-        is confirmed on the vehicle side. Anything else (a discharge left running
-        and unowned by a restart, a source given up whose stop did not reach it, a
-        battery the site switched on) is stopped, and the stop retried until the
-        source confirms it. Sessions a person or a plan started are left alone.
-        """
-        machine = self._machine
-        allowed = allowed_to_supply(
-            machine.state, machine.active_source, observation.switch_on_vehicle
-        )
-        now = time.monotonic()
-        stray = self.observer.is_stray
-        for source in strays_to_stop(
-            self.sources, allowed, stray, self.book, now=now, retry_s=STRAY_STOP_RETRY_S
-        ):
-            LOGGER.info("%s: stopping %s, discharging unasked", self.entry.title, source)
-            self.hass.async_create_task(self._async_stop_stray(source), f"{DOMAIN} stray stop")
-
-    async def _async_stop_stray(self, entry_id: str) -> None:
-        async with self._lock:
-            # Judged again now: the actions that ran before (a stop, a recharge) may
-            # have settled it, and a recharge session must not be undone.
-            if not self.observer.is_stray(entry_id) or (
-                entry_id == self._machine.active_source and self._machine.on_vehicle_power
-            ):
-                return
-            try:
-                await self.async_stop_source(entry_id)
-            except (HomeAssistantError, DeviceError, TimeoutError) as err:
-                LOGGER.debug("%s: stopping %s failed: %s", self.entry.title, entry_id, err)
 
     async def async_stop_source(self, entry_id: str) -> None:
         """Stop a source supplying (nothing to do while it is not loaded)."""
@@ -372,30 +317,22 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
     # -- actions -----------------------------------------------------------------------
 
     async def _async_execute(self, actions: list[Action], *, save: bool) -> None:
-        async with self._lock:
+        async with self.lock:
             for action in actions:
                 LOGGER.debug("%s: %s", self.entry.title, action)
                 try:
                     await async_carry_out(self, action)
                 except (HomeAssistantError, DeviceError, TimeoutError) as err:
                     LOGGER.warning("%s: %s failed: %s", self.entry.title, action, err)
-                    if isinstance(action, StartSource | AdjustSource):
-                        # Treat the source as failed: the machine moves on to the next
-                        # one, and retries this one once it has been healthy a while.
-                        self.book.fail_command(action.source, time.monotonic())
+                    self.book.action_failed(action, time.monotonic())
             if save:
                 await self._async_save()
-        if self.book.command_failed and self._machine.state in (
-            BackupState.ON_VEHICLE_POWER,
-            BackupState.GRID_BACK,
-        ):
+        if self.book.fail_over_now(self._machine.state):
             self.async_step()
 
     async def _async_save_locked(self) -> None:
-        async with self._lock:
+        async with self.lock:
             await self._async_save()
 
     async def _async_save(self) -> None:
-        await self._store.async_save(
-            {"machine": self._machine.snapshot(), "automatic": self.automatic, **self.book.saved()}
-        )
+        await self._store.async_save(self._machine, self.automatic, self.book)

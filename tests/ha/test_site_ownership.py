@@ -9,17 +9,21 @@ stops), then a new set-up from the same stored state.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.v2x.backup.machine import BackupState
+from custom_components.v2x.const import DOMAIN
 from custom_components.v2x.controller import ChargerController
 from custom_components.v2x.devices.model import OperatingMode
 from custom_components.v2x.models import ChargerRuntimeData
 from custom_components.v2x.site import BackupSite
+from custom_components.v2x.site_store import STORAGE_VERSION
 from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarTwin
 from simulator.world import Simulation
@@ -185,7 +189,8 @@ async def test_unowned_discharge_is_stopped_while_on_grid(
     await _restart(hass, site_config, init_integration)
     hass.states.async_set(GRID, "on")
     await hass.services.async_call("switch", "turn_off", {"entity_id": TRANSFER}, blocking=True)
-    await site._store.async_save({"machine": {"state": "grid", "alarm": None, "session": None}})
+    stored = Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.site.{site_config.entry_id}")
+    await stored.async_save({"machine": {"state": "grid", "alarm": None, "session": None}})
     assert _running(twin)
     await setup_entry(hass, init_integration, ChargerRuntimeData)
     await setup_entry(hass, site_config, BackupSite)

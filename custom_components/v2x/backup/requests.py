@@ -2,15 +2,24 @@
 
 Each rule returns the translation key of the reason, or None when the request may go
 to the machine. ``usable`` says whether any source could supply the site now; it is
-asked last, only when nothing else refuses the request. No Home Assistant imports.
+asked last, only when nothing else refuses the request. :func:`request_refusal` picks
+the rule for a request's kind and :func:`submit` hands an accepted one to the machine.
+No Home Assistant imports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Literal
 
-from .machine import BackupState
+from .machine import BackupMachine, BackupState
+
+type RequestKind = Literal["start", "end", "drill"]
+type Seen = tuple[bool | None, BackupState]
+"""What the person asking saw: whether the grid was there, and the site's state."""
+
+NOTHING_SEEN: Final[Seen] = (True, BackupState.GRID)
+"""What a person is taken to have seen before the site published anything."""
 
 STARTABLE: Final = frozenset({BackupState.GRID, BackupState.OUTAGE})
 NOT_ON_BACKUP: Final = frozenset({BackupState.GRID, BackupState.OUTAGE, BackupState.RETURNING})
@@ -43,3 +52,28 @@ def drill_refusal(
     if not usable():
         return "no_usable_source"
     return None
+
+
+def request_refusal(
+    kind: RequestKind, state: BackupState, usable: Callable[[], bool], seen: Seen
+) -> str | None:
+    """Why a request of ``kind`` is refused now, or None.
+
+    A start and an end are judged on the machine's state; a drill on what the person
+    saw when asking, so that a grid that failed a moment ago is not rehearsed on.
+    """
+    if kind == "start":
+        return start_refusal(state, usable)
+    if kind == "end":
+        return end_refusal(state)
+    return drill_refusal(*seen, usable)
+
+
+def submit(machine: BackupMachine, kind: RequestKind, duration_s: float = 0.0) -> None:
+    """Hand an accepted request to the machine; it acts on the next step."""
+    if kind == "start":
+        machine.request_start()
+    elif kind == "end":
+        machine.request_end()
+    else:
+        machine.request_drill(duration_s)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import math
 from typing import Any, Final
 
-from .machine import BackupState
+from .machine import Action, AdjustSource, BackupState, StartSource
 from .runtime import ElevatorModel
 
 PRESUMED_MARGIN_S: Final = 1.0
@@ -30,6 +30,12 @@ SUPPLYING_STATES: Final = frozenset(
     }
 )
 """The states in which the active source may discharge (switch confirmed on the vehicle)."""
+
+SESSION_STARTS: Final = frozenset({BackupState.GRID, BackupState.OUTAGE})
+"""The states a backup session begins from: every source has a new chance there."""
+
+FAILOVER_STATES: Final = frozenset({BackupState.ON_VEHICLE_POWER, BackupState.GRID_BACK})
+"""The states in which a failed command makes the site step again at once (to fail over)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +185,24 @@ class SourceBook:
     def new_session(self) -> None:
         """A new backup session gives every source a new chance."""
         self.command_failed.clear()
+
+    def before_step(self, state: BackupState) -> None:
+        """Before the machine steps from ``state``: a session about to begin is a new one."""
+        if state in SESSION_STARTS:
+            self.new_session()
+
+    def action_failed(self, action: Action, now: float) -> None:
+        """An action failed: a start or adjust counts its source as failed.
+
+        The machine then moves on to the next source, and retries this one once it has
+        been healthy a while; a switch, a load or an event counts against no source.
+        """
+        if isinstance(action, StartSource | AdjustSource):
+            self.fail_command(action.source, now)
+
+    def fail_over_now(self, state: BackupState) -> bool:
+        """Whether to step again at once: a source failed while the site depends on one."""
+        return bool(self.command_failed) and state in FAILOVER_STATES
 
     def fail_command(self, source: str, now: float) -> None:
         """A command to ``source`` failed: it counts as failed until healthy a while."""

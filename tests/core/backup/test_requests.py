@@ -4,8 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.v2x.backup.machine import BackupState
-from custom_components.v2x.backup.requests import drill_refusal, end_refusal, start_refusal
+from custom_components.v2x.backup.machine import (
+    BackupMachine,
+    BackupState,
+    MachineConfig,
+    MoveTransferSwitch,
+    Observation,
+    SourceObservation,
+)
+from custom_components.v2x.backup.requests import (
+    NOTHING_SEEN,
+    RequestKind,
+    drill_refusal,
+    end_refusal,
+    request_refusal,
+    start_refusal,
+    submit,
+)
 
 
 def _never() -> bool:
@@ -38,3 +53,31 @@ def test_drill() -> None:
     assert drill_refusal(None, BackupState.GRID, _never) == "drill_needs_grid"
     assert drill_refusal(True, BackupState.ON_VEHICLE_POWER, _never) == "backup_busy"
     assert drill_refusal(False, BackupState.OUTAGE, _never) == "drill_needs_grid"
+
+
+def test_each_kind_is_judged_by_its_rule() -> None:
+    # A start and an end on the machine's state; a drill on what the person saw.
+    seen_outage = (False, BackupState.OUTAGE)
+    assert request_refusal("start", BackupState.GRID, lambda: True, seen_outage) is None
+    assert request_refusal("end", BackupState.GRID, _never, seen_outage) == "not_on_backup"
+    assert request_refusal("drill", BackupState.GRID, _never, seen_outage) == "drill_needs_grid"
+    assert request_refusal("drill", BackupState.OUTAGE, lambda: True, NOTHING_SEEN) is None
+
+
+CAR = SourceObservation(
+    available=True, soc_pct=60.0, floor_pct=30.0, capacity_kwh=40.0, max_discharge_w=6000
+)
+ON_GRID = Observation(
+    grid_available=True, switch_on_vehicle=False, sources={"car": CAR}, load_w=1000.0
+)
+
+
+@pytest.mark.parametrize(("kind", "drill"), [("start", False), ("drill", True)])
+def test_an_accepted_request_reaches_the_machine(kind: RequestKind, drill: bool) -> None:
+    machine = BackupMachine(MachineConfig(sources=("car",)), 0.0)
+    submit(machine, kind, 120.0)
+    actions = machine.step(ON_GRID, 0.0)
+    assert MoveTransferSwitch(True) in actions  # the switchover begins
+    assert machine.drill is drill
+    submit(machine, "end")
+    assert MoveTransferSwitch(False) in machine.step(ON_GRID, 1.0)

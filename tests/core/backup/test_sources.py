@@ -7,7 +7,15 @@ import math
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.v2x.backup.machine import BackupState
+from custom_components.v2x.backup.machine import (
+    Action,
+    AdjustSource,
+    BackupState,
+    MoveTransferSwitch,
+    ShedLoad,
+    StartSource,
+    StopSource,
+)
 from custom_components.v2x.backup.runtime import ElevatorModel
 from custom_components.v2x.backup.sources import (
     PRESUMED_MARGIN_S,
@@ -180,6 +188,46 @@ def test_failed_commands_are_forgotten_in_a_new_session() -> None:
     assert book.command_failed == {"car": 1.0}
     book.new_session()
     assert not book.command_failed
+
+
+@pytest.mark.parametrize("state", list(BackupState))
+def test_a_session_begins_afresh_only_from_the_grid_or_an_unswitched_outage(
+    state: BackupState,
+) -> None:
+    book = SourceBook()
+    book.fail_command("car", 1.0)
+    book.before_step(state)
+    fresh = state in (BackupState.GRID, BackupState.OUTAGE)
+    assert book.command_failed == ({} if fresh else {"car": 1.0})
+
+
+@pytest.mark.parametrize(
+    ("action", "failed"),
+    [
+        (StartSource("car", 3000, 30.0), {"car": 2.0}),
+        (AdjustSource("car", 2000), {"car": 2.0}),
+        (StopSource("car"), {}),
+        (MoveTransferSwitch(True), {}),
+        (ShedLoad("switch.heater"), {}),
+    ],
+)
+def test_only_a_failed_start_or_adjust_counts_against_its_source(
+    action: Action, failed: dict[str, float]
+) -> None:
+    book = SourceBook()
+    book.action_failed(action, 2.0)
+    assert book.command_failed == failed
+
+
+@pytest.mark.parametrize("state", list(BackupState))
+def test_a_failed_source_is_failed_over_at_once_only_while_it_is_needed(
+    state: BackupState,
+) -> None:
+    book = SourceBook()
+    assert not book.fail_over_now(state)
+    book.fail_command("car", 1.0)
+    needed = state in (BackupState.ON_VEHICLE_POWER, BackupState.GRID_BACK)
+    assert book.fail_over_now(state) is needed
 
 
 def test_missed_poll_is_told_once() -> None:
