@@ -15,17 +15,19 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
+from custom_components.v2x import echonet_support
 from custom_components.v2x.const import (
     CONF_FAMILY,
     CONF_UNIT_ID,
     DEFAULT_OPTIONS,
     DOMAIN,
 )
+from custom_components.v2x.echonet_support import EchonetShared
 from custom_components.v2x.models import ChargerRuntimeData
 from custom_components.v2x.site import BackupSite
 from harness.deprecations import is_deprecation_about_v2x
 from simulator.quasar import QuasarTwin
-from simulator.world import Simulation
+from simulator.world import Simulation, parse_scenario
 
 from .flows import FAMILY_QUASAR1
 from .site_helpers import async_setup_site_entities, site_entry
@@ -200,3 +202,56 @@ async def zendure_entry(
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
     await sim.stop()
+
+
+@pytest.fixture
+def bluetti_model() -> str:
+    """The simulated Bluetti model (override to change)."""
+    return "AC500"
+
+
+@pytest.fixture
+async def bsim(allow_loopback: None, bluetti_model: str) -> AsyncIterator[Simulation]:
+    """A Zendure SolarFlow and a Bluetti station on free loopback ports.
+
+    Simulated time stands (almost) still, so readings are steady; tests that need
+    physics to move set the speed themselves.
+    """
+    sim = Simulation(
+        parse_scenario(
+            {
+                "speed": 1e-6,
+                "zendure": [{"port": 0}],
+                "bluetti": [{"port": 0, "model": bluetti_model}],
+            }
+        ),
+        control_port=0,
+    )
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def csim(allow_loopback: None) -> AsyncIterator[Simulation]:
+    """A SunSpec charger and a Nichicon (ECHONET Lite) unit on free loopback ports."""
+    sim = Simulation(
+        parse_scenario(
+            {
+                "sunspec": [{"port": 0, "car": {"soc_pct": 70, "capacity_kwh": 60}}],
+                "echonet": [{"port": 0, "car": {"soc_pct": 75, "capacity_kwh": 40}}],
+            }
+        ),
+        control_port=0,
+    )
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+def echonet_on_loopback(hass: HomeAssistant) -> EchonetShared:
+    """The shared ECHONET Lite endpoint binds a free loopback port in tests."""
+    state = echonet_support.shared(hass)
+    state.local_host, state.local_port = "127.0.0.1", 0
+    return state

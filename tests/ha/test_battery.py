@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from ipaddress import ip_address
 from typing import Any, cast
 from unittest.mock import AsyncMock, patch
@@ -41,78 +41,22 @@ from custom_components.v2x.const import (
     DOMAIN,
 )
 from custom_components.v2x.models import BatteryRuntimeData
-from simulator.bluetti import BluettiTwin
 from simulator.faults import Fault, FaultKind
-from simulator.world import Simulation, parse_scenario
-from simulator.zendure import ZendureTwin
+from simulator.world import Simulation
 
 from .conftest import device_with, state_of
+from .families import (
+    BLUETTI_SN,
+    ZENDURE_SN,
+    B,
+    Z,
+    battery_entry,
+    bluetti_twin,
+    device_id_of,
+    zendure_twin,
+)
 from .flows import FAMILY_BLUETTI, FAMILY_ZENDURE, open_device_form
 from .helpers import setup_entry, unload_entries
-
-ZENDURE_SN = "HOA1NAH4N123456"
-BLUETTI_SN = "2237000012345"
-Z = "zendure_solarflow_800_pro_hoa1nah4n123456"
-B = "bluetti_ac500_2237000012345"
-
-
-@pytest.fixture
-def bluetti_model() -> str:
-    """The simulated Bluetti model (override to change)."""
-    return "AC500"
-
-
-@pytest.fixture
-async def bsim(allow_loopback: None, bluetti_model: str) -> AsyncIterator[Simulation]:
-    """A Zendure SolarFlow and a Bluetti station on free loopback ports.
-
-    Simulated time stands (almost) still, so readings are steady; tests that need
-    physics to move set the speed themselves.
-    """
-    sim = Simulation(
-        parse_scenario(
-            {
-                "speed": 1e-6,
-                "zendure": [{"port": 0}],
-                "bluetti": [{"port": 0, "model": bluetti_model}],
-            }
-        ),
-        control_port=0,
-    )
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-def _zendure(sim: Simulation) -> ZendureTwin:
-    return sim.zendures["zendure"]
-
-
-def _bluetti(sim: Simulation) -> BluettiTwin:
-    return sim.bluettis["bluetti"]
-
-
-def _entry(sim: Simulation, family: str, poll_s: int = 60) -> MockConfigEntry:
-    twin_port = _zendure(sim).port if family == FAMILY_ZENDURE else _bluetti(sim).server.port
-    serial = ZENDURE_SN if family == FAMILY_ZENDURE else BLUETTI_SN
-    title = (
-        f"Zendure SolarFlow 800 Pro {serial}"
-        if family == FAMILY_ZENDURE
-        else f"Bluetti AC500 {serial}"
-    )
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=title,
-        unique_id=serial,
-        data={CONF_FAMILY: family, CONF_HOST: "127.0.0.1", CONF_PORT: twin_port},
-        options={CONF_POLL_INTERVAL: poll_s},
-    )
-
-
-def _device_id(hass: HomeAssistant, serial: str) -> str:
-    device = device_with(hass, (DOMAIN, serial))
-    assert device is not None
-    return device.id
 
 
 @pytest.mark.parametrize("family", [FAMILY_ZENDURE, FAMILY_BLUETTI])
@@ -129,7 +73,7 @@ async def test_entities(
     platform: Platform,
 ) -> None:
     """Each family gets exactly the entities its device supports."""
-    entry = _entry(bsim, family)
+    entry = battery_entry(bsim, family)
     with patch.object(BatteryRuntimeData, "platforms", (platform,)):
         await setup_entry(hass, entry, BatteryRuntimeData)
     if family == FAMILY_BLUETTI and platform is Platform.NUMBER:
@@ -142,9 +86,9 @@ async def test_entities(
 
 async def test_zendure_values_and_controls(hass: HomeAssistant, bsim: Simulation) -> None:
     """Readings; the output switch, limits and SoC window write and verify."""
-    entry = _entry(bsim, FAMILY_ZENDURE)
+    entry = battery_entry(bsim, FAMILY_ZENDURE)
     await setup_entry(hass, entry, BatteryRuntimeData)
-    twin = _zendure(bsim)
+    twin = zendure_twin(bsim)
     assert state_of(hass, f"sensor.{Z}_battery_level").state == "70.0"
     assert state_of(hass, f"sensor.{Z}_battery_power").state == "-200"
     assert state_of(hass, f"sensor.{Z}_pack_1_state_of_charge").state == "70"
@@ -186,7 +130,7 @@ async def test_zendure_write_not_verified_is_translated(
     hass: HomeAssistant, bsim: Simulation
 ) -> None:
     """A limit the device clamps does not stick: a translated error says so."""
-    entry = _entry(bsim, FAMILY_ZENDURE)
+    entry = battery_entry(bsim, FAMILY_ZENDURE)
     await setup_entry(hass, entry, BatteryRuntimeData)
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
@@ -201,10 +145,10 @@ async def test_zendure_write_not_verified_is_translated(
 
 async def test_set_output_service(hass: HomeAssistant, bsim: Simulation) -> None:
     """v2x.set_output on both families, with every validation."""
-    zendure, bluetti = _entry(bsim, FAMILY_ZENDURE), _entry(bsim, FAMILY_BLUETTI)
+    zendure, bluetti = battery_entry(bsim, FAMILY_ZENDURE), battery_entry(bsim, FAMILY_BLUETTI)
     await setup_entry(hass, zendure, BatteryRuntimeData)
     await setup_entry(hass, bluetti, BatteryRuntimeData)
-    z_id, b_id = _device_id(hass, ZENDURE_SN), _device_id(hass, BLUETTI_SN)
+    z_id, b_id = device_id_of(hass, ZENDURE_SN), device_id_of(hass, BLUETTI_SN)
 
     async def call(device_id: str, **data: Any) -> None:
         await hass.services.async_call(
@@ -212,20 +156,20 @@ async def test_set_output_service(hass: HomeAssistant, bsim: Simulation) -> None
         )
 
     await call(z_id, enabled=True, output_limit_w=650)
-    assert _zendure(bsim).settings["outputLimit"] == 650
+    assert zendure_twin(bsim).settings["outputLimit"] == 650
     await call(z_id, enabled=False)
-    assert _zendure(bsim).settings["outputLimit"] == 0
+    assert zendure_twin(bsim).settings["outputLimit"] == 0
     await call(b_id, enabled=False)
-    assert _bluetti(bsim).ac_on is False
+    assert bluetti_twin(bsim).ac_on is False
     assert state_of(hass, f"sensor.{B}_output_power").state == "0"
     await call(b_id, enabled=True)
-    assert _bluetti(bsim).ac_on is True
+    assert bluetti_twin(bsim).ac_on is True
     cases = [
         (b_id, {"enabled": True, "output_limit_w": 300}, "output_limit_not_supported"),
         (z_id, {"enabled": True, "output_limit_w": 3000}, "power_above_maximum"),
         (z_id, {"enabled": False, "output_limit_w": 300}, "limit_without_output"),
     ]
-    before = len(_zendure(bsim).writes)
+    before = len(zendure_twin(bsim).writes)
     for device_id, data, key in cases:
         with pytest.raises(ServiceValidationError) as err:
             await call(device_id, **data)
@@ -233,8 +177,8 @@ async def test_set_output_service(hass: HomeAssistant, bsim: Simulation) -> None
     for flag in (True, False):  # a boolean is not a limit of 1 W or 0 W
         with pytest.raises(vol.Invalid, match="boolean"):
             await call(z_id, enabled=True, output_limit_w=flag)
-    assert len(_zendure(bsim).writes) == before
-    assert _zendure(bsim).settings["outputLimit"] == 0
+    assert len(zendure_twin(bsim).writes) == before
+    assert zendure_twin(bsim).settings["outputLimit"] == 0
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "stop", {"device_id": z_id}, blocking=True)
     assert err.value.translation_key == "not_a_charger"
@@ -256,9 +200,9 @@ async def test_set_output_on_a_charger_is_refused(
 
 async def test_bluetti_switches(hass: HomeAssistant, bsim: Simulation) -> None:
     """AC and DC switches write 57001/57005; grid charging is read-only on an AC500."""
-    entry = _entry(bsim, FAMILY_BLUETTI)
+    entry = battery_entry(bsim, FAMILY_BLUETTI)
     await setup_entry(hass, entry, BatteryRuntimeData)
-    twin = _bluetti(bsim)
+    twin = bluetti_twin(bsim)
     await hass.services.async_call(
         "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: f"switch.{B}_dc_output"}, blocking=True
     )
@@ -273,7 +217,7 @@ async def test_bluetti_switches(hass: HomeAssistant, bsim: Simulation) -> None:
 @pytest.mark.parametrize("bluetti_model", ["EP500P"])
 async def test_ep500pro_grid_charging_switch(hass: HomeAssistant, bsim: Simulation) -> None:
     """On an EP500Pro grid charging is a switch."""
-    entry = _entry(bsim, FAMILY_BLUETTI)
+    entry = battery_entry(bsim, FAMILY_BLUETTI)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -284,7 +228,7 @@ async def test_ep500pro_grid_charging_switch(hass: HomeAssistant, bsim: Simulati
         {ATTR_ENTITY_ID: f"switch.{prefix}_grid_charging"},
         blocking=True,
     )
-    assert _bluetti(bsim).grid_charge == 0
+    assert bluetti_twin(bsim).grid_charge == 0
     await unload_entries(hass, entry)
 
 
@@ -306,7 +250,7 @@ async def test_unavailable_then_recovered(
     fault: Fault,
 ) -> None:
     """A failing battery turns unavailable (logged once) and recovers."""
-    entry = _entry(bsim, family)
+    entry = battery_entry(bsim, family)
     data = await setup_entry(hass, entry, BatteryRuntimeData)
     entity = f"sensor.{Z if family == FAMILY_ZENDURE else B}_battery_level"
     bsim.devices[family].apply_fault(fault)
@@ -328,7 +272,7 @@ async def test_unavailable_then_recovered(
 
 async def test_energy_and_options(hass: HomeAssistant, bsim: Simulation) -> None:
     """Discharge energy integrates; options change the interval and capacity live."""
-    entry = _entry(bsim, FAMILY_ZENDURE)
+    entry = battery_entry(bsim, FAMILY_ZENDURE)
     data = await setup_entry(hass, entry, BatteryRuntimeData)
     bsim.clock.set_speed(1)
     await asyncio.sleep(1.0)
@@ -351,7 +295,7 @@ async def test_setup_retry_when_unreachable(hass: HomeAssistant, bsim: Simulatio
         bsim.devices[family].apply_fault(Fault(FaultKind.REFUSE))
     await bsim.tick()
     for family in (FAMILY_ZENDURE, FAMILY_BLUETTI):
-        entry = _entry(bsim, family)
+        entry = battery_entry(bsim, family)
         entry.add_to_hass(hass)
         await hass.config_entries.async_setup(entry.entry_id)
         assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -359,7 +303,7 @@ async def test_setup_retry_when_unreachable(hass: HomeAssistant, bsim: Simulatio
 
 async def test_first_poll_failure_retries(hass: HomeAssistant, bsim: Simulation) -> None:
     """Identity fine, first poll broken: setup-retry and the connection is closed."""
-    twin = _bluetti(bsim)
+    twin = bluetti_twin(bsim)
     original = twin.read_holding
 
     def broken_after_identity(address: int, count: int) -> list[int]:
@@ -368,7 +312,7 @@ async def test_first_poll_failure_retries(hass: HomeAssistant, bsim: Simulation)
         )
 
     twin.read_holding = broken_after_identity  # type: ignore[method-assign]
-    entry = _entry(bsim, FAMILY_BLUETTI)
+    entry = battery_entry(bsim, FAMILY_BLUETTI)
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -381,12 +325,12 @@ async def test_diagnostics(
     snapshot: SnapshotAssertion,
 ) -> None:
     """Battery diagnostics, serial numbers and host redacted."""
-    entry = _entry(bsim, FAMILY_ZENDURE)
+    entry = battery_entry(bsim, FAMILY_ZENDURE)
     await setup_entry(hass, entry, BatteryRuntimeData)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert ZENDURE_SN not in str(diagnostics)
     entry_data = cast("dict[str, Any]", diagnostics["entry"])["data"]
-    assert entry_data.pop("port") == _zendure(bsim).port
+    assert entry_data.pop("port") == zendure_twin(bsim).port
     assert diagnostics == snapshot
     await unload_entries(hass, entry)
 
@@ -413,7 +357,7 @@ async def test_user_flow(
     hass: HomeAssistant, bsim: Simulation, family: str, serial: str, title: str
 ) -> None:
     """Menu -> form; an error recovers; the entry carries the right data."""
-    port = _zendure(bsim).port if family == FAMILY_ZENDURE else _bluetti(bsim).server.port
+    port = zendure_twin(bsim).port if family == FAMILY_ZENDURE else bluetti_twin(bsim).server.port
     result = await open_device_form(hass, family)
     bsim.devices[family].apply_fault(Fault(FaultKind.REFUSE))
     await bsim.tick()
@@ -440,10 +384,10 @@ async def test_user_flow(
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_zendure_local_api_disabled(hass: HomeAssistant, bsim: Simulation) -> None:
     """HTTP 401: the form explains how to enable the local API."""
-    _zendure(bsim).apply_fault(Fault(FaultKind.EXCEPTION, code=401))
+    zendure_twin(bsim).apply_fault(Fault(FaultKind.EXCEPTION, code=401))
     result = await open_device_form(hass, FAMILY_ZENDURE)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: _zendure(bsim).port}
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: zendure_twin(bsim).port}
     )
     assert result["errors"] == {"base": "local_api_disabled"}
 
@@ -465,7 +409,7 @@ def _discovery(port: int, host: str = "127.0.0.1") -> ZeroconfServiceInfo:
 async def test_zeroconf_discovery(hass: HomeAssistant, bsim: Simulation) -> None:
     """A discovered device is confirmed, then created with its serial as unique id."""
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(_zendure(bsim).port)
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(zendure_twin(bsim).port)
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "zeroconf_confirm"
@@ -489,21 +433,21 @@ async def test_zeroconf_updates_moved_device(hass: HomeAssistant, bsim: Simulati
     )
     entry.add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(_zendure(bsim).port)
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(zendure_twin(bsim).port)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert entry.data[CONF_HOST] == "127.0.0.1"
-    assert entry.data[CONF_PORT] == _zendure(bsim).port
+    assert entry.data[CONF_PORT] == zendure_twin(bsim).port
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_zeroconf_unreachable_aborts(hass: HomeAssistant, bsim: Simulation) -> None:
     """A discovery that cannot be probed aborts without touching anything."""
-    _zendure(bsim).apply_fault(Fault(FaultKind.REFUSE))
+    zendure_twin(bsim).apply_fault(Fault(FaultKind.REFUSE))
     await bsim.tick()
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(_zendure(bsim).port)
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(zendure_twin(bsim).port)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "cannot_connect"
@@ -512,7 +456,7 @@ async def test_zeroconf_unreachable_aborts(hass: HomeAssistant, bsim: Simulation
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_battery_options_and_reconfigure(hass: HomeAssistant, bsim: Simulation) -> None:
     """Battery options (interval, capacity); reconfigure keeps the family's fields."""
-    entry = _entry(bsim, FAMILY_BLUETTI)
+    entry = battery_entry(bsim, FAMILY_BLUETTI)
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "battery"
@@ -530,7 +474,7 @@ async def test_battery_options_and_reconfigure(hass: HomeAssistant, bsim: Simula
     assert schema is not None
     assert [str(key) for key in schema.schema] == [CONF_HOST, CONF_PORT]
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: _bluetti(bsim).server.port}
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: bluetti_twin(bsim).server.port}
     )
     assert result["reason"] == "reconfigure_successful"
 
@@ -540,7 +484,7 @@ async def test_battery_command_translates_refusals(hass: HomeAssistant, bsim: Si
     from custom_components.v2x.devices.errors import CommandRefusedError
     from custom_components.v2x.helpers import async_battery_command
 
-    entry = _entry(bsim, FAMILY_ZENDURE)
+    entry = battery_entry(bsim, FAMILY_ZENDURE)
     data = await setup_entry(hass, entry, BatteryRuntimeData)
 
     async def refuse() -> None:

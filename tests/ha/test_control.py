@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.components.number.const import ATTR_VALUE, SERVICE_SET_VALUE
-from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -34,62 +33,41 @@ from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig, QuasarTwin
 from simulator.world import Simulation
 
-from .conftest import SERIAL, device_with, runtime, state_of
-
-PREFIX = "wallbox_quasar_1_20240117"
-MODE = f"select.{PREFIX}_operating_mode"
-SETPOINT = f"number.{PREFIX}_power_setpoint"
-RESERVE = f"number.{PREFIX}_reserve_state_of_charge"
-REMOTE = f"switch.{PREFIX}_remote_control"
-
-
-def _device_id(hass: HomeAssistant) -> str:
-    device = device_with(hass, (DOMAIN, SERIAL))
-    assert device is not None
-    return device.id
-
-
-async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    await runtime(entry).status.async_refresh()
-    await hass.async_block_till_done()
-
-
-def _writes(twin: QuasarTwin, since: int = 0) -> list[tuple[int | str, int]]:
-    return [(w.address, w.value) for w in twin.writes[since:]]
-
-
-async def _select(hass: HomeAssistant, option: str) -> None:
-    await hass.services.async_call(
-        "select", SERVICE_SELECT_OPTION, {ATTR_ENTITY_ID: MODE, ATTR_OPTION: option}, blocking=True
-    )
-
-
-async def _service(hass: HomeAssistant, service: str, **data: Any) -> None:
-    await hass.services.async_call(
-        DOMAIN, service, {"device_id": _device_id(hass), **data}, blocking=True
-    )
+from .conftest import runtime, state_of
+from .families import (
+    MODE,
+    PREFIX,
+    REMOTE,
+    RESERVE,
+    SETPOINT,
+    poll_status,
+    quasar_device_id,
+    quasar_service,
+    select_mode,
+    writes,
+)
 
 
 async def test_select_modes(
     hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
 ) -> None:
     """Discharge takes control and discharges at full power; charge; idle stops."""
-    await _select(hass, "discharge")
-    assert _writes(twin)[:4] == [(81, 1), (82, 0), (83, 1), (88, 60)]
-    assert _writes(twin)[-2:] == [(257, 1), (260, (-7400) & 0xFFFF)]
+    await select_mode(hass, "discharge")
+    assert writes(twin)[:4] == [(81, 1), (82, 0), (83, 1), (88, 60)]
+    assert writes(twin)[-2:] == [(257, 1), (260, (-7400) & 0xFFFF)]
     assert state_of(hass, MODE).state == "discharge"
     await asyncio.sleep(3)
-    await _poll(hass, init_integration)
+    await poll_status(hass, init_integration)
     assert state_of(hass, f"sensor.{PREFIX}_charger_state").state == "discharging"
     assert state_of(hass, f"binary_sensor.{PREFIX}_discharging").state == "on"
     assert float(state_of(hass, SETPOINT).state) == -7400
 
-    await _select(hass, "charge")
-    assert _writes(twin)[-2:] == [(257, 1), (260, 7400)]
+    await select_mode(hass, "charge")
+    assert writes(twin)[-2:] == [(257, 1), (260, 7400)]
     assert state_of(hass, MODE).state == "charge"
 
-    await _select(hass, "idle")
-    assert _writes(twin)[-2:] == [(257, 2), (260, 0)]
+    await select_mode(hass, "idle")
+    assert writes(twin)[-2:] == [(257, 2), (260, 0)]
     assert state_of(hass, MODE).state == "idle"
     assert twin.remote == 1
 
@@ -99,7 +77,7 @@ async def test_backup_mode_uses_max_discharge_option(
     hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
 ) -> None:
     """Backup discharges at the configured maximum discharge power."""
-    await _select(hass, "backup")
+    await select_mode(hass, "backup")
     assert twin.power_setpoint_w == -3000
     assert runtime(init_integration).controller.mode is OperatingMode.BACKUP
 
@@ -161,16 +139,16 @@ async def test_discharge_service_with_until_soc(
 ) -> None:
     """v2x.discharge writes the power; it stops at until_soc with an event."""
     events = async_capture_events(hass, EVENT_SESSION_ENDED)
-    await _service(hass, "discharge", power_w=5000, until_soc_pct=59)
+    await quasar_service(hass, "discharge", power_w=5000, until_soc_pct=59)
     assert twin.power_setpoint_w == -5000
     twin.set_soc(58.6)  # rounds to 59 in the register
     await asyncio.sleep(0.1)
-    await _poll(hass, init_integration)
+    await poll_status(hass, init_integration)
     assert twin.power_setpoint_w == 0
     assert not twin.running
     assert len(events) == 1
     assert events[0].data == {
-        "device_id": _device_id(hass),
+        "device_id": quasar_device_id(hass),
         "mode": "discharge",
         "reason": "target_reached",
     }
@@ -183,12 +161,12 @@ async def test_discharge_stops_at_reserve(
     events = async_capture_events(hass, EVENT_SESSION_ENDED)
     twin.set_soc(31.2)
     await asyncio.sleep(0.2)
-    await _poll(hass, init_integration)
-    await _service(hass, "discharge", power_w=7400)
+    await poll_status(hass, init_integration)
+    await quasar_service(hass, "discharge", power_w=7400)
     sim.clock.set_speed(200)  # 1 % of 40 kWh at 7.4 kW is ~3 simulated minutes
     for _ in range(100):
         await asyncio.sleep(0.05)
-        await _poll(hass, init_integration)
+        await poll_status(hass, init_integration)
         if events:
             break
     sim.clock.set_speed(1)
@@ -207,10 +185,10 @@ async def test_charge_service_with_duration(
     events = async_capture_events(hass, EVENT_SESSION_ENDED)
     now = [1000.0]
     monkeypatch.setattr(runtime(init_integration).controller, "_clock", lambda: now[0])
-    await _service(hass, "charge", power_w=3000, duration=timedelta(minutes=5))
+    await quasar_service(hass, "charge", power_w=3000, duration=timedelta(minutes=5))
     assert twin.power_setpoint_w == 3000
     now[0] += 301
-    await _poll(hass, init_integration)
+    await poll_status(hass, init_integration)
     assert [e.data["reason"] for e in events] == ["duration_elapsed"]
     assert twin.power_setpoint_w == 0
 
@@ -219,8 +197,8 @@ async def test_stop_service(
     hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
 ) -> None:
     """v2x.stop ends the session."""
-    await _service(hass, "charge", power_w=2000)
-    await _service(hass, "stop")
+    await quasar_service(hass, "charge", power_w=2000)
+    await quasar_service(hass, "stop")
     assert twin.power_setpoint_w == 0
     assert runtime(init_integration).controller.session is None
 
@@ -242,7 +220,7 @@ async def test_refused_discharge_changes_nothing(
     """Unsafe or impossible requests raise a translated error; nothing is written."""
     before = len(twin.writes)
     with pytest.raises(ServiceValidationError) as err:
-        await _service(hass, "discharge", **data)
+        await quasar_service(hass, "discharge", **data)
     assert err.value.translation_key == key
     assert err.value.translation_domain == DOMAIN
     assert len(twin.writes) == before
@@ -255,15 +233,15 @@ async def test_discharge_refused_at_reserve(
     twin.set_soc(25)
     for _ in range(3):  # a jump of 35 points must repeat before it is believed
         await asyncio.sleep(0.05)
-        await _poll(hass, init_integration)
+        await poll_status(hass, init_integration)
     assert runtime(init_integration).status.data.soc.value_pct == 25
     before = len(twin.writes)
     with pytest.raises(ServiceValidationError) as err:
-        await _service(hass, "discharge", power_w=3000)
+        await quasar_service(hass, "discharge", power_w=3000)
     assert err.value.translation_key == "refused_at_reserve"
     assert len(twin.writes) == before
     with pytest.raises(ServiceValidationError):
-        await _select(hass, "backup")
+        await select_mode(hass, "backup")
     assert len(twin.writes) == before
 
 
@@ -272,12 +250,12 @@ async def test_charge_refused_when_target_reached_and_without_car(
 ) -> None:
     """Charging to a level already reached, or with no car, is refused."""
     with pytest.raises(ServiceValidationError) as err:
-        await _service(hass, "charge", power_w=3000, until_soc_pct=50)
+        await quasar_service(hass, "charge", power_w=3000, until_soc_pct=50)
     assert err.value.translation_key == "refused_target_reached"
     twin.plug(False)
-    await _poll(hass, init_integration)
+    await poll_status(hass, init_integration)
     with pytest.raises(ServiceValidationError) as err:
-        await _service(hass, "charge", power_w=3000)
+        await quasar_service(hass, "charge", power_w=3000)
     assert err.value.translation_key == "refused_no_vehicle"
 
 
@@ -286,9 +264,9 @@ async def test_service_validation(hass: HomeAssistant, init_integration: MockCon
     import voluptuous as vol
 
     with pytest.raises(vol.Invalid):
-        await _service(hass, "discharge", power_w=0)
+        await quasar_service(hass, "discharge", power_w=0)
     with pytest.raises(vol.Invalid):
-        await _service(hass, "charge", power_w=1000, duration=timedelta(0))
+        await quasar_service(hass, "charge", power_w=1000, duration=timedelta(0))
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "stop", {"device_id": "not-a-device"}, blocking=True)
     assert err.value.translation_key == "device_not_found"
@@ -316,7 +294,7 @@ async def test_booleans_are_not_numbers(
 
     before = len(twin.writes)
     with pytest.raises(vol.Invalid) as err:
-        await _service(hass, service, **data)
+        await quasar_service(hass, service, **data)
     assert "boolean" in str(err.value)
     assert len(twin.writes) == before
     assert runtime(init_integration).controller.session is None
@@ -326,7 +304,7 @@ async def test_service_on_unloaded_entry(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """A service call for an unloaded charger says so."""
-    device_id = _device_id(hass)
+    device_id = quasar_device_id(hass)
     await hass.config_entries.async_unload(init_integration.entry_id)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "stop", {"device_id": device_id}, blocking=True)
@@ -355,14 +333,14 @@ async def test_unknown_soc_is_probed_before_discharging(
     status = runtime(init_integration).status.data
     assert status.soc.value_pct is None
     before = len(twin.writes)
-    await _service(hass, "discharge", power_w=4000)
-    setpoints = [value for address, value in _writes(twin, before) if address == 260]
+    await quasar_service(hass, "discharge", power_w=4000)
+    setpoints = [value for address, value in writes(twin, before) if address == 260]
     assert setpoints[0] == control.SOC_PROBE_POWER_W
     for _ in range(20):
         if twin.power_setpoint_w == -4000:
             break
         await asyncio.sleep(0.1)
-        await _poll(hass, init_integration)
+        await poll_status(hass, init_integration)
     assert twin.power_setpoint_w == -4000
     assert state_of(hass, MODE).state == "discharge"
 
@@ -379,9 +357,9 @@ async def test_soc_probe_gives_up(
     now = [50.0]
     monkeypatch.setattr(runtime(init_integration).controller, "_clock", lambda: now[0])
     twin.config.car.charge_cap_pct = 0  # the car accepts no charge: no power, no SoC
-    await _service(hass, "discharge", power_w=4000)
+    await quasar_service(hass, "discharge", power_w=4000)
     now[0] += control.SOC_PROBE_TIMEOUT_S + 1
-    await _poll(hass, init_integration)
+    await poll_status(hass, init_integration)
     assert [e.data["reason"] for e in events] == ["soc_unavailable"]
     assert twin.power_setpoint_w == 0
 
@@ -391,9 +369,9 @@ async def test_unplug_ends_session(
 ) -> None:
     """Unplugging the car ends the session."""
     events = async_capture_events(hass, EVENT_SESSION_ENDED)
-    await _service(hass, "discharge", power_w=3000)
+    await quasar_service(hass, "discharge", power_w=3000)
     twin.plug(False)
-    await _poll(hass, init_integration)
+    await poll_status(hass, init_integration)
     assert [e.data["reason"] for e in events] == ["vehicle_disconnected"]
 
 
@@ -408,7 +386,7 @@ async def test_session_reapplied_after_reboot(
     monkeypatch.setattr(controller_module, "REAPPLY_AFTER_S", 0.0)
     twin.config.reboot_boot_s = 0.5
     twin.config.reboot_error_s = 1.0
-    await _service(hass, "discharge", power_w=3000)
+    await quasar_service(hass, "discharge", power_w=3000)
     twin.apply_fault(Fault(FaultKind.REBOOT))
     await sim.tick()
     assert twin.remote == 0
@@ -416,7 +394,7 @@ async def test_session_reapplied_after_reboot(
     for _ in range(80):
         await asyncio.sleep(0.1)
         data.charger.transport._next_attempt = 0.0  # type: ignore[attr-defined]
-        await _poll(hass, init_integration)
+        await poll_status(hass, init_integration)
         if twin.state_code() == 11:
             break
     assert twin.remote == 1
@@ -432,7 +410,7 @@ async def test_stop_retried_until_confirmed(
     sim: Simulation,
 ) -> None:
     """When the stop at the end of a session fails, it is retried every poll."""
-    await _service(hass, "discharge", power_w=3000, until_soc_pct=59)
+    await quasar_service(hass, "discharge", power_w=3000, until_soc_pct=59)
     # The car reaches the target while every write is refused by the charger.
     twin.set_soc(58.6)
     await asyncio.sleep(0.05)
@@ -444,11 +422,11 @@ async def test_stop_retried_until_confirmed(
         raise ModbusError(4)
 
     twin.write_single = refuse  # type: ignore[method-assign]
-    await _poll(hass, init_integration)
+    await poll_status(hass, init_integration)
     assert twin.power_setpoint_w == -3000  # not stopped yet
     assert runtime(init_integration).controller.session is None
     twin.write_single = original_write  # type: ignore[method-assign]
-    await _poll(hass, init_integration)
+    await poll_status(hass, init_integration)
     assert twin.power_setpoint_w == 0
     assert not twin.running
 
@@ -460,11 +438,11 @@ async def test_command_error_is_translated(
     twin.apply_fault(Fault(FaultKind.EXCEPTION, code=4))
     await sim.tick()
     with pytest.raises(HomeAssistantError) as err:
-        await _select(hass, "charge")
+        await select_mode(hass, "charge")
     assert err.value.translation_key == "modbus_exception"
     assert runtime(init_integration).controller.session is None
     with pytest.raises(HomeAssistantError) as err:
-        await _service(hass, "stop")
+        await quasar_service(hass, "stop")
     assert err.value.translation_key == "modbus_exception"
     with pytest.raises(HomeAssistantError):
         await hass.services.async_call(
@@ -482,7 +460,7 @@ async def test_command_while_unavailable(
     """Without any status yet, a session cannot be checked and is refused."""
     runtime(init_integration).controller.status = None
     with pytest.raises(HomeAssistantError) as err:
-        await _service(hass, "charge", power_w=1000)
+        await quasar_service(hass, "charge", power_w=1000)
     assert err.value.translation_key == "unavailable"
 
 
@@ -490,7 +468,7 @@ async def test_unload_stops_running_session(
     hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
 ) -> None:
     """Unloading the entry stops a discharge so nothing runs unattended."""
-    await _service(hass, "discharge", power_w=3000)
+    await quasar_service(hass, "discharge", power_w=3000)
     assert twin.power_setpoint_w == -3000
     await hass.config_entries.async_unload(init_integration.entry_id)
     assert twin.power_setpoint_w == 0
@@ -504,7 +482,7 @@ async def test_adjust_power_and_shutdown_edges(
     before = len(twin.writes)
     await controller.async_adjust_power(1000)  # no session: nothing to adjust
     assert len(twin.writes) == before
-    await _service(hass, "discharge", power_w=3000)
+    await quasar_service(hass, "discharge", power_w=3000)
     twin.apply_fault(Fault(FaultKind.EXCEPTION, code=4))
     await sim.tick()
     with pytest.raises(HomeAssistantError):

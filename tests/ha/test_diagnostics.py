@@ -27,7 +27,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.v2x import echonet_support
 from custom_components.v2x.backup.machine import BackupState
 from custom_components.v2x.building import BuildingManager
 from custom_components.v2x.const import (
@@ -40,7 +39,6 @@ from custom_components.v2x.const import (
 )
 from custom_components.v2x.device_flow import TITLE_SERIAL_TAIL
 from custom_components.v2x.diagnostics import known_serials, redact
-from custom_components.v2x.echonet_support import EchonetShared
 from custom_components.v2x.models import EntryKind
 from custom_components.v2x.site import BackupSite
 from simulator.bluetti import BluettiConfig
@@ -61,17 +59,11 @@ from .flows import (
 from .helpers import wait_for_plan
 from .site_helpers import GRID, _settle, async_setup_site_entities, site_entry
 
+pytestmark = pytest.mark.usefixtures("echonet_on_loopback")
+
 SCENARIO = Path(__file__).resolve().parents[2] / "simulator" / "scenarios" / "default.toml"
 METER = "sensor.office_power"
 OFFICE_BAYS = ("office_bay_1", "office_bay_2")
-
-
-@pytest.fixture(autouse=True)
-def echonet_on_loopback(hass: HomeAssistant) -> EchonetShared:
-    """The shared ECHONET Lite endpoint binds a free loopback port in tests."""
-    state = echonet_support.shared(hass)
-    state.local_host, state.local_port = "127.0.0.1", 0
-    return state
 
 
 @pytest.fixture

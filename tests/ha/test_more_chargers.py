@@ -7,7 +7,6 @@ each device supports; plus the grid state each of them reports.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 import socket
 from typing import Any, cast
@@ -29,102 +28,33 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.v2x import echonet_support
 from custom_components.v2x.const import (
     CONF_FAMILY,
-    CONF_FULL_INTERVAL,
     CONF_KIND,
     CONF_STATUS_INTERVAL,
-    CONF_UNIT_ID,
     CONF_WATCHDOG,
-    DEFAULT_OPTIONS,
     DOMAIN,
 )
 from custom_components.v2x.devices.sunspec import SunSpecCharger
-from custom_components.v2x.echonet_support import EchonetShared
 from custom_components.v2x.models import ChargerRuntimeData
 from simulator.echonet import EchonetTwin
 from simulator.faults import Fault, FaultKind
 from simulator.sunspec import SunSpecTwin
-from simulator.world import Simulation, parse_scenario
+from simulator.world import Simulation
 
-from .conftest import device_with, state_of
+from .conftest import state_of
+from .families import (
+    ECHONET_ID,
+    SUNSPEC_SERIAL,
+    charger_data,
+    charger_entry,
+    device_id_of,
+    echonet_twin,
+    refresh_charger,
+    sunspec_twin,
+)
 from .flows import FAMILY_ECHONET, FAMILY_SUNSPEC, open_device_form
 from .helpers import setup_entry, unload_entries
 
-SUNSPEC_SERIAL = "SS11-000123"
-# 0xFE + Nichicon's manufacturer code + "EVPS-SIM-0001" (the twin's default 0x83).
-ECHONET_ID = ("FE00006C" + b"EVPS-SIM-0001".hex()).upper()
-
-
-@pytest.fixture(autouse=True)
-def echonet_on_loopback(hass: HomeAssistant) -> EchonetShared:
-    """The shared ECHONET Lite endpoint binds a free loopback port in tests."""
-    state = echonet_support.shared(hass)
-    state.local_host, state.local_port = "127.0.0.1", 0
-    return state
-
-
-@pytest.fixture
-async def csim(allow_loopback: None) -> AsyncIterator[Simulation]:
-    """A SunSpec charger and a Nichicon (ECHONET Lite) unit on free loopback ports."""
-    sim = Simulation(
-        parse_scenario(
-            {
-                "sunspec": [{"port": 0, "car": {"soc_pct": 70, "capacity_kwh": 60}}],
-                "echonet": [{"port": 0, "car": {"soc_pct": 75, "capacity_kwh": 40}}],
-            }
-        ),
-        control_port=0,
-    )
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-def _sunspec(sim: Simulation) -> SunSpecTwin:
-    return sim.sunspecs["sunspec"]
-
-
-def _echonet(sim: Simulation) -> EchonetTwin:
-    return sim.echonets["nichicon"]
-
-
-def _data(sim: Simulation, family: str) -> dict[str, Any]:
-    if family == FAMILY_SUNSPEC:
-        port = _sunspec(sim).server.port
-        return {
-            CONF_KIND: "charger",
-            CONF_FAMILY: family,
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: port,
-            CONF_UNIT_ID: 1,
-        }
-    return {
-        CONF_KIND: "charger",
-        CONF_FAMILY: family,
-        CONF_HOST: "127.0.0.1",
-        CONF_PORT: _echonet(sim).port,
-    }
-
-
-def _entry(sim: Simulation, family: str, **options: Any) -> MockConfigEntry:
-    slow = {CONF_STATUS_INTERVAL: 60, CONF_FULL_INTERVAL: 60, CONF_WATCHDOG: 180}
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Bidi" if family == FAMILY_SUNSPEC else "Leaf to Home",
-        unique_id=SUNSPEC_SERIAL if family == FAMILY_SUNSPEC else ECHONET_ID,
-        data=_data(sim, family),
-        options={**DEFAULT_OPTIONS, **slow, **options},
-    )
-
-
-async def _refresh(data: ChargerRuntimeData) -> None:
-    await data.full.async_refresh()
-    await data.status.async_refresh()
-
-
-def _device_id(hass: HomeAssistant, serial: str) -> str:
-    device = device_with(hass, (DOMAIN, serial))
-    assert device is not None
-    return device.id
+pytestmark = pytest.mark.usefixtures("echonet_on_loopback")
 
 
 @pytest.mark.parametrize(
@@ -153,7 +83,7 @@ async def test_entities(
     platform: Platform,
 ) -> None:
     """Every entity each family supports, and only those (capability gating)."""
-    entry = _entry(csim, family)
+    entry = charger_entry(csim, family)
     with patch.object(ChargerRuntimeData, "platforms", (platform,)):
         await setup_entry(hass, entry, ChargerRuntimeData)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
@@ -162,7 +92,7 @@ async def test_entities(
 
 async def test_sunspec_reads_scaled_values(hass: HomeAssistant, csim: Simulation) -> None:
     """Scale factors, the 701 sign and the device's own energy counters reach the entities."""
-    data = await setup_entry(hass, _entry(csim, FAMILY_SUNSPEC), ChargerRuntimeData)
+    data = await setup_entry(hass, charger_entry(csim, FAMILY_SUNSPEC), ChargerRuntimeData)
     assert data.identity.serial_number == SUNSPEC_SERIAL
     assert data.charger.capabilities.watchdog
     assert state_of(hass, "sensor.bidi_vehicle_state_of_charge").state == "70.0"
@@ -172,10 +102,10 @@ async def test_sunspec_reads_scaled_values(hass: HomeAssistant, csim: Simulation
     assert state_of(hass, "sensor.bidi_energy_in_vehicle").state == "42.0"
     assert state_of(hass, "sensor.bidi_energy_charged").state == "0.0"
     assert hass.states.get("binary_sensor.bidi_vehicle_connected") is None
-    twin = _sunspec(csim)
+    twin = sunspec_twin(csim)
     twin.absorbed_wh = 12_340.0  # the device's own counter
     twin.injected_wh = 560.0
-    await _refresh(data)
+    await refresh_charger(data)
     assert state_of(hass, "sensor.bidi_energy_charged").state == "12.34"
     assert state_of(hass, "sensor.bidi_energy_discharged").state == "0.56"
     await unload_entries(hass, data.full.config_entry)  # type: ignore[arg-type]
@@ -185,20 +115,20 @@ async def test_sunspec_discharge_keepalive_and_reversion(
     hass: HomeAssistant, csim: Simulation
 ) -> None:
     """A discharge holds through polls; without Home Assistant the device reverts by itself."""
-    entry = _entry(csim, FAMILY_SUNSPEC, **{CONF_WATCHDOG: 30})
+    entry = charger_entry(csim, FAMILY_SUNSPEC, **{CONF_WATCHDOG: 30})
     data = await setup_entry(hass, entry, ChargerRuntimeData)
     # The keep-alive counts in the same (simulated) seconds as the device's timer.
     cast("SunSpecCharger", data.charger).clock = csim.clock.now
-    twin = _sunspec(csim)
+    twin = sunspec_twin(csim)
     await hass.services.async_call(
         DOMAIN,
         "discharge",
-        {"device_id": _device_id(hass, SUNSPEC_SERIAL), "power_w": 4000},
+        {"device_id": device_id_of(hass, SUNSPEC_SERIAL), "power_w": 4000},
         blocking=True,
     )
     assert twin.describe()["wset_ena"] == 1
     csim.clock.advance(5)
-    await _refresh(data)
+    await refresh_charger(data)
     assert data.status.data.power_w == pytest.approx(-4000, abs=100)
     assert state_of(hass, "sensor.bidi_charger_state").state == "discharging"
     assert state_of(hass, "switch.bidi_remote_control").state == "on"
@@ -218,7 +148,7 @@ async def test_sunspec_discharge_keepalive_and_reversion(
 
 async def test_echonet_vehicle_states(hass: HomeAssistant, csim: Simulation) -> None:
     """No car is a normal state (no error, SoC unknown); vehicle data come back with it."""
-    data = await setup_entry(hass, _entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
+    data = await setup_entry(hass, charger_entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
     assert data.identity.serial_number == ECHONET_ID
     assert data.identity.manufacturer == "Nichicon"
     assert not data.charger.capabilities.watchdog
@@ -227,9 +157,9 @@ async def test_echonet_vehicle_states(hass: HomeAssistant, csim: Simulation) -> 
     assert state_of(hass, "sensor.leaf_to_home_vehicle_state_of_charge").state == "75.0"
     assert state_of(hass, "sensor.leaf_to_home_energy_in_vehicle").state == "30.0"
     assert state_of(hass, "binary_sensor.leaf_to_home_grid_present").state == "on"
-    twin = _echonet(csim)
+    twin = echonet_twin(csim)
     twin.update_state({"plugged": False})
-    await _refresh(data)
+    await refresh_charger(data)
     assert state_of(hass, "binary_sensor.leaf_to_home_vehicle_connected").state == "off"
     assert state_of(hass, "sensor.leaf_to_home_charger_state").state == "no_car"
     assert state_of(hass, "sensor.leaf_to_home_vehicle_state_of_charge").state == "unknown"
@@ -238,38 +168,38 @@ async def test_echonet_vehicle_states(hass: HomeAssistant, csim: Simulation) -> 
         await hass.services.async_call(
             DOMAIN,
             "discharge",
-            {"device_id": _device_id(hass, ECHONET_ID), "power_w": 3000},
+            {"device_id": device_id_of(hass, ECHONET_ID), "power_w": 3000},
             blocking=True,
         )
     assert twin.operation_mode == 0x44  # nothing changed
     twin.update_state({"plugged": True})
-    await _refresh(data)
+    await refresh_charger(data)
     assert state_of(hass, "sensor.leaf_to_home_vehicle_state_of_charge").state == "75.0"
     await unload_entries(hass, data.full.config_entry)  # type: ignore[arg-type]
 
 
 async def test_echonet_discharge_and_grid_cut(hass: HomeAssistant, csim: Simulation) -> None:
     """A discharge goes through preparation; a grid cut shows as independent operation."""
-    data = await setup_entry(hass, _entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
-    twin = _echonet(csim)
+    data = await setup_entry(hass, charger_entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
+    twin = echonet_twin(csim)
     await hass.services.async_call(
         DOMAIN,
         "discharge",
-        {"device_id": _device_id(hass, ECHONET_ID), "power_w": 3000},
+        {"device_id": device_id_of(hass, ECHONET_ID), "power_w": 3000},
         blocking=True,
     )
     assert (twin.operation_mode, twin.discharge_setpoint_w) == (0x43, 3000)
-    await _refresh(data)
+    await refresh_charger(data)
     assert state_of(hass, "sensor.leaf_to_home_charger_state").state == "starting"
     csim.clock.advance(5)
-    await _refresh(data)
+    await refresh_charger(data)
     assert state_of(hass, "sensor.leaf_to_home_charger_state").state == "discharging"
     assert state_of(hass, "sensor.leaf_to_home_power").state == "-3000"
     csim.set_grid(False)
-    await _refresh(data)
+    await refresh_charger(data)
     assert state_of(hass, "binary_sensor.leaf_to_home_grid_present").state == "off"
     await hass.services.async_call(
-        DOMAIN, "stop", {"device_id": _device_id(hass, ECHONET_ID)}, blocking=True
+        DOMAIN, "stop", {"device_id": device_id_of(hass, ECHONET_ID)}, blocking=True
     )
     assert twin.operation_mode == 0x44
     await unload_entries(hass, data.full.config_entry)  # type: ignore[arg-type]
@@ -278,22 +208,24 @@ async def test_echonet_discharge_and_grid_cut(hass: HomeAssistant, csim: Simulat
 @pytest.mark.parametrize("family", [FAMILY_SUNSPEC, FAMILY_ECHONET])
 async def test_faults_and_recovery(hass: HomeAssistant, csim: Simulation, family: str) -> None:
     """A device error shows; an unreachable device goes unavailable and comes back."""
-    data = await setup_entry(hass, _entry(csim, family), ChargerRuntimeData)
-    twin: SunSpecTwin | EchonetTwin = _sunspec(csim) if family == FAMILY_SUNSPEC else _echonet(csim)
+    data = await setup_entry(hass, charger_entry(csim, family), ChargerRuntimeData)
+    twin: SunSpecTwin | EchonetTwin = (
+        sunspec_twin(csim) if family == FAMILY_SUNSPEC else echonet_twin(csim)
+    )
     prefix = "bidi" if family == FAMILY_SUNSPEC else "leaf_to_home"
     twin.apply_fault(Fault(FaultKind.ERROR, code=7))
-    await _refresh(data)
+    await refresh_charger(data)
     assert state_of(hass, f"binary_sensor.{prefix}_error").state == "on"
     assert state_of(hass, f"sensor.{prefix}_charger_state").state == "error"
     twin.clear_faults()
     twin.apply_fault(Fault(FaultKind.REFUSE, duration_s=30))
     await csim.tick()
-    await _refresh(data)
+    await refresh_charger(data)
     assert state_of(hass, f"sensor.{prefix}_power").state == STATE_UNAVAILABLE
     twin.clear_faults()
     await csim.tick()
     for _ in range(20):  # the Modbus transport backs off before it reconnects
-        await _refresh(data)
+        await refresh_charger(data)
         if data.status.last_update_success:
             break
         await asyncio.sleep(0.2)
@@ -308,12 +240,14 @@ async def test_user_flows(hass: HomeAssistant, csim: Simulation) -> None:
         for family, serial in ((FAMILY_SUNSPEC, SUNSPEC_SERIAL), (FAMILY_ECHONET, ECHONET_ID)):
             result = await open_device_form(hass, family)
             user_input = {
-                k: v for k, v in _data(csim, family).items() if k not in (CONF_KIND, CONF_FAMILY)
+                k: v
+                for k, v in charger_data(csim, family).items()
+                if k not in (CONF_KIND, CONF_FAMILY)
             }
             result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
             assert result["type"] is FlowResultType.CREATE_ENTRY
             assert result["result"].unique_id == serial
-            assert result["data"] == _data(csim, family)
+            assert result["data"] == charger_data(csim, family)
         titles = sorted(entry.title for entry in hass.config_entries.async_entries(DOMAIN))
     assert titles == [
         f"Nichicon EVPS-SIM {ECHONET_ID[-6:]}",
@@ -335,7 +269,7 @@ async def _discovery_flows(hass: HomeAssistant, wait_s: float = 5.0) -> list[Any
 async def test_echonet_discovery(hass: HomeAssistant, csim: Simulation) -> None:
     """The background scan offers the unit; confirming adds it; a move updates the host."""
     shared = echonet_support.shared(hass)
-    twin = _echonet(csim)
+    twin = echonet_twin(csim)
     with (
         patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]),
         patch("custom_components.v2x.async_setup_entry", return_value=True),
@@ -372,7 +306,7 @@ async def test_opening_the_echonet_form_looks_for_units(
 ) -> None:
     """With no ECHONET entry yet nothing scans by itself; the form scans once."""
     shared = echonet_support.shared(hass)
-    twin = _echonet(csim)
+    twin = echonet_twin(csim)
     with (
         patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]),
         patch.object(shared, "scan_wait_s", 0.3),
@@ -419,7 +353,7 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
     """The unit's own 0xDB (independent operation) is the outage signal; it powers the site."""
     from .site_helpers import TRANSFER, _settle, _state, async_setup_site_entities, site_entry
 
-    data = await setup_entry(hass, _entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
+    data = await setup_entry(hass, charger_entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
     charger_entry = data.full.config_entry
     assert charger_entry is not None
     await async_setup_site_entities(hass)
@@ -437,7 +371,7 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
     await _settle(hass, site)
     assert state_of(hass, TRANSFER).state == "on"
     assert _state(site).value == "on_vehicle_power"
-    twin = _echonet(csim)
+    twin = echonet_twin(csim)
     assert (twin.operation_mode, twin.discharge_setpoint_w) == (0x43, 1000)
     csim.set_grid(True)
     await data.status.async_refresh()
@@ -461,10 +395,10 @@ async def test_echonet_scanner_runs_only_with_an_echonet_entry(
     from homeassistant.util import dt as dt_util
     from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-    twin = _echonet(csim)
+    twin = echonet_twin(csim)
     shared = echonet_support.shared(hass)
     with patch.object(shared, "discovery_targets", [("127.0.0.1", twin.port)]):
-        entry = _entry(csim, FAMILY_ECHONET)
+        entry = charger_entry(csim, FAMILY_ECHONET)
         await setup_entry(hass, entry, ChargerRuntimeData)
         assert _endpoint_open(hass) is True
         assert echonet_support.shared(hass).discovery_running
@@ -500,7 +434,7 @@ async def test_stop_during_a_scan_leaves_nothing_running(
         patch.object(shared, "discovery_targets", [("127.0.0.1", 9)]),  # silence
         patch.object(shared, "scan_wait_s", 30.0),
     ):
-        entry = _entry(csim, FAMILY_ECHONET)
+        entry = charger_entry(csim, FAMILY_ECHONET)
         await setup_entry(hass, entry, ChargerRuntimeData)
         async_fire_time_changed(
             hass, dt_util.utcnow() + timedelta(seconds=echonet_support.FIRST_SCAN_DELAY_S + 1)
@@ -553,7 +487,7 @@ async def test_echonet_unreachable_names_and_sockets(
         patch.object(hass.loop, "getaddrinfo", side_effect=no_such_name),
     ):
         assert await echonet_support.async_scan(hass) == []
-    entry = _entry(csim, FAMILY_ECHONET)
+    entry = charger_entry(csim, FAMILY_ECHONET)
     entry.add_to_hass(hass)
     with patch.object(shared, "local_host", "203.0.113.7"):
         await hass.config_entries.async_setup(entry.entry_id)
