@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from unittest.mock import patch
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, MAJOR_VERSION
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr
@@ -16,6 +19,9 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.v2x import echonet_support
+from custom_components.v2x.building import (
+    BuildingManager,
+)
 from custom_components.v2x.const import (
     CONF_FAMILY,
     CONF_UNIT_ID,
@@ -29,7 +35,15 @@ from harness.deprecations import is_deprecation_about_v2x
 from simulator.quasar import QuasarTwin
 from simulator.world import Simulation, parse_scenario
 
+from .building_helpers import (
+    METER,
+    MakeBuilding,
+    _now,
+    building_entry,
+    v2b_entry,
+)
 from .flows import FAMILY_QUASAR1
+from .helpers import wait_for_plan
 from .site_helpers import async_setup_site_entities, site_entry
 
 SERIAL = "20240117"
@@ -255,3 +269,66 @@ def echonet_on_loopback(hass: HomeAssistant) -> EchonetShared:
     state = echonet_support.shared(hass)
     state.local_host, state.local_port = "127.0.0.1", 0
     return state
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[list[datetime]]:
+    """The planner's clock, fixed (tests move it by changing the list's item)."""
+    clock: list[datetime] = []
+    with patch("custom_components.v2x.building.local_now", side_effect=lambda: clock[0]):
+        yield clock
+
+
+@pytest.fixture
+async def building(
+    hass: HomeAssistant, init_integration: MockConfigEntry, frozen_clock: list[datetime]
+) -> AsyncIterator[BuildingManager]:
+    """The building, planned once, with the simulated Quasar as its only car."""
+    frozen_clock.append(_now())
+    hass.states.async_set(METER, "50", {"unit_of_measurement": "kW", "device_class": "power"})
+    entry = v2b_entry(init_integration.entry_id)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    manager: BuildingManager = entry.runtime_data
+    await wait_for_plan(hass, manager)
+    yield manager
+    if entry.state is ConfigEntryState.LOADED:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+def mock_recorder_before_hass(request: pytest.FixtureRequest) -> None:
+    """Prepare the recorder's database before Home Assistant, for tests that use it."""
+    if "recorder_mock" in request.fixturenames:
+        request.getfixturevalue("recorder_db_url")
+
+
+@pytest.fixture
+async def make_building(
+    hass: HomeAssistant, init_integration: MockConfigEntry, frozen_clock: list[datetime]
+) -> AsyncIterator[MakeBuilding]:
+    """Set up a building of one's own (unloaded afterwards)."""
+    frozen_clock.append(_now())
+    hass.states.async_set(METER, "50", {"unit_of_measurement": "kW", "device_class": "power"})
+    entries: list[MockConfigEntry] = []
+
+    async def make(
+        vehicles: list[str] | None = None,
+        data: dict[str, Any] | None = None,
+        entry: MockConfigEntry | None = None,
+        **options: Any,
+    ) -> BuildingManager:
+        entry = entry or building_entry(vehicles or [init_integration.entry_id], data, **options)
+        entry.add_to_hass(hass)
+        entries.append(entry)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        manager: BuildingManager = entry.runtime_data
+        await wait_for_plan(hass, manager)
+        return manager
+
+    yield make
+    for entry in entries:
+        if entry.state is ConfigEntryState.LOADED:
+            await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

@@ -39,10 +39,10 @@ from custom_components.v2x.models import ChargerRuntimeData
 from custom_components.v2x.site import BackupSite
 from simulator.quasar import QuasarConfig
 
+from .building_helpers import METER, _now, v2b_entry
 from .conftest import SERIAL, device_with
 from .helpers import setup_entry, unload_entries, wait_for_plan
 from .site_helpers import GRID, _settle, async_setup_site_entities, site_entry
-from .test_v2b import METER, _now, v2b_entry
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -43,68 +41,13 @@ from custom_components.v2x.devices.model import OperatingMode
 from custom_components.v2x.models import EntryKind
 from simulator.quasar import QuasarTwin
 
+from .building_helpers import (
+    METER,
+    _now,
+    v2b_entry,
+)
 from .conftest import device_with, runtime, state_of
 from .helpers import wait_for_plan, wait_until
-
-METER = "sensor.building_power"
-# A Wednesday afternoon, in the peak period of the test tariff.
-NOW = (2026, 11, 18, 14, 5)
-
-
-def _now() -> datetime:
-    return datetime(*NOW, tzinfo=dt_util.get_default_time_zone())
-
-
-@pytest.fixture
-def frozen_clock() -> Iterator[list[datetime]]:
-    """The planner's clock, fixed (tests move it by changing the list's item)."""
-    clock: list[datetime] = []
-    with patch("custom_components.v2x.building.local_now", side_effect=lambda: clock[0]):
-        yield clock
-
-
-def v2b_entry(charger_entry_id: str, **options: Any) -> MockConfigEntry:
-    """A building with one car, a peak price from 13:00 to 16:00 and a late departure."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Office",
-        data={
-            CONF_KIND: EntryKind.BUILDING.value,
-            CONF_VEHICLES: [charger_entry_id],
-            CONF_BUILDING_POWER: METER,
-            CONF_METER_INCLUDES_VEHICLES: False,
-        },
-        options={
-            CONF_OFFPEAK_PRICE: 0.10,
-            CONF_PEAK_PRICE: 0.30,
-            CONF_PEAK_START: "13:00:00",
-            CONF_PEAK_END: "16:00:00",
-            CONF_PEAK_WEEKDAYS_ONLY: True,
-            CONF_DEMAND_CHARGE: 0.0,
-            CONF_VEHICLE_SETTINGS: {
-                charger_entry_id: {CONF_DEPARTURE: "23:00:00", CONF_TARGET_SOC: 80}
-            },
-            **options,
-        },
-    )
-
-
-@pytest.fixture
-async def building(
-    hass: HomeAssistant, init_integration: MockConfigEntry, frozen_clock: list[datetime]
-) -> AsyncIterator[BuildingManager]:
-    """The building, planned once, with the simulated Quasar as its only car."""
-    frozen_clock.append(_now())
-    hass.states.async_set(METER, "50", {"unit_of_measurement": "kW", "device_class": "power"})
-    entry = v2b_entry(init_integration.entry_id)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    manager: BuildingManager = entry.runtime_data
-    await wait_for_plan(hass, manager)
-    yield manager
-    if entry.state is ConfigEntryState.LOADED:
-        await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
 
 
 async def test_plan_discharges_at_peak_and_the_charger_follows(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 from unittest.mock import AsyncMock, patch
@@ -13,7 +12,6 @@ from homeassistant.components.recorder.core import Recorder
 from homeassistant.components.recorder.models import StatisticData, StatisticMeanType
 from homeassistant.components.recorder.models.statistics import StatisticMetaData
 from homeassistant.components.recorder.statistics import async_import_statistics
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
@@ -28,7 +26,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.v2x.building import (
     RELEARN_EVERY,
     STEP,
-    TICK,
     BuildingManager,
     building_device_identifier,
     local_now,
@@ -61,7 +58,18 @@ from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig, QuasarTwin
 from simulator.world import Simulation
 
-from . import test_v2b
+from .building_helpers import (
+    BUILDING_TICK_S,
+    FORECAST,
+    METER,
+    MISSING,
+    PRICE,
+    MakeBuilding,
+    _bay,
+    _now,
+    building_entry,
+    replan,
+)
 from .conftest import device_with, runtime, state_of
 from .helpers import (
     fire_timers,
@@ -71,78 +79,6 @@ from .helpers import (
     wait_idle,
     wait_until,
 )
-from .test_v2b import METER, _now, v2b_entry
-
-FORECAST = "sensor.load_forecast"
-PRICE = "sensor.spot_price"
-MISSING = "no_such_charger_entry"
-BUILDING_TICK_S = TICK.total_seconds() + 0.5  # fire the building's tick once
-
-# The fixtures of test_v2b, shared.
-building = test_v2b.building
-frozen_clock = test_v2b.frozen_clock
-
-type MakeBuilding = Callable[..., Awaitable[BuildingManager]]
-
-
-def _bay(charger: MockConfigEntry) -> str:
-    return f"office_{charger.title}".lower().replace(" ", "_")
-
-
-def _entry(
-    vehicles: list[str], data: dict[str, Any] | None = None, **options: Any
-) -> MockConfigEntry:
-    """Like v2b_entry, with more cars and more entry data."""
-    template = v2b_entry(vehicles[0], **options)
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=template.title,
-        data={**template.data, CONF_VEHICLES: vehicles, **(data or {})},
-        options=dict(template.options),
-    )
-
-
-async def _replan(hass: HomeAssistant, manager: BuildingManager) -> None:
-    manager.request_replan("test")
-    await wait_for_plan(hass, manager)
-
-
-@pytest.fixture
-def mock_recorder_before_hass(request: pytest.FixtureRequest) -> None:
-    """Prepare the recorder's database before Home Assistant, for tests that use it."""
-    if "recorder_mock" in request.fixturenames:
-        request.getfixturevalue("recorder_db_url")
-
-
-@pytest.fixture
-async def make_building(
-    hass: HomeAssistant, init_integration: MockConfigEntry, frozen_clock: list[datetime]
-) -> AsyncIterator[MakeBuilding]:
-    """Set up a building of one's own (unloaded afterwards)."""
-    frozen_clock.append(_now())
-    hass.states.async_set(METER, "50", {"unit_of_measurement": "kW", "device_class": "power"})
-    entries: list[MockConfigEntry] = []
-
-    async def make(
-        vehicles: list[str] | None = None,
-        data: dict[str, Any] | None = None,
-        entry: MockConfigEntry | None = None,
-        **options: Any,
-    ) -> BuildingManager:
-        entry = entry or _entry(vehicles or [init_integration.entry_id], data, **options)
-        entry.add_to_hass(hass)
-        entries.append(entry)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        manager: BuildingManager = entry.runtime_data
-        await wait_for_plan(hass, manager)
-        return manager
-
-    yield make
-    for entry in entries:
-        if entry.state is ConfigEntryState.LOADED:
-            await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-
 
 # -- the tick ---------------------------------------------------------------------------------
 
@@ -310,7 +246,7 @@ async def test_meter_units_and_unusable_states(
     await fire_timers(hass, BUILDING_TICK_S)
     assert (building.peak.as_dict(), building.peak.current_average_kw()) == before
 
-    await _replan(hass, building)
+    await replan(hass, building)
     assert building.data.load_source == "none"
     assert building.last_input is not None
     assert np.all(building.last_input.load_kw == 0.0)
@@ -320,7 +256,7 @@ async def test_meter_units_and_unusable_states(
     hass.states.async_set(METER, "30", {"unit_of_measurement": "kW"})
     await fire_timers(hass, BUILDING_TICK_S)
     assert building.peak.period == date(2026, 11, 1)
-    await _replan(hass, building)
+    await replan(hass, building)
     assert building.data.load_source == "measured"
     assert np.all(building.last_input.load_kw == 30.0)
 
@@ -396,7 +332,7 @@ async def test_load_forecast_and_price_entities(
     hass.states.async_set(
         PRICE, "unknown", {"prices": [{"start": start.isoformat(), "price": "x"}]}
     )
-    await _replan(hass, manager)
+    await replan(hass, manager)
     data = manager.last_input
     assert data is not None
     assert manager.data.load_source == "forecast"
@@ -406,7 +342,7 @@ async def test_load_forecast_and_price_entities(
     # Both entities gone: the meter and the tariff.
     hass.states.async_remove(FORECAST)
     hass.states.async_remove(PRICE)
-    await _replan(hass, manager)
+    await replan(hass, manager)
     data = manager.last_input
     assert data is not None
     assert manager.data.load_source == "measured"
@@ -435,7 +371,7 @@ async def test_the_step_under_way_is_a_nowcast_from_the_latest_reading(
     # The plan is made at the boundary; the meter's latest reading (50 kW, reported just
     # now, before the boundary) is 30 kW above the forecast of its step: so is the nowcast.
     frozen_clock[0] = start + timedelta(seconds=5)
-    await _replan(hass, manager)
+    await replan(hass, manager)
     data = manager.last_input
     assert data is not None
     assert data.load_kw[0] == pytest.approx(60.0 + 30.0)
@@ -443,7 +379,7 @@ async def test_the_step_under_way_is_a_nowcast_from_the_latest_reading(
 
     # A reading taken in the step under way is the nowcast itself.
     frozen_clock[0] = dt_util.now() - timedelta(seconds=1)
-    await _replan(hass, manager)
+    await replan(hass, manager)
     data = manager.last_input
     assert data is not None
     assert data.load_kw[0] == pytest.approx(50.0)
@@ -499,7 +435,7 @@ async def test_learns_the_load_profile_from_statistics(
     assert profile.days_learned == 2
     assert profile.average()[1, 14 * 4 + 1] == pytest.approx(27.0)  # Tuesday 14:15
 
-    await _replan(hass, building)
+    await replan(hass, building)
     assert building.data.load_source == "learned"
     data = building.last_input
     assert data is not None
@@ -747,7 +683,7 @@ async def test_bay_without_charger_and_saved_state(
     hass_storage: dict[str, Any],
 ) -> None:
     vehicle_id = init_integration.entry_id
-    entry = _entry([vehicle_id, MISSING])
+    entry = building_entry([vehicle_id, MISSING])
     departure = _now() + timedelta(hours=5)
     hass_storage[f"{DOMAIN}.v2b.{entry.entry_id}"] = {
         "version": 1,
@@ -863,7 +799,7 @@ async def test_manager_before_start(hass: HomeAssistant, freezer: FrozenDateTime
         CONF_PEAK_END: "17:00:00",
         CONF_PEAK_WEEKDAYS_ONLY: False,
     }
-    entry = _entry([MISSING], **options)
+    entry = building_entry([MISSING], **options)
     entry.add_to_hass(hass)
     manager = BuildingManager(hass, entry)
     before = dt_util.now()
@@ -1099,7 +1035,7 @@ async def test_guard_leaves_cars_it_does_not_drive_alone(
     manager = await _guarded(hass, make_building)
     controller = runtime(init_integration).controller
     await controller.async_start(OperatingMode.CHARGE, power_w=3000)
-    await _replan(hass, manager)
+    await replan(hass, manager)
     assert manager.data.plan is not None
     assert not manager.data.plan.vehicles  # manual: out of the plan
     for after_s in (0, 11):
