@@ -354,13 +354,10 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
     from .site_helpers import TRANSFER, _settle, _state, async_setup_site_entities, site_entry
 
     data = await setup_entry(hass, charger_entry(csim, FAMILY_ECHONET), ChargerRuntimeData)
-    charger_entry = data.full.config_entry
-    assert charger_entry is not None
+    unit = data.full.config_entry
+    assert unit is not None
     await async_setup_site_entities(hass)
-    site_config = site_entry(
-        [charger_entry.entry_id],
-        {"grid_device": charger_entry.entry_id, "grid_entity": None},
-    )
+    site_config = site_entry([unit.entry_id], {"grid_device": unit.entry_id, "grid_entity": None})
     site_config.add_to_hass(hass)
     assert await hass.config_entries.async_setup(site_config.entry_id)
     await hass.async_block_till_done()
@@ -380,7 +377,7 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
     assert _state(site).value == "grid"
     assert twin.operation_mode == 0x42  # recharging
     await hass.config_entries.async_unload(site_config.entry_id)
-    await unload_entries(hass, cast("MockConfigEntry", charger_entry))
+    await unload_entries(hass, cast("MockConfigEntry", unit))
 
 
 def _endpoint_open(hass: HomeAssistant) -> bool:
