@@ -130,9 +130,11 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             keep_going=lambda: not self._stopped,
             after=self._after_plan,
         )
-        self._last_learned: datetime | None = None
+        self.learned_at: datetime | None = None
+        """When the load profile was last learned from the recorder."""
         self._unsubscribe: list[CALLBACK_TYPE] = []
-        self._charger_listeners = CoordinatorListeners(self._async_on_charger_update)
+        self.charger_listeners = CoordinatorListeners(self._async_on_charger_update)
+        """The chargers' status coordinators the building follows."""
         self._stopped = False
         self.last_input: PlanInput | None = None
         self.data = BuildingStatus.unplanned()
@@ -231,7 +233,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
-        self._charger_listeners.clear()
+        self.charger_listeners.clear()
         await self.executor.async_shutdown()
         await self.async_save()
 
@@ -249,7 +251,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
     async def async_learn_profile(self) -> None:
         """Learn the load per weekday and 15 minutes from the meter's statistics."""
         now = self.clock()
-        self._last_learned = now
+        self.learned_at = now
         profile = await async_learn_profile(self.hass, self.meter, now)
         if profile is not None:
             self.profile = profile
@@ -268,7 +270,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         """Listen to every charger's status (again after a charger reloads)."""
         for vehicle_id in self.vehicle_ids:
             data = self._charger(vehicle_id)
-            self._charger_listeners.follow(vehicle_id, data.status if data is not None else None)
+            self.charger_listeners.follow(vehicle_id, data.status if data is not None else None)
 
     @callback
     def _async_on_charger_update(self) -> None:
@@ -316,7 +318,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         work = tick_work(
             now,
             planned_step=self.planned_step,
-            learned_at=self._last_learned,
+            learned_at=self.learned_at,
             presence_changed=self.planned_presence != self.presence(),
         )
         if work.relearn:

@@ -272,6 +272,17 @@ def echonet_on_loopback(hass: HomeAssistant) -> EchonetShared:
 
 
 @pytest.fixture
+def devices(
+    config_entry: MockConfigEntry,
+    csim: Simulation,
+    bsim: Simulation,
+    echonet_on_loopback: EchonetShared,
+) -> tuple[MockConfigEntry, Simulation, Simulation]:
+    """Every family's device: the Quasar's entry, the chargers' and batteries' simulations."""
+    return config_entry, csim, bsim
+
+
+@pytest.fixture
 def frozen_clock() -> Iterator[list[datetime]]:
     """The planner's clock, fixed (tests move it by changing the list's item)."""
     clock: list[datetime] = []

@@ -79,7 +79,8 @@ async def fire_timers(hass: HomeAssistant, seconds: float) -> None:
 
     What is under way settles first: the timers fired include a request's own timeout,
     and one fired while the device's reply is already on its way would count an answered
-    request as unanswered (and pymodbus 3.8 raises when that late reply arrives).
+    request as unanswered (and pymodbus 3.8 raises when that late reply arrives). A job
+    an interval timer starts runs as a background task: :func:`settle` waits for it.
     """
     await settle(hass)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))

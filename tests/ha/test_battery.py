@@ -17,15 +17,13 @@ from homeassistant.const import (
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
     STATE_UNAVAILABLE,
-    Platform,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -57,31 +55,6 @@ from .families import (
 )
 from .flows import FAMILY_BLUETTI, FAMILY_ZENDURE, open_device_form
 from .helpers import setup_entry, unload_entries
-
-
-@pytest.mark.parametrize("family", [FAMILY_ZENDURE, FAMILY_BLUETTI])
-@pytest.mark.parametrize(
-    "platform", [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
-)
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_entities(
-    hass: HomeAssistant,
-    bsim: Simulation,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-    family: str,
-    platform: Platform,
-) -> None:
-    """Each family gets exactly the entities its device supports."""
-    entry = battery_entry(bsim, family)
-    with patch.object(BatteryRuntimeData, "platforms", (platform,)):
-        await setup_entry(hass, entry, BatteryRuntimeData)
-    if family == FAMILY_BLUETTI and platform is Platform.NUMBER:
-        # The AC500 map has no writable limit or threshold: no number at all.
-        assert er.async_entries_for_config_entry(entity_registry, entry.entry_id) == []
-    else:
-        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
-    await unload_entries(hass, entry)
 
 
 async def test_zendure_values_and_controls(hass: HomeAssistant, bsim: Simulation) -> None:
@@ -260,7 +233,7 @@ async def test_unavailable_then_recovered(
         await data.coordinator.async_refresh()
         transport = getattr(data.battery, "transport", None)
         if transport is not None:
-            transport._next_attempt = 0.0
+            transport.set_backoff_max(0.0)  # no wait before it reconnects
     assert state_of(hass, entity).state == STATE_UNAVAILABLE
     assert sum("Error fetching" in r.getMessage() for r in caplog.records) == 1
     bsim.devices[family].clear_faults()

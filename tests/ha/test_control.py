@@ -393,7 +393,7 @@ async def test_session_reapplied_after_reboot(
     data = runtime(init_integration)
     for _ in range(80):
         await asyncio.sleep(0.1)
-        data.charger.transport._next_attempt = 0.0  # type: ignore[attr-defined]
+        data.charger.transport.set_backoff_max(0.0)  # type: ignore[attr-defined]
         await poll_status(hass, init_integration)
         if twin.state_code() == 11:
             break

@@ -77,7 +77,7 @@ async def test_fault_makes_entities_unavailable_then_recover(
     caplog.clear()
     for _ in range(3):
         await _poll(hass, init_integration)
-        data.charger.transport._next_attempt = 0.0  # type: ignore[attr-defined]
+        data.charger.transport.set_backoff_max(0.0)  # type: ignore[attr-defined]
     if fault.kind is FaultKind.DROP:
         # A dropped connection costs one failed poll at most; then it reconnects.
         assert state_of(hass, POWER).state != STATE_UNAVAILABLE
@@ -113,7 +113,7 @@ async def test_reboot_shows_error_state_then_recovers(
     while twin.booting:
         await asyncio.sleep(0.05)
     await sim.tick()
-    data.charger.transport._next_attempt = 0.0  # type: ignore[attr-defined]
+    data.charger.transport.set_backoff_max(0.0)  # type: ignore[attr-defined]
     await _poll(hass, init_integration)
     assert state_of(hass, STATE).state == "error"
     assert state_of(hass, f"binary_sensor.{PREFIX}_error").state == "on"

@@ -1,6 +1,9 @@
-"""Every entity of every platform, and the diagnostics of every entry kind, snapshotted.
+"""Entities made or not made by what the device has, and each entry kind's diagnostics.
 
-The simulated car charges at a steady 7400 W at 60 % (instant ramp) and polling is
+Each platform's entities are snapshotted in its own module (``test_sensor.py``,
+``test_switch.py``, ...). Here: what starts disabled, what a device without some
+registers does not get, and the diagnostics of every entry kind, snapshotted. The
+simulated car charges at a steady 7400 W at 60 % (instant ramp) and polling is
 slowed to once a minute, so every value in the snapshots is deterministic. For the
 diagnostics, a battery whose physics stand still, a backup site on the battery just
 after the grid came back and a building planning the charger at a fixed weekday 14:05
@@ -15,11 +18,10 @@ from datetime import datetime
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -33,14 +35,11 @@ from custom_components.v2x.const import (
     CONF_FULL_INTERVAL,
     CONF_STATUS_INTERVAL,
     DEFAULT_OPTIONS,
-    DOMAIN,
 )
-from custom_components.v2x.models import ChargerRuntimeData
 from custom_components.v2x.site import BackupSite
 from simulator.quasar import QuasarConfig
 
 from .building_helpers import METER, _now, v2b_entry
-from .conftest import SERIAL, device_with
 from .helpers import setup_entry, unload_entries, wait_for_plan
 from .site_helpers import GRID, _settle, async_setup_site_entities, site_entry
 
@@ -55,32 +54,6 @@ def quasar_config() -> QuasarConfig:
 def entry_options() -> dict[str, float]:
     """Poll once a minute so nothing changes during the test."""
     return {**DEFAULT_OPTIONS, CONF_STATUS_INTERVAL: 60, CONF_FULL_INTERVAL: 60}
-
-
-@pytest.mark.parametrize(
-    "platform",
-    [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SELECT, Platform.SENSOR, Platform.SWITCH],
-)
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_entities(
-    hass: HomeAssistant,
-    config_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    device_registry: dr.DeviceRegistry,
-    snapshot: SnapshotAssertion,
-    platform: Platform,
-) -> None:
-    """Registry entries and states of one platform; all on the charger's device."""
-    config_entry.add_to_hass(hass)
-    with patch.object(ChargerRuntimeData, "platforms", (platform,)):
-        assert await hass.config_entries.async_setup(config_entry.entry_id)
-        await hass.async_block_till_done()
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
-    device = device_with(hass, (DOMAIN, SERIAL))
-    assert device is not None
-    for entity in er.async_entries_for_config_entry(entity_registry, config_entry.entry_id):
-        assert entity.device_id == device.id
-    await hass.config_entries.async_unload(config_entry.entry_id)
 
 
 async def test_disabled_by_default_and_gated(

@@ -16,14 +16,12 @@ from homeassistant.config_entries import (
     SOURCE_INTEGRATION_DISCOVERY,
     ConfigEntryState,
 )
-from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE, Platform
+from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
-from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.v2x import echonet_support
 from custom_components.v2x.const import (
@@ -55,39 +53,6 @@ from .flows import FAMILY_ECHONET, FAMILY_SUNSPEC, open_device_form
 from .helpers import setup_entry, unload_entries
 
 pytestmark = pytest.mark.usefixtures("echonet_on_loopback")
-
-
-@pytest.mark.parametrize(
-    ("family", "platform"),
-    [
-        *(
-            (family, platform)
-            for family in (FAMILY_SUNSPEC, FAMILY_ECHONET)
-            for platform in (
-                Platform.BINARY_SENSOR,
-                Platform.NUMBER,
-                Platform.SELECT,
-                Platform.SENSOR,
-            )
-        ),
-        (FAMILY_SUNSPEC, Platform.SWITCH),  # ECHONET Lite has no remote/local switch
-    ],
-)
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_entities(
-    hass: HomeAssistant,
-    csim: Simulation,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-    family: str,
-    platform: Platform,
-) -> None:
-    """Every entity each family supports, and only those (capability gating)."""
-    entry = charger_entry(csim, family)
-    with patch.object(ChargerRuntimeData, "platforms", (platform,)):
-        await setup_entry(hass, entry, ChargerRuntimeData)
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
-    await unload_entries(hass, entry)
 
 
 async def test_sunspec_reads_scaled_values(hass: HomeAssistant, csim: Simulation) -> None:

@@ -17,10 +17,11 @@ from custom_components.v2x.const import (
     DOMAIN,
     SITE_BUILDING,
 )
-from custom_components.v2x.site import BackupSite
+from custom_components.v2x.site import REPAIR_CHECK_TICKS, TICK, BackupSite
 from simulator.quasar import QuasarTwin
 
 from .conftest import device_with, state_of
+from .helpers import fire_timers, settle
 from .site_helpers import (
     ELEVATOR,
     GRID,
@@ -31,6 +32,8 @@ from .site_helpers import (
     async_setup_site_entities,
     site_entry,
 )
+
+TICK_S = TICK.total_seconds() + 0.5  # fire the site's tick (and a 1 s grid poll) once
 
 
 async def test_outage_and_return(hass: HomeAssistant, site: BackupSite, twin: QuasarTwin) -> None:
@@ -344,7 +347,7 @@ async def test_repairs(
         {"switch_confirm": "binary_sensor.not_there"},
         reserve_soc_pct=70,
     )
-    site = await _site(hass, entry)
+    await _site(hass, entry)
     issues = ir.async_get(hass)
     assert issues.async_get_issue(
         DOMAIN, f"missing_entity_{entry.entry_id}_binary_sensor.not_there"
@@ -355,7 +358,8 @@ async def test_repairs(
     assert cannot.translation_placeholders == {"site": "Home", "reserve": "70"}
     hass.config_entries.async_update_entry(entry, options={**entry.options, "reserve_soc_pct": 30})
     await hass.async_block_till_done()
-    site._async_check_repairs()
+    for _ in range(REPAIR_CHECK_TICKS):  # the site checks its repairs once a minute
+        await fire_timers(hass, TICK_S)
     assert issues.async_get_issue(DOMAIN, f"cannot_protect_{entry.entry_id}") is None
     await hass.config_entries.async_unload(entry.entry_id)
     assert not [i for (d, i) in issues.issues if d == DOMAIN and entry.entry_id in i]
@@ -399,7 +403,8 @@ async def test_grid_signal_from_a_device(
     )
     assert site.observe().grid_available is True
     sim.set_grid(False)
-    await site._async_poll_grid_device()
+    await fire_timers(hass, TICK_S)  # the grid device's poll (once a second)
+    await settle(hass)  # the poll runs as a background task
     await _settle(hass, site)
     assert _state(site) is BackupState.ON_VEHICLE_POWER
     sim.zendures["zendure"].apply_fault(
@@ -408,7 +413,8 @@ async def test_grid_signal_from_a_device(
         )
     )
     await sim.tick()
-    await site._async_poll_grid_device()
+    await fire_timers(hass, TICK_S)
+    await settle(hass)
     assert site.observe().grid_available is None
     await hass.config_entries.async_unload(site.entry.entry_id)
 
@@ -441,8 +447,8 @@ async def test_refresh_ticks_and_reloaded_sources(
     await site.async_refresh()
     assert site.data.state is BackupState.GRID
     with patch("custom_components.v2x.site.async_check_site") as check:
-        for _ in range(60):
-            site._async_tick()
+        for _ in range(REPAIR_CHECK_TICKS):
+            await fire_timers(hass, TICK_S)
     assert check.call_count == 1
     old = init_integration.runtime_data.status
     assert await hass.config_entries.async_reload(init_integration.entry_id)

@@ -135,10 +135,12 @@ async def test_tick_feeds_the_billed_peak(
     assert float(state_of(hass, "sensor.office_billed_peak_this_period").state) == 0.0
     # The grid import is the meter (50 kW, then 80 kW) plus the car (the meter excludes it).
     frozen_clock[0] = _now() + STEP  # 14:20
+    await settle(hass)  # no poll still under way lands between a reading and its tick
     first = building.grid_import_kw()
     await fire_timers(hass, BUILDING_TICK_S)
     await wait_for_plan(hass, building)
     frozen_clock[0] = _now() + timedelta(minutes=20)  # 14:25: the meter reads 80 kW
+    await settle(hass)
     hass.states.async_set(METER, "80", {"unit_of_measurement": "kW"})
     second = building.grid_import_kw()
     await fire_timers(hass, BUILDING_TICK_S)
@@ -148,7 +150,7 @@ async def test_tick_feeds_the_billed_peak(
     assert building.peak.peak_kw == 0.0  # the 14:15 interval is still under way
     assert building.peak.current_average_kw() == pytest.approx(first)
     frozen_clock[0] = _now() + timedelta(minutes=26)  # 14:31
-    third = building.grid_import_kw()
+    third = building.grid_import_kw()  # what the 14:25 tick recorded (no await since)
     await fire_timers(hass, BUILDING_TICK_S)
     await wait_for_plan(hass, building)
     # 14:20-14:30 measured: 5 minutes at the first import and 5 at the second.
@@ -194,16 +196,16 @@ async def test_billed_peak_counts_the_cars_when_the_meter_excludes_them(
 async def test_tick_relearns_the_profile_every_six_hours(
     hass: HomeAssistant, building: BuildingManager, frozen_clock: list[datetime]
 ) -> None:
-    assert building._last_learned == _now()  # learned once at start
+    assert building.learned_at == _now()  # learned once at start
     frozen_clock[0] = _now() + RELEARN_EVERY - timedelta(minutes=1)
     await fire_timers(hass, BUILDING_TICK_S)
     await hass.async_block_till_done()
-    assert building._last_learned == _now()
+    assert building.learned_at == _now()
     await wait_idle(hass, building)
     frozen_clock[0] = _now() + RELEARN_EVERY
     await fire_timers(hass, BUILDING_TICK_S)
     await hass.async_block_till_done()
-    assert building._last_learned == _now() + RELEARN_EVERY
+    assert building.learned_at == _now() + RELEARN_EVERY
     await wait_idle(hass, building)
     # Without the recorder there is nothing to learn from.
     assert building.profile.empty
@@ -653,19 +655,19 @@ async def test_charger_reload_and_unload_are_followed(
 ) -> None:
     vehicle_id = init_integration.entry_id
     old = runtime(init_integration).status
-    assert building._charger_listeners.coordinator(vehicle_id) is old
+    assert building.charger_listeners.coordinator(vehicle_id) is old
     assert await hass.config_entries.async_reload(vehicle_id)
     await hass.async_block_till_done()
     await fire_timers(hass, BUILDING_TICK_S)
     new = runtime(init_integration).status
     assert new is not old
-    assert building._charger_listeners.coordinator(vehicle_id) is new
+    assert building.charger_listeners.coordinator(vehicle_id) is new
     await wait_idle(hass, building)
 
     assert await hass.config_entries.async_unload(vehicle_id)
     await hass.async_block_till_done()
     await fire_timers(hass, BUILDING_TICK_S)
-    assert vehicle_id not in building._charger_listeners
+    assert vehicle_id not in building.charger_listeners
     await wait_until(hass, lambda: building.data.vehicles[vehicle_id].reason == "unavailable")
     await wait_idle(hass, building)
     plan = building.data.plan
@@ -705,7 +707,7 @@ async def test_bay_without_charger_and_saved_state(
         },
     }
     manager = await make_building(entry=entry)
-    assert set(manager._cars) == {vehicle_id, MISSING}
+    assert set(manager.bays.cars) == {vehicle_id, MISSING}
     assert manager.departure(vehicle_id) == departure
     assert manager.target_soc(vehicle_id) == 70
     assert manager.target_soc(MISSING) == 100  # the default
@@ -722,7 +724,7 @@ async def test_bay_without_charger_and_saved_state(
     plan = manager.data.plan
     assert plan is not None
     assert [vehicle.vehicle_id for vehicle in plan.vehicles] == [vehicle_id]
-    assert MISSING not in manager._charger_listeners
+    assert MISSING not in manager.charger_listeners
     manager.meter_includes_vehicles = True
     charger = runtime(init_integration).status.data
     assert charger is not None
@@ -949,7 +951,7 @@ async def test_learning_without_recorder_is_a_no_op(
     frozen_clock[0] = _now() + timedelta(hours=1)
     await building.async_learn_profile()
     assert building.profile.empty
-    assert building._last_learned == _now() + timedelta(hours=1)
+    assert building.learned_at == _now() + timedelta(hours=1)
 
 
 async def test_no_replan_after_stop(hass: HomeAssistant, building: BuildingManager) -> None:
