@@ -46,6 +46,7 @@ from .families import (
     select_mode,
     writes,
 )
+from .helpers import refresh_until
 
 
 async def test_select_modes(
@@ -164,11 +165,9 @@ async def test_discharge_stops_at_reserve(
     await poll_status(hass, init_integration)
     await quasar_service(hass, "discharge", power_w=7400)
     sim.clock.set_speed(200)  # 1 % of 40 kWh at 7.4 kW is ~3 simulated minutes
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        await poll_status(hass, init_integration)
-        if events:
-            break
+    await refresh_until(
+        runtime(init_integration).status, lambda _: bool(events), what="the reserve stop"
+    )
     sim.clock.set_speed(1)
     assert [e.data["reason"] for e in events] == ["reserve_reached"]
     assert twin.power_setpoint_w == 0
@@ -336,11 +335,11 @@ async def test_unknown_soc_is_probed_before_discharging(
     await quasar_service(hass, "discharge", power_w=4000)
     setpoints = [value for address, value in writes(twin, before) if address == 260]
     assert setpoints[0] == control.SOC_PROBE_POWER_W
-    for _ in range(20):
-        if twin.power_setpoint_w == -4000:
-            break
-        await asyncio.sleep(0.1)
-        await poll_status(hass, init_integration)
+    await refresh_until(
+        runtime(init_integration).status,
+        lambda _: twin.power_setpoint_w == -4000,
+        what="the requested power after the probe",
+    )
     assert twin.power_setpoint_w == -4000
     assert state_of(hass, MODE).state == "discharge"
 
@@ -391,12 +390,10 @@ async def test_session_reapplied_after_reboot(
     await sim.tick()
     assert twin.remote == 0
     data = runtime(init_integration)
-    for _ in range(80):
-        await asyncio.sleep(0.1)
-        data.charger.transport.set_backoff_max(0.0)  # type: ignore[attr-defined]
-        await poll_status(hass, init_integration)
-        if twin.state_code() == 11:
-            break
+    data.charger.transport.set_backoff_max(0.0)  # type: ignore[attr-defined]
+    await refresh_until(
+        data.status, lambda _: twin.state_code() == 11, what="the session re-applied"
+    )
     assert twin.remote == 1
     assert twin.power_setpoint_w == -3000
     assert twin.state_code() == 11

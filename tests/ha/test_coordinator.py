@@ -33,6 +33,7 @@ from simulator.quasar import QuasarConfig, QuasarTwin
 from simulator.world import Simulation
 
 from .conftest import SERIAL, device_with, runtime, state_of
+from .helpers import wait_until
 
 PREFIX = "wallbox_quasar_1_20240117"
 POWER = f"sensor.{PREFIX}_power"
@@ -110,15 +111,13 @@ async def test_reboot_shows_error_state_then_recovers(
     await sim.tick()
     await _poll(hass, init_integration)
     assert state_of(hass, STATE).state == STATE_UNAVAILABLE
-    while twin.booting:
-        await asyncio.sleep(0.05)
+    await wait_until(hass, lambda: not twin.booting, what="the end of booting")
     await sim.tick()
     data.charger.transport.set_backoff_max(0.0)  # type: ignore[attr-defined]
     await _poll(hass, init_integration)
     assert state_of(hass, STATE).state == "error"
     assert state_of(hass, f"binary_sensor.{PREFIX}_error").state == "on"
-    while twin.rebooting:
-        await asyncio.sleep(0.05)
+    await wait_until(hass, lambda: not twin.rebooting, what="the end of the reboot")
     await _poll(hass, init_integration)
     assert state_of(hass, STATE).state in ("charging", "waiting_for_car_demand")
 

@@ -30,7 +30,7 @@ from simulator.world import Simulation
 from simulator.zendure import ZendureTwin
 
 from .conftest import runtime, state_of
-from .helpers import setup_entry
+from .helpers import refresh_until, setup_entry
 from .site_helpers import GRID, TRANSFER, _settle, _state, async_setup_site_entities, site_entry
 
 
@@ -50,13 +50,12 @@ async def _poll(hass: HomeAssistant, entry: MockConfigEntry, times: int = 1) -> 
 
 async def _until_supplying(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Poll until the charger reports discharging (it ramps at 3 kW/s from charging)."""
-    for _ in range(40):
-        await _poll(hass, entry)
-        status = runtime(entry).status.data
-        if status is not None and status.supplying:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("the charger never started discharging")
+    await refresh_until(
+        runtime(entry).status,
+        lambda status: status is not None and status.supplying,
+        what="the charger discharging",
+    )
+    await hass.async_block_till_done()
 
 
 def _running(twin: QuasarTwin) -> bool:
@@ -199,14 +198,11 @@ async def test_unowned_discharge_is_stopped_while_on_grid(
     await _poll(hass, init_integration, times=2)
     assert _state(site) is BackupState.GRID
     assert not _running(twin)  # nothing discharges with the switch on the grid
-    for _ in range(20):  # the charger ramps down at 3 kW/s
-        await asyncio.sleep(0.2)
-        await _poll(hass, init_integration)
-        status = runtime(init_integration).status.data
-        if status is not None and not status.supplying:
-            break
-    else:
-        raise AssertionError("the charger kept discharging")
+    await refresh_until(  # the charger ramps down at 3 kW/s
+        runtime(init_integration).status,
+        lambda status: status is not None and not status.supplying,
+        what="the charger's discharge stopping",
+    )
     await hass.config_entries.async_unload(site_config.entry_id)
 
 
