@@ -12,6 +12,12 @@ setpoints for what the meter says now:
   once no car charges, raises discharge, never below a car's reserve, never so far that
   its departure target becomes unreachable and never beyond the building's own load
   (the cars supply the building; they never export and never charge one another);
+* ``cautious``, for a forecast it does not trust: every car charges at least the even
+  rate that brings it to its target by its departure (a margin early), whatever the
+  plan (15 minutes old) says; charging beyond that stays under a ceiling (the peak
+  already billed), since a plan's cheap hour is only where the forecast put it; and
+  what the guard adds to the plan's discharge is only energy above the departure
+  target, since energy that had to be charged back would be charged back at the peak;
 * when the load is lower than planned, the plan's setpoints stand as they are.
 
 Pure: no Home Assistant, no I/O. Power is positive when a car charges (kW), energy is
@@ -60,6 +66,10 @@ class GuardCar:
     target_kwh: float
     hours_to_departure: float
     one_way_efficiency: float = 1.0
+    margin_h: float = 0.0
+    """The car is to be at its target this long before it leaves: the guard keeps that
+    much time in hand for a charger that starts late, a reading a percent off and the
+    charging it may itself have to cut later."""
 
     def validate(self) -> None:
         """Raise :class:`PlannerInputError` naming the field that cannot be right."""
@@ -74,6 +84,7 @@ class GuardCar:
                 "target_kwh": self.target_kwh,
                 "hours_to_departure": self.hours_to_departure,
                 "one_way_efficiency": self.one_way_efficiency,
+                "margin_h": self.margin_h,
             },
         )
         bad = []
@@ -87,23 +98,48 @@ class GuardCar:
             bad.append("reserve_kwh")
         if self.hours_to_departure < 0:
             bad.append("hours_to_departure")
+        if self.margin_h < 0:
+            bad.append("margin_h")
         if not 0 < self.one_way_efficiency <= 1:
             bad.append("one_way_efficiency")
         if bad:
             raise PlannerInputError(f"guard car {self.vehicle_id}: bad {', '.join(bad)}")
 
     def must_charge_kw(self, hours: float) -> float:
-        """The least charging over the next ``hours`` that keeps the target reachable."""
+        """The least charging over the next ``hours`` that keeps the target reachable.
+
+        Reachable by :attr:`margin_h` before the departure; a car already behind that
+        charges at full power until it leaves.
+        """
         missing = self.target_kwh - self.energy_kwh
-        if missing <= 0 or self.max_charge_kw <= 0:
+        if missing <= 0 or self.max_charge_kw <= 0 or self.hours_to_departure <= 0:
             return 0.0
-        later_h = max(self.hours_to_departure - hours, 0.0)
-        now_h = min(hours, self.hours_to_departure)
+        in_time_h = self.hours_to_departure - self.margin_h
+        now_h = min(hours, in_time_h)
         if now_h <= 0:
-            return 0.0  # leaving now: nothing charged now arrives in time
-        later_kwh = self.max_charge_kw * self.one_way_efficiency * later_h
+            return self.max_charge_kw
+        later_kwh = self.max_charge_kw * self.one_way_efficiency * (in_time_h - now_h)
         needed = (missing - later_kwh) / (self.one_way_efficiency * now_h)
         return min(max(needed, 0.0), self.max_charge_kw)
+
+    def steady_kw(self) -> float:
+        """The even charging that brings the car to its target :attr:`margin_h` early.
+
+        A car charged at this rate adds the least it can to any moment of the day: where
+        the peak really comes is what the forecast may have wrong.
+        """
+        missing = self.target_kwh - self.energy_kwh
+        in_time_h = self.hours_to_departure - self.margin_h
+        if missing <= 0 or self.max_charge_kw <= 0 or self.hours_to_departure <= 0:
+            return 0.0
+        if in_time_h <= 0:
+            return self.max_charge_kw
+        return min(missing / (self.one_way_efficiency * in_time_h), self.max_charge_kw)
+
+    def floor_kw(self, hours: float, *, steady: bool) -> float:
+        """The least the car charges over the next ``hours``, whatever the plan says."""
+        need = self.must_charge_kw(hours)
+        return max(need, self.steady_kw()) if steady else need
 
     def may_discharge_kw(self, hours: float) -> float:
         """The most discharge over the next ``hours``: above the reserve, target reachable."""
@@ -111,10 +147,28 @@ class GuardCar:
             return 0.0
         efficiency = self.one_way_efficiency
         above_reserve = (self.energy_kwh - self.reserve_kwh) * efficiency / hours
-        later_h = max(self.hours_to_departure - hours, 0.0)
+        later_h = max(self.hours_to_departure - self.margin_h - hours, 0.0)
         refill_kwh = self.max_charge_kw * efficiency * later_h
         above_target = (self.energy_kwh + refill_kwh - self.target_kwh) * efficiency / hours
         return max(min(self.max_discharge_kw, above_reserve, above_target), 0.0)
+
+    def spare_kw(self, hours: float) -> float:
+        """The most discharge over the next ``hours`` that needs no charging back.
+
+        What the guard adds to the plan comes from here: energy above the reserve and
+        above the departure target. Discharge that must be charged back later would be
+        charged back when the load is at its highest, the very time the guard is for.
+        """
+        if hours <= 0 or self.max_discharge_kw <= 0:
+            return 0.0
+        floor_kwh = max(self.reserve_kwh, self.target_kwh)
+        return max(
+            min(
+                self.max_discharge_kw,
+                (self.energy_kwh - floor_kwh) * self.one_way_efficiency / hours,
+            ),
+            0.0,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +239,8 @@ def guard(
     target_peak_kw: float,
     interval: BillingInterval,
     tolerance_kw: float = 0.0,
+    charge_ceiling_kw: float | None = None,
+    cautious: bool = False,
 ) -> GuardDecision:
     """The plan's setpoints, corrected so the interval's average import holds the target.
 
@@ -195,35 +251,49 @@ def guard(
     peak, and a reading a fraction off (a charger's power read a second late) must not
     cost the cars the charging the peak later needs. Past that, the whole excess is
     corrected.
+
+    ``cautious``: every car charges at least :meth:`GuardCar.steady_kw` and what keeps
+    its target reachable (:meth:`GuardCar.must_charge_kw`), whatever the plan says, and
+    the guard raises discharge only from energy above the target
+    (:meth:`GuardCar.spare_kw`). ``charge_ceiling_kw``, when given (at most the target),
+    is the interval average that charging beyond that need must not push the import
+    above: the target is where the plan expects the peak, the ceiling what the peak
+    will be at the least, so charging below it cannot raise the bill even when the
+    forecast peak never comes.
     """
+    ceiling = target_peak_kw if charge_ceiling_kw is None else charge_ceiling_kw
     if (
-        not all(map(math.isfinite, (load_kw, target_peak_kw, tolerance_kw)))
-        or min(target_peak_kw, tolerance_kw) < 0
-        or max(abs(load_kw), target_peak_kw) > MAX_MAGNITUDE
+        not all(map(math.isfinite, (load_kw, target_peak_kw, tolerance_kw, ceiling)))
+        or min(target_peak_kw, tolerance_kw, ceiling) < 0
+        or max(abs(load_kw), target_peak_kw, ceiling) > MAX_MAGNITUDE
     ):
         raise PlannerInputError(
-            "guard: load_kw, target_peak_kw and tolerance_kw must be finite and below "
-            f"{MAX_MAGNITUDE:g}, the last two ≥ 0"
+            "guard: load_kw, target_peak_kw, tolerance_kw and charge_ceiling_kw must be "
+            f"finite and below {MAX_MAGNITUDE:g}, the last three ≥ 0"
         )
     interval.validate()
     for car in cars:
         car.validate()
     hours = interval.remaining_h if interval.remaining_h > 0 else interval.length_h
-    setpoints = {
-        car.vehicle_id: min(max(car.planned_kw, -car.may_discharge_kw(hours)), car.max_charge_kw)
-        for car in cars
-    }
+    setpoints = {car.vehicle_id: _bounded(car, hours, cautious=cautious) for car in cars}
     setpoints = _without_transfer(setpoints)
-    allowed = interval.allowed_import_kw(target_peak_kw)
-    excess = load_kw + sum(setpoints.values()) - allowed
     action = GuardAction.FOLLOW
     share_left = interval.remaining_h / interval.length_h
+    if ceiling < target_peak_kw:
+        above = load_kw + sum(setpoints.values()) - interval.allowed_import_kw(ceiling)
+        if (
+            above * share_left > tolerance_kw + _EPS_KW
+            and _cut_charging(cars, setpoints, above, hours, cautious=cautious) < above - _EPS_KW
+        ):
+            action = GuardAction.CUT_CHARGING
+    allowed = interval.allowed_import_kw(target_peak_kw)
+    excess = load_kw + sum(setpoints.values()) - allowed
     if excess * share_left > tolerance_kw + _EPS_KW:
         action = GuardAction.CUT_CHARGING
-        excess = _cut_charging(cars, setpoints, excess, hours)
+        excess = _cut_charging(cars, setpoints, excess, hours, cautious=cautious)
         if excess > _EPS_KW and all(power <= _EPS_KW for power in setpoints.values()):
             action = GuardAction.DISCHARGE
-            excess = _raise_discharge(cars, setpoints, excess, hours, load_kw)
+            excess = _raise_discharge(cars, setpoints, excess, hours, load_kw, cautious=cautious)
         if excess > _EPS_KW:
             action = GuardAction.OVER
     return GuardDecision(
@@ -235,12 +305,32 @@ def guard(
     )
 
 
+def _bounded(car: GuardCar, hours: float, *, cautious: bool) -> float:
+    """The plan's setpoint within the car's power and reserve (and need, if cautious)."""
+    power = min(max(car.planned_kw, -car.may_discharge_kw(hours)), car.max_charge_kw)
+    if not cautious:
+        return power
+    floor = car.floor_kw(hours, steady=True)
+    return max(power, floor) if floor > _EPS_KW else power
+
+
+def _discharge_room_kw(car: GuardCar, hours: float, *, cautious: bool) -> float:
+    """The most a car may discharge; if cautious, beyond the plan only its spare energy."""
+    room = car.may_discharge_kw(hours)
+    return min(room, max(car.spare_kw(hours), -car.planned_kw)) if cautious else room
+
+
 def _cut_charging(
-    cars: Sequence[GuardCar], setpoints: dict[str, float], excess: float, hours: float
+    cars: Sequence[GuardCar],
+    setpoints: dict[str, float],
+    excess: float,
+    hours: float,
+    *,
+    cautious: bool,
 ) -> float:
     """Lower charging toward each car's need, in proportion to its slack; excess left."""
     slack = {
-        car.vehicle_id: max(setpoints[car.vehicle_id] - car.must_charge_kw(hours), 0.0)
+        car.vehicle_id: max(setpoints[car.vehicle_id] - car.floor_kw(hours, steady=cautious), 0.0)
         for car in cars
         if setpoints[car.vehicle_id] > 0
     }
@@ -259,12 +349,20 @@ def _raise_discharge(
     excess: float,
     hours: float,
     load_kw: float,
+    *,
+    cautious: bool,
 ) -> float:
-    """Raise discharge within each car's room and the building's load; excess left."""
+    """Raise discharge within each car's room and the building's load; excess left.
+
+    A car's room is what it may discharge (:meth:`GuardCar.may_discharge_kw`); when
+    cautious, beyond the plan's own discharge only what needs no charging back.
+    """
     supplied = -sum(setpoints.values())
     wanted = min(excess, max(load_kw - supplied, 0.0))
     room = {
-        car.vehicle_id: max(car.may_discharge_kw(hours) + setpoints[car.vehicle_id], 0.0)
+        car.vehicle_id: max(
+            _discharge_room_kw(car, hours, cautious=cautious) + setpoints[car.vehicle_id], 0.0
+        )
         for car in cars
     }
     total = sum(room.values())

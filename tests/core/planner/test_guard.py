@@ -75,8 +75,12 @@ def test_charging_a_departure_needs_is_kept() -> None:
 
 
 def test_discharge_is_raised_once_nothing_charges() -> None:
+    full = {"energy_kwh": 39.0, "target_kwh": 30.0}  # 9 kWh each above what they need
     decision = guard(
-        [_car("a", -1.0), _car("b", 0.0)], load_kw=110.0, target_peak_kw=100.0, interval=_start()
+        [_car("a", -1.0, **full), _car("b", 0.0, **full)],
+        load_kw=110.0,
+        target_peak_kw=100.0,
+        interval=_start(),
     )
     assert decision.action is GuardAction.DISCHARGE
     assert sum(decision.setpoints_kw.values()) == pytest.approx(-10.0)
@@ -119,7 +123,8 @@ def test_the_interval_average_is_what_is_held() -> None:
     # Ten minutes at 120 kW already: the last five minutes may import only 60 kW.
     interval = _start(imported_kwh=120.0 * 10 / 60, elapsed_h=10 / 60)
     assert interval.allowed_import_kw(100.0) == pytest.approx(60.0)
-    decision = guard([_car("a", 0.0)], load_kw=64.0, target_peak_kw=100.0, interval=interval)
+    spare = _car("a", 0.0, energy_kwh=38.0)
+    decision = guard([spare], load_kw=64.0, target_peak_kw=100.0, interval=interval)
     assert decision.setpoints_kw["a"] == pytest.approx(-4.0)
 
 
@@ -133,7 +138,8 @@ def test_never_below_the_reserve_or_past_what_the_target_allows() -> None:
 
 
 def test_the_cars_never_export() -> None:
-    decision = guard([_car("a", 0.0)], load_kw=2.0, target_peak_kw=0.0, interval=_start())
+    spare = _car("a", 0.0, energy_kwh=38.0)
+    decision = guard([spare], load_kw=2.0, target_peak_kw=0.0, interval=_start())
     assert decision.setpoints_kw["a"] == pytest.approx(-2.0)
     assert decision.import_kw == pytest.approx(0.0)
 
@@ -173,6 +179,92 @@ def test_bad_intervals_are_refused_by_name(interval: BillingInterval, field: str
         guard([], load_kw=10.0, target_peak_kw=10.0, interval=interval)
 
 
+def test_the_guard_takes_no_energy_that_would_have_to_be_charged_back() -> None:
+    # 24 kWh of 36 wanted, 8 h to go, the load 20 kW over: the trusting guard takes 6 kW
+    # from it (it counts on charging back later); the cautious one does not, since it
+    # would charge back at the peak, and keeps the car on its steady 1.5 kW instead.
+    planned = _car("a", -2.0)
+    assert planned.may_discharge_kw(QUARTER) == 6.0
+    assert planned.spare_kw(QUARTER) == 0.0
+    trusting = guard([planned], load_kw=120.0, target_peak_kw=100.0, interval=_start())
+    assert trusting.setpoints_kw["a"] == pytest.approx(-6.0)
+    cautious = guard(
+        [planned], load_kw=120.0, target_peak_kw=100.0, interval=_start(), cautious=True
+    )
+    assert cautious.setpoints_kw == {"a": pytest.approx(1.5)}
+    assert cautious.action is GuardAction.OVER
+    # Above its target it may: 1 kWh over a quarter hour is 4 kW at the charger.
+    above = _car("a", -2.0, energy_kwh=37.0)
+    raised = guard([above], load_kw=120.0, target_peak_kw=100.0, interval=_start(), cautious=True)
+    assert raised.setpoints_kw["a"] == pytest.approx(-4.0)
+
+
+def test_a_car_the_plan_leaves_idle_is_charged_what_its_departure_needs() -> None:
+    # 12 kWh missing at 6 kW: 2 h 15 min to go leaves a quarter hour of slack, 2.1 h
+    # none: 12 - 6 * 1.85 = 0.9 kWh in the next quarter hour, 3.6 kW.
+    assert _car("a", 0.0, hours_to_departure=2.25).must_charge_kw(QUARTER) == pytest.approx(0.0)
+    later = _car("a", 0.0, hours_to_departure=2.1)
+    assert later.must_charge_kw(QUARTER) == pytest.approx(3.6)
+    # Cautious, the plan (15 minutes old) holding it at 0 kW is overruled, over the
+    # target or not, at its steady rate (12 kWh over 2.1 h), which is more.
+    decision = guard([later], load_kw=99.0, target_peak_kw=100.0, interval=_start(), cautious=True)
+    assert decision.setpoints_kw["a"] == pytest.approx(12 / 2.1)
+    assert decision.action is GuardAction.OVER
+
+
+def test_the_margin_brings_the_target_forward() -> None:
+    # Half an hour in hand: the car of the test above is already behind, at full power.
+    car = _car("a", 0.0, hours_to_departure=2.1, margin_h=0.5)
+    assert car.must_charge_kw(QUARTER) == pytest.approx(6.0)
+    assert _car("a", 0.0, hours_to_departure=3.0, margin_h=0.5).must_charge_kw(
+        QUARTER
+    ) == pytest.approx(0.0)
+    # Behind its margin even for the refill a discharge counts on.
+    assert _car("a", 0.0, hours_to_departure=2.5, margin_h=0.5).may_discharge_kw(QUARTER) == 0.0
+    # A car leaving now charges nothing: nothing charged now arrives in time.
+    assert _car("a", 0.0, hours_to_departure=0.0, margin_h=0.5).must_charge_kw(QUARTER) == 0.0
+    with pytest.raises(PlannerInputError, match="margin_h"):
+        _car("a", 0.0, margin_h=-1.0).validate()
+
+
+def test_steady_charging_spreads_the_need_over_the_stay() -> None:
+    # 12 kWh missing, at its target half an hour before it leaves in 8.5 h: 1.5 kW.
+    car = _car("a", 0.0, hours_to_departure=8.5, margin_h=0.5)
+    assert car.steady_kw() == pytest.approx(1.5)
+    steady = guard([car], load_kw=150.0, target_peak_kw=100.0, interval=_start(), cautious=True)
+    assert steady.setpoints_kw["a"] == pytest.approx(1.5)  # kept even over the target
+    plain = guard([car], load_kw=150.0, target_peak_kw=100.0, interval=_start())
+    assert plain.setpoints_kw["a"] == pytest.approx(-6.0)  # trusting the refill
+    assert _car("a", 0.0, energy_kwh=36.0).steady_kw() == 0.0
+    assert _car("a", 0.0, hours_to_departure=0.25, margin_h=0.5).steady_kw() == 6.0
+
+
+def test_charging_beyond_the_need_stays_under_the_ceiling() -> None:
+    # The plan expects a 110 kW peak later and charges under it now; the peak billed so
+    # far is 96 kW: charging past that would raise the bill if the peak never comes.
+    cars = [_car("a", 6.0), _car("b", 6.0)]
+    decision = guard(
+        cars, load_kw=90.0, target_peak_kw=110.0, interval=_start(), charge_ceiling_kw=96.0
+    )
+    assert decision.action is GuardAction.CUT_CHARGING
+    assert decision.import_kw == pytest.approx(96.0)
+    assert decision.target_peak_kw == 110.0
+    # What a departure needs is charged even over the ceiling.
+    leaving = [_car("a", 6.0, hours_to_departure=2.0), _car("b", 6.0)]
+    needed = guard(
+        leaving, load_kw=95.0, target_peak_kw=110.0, interval=_start(), charge_ceiling_kw=96.0
+    )
+    assert needed.setpoints_kw == pytest.approx({"a": 6.0, "b": 0.0})
+    # No ceiling, or one at the target: the target alone.
+    same = guard(
+        cars, load_kw=90.0, target_peak_kw=110.0, interval=_start(), charge_ceiling_kw=110.0
+    )
+    assert same.action is GuardAction.FOLLOW
+    assert same.import_kw == pytest.approx(102.0)
+    with pytest.raises(PlannerInputError, match="charge_ceiling_kw"):
+        guard(cars, load_kw=90.0, target_peak_kw=110.0, interval=_start(), charge_ceiling_kw=-1)
+
+
 def test_a_bad_load_is_refused() -> None:
     with pytest.raises(PlannerInputError, match="load_kw"):
         guard([], load_kw=float("nan"), target_peak_kw=10.0, interval=_start())
@@ -180,12 +272,13 @@ def test_a_bad_load_is_refused() -> None:
         guard([], load_kw=1e21, target_peak_kw=10.0, interval=_start())
 
 
-def _clamped(cars: list[GuardCar], hours: float) -> dict[str, float]:
+def _clamped(cars: list[GuardCar], hours: float, *, cautious: bool) -> dict[str, float]:
     """The plan's setpoints within each car's room, netted (what the guard starts from)."""
-    powers = {
-        car.vehicle_id: min(max(car.planned_kw, -car.may_discharge_kw(hours)), car.max_charge_kw)
-        for car in cars
-    }
+    powers = {}
+    for car in cars:
+        power = min(max(car.planned_kw, -car.may_discharge_kw(hours)), car.max_charge_kw)
+        need = max(car.must_charge_kw(hours), car.steady_kw()) if cautious else 0.0
+        powers[car.vehicle_id] = max(power, need) if need > 1e-9 else power
     if any(power > 1e-9 for power in powers.values()):
         powers = {vid: max(power, 0.0) for vid, power in powers.items()}
     return powers
@@ -216,6 +309,7 @@ cars_strategy = st.lists(
     elapsed_min=st.floats(0, 15),
     imported_kw=st.floats(-20, 300),
     tolerance_kw=st.sampled_from([0.0, 0.5, 5.0]),
+    cautious=st.booleans(),
 )
 def test_rules_on_any_input(
     cars: list[GuardCar],
@@ -224,6 +318,7 @@ def test_rules_on_any_input(
     elapsed_min: float,
     imported_kw: float,
     tolerance_kw: float,
+    cautious: bool,
 ) -> None:
     interval = _start(imported_kwh=imported_kw * elapsed_min / 60, elapsed_h=elapsed_min / 60)
     decision = guard(
@@ -232,6 +327,7 @@ def test_rules_on_any_input(
         target_peak_kw=target_kw,
         interval=interval,
         tolerance_kw=tolerance_kw,
+        cautious=cautious,
     )
     hours = interval.remaining_h or interval.length_h
     powers = decision.setpoints_kw
@@ -242,18 +338,29 @@ def test_rules_on_any_input(
         power = powers[car.vehicle_id]
         assert power <= car.max_charge_kw + 1e-9
         assert -power <= car.may_discharge_kw(hours) + 1e-9  # reserve and target kept
-        # Charging is only cut down to what the departure still needs.
-        needed = min(car.must_charge_kw(hours), max(car.planned_kw, 0.0))
-        if needed > 1e-9:
-            assert power >= needed - 1e-9
+        # What the departure still needs is charged, whatever the plan said.
+        if cautious:
+            # What the departure needs, and the steady share, whatever the plan said;
+            # beyond the plan's own discharge, only energy that needs no charging back.
+            need = max(car.must_charge_kw(hours), car.steady_kw())
+            if need > 1e-9:
+                assert power >= min(need, car.max_charge_kw) - 1e-9
+            assert -power <= max(-car.planned_kw, car.spare_kw(hours)) + 1e-9
+        else:
+            # Charging is only cut down to what the departure still needs.
+            needed = min(car.must_charge_kw(hours), max(car.planned_kw, 0.0))
+            if needed > 1e-9:
+                assert power >= needed - 1e-9
     # The guard never discharges into the grid beyond the plan's own choice.
     discharge = -sum(p for p in powers.values() if p < 0)
     planned_discharge = -sum(min(car.planned_kw, 0.0) for car in cars)
     assert discharge <= max(load_kw, 0.0) + planned_discharge + 1e-6
     # Within the tolerance the plan's setpoints stand (only netted and clamped).
-    within = (load_kw + sum(_clamped(cars, hours).values()) - decision.allowed_import_kw) * (
-        interval.remaining_h / interval.length_h
-    ) <= tolerance_kw
+    within = (
+        load_kw
+        + sum(_clamped(cars, hours, cautious=cautious).values())
+        - decision.allowed_import_kw
+    ) * (interval.remaining_h / interval.length_h) <= tolerance_kw
     if within:
         assert decision.action is GuardAction.FOLLOW
     # Held (to the tolerance, while the plan is followed), or reported as over.
