@@ -193,7 +193,13 @@ def _spec(car: Car, energy_kwh: float, first_step: int) -> VehicleSpec:
     )
 
 
-def _plan_input(load_kw: FloatArray, first_step: int, specs: tuple[VehicleSpec, ...]) -> PlanInput:
+def _plan_input(
+    load_kw: FloatArray,
+    first_step: int,
+    specs: tuple[VehicleSpec, ...],
+    billed_peak_kw: float = 0.0,
+) -> PlanInput:
+    """What the building plans on at ``first_step``, the peak billed so far that day in it."""
     midnight = datetime(2014, 1, 1, tzinfo=UTC)
     starts = step_starts(
         midnight + timedelta(minutes=first_step * MINUTES_PER_STEP),
@@ -206,6 +212,7 @@ def _plan_input(load_kw: FloatArray, first_step: int, specs: tuple[VehicleSpec, 
         price=TARIFF.prices(starts),
         vehicles=specs,
         demand_charge_per_kw=DEMAND_CHARGE_PER_KW,
+        billed_peak_kw=billed_peak_kw,
     )
 
 
@@ -278,7 +285,7 @@ def _guarded(
             target_kwh=TARGET_KWH,
             hours_to_departure=(car.departure_min - moment.minute) / 60,
             one_way_efficiency=EFFICIENCY,
-            margin_h=MARGIN_H if ceiling_kw is not None else 0.0,
+            margin_h=MARGIN_H,
         )
         for car in present
     ]
@@ -337,7 +344,7 @@ def run_day(day: Day, cars: list[Car], planned_kw: FloatArray | None, strategy: 
         present = [c for c in cars if c.arrival_min <= minute < c.departure_min]
         if planned_kw is not None and offset == 0:
             specs = tuple(_spec(c, energy[c.vehicle_id], step) for c in present)
-            data = _plan_input(planned_kw[step:], step, specs)
+            data = _plan_input(planned_kw[step:], step, specs, outcome.billed_peak_kw)
             plan = None
             if specs:
                 started = clock.perf_counter()

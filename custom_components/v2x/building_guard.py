@@ -28,6 +28,11 @@ from .planner.peak import PeakTracker
 from .planner.report import BuildingStatus
 from .planner.series import instant
 
+DEPARTURE_MARGIN_H: Final = 0.5
+"""What the guard adds to a car's discharge or cuts from its charging leaves the car able
+to be at its target this long before it leaves. Without it the guard discharges a car to
+the very edge (full power from then on to the departure), and the car leaves short the
+first time the load keeps it from charging (benchmarks/RESULTS.md, issue 16)."""
 DEADBAND_W: Final = 200
 """A guard setpoint this close to what a car was last sent is not sent again."""
 TOLERANCE_SHARE: Final = 0.005
@@ -103,6 +108,7 @@ class PeakGuard:
                 vid: (instant(vehicle.departure) - instant(now)).total_seconds() / 3600
                 for vid, vehicle in status.vehicles.items()
             },
+            margin_h=DEPARTURE_MARGIN_H,
         )
         interval = self._inputs.peak().interval_so_far(now)
         tolerance = max(MIN_TOLERANCE_KW, TOLERANCE_SHARE * target)

@@ -141,13 +141,17 @@ class GuardCar:
         need = self.must_charge_kw(hours)
         return max(need, self.steady_kw()) if steady else need
 
-    def may_discharge_kw(self, hours: float) -> float:
-        """The most discharge over the next ``hours``: above the reserve, target reachable."""
+    def may_discharge_kw(self, hours: float, *, margin_h: float | None = None) -> float:
+        """The most discharge over the next ``hours``: above the reserve, target reachable.
+
+        Reachable :attr:`margin_h` before the departure (or ``margin_h``, when given).
+        """
         if hours <= 0 or self.max_discharge_kw <= 0:
             return 0.0
+        margin = self.margin_h if margin_h is None else margin_h
         efficiency = self.one_way_efficiency
         above_reserve = (self.energy_kwh - self.reserve_kwh) * efficiency / hours
-        later_h = max(self.hours_to_departure - self.margin_h - hours, 0.0)
+        later_h = max(self.hours_to_departure - margin - hours, 0.0)
         refill_kwh = self.max_charge_kw * efficiency * later_h
         above_target = (self.energy_kwh + refill_kwh - self.target_kwh) * efficiency / hours
         return max(min(self.max_discharge_kw, above_reserve, above_target), 0.0)
@@ -306,8 +310,12 @@ def guard(
 
 
 def _bounded(car: GuardCar, hours: float, *, cautious: bool) -> float:
-    """The plan's setpoint within the car's power and reserve (and need, if cautious)."""
-    power = min(max(car.planned_kw, -car.may_discharge_kw(hours)), car.max_charge_kw)
+    """The plan's setpoint within the car's power and reserve (and need, if cautious).
+
+    The plan's own discharge is held to the departure itself; the margin is for what
+    the guard does on top of the plan.
+    """
+    power = min(max(car.planned_kw, -car.may_discharge_kw(hours, margin_h=0.0)), car.max_charge_kw)
     if not cautious:
         return power
     floor = car.floor_kw(hours, steady=True)
@@ -395,6 +403,7 @@ def guard_cars(
     *,
     soc_pct: Mapping[str, float | None],
     hours_to_departure: Mapping[str, float],
+    margin_h: float = 0.0,
 ) -> list[GuardCar]:
     """The planned cars as the guard sees them now.
 
@@ -424,6 +433,7 @@ def guard_cars(
                 target_kwh=spec.target_kwh,
                 hours_to_departure=max(hours_to_departure[spec.vehicle_id], 0.0),
                 one_way_efficiency=spec.one_way_efficiency,
+                margin_h=margin_h,
             )
         )
     return cars

@@ -221,6 +221,13 @@ def test_the_margin_brings_the_target_forward() -> None:
     ) == pytest.approx(0.0)
     # Behind its margin even for the refill a discharge counts on.
     assert _car("a", 0.0, hours_to_departure=2.5, margin_h=0.5).may_discharge_kw(QUARTER) == 0.0
+    # The margin is for what the guard adds: the plan's own discharge is held to the
+    # departure itself, the guard's extra to the margin.
+    edge = _car("a", -4.0, hours_to_departure=2.5, margin_h=0.5)
+    assert edge.may_discharge_kw(QUARTER, margin_h=0.0) == pytest.approx(6.0)
+    decision = guard([edge], load_kw=120.0, target_peak_kw=100.0, interval=_start())
+    assert decision.setpoints_kw == {"a": -4.0}
+    assert decision.action is GuardAction.OVER
     # A car leaving now charges nothing: nothing charged now arrives in time.
     assert _car("a", 0.0, hours_to_departure=0.0, margin_h=0.5).must_charge_kw(QUARTER) == 0.0
     with pytest.raises(PlannerInputError, match="margin_h"):
@@ -276,7 +283,9 @@ def _clamped(cars: list[GuardCar], hours: float, *, cautious: bool) -> dict[str,
     """The plan's setpoints within each car's room, netted (what the guard starts from)."""
     powers = {}
     for car in cars:
-        power = min(max(car.planned_kw, -car.may_discharge_kw(hours)), car.max_charge_kw)
+        power = min(
+            max(car.planned_kw, -car.may_discharge_kw(hours, margin_h=0.0)), car.max_charge_kw
+        )
         need = max(car.must_charge_kw(hours), car.steady_kw()) if cautious else 0.0
         powers[car.vehicle_id] = max(power, need) if need > 1e-9 else power
     if any(power > 1e-9 for power in powers.values()):
@@ -295,6 +304,7 @@ cars_strategy = st.lists(
         reserve_kwh=st.floats(0, 20),
         target_kwh=st.floats(0, 40),
         hours_to_departure=st.floats(0, 60),
+        margin_h=st.sampled_from([0.0, 0.5]),
     ),
     max_size=8,
     unique_by=lambda car: car.vehicle_id,
@@ -337,7 +347,10 @@ def test_rules_on_any_input(
     for car in cars:
         power = powers[car.vehicle_id]
         assert power <= car.max_charge_kw + 1e-9
-        assert -power <= car.may_discharge_kw(hours) + 1e-9  # reserve and target kept
+        # Reserve and target kept: the plan's own discharge to the departure, what the
+        # guard adds to the margin before it.
+        assert -power <= car.may_discharge_kw(hours, margin_h=0.0) + 1e-9
+        assert -power <= max(-car.planned_kw, car.may_discharge_kw(hours)) + 1e-9
         # What the departure still needs is charged, whatever the plan said.
         if cautious:
             # What the departure needs, and the steady share, whatever the plan said;
@@ -417,4 +430,9 @@ def test_guard_cars_read_the_soc_now_and_skip_cars_not_planned() -> None:
     # Without a reading the plan's energy stands; without a departure the car is skipped.
     unknown = guard_cars(data.vehicles, plan, soc_pct={}, hours_to_departure={"in": 1.0})
     assert unknown[0].energy_kwh == pytest.approx(30.0)
+    assert unknown[0].margin_h == 0.0
+    margined = guard_cars(
+        data.vehicles, plan, soc_pct={}, hours_to_departure={"in": 1.0}, margin_h=0.5
+    )
+    assert margined[0].margin_h == 0.5
     assert guard_cars(data.vehicles, plan, soc_pct={}, hours_to_departure={}) == []
