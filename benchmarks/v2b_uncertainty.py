@@ -19,12 +19,12 @@ forecast for the rest of the day, for the cars plugged in, and, for ``plan_guard
 the peak guard (:func:`~custom_components.v2x.planner.guard.guard`) every minute on
 the measured load (``plan_steady``: the guard's cautious mode). The other strategies:
 no cars, plug-and-charge (full power from arrival to target), the plan without the
-guard, and the hindsight optimum (the same
-cars planned once on the measured load, 15-minute steps). Each day is billed on its
-own (the demand charge on the day's highest 15-minute average import, as if it set
-the month's peak). Reported per case: the billed peak, the cut against no cars, the
-share of the hindsight cut, departures met, reserve violations and the energy that
-went from one car to another through the building.
+guard, and the hindsight optimum (the same cars planned once on the measured load,
+15-minute steps). Each day is billed on its own (the demand charge on the day's
+highest 15-minute average import, as if it set the month's peak). Reported per case:
+the billed peak, the cut against no cars, the share of the hindsight cut, departures
+met, reserve violations and the energy that went from one car to another through the
+building.
 """
 
 from __future__ import annotations

@@ -126,15 +126,10 @@ class GuardCar:
         """The even charging that brings the car to its target :attr:`margin_h` early.
 
         A car charged at this rate adds the least it can to any moment of the day: where
-        the peak really comes is what the forecast may have wrong.
+        the peak really comes is what the forecast may have wrong. It is the need over
+        the whole time left before the margin.
         """
-        missing = self.target_kwh - self.energy_kwh
-        in_time_h = self.hours_to_departure - self.margin_h
-        if missing <= 0 or self.max_charge_kw <= 0 or self.hours_to_departure <= 0:
-            return 0.0
-        if in_time_h <= 0:
-            return self.max_charge_kw
-        return min(missing / (self.one_way_efficiency * in_time_h), self.max_charge_kw)
+        return self.must_charge_kw(self.hours_to_departure - self.margin_h)
 
     def floor_kw(self, hours: float, *, steady: bool) -> float:
         """The least the car charges over the next ``hours``, whatever the plan says."""
@@ -162,17 +157,9 @@ class GuardCar:
         What the guard adds to the plan comes from here: energy above the reserve and
         above the departure target. Discharge that must be charged back later would be
         charged back when the load is at its highest, the very time the guard is for.
+        It is what the car may discharge with no time left to charge back.
         """
-        if hours <= 0 or self.max_discharge_kw <= 0:
-            return 0.0
-        floor_kwh = max(self.reserve_kwh, self.target_kwh)
-        return max(
-            min(
-                self.max_discharge_kw,
-                (self.energy_kwh - floor_kwh) * self.one_way_efficiency / hours,
-            ),
-            0.0,
-        )
+        return self.may_discharge_kw(hours, margin_h=self.hours_to_departure)
 
 
 @dataclass(frozen=True, slots=True)
