@@ -252,8 +252,11 @@ async def test_write_that_does_not_stick_is_reported(sim: Simulation) -> None:
 
 async def test_set_power_retakes_control_after_reboot(allow_loopback: None) -> None:
     """After a reboot reset the charger to the app, set_power takes control again."""
+    # The phases are long and the clock is jumped past them: on a loaded machine a
+    # reconnect and a set_power can take seconds, so the write meant for the error
+    # phase must not be able to land after it (CI once saw exactly that).
     sim = await start_simulation(
-        QuasarConfig(port=0, reboot_boot_s=2.0, reboot_error_s=10.0), speed=10
+        QuasarConfig(port=0, reboot_boot_s=60.0, reboot_error_s=3600.0), speed=1
     )
     try:
         quasar = _quasar(sim)
@@ -266,16 +269,17 @@ async def test_set_power_retakes_control_after_reboot(allow_loopback: None) -> N
         # While booting, the port refuses connections (or the old socket is dead).
         with pytest.raises((DeviceConnectionError, DeviceTimeoutError)):
             await quasar.async_read_status()
-        while twin.booting:
-            await asyncio.sleep(0.02)
+        sim.clock.advance(60.0)
+        assert not twin.booting
         await sim.tick()
         quasar.transport._next_attempt = 0.0
         status = await quasar.async_read_status()
         assert status.state is ChargerState.ERROR
         assert await quasar.async_set_power(-3000) == -3000
         assert twin.remote == 1
-        while twin.rebooting:
-            await asyncio.sleep(0.05)
+        assert twin.rebooting  # the start above was issued during the error phase
+        sim.clock.advance(3600.0)
+        assert not twin.rebooting
         # The start issued during the error phase did not take; a second one does.
         assert twin.state_code() == 4
         await quasar.async_set_power(-3000)
