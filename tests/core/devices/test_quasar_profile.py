@@ -277,7 +277,8 @@ async def test_set_power_retakes_control_after_reboot(allow_loopback: None) -> N
         assert status.state is ChargerState.ERROR
         assert await quasar.async_set_power(-3000) == -3000
         assert twin.remote == 1
-        assert twin.rebooting  # the start above was issued during the error phase
+        issued_in_error_phase = twin.rebooting
+        assert issued_in_error_phase
         sim.clock.advance(3600.0)
         assert not twin.rebooting
         # The start issued during the error phase did not take; a second one does.
