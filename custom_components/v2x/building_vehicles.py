@@ -133,4 +133,5 @@ class CarBays:
             max_discharge_w=limits.max_discharge_power_w,
             efficiency_pct=float(self.setting(vehicle_id, CONF_EFFICIENCY)),
             wear_cost_per_kwh=float(building_option(self._entry.options, CONF_WEAR_COST)),
+            min_power_w=data.charger.capabilities.min_power_w,
         )

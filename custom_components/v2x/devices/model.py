@@ -109,6 +109,9 @@ class ChargerCapabilities:
     ac_measurements: bool = False
     max_power_w: int = 0
     """The largest charge or discharge power the device is rated for (W)."""
+    min_power_w: int = 0
+    """The least non-zero charge or discharge power the device runs at (W): a planned
+    setpoint is 0 or at least this."""
     remote_control: bool = True
     """Control can be taken from and handed back to the device's own logic."""
     reports_vehicle: bool = True

@@ -18,7 +18,9 @@ setpoints for what the meter says now:
   already billed), since a plan's cheap hour is only where the forecast put it; and
   what the guard adds to the plan's discharge is only energy above the departure
   target, since energy that had to be charged back would be charged back at the peak;
-* when the load is lower than planned, the plan's setpoints stand as they are.
+* when the load is lower than planned, the plan's setpoints stand as they are;
+* every setpoint is one the charger can run: 0, or at least its minimum power (a
+  discharge the guard wants below it runs at the minimum where the car has the room).
 
 Pure: no Home Assistant, no I/O. Power is positive when a car charges (kW), energy is
 what the battery stores (kWh), time in hours.
@@ -70,6 +72,10 @@ class GuardCar:
     """The car is to be at its target this long before it leaves: the guard keeps that
     much time in hand for a charger that starts late, a reading a percent off and the
     charging it may itself have to cut later."""
+    min_charge_kw: float = 0.0
+    """The least non-zero charging the charger runs at (a setpoint is 0 or this much)."""
+    min_discharge_kw: float = 0.0
+    """The least non-zero discharging the charger runs at."""
 
     def validate(self) -> None:
         """Raise :class:`PlannerInputError` naming the field that cannot be right."""
@@ -85,6 +91,8 @@ class GuardCar:
                 "hours_to_departure": self.hours_to_departure,
                 "one_way_efficiency": self.one_way_efficiency,
                 "margin_h": self.margin_h,
+                "min_charge_kw": self.min_charge_kw,
+                "min_discharge_kw": self.min_discharge_kw,
             },
         )
         bad = []
@@ -100,6 +108,10 @@ class GuardCar:
             bad.append("hours_to_departure")
         if self.margin_h < 0:
             bad.append("margin_h")
+        if self.min_charge_kw < 0:
+            bad.append("min_charge_kw")
+        if self.min_discharge_kw < 0:
+            bad.append("min_discharge_kw")
         if not 0 < self.one_way_efficiency <= 1:
             bad.append("one_way_efficiency")
         if bad:
@@ -287,13 +299,59 @@ def guard(
             excess = _raise_discharge(cars, setpoints, excess, hours, load_kw, cautious=cautious)
         if excess > _EPS_KW:
             action = GuardAction.OVER
+    _runnable(cars, setpoints, hours, load_kw, cautious=cautious)
+    import_kw = load_kw + sum(setpoints.values())
+    # A charger's minimum power may still take the interval over what it allows.
+    above = import_kw - allowed
+    if action is GuardAction.FOLLOW:
+        above = above * share_left - tolerance_kw
+    if above > _EPS_KW:
+        action = GuardAction.OVER
+    elif action is GuardAction.OVER:  # a charger that cannot run that low is off now
+        action = GuardAction.CUT_CHARGING
     return GuardDecision(
         setpoints_kw=setpoints,
         action=action,
         allowed_import_kw=allowed,
-        import_kw=load_kw + sum(setpoints.values()),
+        import_kw=import_kw,
         target_peak_kw=target_peak_kw,
     )
+
+
+def _runnable(
+    cars: Sequence[GuardCar],
+    setpoints: dict[str, float],
+    hours: float,
+    load_kw: float,
+    *,
+    cautious: bool,
+) -> None:
+    """Make every setpoint one its charger can run: 0, or at least its minimum.
+
+    Charging below the minimum rises to it when the car needs charging now (its
+    departure first), else stops. Discharging below the minimum rises to it where the
+    car has the room and the building the load for it (the peak is what the guard is
+    for), else stops (the car keeps its energy, the interval imports a little more).
+    """
+    supplied = -sum(min(power, 0.0) for power in setpoints.values())
+    for car in cars:
+        vid = car.vehicle_id
+        power = setpoints[vid]
+        if abs(power) <= _EPS_KW:
+            setpoints[vid] = 0.0
+        elif 0 < power < car.min_charge_kw:
+            needed = car.floor_kw(hours, steady=cautious) > _EPS_KW
+            runs = needed and car.min_charge_kw <= car.max_charge_kw
+            setpoints[vid] = car.min_charge_kw if runs else 0.0
+        elif 0 < -power < car.min_discharge_kw:
+            more = car.min_discharge_kw + power
+            room = _discharge_room_kw(car, hours, cautious=cautious)
+            if room >= car.min_discharge_kw and supplied + more <= max(load_kw, 0.0):
+                setpoints[vid] = -car.min_discharge_kw
+                supplied += more
+            else:
+                setpoints[vid] = 0.0
+                supplied += power
 
 
 def _bounded(car: GuardCar, hours: float, *, cautious: bool) -> float:
@@ -413,14 +471,16 @@ def guard_cars(
             GuardCar(
                 vehicle_id=spec.vehicle_id,
                 planned_kw=float(vehicle.power_kw[0]),
-                max_charge_kw=spec.max_charge_kw,
-                max_discharge_kw=spec.max_discharge_kw,
+                max_charge_kw=spec.usable_charge_kw,
+                max_discharge_kw=spec.usable_discharge_kw,
                 energy_kwh=min(max(energy, 0.0), spec.capacity_kwh),
                 reserve_kwh=spec.reserve_kwh,
                 target_kwh=spec.target_kwh,
                 hours_to_departure=max(hours_to_departure[spec.vehicle_id], 0.0),
                 one_way_efficiency=spec.one_way_efficiency,
                 margin_h=margin_h,
+                min_charge_kw=spec.min_charge_kw,
+                min_discharge_kw=spec.min_discharge_kw,
             )
         )
     return cars

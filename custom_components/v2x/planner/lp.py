@@ -6,10 +6,18 @@ the grid limits, the peak epigraph floored at the peak already billed, each car'
 energy dynamics with its efficiencies, its reserve and its charger limits, and a
 soft departure target whose shortfall is reported per car.
 
-No binaries are needed: with non-negative prices (clipped for the optimiser), a
-positive tie-break and lossy batteries, charging and discharging one car in the
-same step only wastes energy, so an optimum never does it; the solution is checked
-and the overlap reported (:attr:`Plan.simultaneous_kw`).
+With non-negative prices (clipped for the optimiser), a positive tie-break and lossy
+batteries, charging and discharging one car in the same step only wastes energy, so
+an optimum never does it; the solution is checked and the overlap reported
+(:attr:`Plan.simultaneous_kw`). Two rules of real chargers are not linear, and are
+made exact only where the linear relaxation breaks them: a car charging while
+another discharges (energy moved from car to car through the building) gets one
+binary for its step, all cars charge or all discharge (one car that would charge and
+discharge at once, only to meet a minimum, gets one too); a setpoint between 0 and the
+charger's minimum power gets a semi-continuous variable (off, or at least the
+minimum). The mixed-integer program is solved again until nothing breaks a rule;
+since each round only adds constraints the final plan also keeps, it is optimal for
+the whole problem (to HiGHS's MIP gap). Most plans need no round at all.
 
 The matrix is built with vectorised NumPy (no Python loop over steps) directly in
 HiGHS's row-wise sparse format. Solving is blocking CPU work: call :func:`solve`
@@ -18,7 +26,7 @@ from an executor, never from an event loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import math
 import time
 from typing import Final
@@ -32,6 +40,9 @@ from .model import FloatArray, Plan, PlanInput, VehiclePlan
 
 TIE_BREAK_PER_KWH: Final = 1e-4
 PENALTY_SCALE: Final = 1e3
+MIP_REL_GAP: Final = 1e-6
+RULE_TOLERANCE_KW: Final = 1e-6
+"""Power below this is off, for the real-charger rules."""
 _INF: Final = float(highspy.kHighsInf)
 IntArray = NDArray[np.int64]
 
@@ -157,6 +168,12 @@ class LinearProgram:
     """Car present per step, shape (vehicles, steps)."""
     departure: IntArray
     """Departure step of each car, clipped to [arrival, steps]."""
+    minimum: FloatArray
+    """Each column's least non-zero value (a charger's minimum power; 0 elsewhere)."""
+    ceiling: FloatArray
+    """Charge and discharge limit of each car, shape (vehicles, 2)."""
+    integrality: NDArray[np.uint8] | None = None
+    """HiGHS variable types, when some columns are discrete."""
 
 
 def build(data: PlanInput) -> LinearProgram:
@@ -244,7 +261,17 @@ def build(data: PlanInput) -> LinearProgram:
         values=values,
         window=window,
         departure=spec.departure,
+        minimum=_minimum(layout, spec),
+        ceiling=np.stack([spec.max_charge, spec.max_discharge], axis=1),
     )
+
+
+def _minimum(layout: Layout, spec: _VehicleArrays) -> FloatArray:
+    """Each column's least non-zero value: the chargers' minimum power, 0 elsewhere."""
+    minimum = np.zeros(layout.columns)
+    minimum[layout.charge()] = spec.min_charge[:, None]
+    minimum[layout.discharge()] = spec.min_discharge[:, None]
+    return minimum
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +282,8 @@ class _VehicleArrays:
     target: FloatArray
     max_charge: FloatArray
     max_discharge: FloatArray
+    min_charge: FloatArray
+    min_discharge: FloatArray
     efficiency: FloatArray
     wear: FloatArray
     arrival: IntArray
@@ -275,8 +304,10 @@ class _VehicleArrays:
             initial=np.minimum(column([car.energy_kwh for car in cars]), capacity),
             reserve=column([car.reserve_kwh for car in cars]),
             target=column([car.target_kwh for car in cars]),
-            max_charge=column([car.max_charge_kw for car in cars]),
-            max_discharge=column([car.max_discharge_kw for car in cars]),
+            max_charge=column([car.usable_charge_kw for car in cars]),
+            max_discharge=column([car.usable_discharge_kw for car in cars]),
+            min_charge=column([car.min_charge_kw for car in cars]),
+            min_discharge=column([car.min_discharge_kw for car in cars]),
             efficiency=column([car.one_way_efficiency for car in cars]),
             wear=column([car.wear_cost_per_kwh for car in cars]),
             arrival=arrival,
@@ -305,8 +336,11 @@ def _energy_bounds(spec: _VehicleArrays, steps: int, dt: float) -> tuple[FloatAr
     return lower, upper
 
 
-def solve(data: PlanInput) -> Plan:
+def solve(data: PlanInput, *, exact: bool = True) -> Plan:
     """Build and solve the plan of ``data``; blocking (run it in an executor).
+
+    ``exact=False`` returns the linear relaxation as it is, the real-charger rules
+    unenforced (to measure what they cost).
 
     The grid is reported as the net exchange (import minus export): the LP's import
     and export columns may both be positive in a tie, which no meter would see. The
@@ -315,9 +349,18 @@ def solve(data: PlanInput) -> Plan:
     the comparison with plug-and-charge cannot disagree.
     """
     started = time.perf_counter()
-    program = build(data)
-    solution, status, objective = _run_highs(program, data.time_limit_s)
-    layout = program.layout
+    relaxed = build(data)
+    solution, status, objective = _run_highs(relaxed, data.time_limit_s)
+    found = _Discrete.none()
+    while exact and status == "optimal":
+        more = found.with_broken(relaxed, solution, allow_transfer=data.allow_transfer)
+        if more is found:
+            break
+        found = more
+        left_s = max(data.time_limit_s - (time.perf_counter() - started), 0.0)
+        solution, status, objective = _run_highs(found.program(relaxed), left_s)
+    solution = solution[: relaxed.layout.columns]
+    layout = relaxed.layout
     charge = solution[layout.charge()]
     discharge = solution[layout.discharge()]
     energy = solution[layout.energy()]
@@ -331,12 +374,15 @@ def solve(data: PlanInput) -> Plan:
             vehicle_id=car.vehicle_id,
             power_kw=charge[index] - discharge[index],
             energy_kwh=energy[index],
-            departure_step=int(program.departure[index]),
+            departure_step=int(relaxed.departure[index]),
             target_kwh=car.target_kwh,
             shortfall_kwh=max(0.0, float(shortfall[index])),
         )
         for index, car in enumerate(data.vehicles)
     )
+    power = solution[_power_columns(layout)]
+    minimum = relaxed.minimum[_power_columns(layout)]
+    below = power[(power > RULE_TOLERANCE_KW) & (power < minimum - RULE_TOLERANCE_KW)]
     return Plan(
         status=status,
         step_h=data.step_h,
@@ -350,13 +396,122 @@ def solve(data: PlanInput) -> Plan:
         objective=objective,
         solve_time_s=time.perf_counter() - started,
         simultaneous_kw=float(np.minimum(charge, discharge).max(initial=0.0)),
+        transfer_kw=float(np.minimum(charge.sum(axis=0), discharge.sum(axis=0)).max(initial=0.0)),
+        below_minimum_kw=float(below.max(initial=0.0)),
+        binary_steps=int(found.steps.size + found.car_steps.size),
+        semicontinuous=int(found.columns.size),
     )
+
+
+def _power_columns(layout: Layout) -> IntArray:
+    """Every charge and discharge column."""
+    return np.concatenate([layout.charge().ravel(), layout.discharge().ravel()])
+
+
+@dataclass(frozen=True, slots=True)
+class _Discrete:
+    """Where the plan must keep a real-charger rule exactly (found where it broke one).
+
+    ``steps``: a binary each, every car charges or every car discharges in that step
+    (no car charges another). ``car_steps`` (car * steps + step): a binary each, that
+    car charges or discharges, not both (with transfer allowed; a minimum power would
+    otherwise be met by charging and discharging one car at once). ``columns``: off or
+    at least the charger's minimum.
+    """
+
+    steps: IntArray
+    car_steps: IntArray
+    columns: IntArray
+
+    @classmethod
+    def none(cls) -> _Discrete:
+        empty = np.empty(0, dtype=np.int64)
+        return cls(empty, empty, empty)
+
+    def with_broken(
+        self, program: LinearProgram, solution: FloatArray, *, allow_transfer: bool
+    ) -> _Discrete:
+        """These and the rules ``solution`` breaks; ``self`` when it breaks none more."""
+        layout = program.layout
+        on = solution > RULE_TOLERANCE_KW
+        charging, discharging = on[layout.charge()], on[layout.discharge()]
+        steps, car_steps = self.steps, self.car_steps
+        if allow_transfer:
+            overlap = np.flatnonzero((charging & discharging).ravel()).astype(np.int64)
+            car_steps = np.union1d(car_steps, overlap)
+        elif layout.vehicles:
+            both = charging.any(axis=0) & discharging.any(axis=0)
+            steps = np.union1d(steps, np.flatnonzero(both).astype(np.int64))
+        power = _power_columns(layout)
+        low = on[power] & (solution[power] < program.minimum[power] - RULE_TOLERANCE_KW)
+        columns = np.union1d(self.columns, power[low])
+        if (steps.size, car_steps.size, columns.size) == (
+            self.steps.size,
+            self.car_steps.size,
+            self.columns.size,
+        ):
+            return self
+        return _Discrete(steps, car_steps, columns)
+
+    def program(self, relaxed: LinearProgram) -> LinearProgram:
+        """``relaxed`` with these rules exact.
+
+        Binary b of a step (or of one car in a step): the charge of each car it covers
+        <= its limit * b and its discharge <= its limit * (1 - b).
+        """
+        layout = relaxed.layout
+        base = layout.columns
+        cars = np.arange(layout.vehicles, dtype=np.int64)
+        car = np.concatenate([np.repeat(cars, self.steps.size), self.car_steps // layout.steps])
+        step = np.concatenate([np.tile(self.steps, layout.vehicles), self.car_steps % layout.steps])
+        binary = base + np.concatenate(
+            [
+                np.tile(np.arange(self.steps.size, dtype=np.int64), layout.vehicles),
+                self.steps.size + np.arange(self.car_steps.size, dtype=np.int64),
+            ]
+        )
+        present = relaxed.window[car, step]
+        car, step, binary = car[present], step[present], binary[present]
+        binaries = self.steps.size + self.car_steps.size
+        charge_limit, discharge_limit = relaxed.ceiling[car, 0], relaxed.ceiling[car, 1]
+        pairs = car.size
+        row_columns = np.concatenate(
+            [
+                np.stack([layout.charge()[car, step], binary], axis=1).ravel(),
+                np.stack([layout.discharge()[car, step], binary], axis=1).ravel(),
+            ]
+        )
+        row_values = np.concatenate(
+            [
+                np.stack([np.ones(pairs), -charge_limit], axis=1).ravel(),
+                np.stack([np.ones(pairs), discharge_limit], axis=1).ravel(),
+            ]
+        )
+        nonzeros = int(relaxed.starts[-1])
+        new_starts = nonzeros + 2 * np.arange(1, 2 * pairs + 1, dtype=np.int64)
+        lower = relaxed.col_lower.copy()
+        lower[self.columns] = relaxed.minimum[self.columns]
+        integrality = np.zeros(base + binaries, dtype=np.uint8)
+        integrality[self.columns] = int(highspy.HighsVarType.kSemiContinuous)
+        integrality[base:] = int(highspy.HighsVarType.kInteger)
+        return replace(
+            relaxed,
+            cost=np.concatenate([relaxed.cost, np.zeros(binaries)]),
+            col_lower=np.concatenate([lower, np.zeros(binaries)]),
+            col_upper=np.concatenate([relaxed.col_upper, np.ones(binaries)]),
+            row_lower=np.concatenate([relaxed.row_lower, np.full(2 * pairs, -_INF)]),
+            row_upper=np.concatenate([relaxed.row_upper, np.zeros(pairs), discharge_limit]),
+            starts=np.concatenate([relaxed.starts, new_starts]),
+            indices=np.concatenate([relaxed.indices[:nonzeros], row_columns]),
+            values=np.concatenate([relaxed.values[:nonzeros], row_values]),
+            integrality=integrality,
+        )
 
 
 def _run_highs(program: LinearProgram, time_limit_s: float) -> tuple[FloatArray, str, float]:
     """Solve with HiGHS; return the column values, the status and the objective."""
     lp = highspy.HighsLp()
-    lp.num_col_ = program.layout.columns
+    lp.num_col_ = int(program.cost.size)
     lp.num_row_ = int(program.row_lower.size)
     lp.col_cost_ = program.cost
     lp.col_lower_ = program.col_lower
@@ -369,8 +524,11 @@ def _run_highs(program: LinearProgram, time_limit_s: float) -> tuple[FloatArray,
     lp.a_matrix_.start_ = program.starts
     lp.a_matrix_.index_ = program.indices
     lp.a_matrix_.value_ = program.values
+    if program.integrality is not None:
+        lp.integrality_ = [highspy.HighsVarType(int(kind)) for kind in program.integrality]
     highs = highspy.Highs()  # type: ignore[no-untyped-call]
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("mip_rel_gap", MIP_REL_GAP)
     highs.setOptionValue("time_limit", float(time_limit_s))
     highs.passModel(lp)
     highs.run()

@@ -101,6 +101,11 @@ class VehicleSpec:
     round_trip_efficiency: float = 0.85
     wear_cost_per_kwh: float = 0.0
     """Battery wear charged per kWh discharged (currency/kWh)."""
+    min_charge_kw: float = 0.0
+    """The least non-zero charging power the charger runs at: a setpoint is 0 or at
+    least this (a Quasar will not start below 6 A, about 1.4 kW)."""
+    min_discharge_kw: float = 0.0
+    """The least non-zero discharging power the charger runs at."""
 
     def validate(self, steps: int) -> None:
         """Raise :class:`PlannerInputError` when the numbers cannot describe a car."""
@@ -115,6 +120,8 @@ class VehicleSpec:
                 "max_discharge_kw": self.max_discharge_kw,
                 "round_trip_efficiency": self.round_trip_efficiency,
                 "wear_cost_per_kwh": self.wear_cost_per_kwh,
+                "min_charge_kw": self.min_charge_kw,
+                "min_discharge_kw": self.min_discharge_kw,
             },
         )
         problems = []
@@ -126,19 +133,40 @@ class VehicleSpec:
             problems.append("target must be between 0 and the capacity")
         if not 0 <= self.energy_kwh <= self.capacity_kwh * 1.001:
             problems.append("stored energy must be between 0 and the capacity")
-        if self.max_charge_kw < 0 or self.max_discharge_kw < 0:
+        if min(self.max_charge_kw, self.max_discharge_kw) < 0:
             problems.append("charger limits must not be negative")
+        if min(self.min_charge_kw, self.min_discharge_kw) < 0:
+            problems.append("minimum powers must not be negative")
         if not 0 < self.round_trip_efficiency <= 1:
             problems.append("round-trip efficiency must be in (0, 1]")
         if self.wear_cost_per_kwh < 0:
             problems.append("wear cost must not be negative")
         if self.reserve_kwh > self.target_kwh:
             problems.append("reserve must not be above the target")
-        if max(self.capacity_kwh, self.max_charge_kw, self.max_discharge_kw) > MAX_MAGNITUDE:
+        if (
+            max(
+                self.capacity_kwh,
+                self.max_charge_kw,
+                self.max_discharge_kw,
+                self.min_charge_kw,
+                self.min_discharge_kw,
+            )
+            > MAX_MAGNITUDE
+        ):
             problems.append(f"capacity and charger limits must be below {MAX_MAGNITUDE:g}")
         problems.extend(_step_problems(self.arrival_step, self.departure_step, steps))
         if problems:
             raise PlannerInputError(f"vehicle {self.vehicle_id}: " + ", ".join(problems))
+
+    @property
+    def usable_charge_kw(self) -> float:
+        """The most the car may charge (0 when the limit is below the minimum)."""
+        return self.max_charge_kw if self.max_charge_kw >= self.min_charge_kw else 0.0
+
+    @property
+    def usable_discharge_kw(self) -> float:
+        """The most the car may discharge, as :attr:`usable_charge_kw`."""
+        return self.max_discharge_kw if self.max_discharge_kw >= self.min_discharge_kw else 0.0
 
     @property
     def one_way_efficiency(self) -> float:
@@ -165,7 +193,11 @@ class PlanInput:
     demand_mask: NDArray[np.bool_] | None = None
     """Steps in the demand-charge window (all when None)."""
     allow_transfer: bool = False
-    """Allow one car to charge another through the building (normally not wanted)."""
+    """Allow one car to charge another through the building (normally not wanted).
+
+    When not allowed, no car discharges in a step in which another charges, exactly
+    (one binary per step where the linear relaxation would do it), and the cars'
+    discharge never exceeds the building's load (they never export)."""
     time_limit_s: float = 10.0
 
     @property
@@ -294,6 +326,16 @@ class Plan:
     solve_time_s: float
     simultaneous_kw: float = 0.0
     """Largest charge-and-discharge overlap of one car in one step (0 for an exact plan)."""
+    transfer_kw: float = 0.0
+    """Largest power one car could take from another in one step: the lesser of the
+    charging and the discharging in that step (0 unless transfer is allowed)."""
+    below_minimum_kw: float = 0.0
+    """Largest setpoint that is neither 0 nor at least its car's minimum (0 when exact)."""
+    binary_steps: int = 0
+    """Charge-or-discharge binaries the plan needed: one per step where a car would
+    have charged another, or per car and step where one car would have done both."""
+    semicontinuous: int = 0
+    """Setpoints that needed an off-or-at-least-the-minimum variable."""
     extra: dict[str, float] = field(default_factory=dict)
 
     @property

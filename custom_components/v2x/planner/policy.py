@@ -69,11 +69,13 @@ def vehicle_spec(
     max_discharge_w: float,
     efficiency_pct: float,
     wear_cost_per_kwh: float,
+    min_power_w: float = 0.0,
 ) -> VehicleSpec:
     """A car as the planner sees it.
 
     Its energy is the lower end of what the SoC reading may mean; its target is never
-    below its reserve; a departure already past is now.
+    below its reserve; a departure already past is now. ``min_power_w`` is the least
+    power its charger runs at, either way.
     """
     return VehicleSpec(
         vehicle_id=vehicle_id,
@@ -86,4 +88,6 @@ def vehicle_spec(
         max_discharge_kw=max_discharge_w / 1000,
         round_trip_efficiency=efficiency_pct / 100,
         wear_cost_per_kwh=wear_cost_per_kwh,
+        min_charge_kw=min_power_w / 1000,
+        min_discharge_kw=min_power_w / 1000,
     )

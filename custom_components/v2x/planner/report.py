@@ -171,6 +171,8 @@ def diagnostics(
             "feasible": plan.feasible,
             "peak_kw": plan.peak_kw,
             "solve_ms": round(plan.solve_time_s * 1000, 1),
+            "binary_steps": plan.binary_steps,
+            "semicontinuous": plan.semicontinuous,
             "grid_kw": [round(float(v), 2) for v in plan.grid_kw],
             "vehicles": {
                 v.vehicle_id: {

@@ -94,6 +94,8 @@ def car(vehicle_id: str = "ev", **overrides: float) -> VehicleSpec:
         "arrival_step": 0,
         "round_trip_efficiency": 0.81,
         "wear_cost_per_kwh": 0.0,
+        "min_charge_kw": 0.0,
+        "min_discharge_kw": 0.0,
     }
     values.update(overrides)
     return VehicleSpec(
@@ -108,6 +110,8 @@ def car(vehicle_id: str = "ev", **overrides: float) -> VehicleSpec:
         arrival_step=int(values["arrival_step"]),
         round_trip_efficiency=values["round_trip_efficiency"],
         wear_cost_per_kwh=values["wear_cost_per_kwh"],
+        min_charge_kw=values["min_charge_kw"],
+        min_discharge_kw=values["min_discharge_kw"],
     )
 
 
@@ -121,7 +125,8 @@ def reachable_kwh(vehicle: VehicleSpec, steps: int, step_h: float) -> float:
     window = clipped_departure(vehicle, steps) - vehicle.arrival_step
     return min(
         vehicle.capacity_kwh,
-        vehicle.energy_kwh + vehicle.one_way_efficiency * vehicle.max_charge_kw * step_h * window,
+        vehicle.energy_kwh
+        + vehicle.one_way_efficiency * vehicle.usable_charge_kw * step_h * window,
     )
 
 
@@ -161,6 +166,10 @@ def vehicles(draw: st.DrawFn, vehicle_id: str, steps: int, step_h: float) -> Veh
         arrival_step=arrival,
         round_trip_efficiency=draw(_hundredths(70, 100)),
         wear_cost_per_kwh=draw(_hundredths(0, 10)),
+        # Most chargers in the field have a minimum (a Quasar's 6 A); some start at 0,
+        # and one above the car's own limit means the charger cannot run at all.
+        min_charge_kw=draw(st.sampled_from([0.0, 1.4, 4.0, 8.0])),
+        min_discharge_kw=draw(st.sampled_from([0.0, 1.4, 4.0])),
     )
 
 

@@ -279,6 +279,37 @@ def test_a_bad_load_is_refused() -> None:
         guard([], load_kw=1e21, target_peak_kw=10.0, interval=_start())
 
 
+def test_setpoints_are_ones_a_charger_can_run() -> None:
+    """A Quasar will not run below 6 A (about 1.4 kW): a smaller setpoint is 0, or the
+    minimum when the departure needs the charging now."""
+    minimum = {"min_charge_kw": 1.4, "min_discharge_kw": 1.4}
+    cars = [
+        _car("full", 0.5, energy_kwh=36.0, **minimum),  # at its target: needs nothing
+        _car("late", 0.5, energy_kwh=30.0, hours_to_departure=0.25, **minimum),
+    ]
+    decision = guard(cars, load_kw=50.0, target_peak_kw=95.0, interval=_start())
+    assert decision.setpoints_kw == {"full": 0.0, "late": 1.4}
+    assert decision.action is GuardAction.FOLLOW
+    # The guard wants 0.8 kW more than the plan: a car with the room runs at the
+    # minimum, one with 0.2 kWh above its reserve has not the room and stays off.
+    cars = [_car("a", 0.0, **minimum)]
+    decision = guard(cars, load_kw=95.8, target_peak_kw=95.0, interval=_start())
+    assert decision.setpoints_kw == {"a": -1.4}
+    assert decision.action is GuardAction.DISCHARGE
+    cars = [_car("a", 0.0, energy_kwh=12.2, **minimum)]
+    decision = guard(cars, load_kw=95.8, target_peak_kw=95.0, interval=_start())
+    assert decision.setpoints_kw == {"a": 0.0}
+    assert decision.action is GuardAction.OVER
+
+
+def test_a_minimum_that_takes_the_interval_over_is_reported() -> None:
+    late = _car("late", 0.5, energy_kwh=30.0, hours_to_departure=0.25, min_charge_kw=4.0)
+    decision = guard([late], load_kw=94.0, target_peak_kw=95.0, interval=_start())
+    assert decision.setpoints_kw == {"late": 4.0}
+    assert decision.action is GuardAction.OVER
+    assert decision.over_kw == pytest.approx(3.0)
+
+
 def _clamped(cars: list[GuardCar], hours: float, *, cautious: bool) -> dict[str, float]:
     """The plan's setpoints within each car's room, netted (what the guard starts from)."""
     powers = {}
@@ -305,6 +336,8 @@ cars_strategy = st.lists(
         target_kwh=st.floats(0, 40),
         hours_to_departure=st.floats(0, 60),
         margin_h=st.sampled_from([0.0, 0.5]),
+        min_charge_kw=st.sampled_from([0.0, 0.0, 1.4, 4.0]),
+        min_discharge_kw=st.sampled_from([0.0, 0.0, 1.4, 4.0]),
     ),
     max_size=8,
     unique_by=lambda car: car.vehicle_id,
@@ -347,6 +380,10 @@ def test_rules_on_any_input(
     for car in cars:
         power = powers[car.vehicle_id]
         assert power <= car.max_charge_kw + 1e-9
+        # A setpoint the charger can run: off, or at least its minimum.
+        minimum = car.min_charge_kw if power > 0 else car.min_discharge_kw
+        assert power == 0.0 or abs(power) >= minimum - 1e-9
+        runs = car.min_charge_kw <= car.max_charge_kw
         # Reserve and target kept: the plan's own discharge to the departure, what the
         # guard adds to the margin before it.
         assert -power <= car.may_discharge_kw(hours, margin_h=0.0) + 1e-9
@@ -356,26 +393,29 @@ def test_rules_on_any_input(
             # What the departure needs, and the steady share, whatever the plan said;
             # beyond the plan's own discharge, only energy that needs no charging back.
             need = max(car.must_charge_kw(hours), car.steady_kw())
-            if need > 1e-9:
+            if need > 1e-9 and runs:
                 assert power >= min(need, car.max_charge_kw) - 1e-9
             assert -power <= max(-car.planned_kw, car.spare_kw(hours)) + 1e-9
         else:
             # Charging is only cut down to what the departure still needs.
             needed = min(car.must_charge_kw(hours), max(car.planned_kw, 0.0))
-            if needed > 1e-9:
+            if needed > 1e-9 and runs:
                 assert power >= needed - 1e-9
     # The guard never discharges into the grid beyond the plan's own choice.
     discharge = -sum(p for p in powers.values() if p < 0)
     planned_discharge = -sum(min(car.planned_kw, 0.0) for car in cars)
     assert discharge <= max(load_kw, 0.0) + planned_discharge + 1e-6
-    # Within the tolerance the plan's setpoints stand (only netted and clamped).
+    # Within the tolerance the plan's setpoints stand (only netted and clamped), unless
+    # a minimum power takes the import over.
     within = (
         load_kw
         + sum(_clamped(cars, hours, cautious=cautious).values())
         - decision.allowed_import_kw
     ) * (interval.remaining_h / interval.length_h) <= tolerance_kw
     if within:
-        assert decision.action is GuardAction.FOLLOW
+        assert decision.action in (GuardAction.FOLLOW, GuardAction.OVER)
+        if decision.action is GuardAction.OVER:
+            assert any(max(car.min_charge_kw, car.min_discharge_kw) > 0 for car in cars)
     # Held (to the tolerance, while the plan is followed), or reported as over.
     if decision.action is GuardAction.FOLLOW:
         left = interval.remaining_h / interval.length_h

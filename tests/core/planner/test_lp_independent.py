@@ -5,18 +5,29 @@ documented behaviour of ``lp.py``, with explicit loops over cars and steps into 
 sparse matrix, and solved with ``scipy.optimize.linprog(method="highs-ipm")``
 (interior point + crossover), while ``lp.solve`` uses HiGHS's simplex through
 highspy. Equal optima mean both encode the same problem.
+
+The real-charger rules (no car charges while another discharges; a setpoint is 0 or
+at least the charger's minimum) are written here in full from the start, a binary on
+every step and on every setpoint that has a minimum, and solved by
+``scipy.optimize.milp``; ``lp.solve`` adds binaries only where its relaxation broke a
+rule. Equal optima mean the lazy rounds lose nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import math
 
 from hypothesis import HealthCheck, given, settings
 import numpy as np
 import pytest
 from scipy import sparse  # type: ignore[import-untyped]
-from scipy.optimize import linprog  # type: ignore[import-untyped]
+from scipy.optimize import (  # type: ignore[import-untyped]
+    Bounds,
+    LinearConstraint,
+    linprog,
+    milp,
+)
 
 from custom_components.v2x.planner import lp
 from custom_components.v2x.planner.baseline import compare
@@ -48,6 +59,7 @@ class IndependentModel:
     eq_rhs: list[float] = field(default_factory=list)
     ub_entries: list[tuple[int, int, float]] = field(default_factory=list)
     ub_rhs: list[float] = field(default_factory=list)
+    binaries: list[int] = field(default_factory=list)
 
     def variable(self, key: Key, cost: float, low: float, high: float | None) -> int:
         index = len(self.cost)
@@ -81,8 +93,15 @@ class IndependentModel:
     def ub_matrix(self) -> sparse.csr_array:
         return self._matrix(self.ub_entries, len(self.ub_rhs), len(self.cost))
 
+    def binary(self, key: Key) -> int:
+        index = self.variable(key, 0.0, 0.0, 1.0)
+        self.binaries.append(index)
+        return index
+
     def solve(self) -> float:
-        """Optimal objective by interior point (HiGHS IPM with crossover)."""
+        """Optimal objective by interior point, or by branch and bound with binaries."""
+        if self.binaries:
+            return self._solve_milp()
         result = linprog(
             np.asarray(self.cost),
             A_ub=self.ub_matrix if self.ub_rhs else None,
@@ -91,6 +110,24 @@ class IndependentModel:
             b_eq=np.asarray(self.eq_rhs),
             bounds=self.bounds,
             method="highs-ipm",
+        )
+        assert result.status == 0, result.message
+        return float(result.fun)
+
+    def _solve_milp(self) -> float:
+        integrality = np.zeros(len(self.cost))
+        integrality[self.binaries] = 1
+        low = [bound[0] for bound in self.bounds]
+        high = [np.inf if bound[1] is None else bound[1] for bound in self.bounds]
+        constraints = [LinearConstraint(self.eq_matrix, self.eq_rhs, self.eq_rhs)]
+        if self.ub_rhs:
+            constraints.append(LinearConstraint(self.ub_matrix, -np.inf, self.ub_rhs))
+        result = milp(
+            np.asarray(self.cost),
+            constraints=constraints,
+            integrality=integrality,
+            bounds=Bounds(low, high),
+            options={"mip_rel_gap": 1e-9},
         )
         assert result.status == 0, result.message
         return float(result.fun)
@@ -115,10 +152,25 @@ def one_way(vehicle: VehicleSpec) -> float:
     return math.sqrt(vehicle.round_trip_efficiency)
 
 
+def usable(limit_kw: float, minimum_kw: float) -> float:
+    """A charger that cannot run as low as it starts does not run at all."""
+    return limit_kw if limit_kw >= minimum_kw else 0.0
+
+
+def at_least_minimum(model: IndependentModel, column: int, minimum: float, limit: float) -> None:
+    """The setpoint ``column`` is 0 or in [minimum, limit]: limit * on >= x >= minimum * on."""
+    key = ("on", column, 0)
+    on = model.binary(key)
+    model.at_most([(column, 1.0), (on, -limit)], 0.0)
+    model.at_most([(column, -1.0), (on, minimum)], 0.0)
+
+
 def add_car(
     model: IndependentModel, v: int, vehicle: VehicleSpec, steps: int, dt: float, penalty: float
 ) -> tuple[list[int], list[int]]:
     """One car's columns and rows; returns its charge and discharge columns."""
+    max_charge = usable(vehicle.max_charge_kw, vehicle.min_charge_kw)
+    max_discharge = usable(vehicle.max_discharge_kw, vehicle.min_discharge_kw)
     eta = one_way(vehicle)
     arrival = vehicle.arrival_step
     departure = clipped_departure(vehicle, steps)
@@ -132,26 +184,33 @@ def add_car(
         elif t <= departure:
             # planner.md 2.3 (6): reserve and capacity on (arrival, departure]; the floor rises
             # at full charging power for a car that arrives below its reserve.
-            rising = initial + eta * vehicle.max_charge_kw * dt * (t - arrival)
+            rising = initial + eta * max_charge * dt * (t - arrival)
             low, high = min(vehicle.reserve_kwh, rising), vehicle.capacity_kwh
         else:
             low, high = 0.0, vehicle.capacity_kwh  # gone: the energy just stays
         energy.append(model.variable(("energy", v, t), 0.0, low, high))
     for t in range(steps):
         present = arrival <= t < departure
-        car_charge.append(
-            model.variable(
-                ("charge", v, t), dt * EPSILON, 0.0, vehicle.max_charge_kw if present else 0.0
-            )
-        )
+        charge_high = max_charge if present else 0.0
+        discharge_high = max_discharge if present else 0.0
+        car_charge.append(model.variable(("charge", v, t), dt * EPSILON, 0.0, charge_high))
         car_discharge.append(
             model.variable(
                 ("discharge", v, t),
                 dt * (vehicle.wear_cost_per_kwh + EPSILON),
                 0.0,
-                vehicle.max_discharge_kw if present else 0.0,
+                discharge_high,
             )
         )
+        if vehicle.min_charge_kw > 0 and charge_high > 0:
+            at_least_minimum(model, car_charge[t], vehicle.min_charge_kw, charge_high)
+        if vehicle.min_discharge_kw > 0 and discharge_high > 0:
+            at_least_minimum(model, car_discharge[t], vehicle.min_discharge_kw, discharge_high)
+        if max(vehicle.min_charge_kw, vehicle.min_discharge_kw) > 0 and present:
+            # The net power meets the minimum: the car charges or discharges, not both.
+            charges = model.binary(("charges", v, t))
+            model.at_most([(car_charge[t], 1.0), (charges, -charge_high)], 0.0)
+            model.at_most([(car_discharge[t], 1.0), (charges, discharge_high)], discharge_high)
         # e[t+1] = e[t] + dt * (eta * charge - discharge / eta)
         model.equal(
             [
@@ -213,6 +272,13 @@ def independent_model(data: PlanInput) -> IndependentModel:
             model.at_most(
                 [(discharge[v][t], 1.0) for v in range(len(data.vehicles))], max(load[t], 0.0)
             )
+            # All cars charge (mode 1) or all discharge (mode 0) in a step.
+            mode = model.binary(("mode", 0, t))
+            for v, vehicle in enumerate(data.vehicles):
+                high_charge = usable(vehicle.max_charge_kw, vehicle.min_charge_kw)
+                high_discharge = usable(vehicle.max_discharge_kw, vehicle.min_discharge_kw)
+                model.at_most([(charge[v][t], 1.0), (mode, -high_charge)], 0.0)
+                model.at_most([(discharge[v][t], 1.0), (mode, high_discharge)], high_discharge)
     return model
 
 
@@ -236,6 +302,14 @@ def plan_point(model: IndependentModel, data: PlanInput, plan: Plan) -> FloatArr
             power = float(vehicle_plan.power_kw[t])
             x[columns["charge", v, t]] = max(power, 0.0)
             x[columns["discharge", v, t]] = max(-power, 0.0)
+    for (kind, index, t), column in columns.items():
+        if kind == "on":  # the setpoint in column ``index`` is running
+            x[column] = float(x[index] > lp.RULE_TOLERANCE_KW)
+        elif kind == "charges":  # car ``index`` charges in step t
+            x[column] = float(plan.vehicles[index].power_kw[t] > lp.RULE_TOLERANCE_KW)
+        elif kind == "mode":  # some car charges in step t
+            charging = [float(vehicle.power_kw[t]) for vehicle in plan.vehicles]
+            x[column] = float(max(charging, default=0.0) > lp.RULE_TOLERANCE_KW)
     return x
 
 
@@ -375,3 +449,75 @@ def test_transfer_between_cars_allowed() -> None:
 @given(plan_inputs(min_cars=2, max_cars=3))
 def test_random_cases_match(data: PlanInput) -> None:
     assert_same_optimum(data)
+
+
+def _steps_with_transfer(plan: Plan) -> list[int]:
+    """Steps in which one car charges while another discharges."""
+    power = np.asarray([vehicle.power_kw for vehicle in plan.vehicles])
+    charging = (power > lp.RULE_TOLERANCE_KW).any(axis=0)
+    discharging = (power < -lp.RULE_TOLERANCE_KW).any(axis=0)
+    return [int(step) for step in np.flatnonzero(charging & discharging)]
+
+
+def test_no_car_charges_another() -> None:
+    """Filling one car under a demand charge: the linear relaxation fills it from the
+    other car through the building and keeps the peak at the load; the plan must not,
+    and pays for it with a higher peak."""
+    data = PlanInput(
+        step_h=1.0,
+        load_kw=np.full(6, 10.0),
+        price=np.full(6, 0.2),
+        vehicles=(
+            car("donor", energy_kwh=40.0, target_kwh=10.0, departure_step=6),
+            car("taker", energy_kwh=5.0, target_kwh=25.0, departure_step=6, reserve_kwh=0.0),
+        ),
+        demand_charge_per_kw=3.0,
+    )
+    relaxed = lp.solve(replace(data, allow_transfer=True))
+    assert relaxed.transfer_kw > 1.0
+    assert _steps_with_transfer(relaxed)
+    plan = assert_same_optimum(data)
+    assert plan.binary_steps > 0
+    assert plan.transfer_kw < 1e-6
+    assert _steps_with_transfer(plan) == []
+    assert plan.objective > relaxed.objective + 1e-3  # the rule has a price here
+    assert plan.vehicle("taker").shortfall_kwh < 1e-6  # the departure still comes first
+    assert plan.peak_kw > relaxed.peak_kw + 1.0
+
+
+def test_setpoints_are_off_or_at_least_the_minimum() -> None:
+    """A peak 0.5 kW above the rest: the relaxation shaves it with a 0.5 kW discharge
+    no Quasar can run (it starts at 6 A, about 1.4 kW)."""
+    load = np.full(8, 20.0)
+    load[5] = 20.5
+    vehicle = car("ev", energy_kwh=20.0, target_kwh=20.0, departure_step=8)
+    data = PlanInput(
+        step_h=1.0,
+        load_kw=load,
+        price=np.full(8, 0.2),
+        vehicles=(vehicle,),
+        demand_charge_per_kw=10.0,
+    )
+    relaxed = lp.solve(data)
+    power = relaxed.vehicles[0].power_kw
+    assert 0.1 < -float(power.min()) < 1.0
+    assert relaxed.semicontinuous == 0
+    plan = assert_same_optimum(
+        replace(data, vehicles=(replace(vehicle, min_charge_kw=1.4, min_discharge_kw=1.4),))
+    )
+    assert plan.semicontinuous > 0
+    assert plan.below_minimum_kw == 0.0
+    running = np.abs(plan.vehicles[0].power_kw)
+    assert np.all((running < lp.RULE_TOLERANCE_KW) | (running >= 1.4 - 1e-6))
+
+
+def test_a_charger_whose_limit_is_below_its_minimum_does_not_run() -> None:
+    data = PlanInput(
+        step_h=1.0,
+        load_kw=np.full(8, 20.0),
+        price=np.full(8, 0.2),
+        vehicles=(car("ev", energy_kwh=10.0, max_charge_kw=1.0, min_charge_kw=1.4),),
+    )
+    plan = assert_same_optimum(data)
+    assert np.all(np.abs(plan.vehicles[0].power_kw) < 1e-9)
+    assert plan.vehicles[0].shortfall_kwh == pytest.approx(20.0, abs=1e-6)
