@@ -75,6 +75,7 @@ class PlanExecutor:
                 float(vehicle.power_kw[0]) if vehicle is not None else None,
                 None if vehicle is not None else self.availability(vehicle_id)[1],
                 SOC_PROBE_POWER_W,
+                data.charger.capabilities.min_power_w,
             )
             if setpoint is None:
                 await self.async_release(vehicle_id, data)

@@ -38,8 +38,6 @@ from .soc import SocFilter
 DEFAULT_PORT: Final = 502
 DEFAULT_UNIT_ID: Final = 1
 MAX_POWER_W: Final = 7400
-MIN_POWER_W: Final = 1380
-"""A Quasar does not run below 6 A (6 A x 230 V): register 514 refuses less (V2G Liberty)."""
 
 # [V] registers
 REG_FIRMWARE: Final = 1
@@ -107,7 +105,6 @@ CAPABILITIES: Final = ChargerCapabilities(
     reports_grid=False,
     ac_measurements=True,
     max_power_w=MAX_POWER_W,
-    min_power_w=MIN_POWER_W,
     states=tuple(STATE_CODES.values()),
 )
 

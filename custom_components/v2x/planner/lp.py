@@ -9,15 +9,18 @@ soft departure target whose shortfall is reported per car.
 With non-negative prices (clipped for the optimiser), a positive tie-break and lossy
 batteries, charging and discharging one car in the same step only wastes energy, so
 an optimum never does it; the solution is checked and the overlap reported
-(:attr:`Plan.simultaneous_kw`). Two rules of real chargers are not linear, and are
-made exact only where the linear relaxation breaks them: a car charging while
-another discharges (energy moved from car to car through the building) gets one
-binary for its step, all cars charge or all discharge (one car that would charge and
-discharge at once, only to meet a minimum, gets one too); a setpoint between 0 and the
-charger's minimum power gets a semi-continuous variable (off, or at least the
-minimum). The mixed-integer program is solved again until nothing breaks a rule;
-since each round only adds constraints the final plan also keeps, it is optimal for
-the whole problem (to HiGHS's MIP gap). Most plans need no round at all.
+(:attr:`Plan.simultaneous_kw`). Cars charging one another is another matter: in a
+step where one must charge and the peak is binding, the relaxation fills it from
+another car through the building. Forbidding that is not linear (all cars charge or
+all discharge in a step), so it is made exact only where the relaxation does it: such
+a step gets one charge-or-discharge binary and HiGHS solves again, until no step moves
+energy from car to car. Each round only adds constraints the final plan keeps, so it
+is optimal for the whole problem (to HiGHS's MIP gap). Most plans need no round.
+
+A charger's minimum power is not planned (semi-continuous setpoints made HiGHS's
+branch and bound run into its time limit on a 6-car day); the setpoint sent is made
+runnable where it is executed (:func:`.policy.runnable_w`, the guard), and a charger
+whose limit is below its minimum does not run at all.
 
 The matrix is built with vectorised NumPy (no Python loop over steps) directly in
 HiGHS's row-wise sparse format. Solving is blocking CPU work: call :func:`solve`
@@ -42,7 +45,7 @@ TIE_BREAK_PER_KWH: Final = 1e-4
 PENALTY_SCALE: Final = 1e3
 MIP_REL_GAP: Final = 1e-6
 RULE_TOLERANCE_KW: Final = 1e-6
-"""Power below this is off, for the real-charger rules."""
+"""Power below this is off, for the no-transfer rule."""
 _INF: Final = float(highspy.kHighsInf)
 IntArray = NDArray[np.int64]
 
@@ -339,8 +342,8 @@ def _energy_bounds(spec: _VehicleArrays, steps: int, dt: float) -> tuple[FloatAr
 def solve(data: PlanInput, *, exact: bool = True) -> Plan:
     """Build and solve the plan of ``data``; blocking (run it in an executor).
 
-    ``exact=False`` returns the linear relaxation as it is, the real-charger rules
-    unenforced (to measure what they cost).
+    ``exact=False`` returns the linear relaxation as it is, cars charging one another
+    allowed in any step (to measure what forbidding it costs).
 
     The grid is reported as the net exchange (import minus export): the LP's import
     and export columns may both be positive in a tie, which no meter would see. The
@@ -398,8 +401,7 @@ def solve(data: PlanInput, *, exact: bool = True) -> Plan:
         simultaneous_kw=float(np.minimum(charge, discharge).max(initial=0.0)),
         transfer_kw=float(np.minimum(charge.sum(axis=0), discharge.sum(axis=0)).max(initial=0.0)),
         below_minimum_kw=float(below.max(initial=0.0)),
-        binary_steps=int(found.steps.size + found.car_steps.size),
-        semicontinuous=int(found.columns.size),
+        binary_steps=int(found.steps.size),
     )
 
 
@@ -410,69 +412,48 @@ def _power_columns(layout: Layout) -> IntArray:
 
 @dataclass(frozen=True, slots=True)
 class _Discrete:
-    """Where the plan must keep a real-charger rule exactly (found where it broke one).
+    """Steps where the plan must keep the no-transfer rule exactly.
 
-    ``steps``: a binary each, every car charges or every car discharges in that step
-    (no car charges another). ``car_steps`` (car * steps + step): a binary each, that
-    car charges or discharges, not both (with transfer allowed; a minimum power would
-    otherwise be met by charging and discharging one car at once). ``columns``: off or
-    at least the charger's minimum.
+    Found where the relaxation broke it: a binary each, every car charges or every car
+    discharges in that step.
     """
 
     steps: IntArray
-    car_steps: IntArray
-    columns: IntArray
 
     @classmethod
     def none(cls) -> _Discrete:
-        empty = np.empty(0, dtype=np.int64)
-        return cls(empty, empty, empty)
+        """No step yet."""
+        return cls(np.empty(0, dtype=np.int64))
 
     def with_broken(
         self, program: LinearProgram, solution: FloatArray, *, allow_transfer: bool
     ) -> _Discrete:
-        """These and the rules ``solution`` breaks; ``self`` when it breaks none more."""
+        """These steps and those where ``solution`` moves energy from car to car.
+
+        ``self`` when it moves none in a step that has no binary yet.
+        """
         layout = program.layout
-        on = solution > RULE_TOLERANCE_KW
-        charging, discharging = on[layout.charge()], on[layout.discharge()]
-        steps, car_steps = self.steps, self.car_steps
-        if allow_transfer:
-            overlap = np.flatnonzero((charging & discharging).ravel()).astype(np.int64)
-            car_steps = np.union1d(car_steps, overlap)
-        elif layout.vehicles:
-            both = charging.any(axis=0) & discharging.any(axis=0)
-            steps = np.union1d(steps, np.flatnonzero(both).astype(np.int64))
-        power = _power_columns(layout)
-        low = on[power] & (solution[power] < program.minimum[power] - RULE_TOLERANCE_KW)
-        columns = np.union1d(self.columns, power[low])
-        if (steps.size, car_steps.size, columns.size) == (
-            self.steps.size,
-            self.car_steps.size,
-            self.columns.size,
-        ):
+        if allow_transfer or not layout.vehicles:
             return self
-        return _Discrete(steps, car_steps, columns)
+        on = solution > RULE_TOLERANCE_KW
+        both = on[layout.charge()].any(axis=0) & on[layout.discharge()].any(axis=0)
+        steps = np.union1d(self.steps, np.flatnonzero(both).astype(np.int64))
+        return self if steps.size == self.steps.size else _Discrete(steps)
 
     def program(self, relaxed: LinearProgram) -> LinearProgram:
-        """``relaxed`` with these rules exact.
+        """``relaxed`` with a binary b for each of these steps.
 
-        Binary b of a step (or of one car in a step): the charge of each car it covers
-        <= its limit * b and its discharge <= its limit * (1 - b).
+        The charge of every car present then <= its limit * b, and its discharge <= its
+        limit * (1 - b).
         """
         layout = relaxed.layout
         base = layout.columns
-        cars = np.arange(layout.vehicles, dtype=np.int64)
-        car = np.concatenate([np.repeat(cars, self.steps.size), self.car_steps // layout.steps])
-        step = np.concatenate([np.tile(self.steps, layout.vehicles), self.car_steps % layout.steps])
-        binary = base + np.concatenate(
-            [
-                np.tile(np.arange(self.steps.size, dtype=np.int64), layout.vehicles),
-                self.steps.size + np.arange(self.car_steps.size, dtype=np.int64),
-            ]
-        )
+        count = self.steps.size
+        car = np.repeat(np.arange(layout.vehicles, dtype=np.int64), count)
+        step = np.tile(self.steps, layout.vehicles)
+        binary = base + np.tile(np.arange(count, dtype=np.int64), layout.vehicles)
         present = relaxed.window[car, step]
         car, step, binary = car[present], step[present], binary[present]
-        binaries = self.steps.size + self.car_steps.size
         charge_limit, discharge_limit = relaxed.ceiling[car, 0], relaxed.ceiling[car, 1]
         pairs = car.size
         row_columns = np.concatenate(
@@ -489,16 +470,13 @@ class _Discrete:
         )
         nonzeros = int(relaxed.starts[-1])
         new_starts = nonzeros + 2 * np.arange(1, 2 * pairs + 1, dtype=np.int64)
-        lower = relaxed.col_lower.copy()
-        lower[self.columns] = relaxed.minimum[self.columns]
-        integrality = np.zeros(base + binaries, dtype=np.uint8)
-        integrality[self.columns] = int(highspy.HighsVarType.kSemiContinuous)
+        integrality = np.zeros(base + count, dtype=np.uint8)
         integrality[base:] = int(highspy.HighsVarType.kInteger)
         return replace(
             relaxed,
-            cost=np.concatenate([relaxed.cost, np.zeros(binaries)]),
-            col_lower=np.concatenate([lower, np.zeros(binaries)]),
-            col_upper=np.concatenate([relaxed.col_upper, np.ones(binaries)]),
+            cost=np.concatenate([relaxed.cost, np.zeros(count)]),
+            col_lower=np.concatenate([relaxed.col_lower, np.zeros(count)]),
+            col_upper=np.concatenate([relaxed.col_upper, np.ones(count)]),
             row_lower=np.concatenate([relaxed.row_lower, np.full(2 * pairs, -_INF)]),
             row_upper=np.concatenate([relaxed.row_upper, np.zeros(pairs), discharge_limit]),
             starts=np.concatenate([relaxed.starts, new_starts]),

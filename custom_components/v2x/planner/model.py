@@ -102,8 +102,8 @@ class VehicleSpec:
     wear_cost_per_kwh: float = 0.0
     """Battery wear charged per kWh discharged (currency/kWh)."""
     min_charge_kw: float = 0.0
-    """The least non-zero charging power the charger runs at: a setpoint is 0 or at
-    least this (a Quasar will not start below 6 A, about 1.4 kW)."""
+    """The least non-zero charging power the charger runs at (a Quasar will not run
+    below 6 A, 1.38 kW): not planned, but a limit below it means no charging at all."""
     min_discharge_kw: float = 0.0
     """The least non-zero discharging power the charger runs at."""
 
@@ -330,12 +330,11 @@ class Plan:
     """Largest power one car could take from another in one step: the lesser of the
     charging and the discharging in that step (0 unless transfer is allowed)."""
     below_minimum_kw: float = 0.0
-    """Largest setpoint that is neither 0 nor at least its car's minimum (0 when exact)."""
+    """Largest planned setpoint that is neither 0 nor at least its charger's minimum (made
+    runnable where it is sent)."""
     binary_steps: int = 0
-    """Charge-or-discharge binaries the plan needed: one per step where a car would
-    have charged another, or per car and step where one car would have done both."""
-    semicontinuous: int = 0
-    """Setpoints that needed an off-or-at-least-the-minimum variable."""
+    """Steps that needed a charge-or-discharge binary: where a car would have charged
+    another."""
     extra: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -34,18 +34,37 @@ def availability(
     return True, None
 
 
-def setpoint_w(planned_kw: float | None, reason: str | None, probe_w: int) -> int | None:
+def setpoint_w(
+    planned_kw: float | None, reason: str | None, probe_w: int, min_power_w: int = 0
+) -> int | None:
     """The power to send a car's charger now (positive charges); None hands it back.
 
-    A car in the plan gets its first step. One plugged in with its SoC unknown (a
-    Quasar reports it only while power flows) is charged gently until it is known,
-    then the plan takes it. Any other car is released.
+    A car in the plan gets its first step, made runnable (:func:`runnable_w`). One
+    plugged in with its SoC unknown (a Quasar reports it only while power flows) is
+    charged gently until it is known, then the plan takes it. Any other car is
+    released.
     """
     if planned_kw is not None:
-        return round(planned_kw * 1000)
+        return runnable_w(round(planned_kw * 1000), min_power_w)
     if reason == "no_soc":
         return probe_w
     return None
+
+
+def runnable_w(setpoint: int, min_power_w: int) -> int:
+    """A setpoint the charger can run: 0, or at least its minimum power either way.
+
+    The plan does not know the minimum. Charging below it rises to it (the departure
+    comes first; the next plan accounts for the extra), discharging below it stops
+    (the car keeps its energy). Below :data:`MIN_SETPOINT_W` it is a hold at 0 W.
+    """
+    if abs(setpoint) < MIN_SETPOINT_W:
+        return 0
+    if 0 < setpoint < min_power_w:
+        return min_power_w
+    if 0 < -setpoint < min_power_w:
+        return 0
+    return setpoint
 
 
 def holds_idle(setpoint: int) -> bool:

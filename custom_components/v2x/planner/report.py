@@ -172,7 +172,7 @@ def diagnostics(
             "peak_kw": plan.peak_kw,
             "solve_ms": round(plan.solve_time_s * 1000, 1),
             "binary_steps": plan.binary_steps,
-            "semicontinuous": plan.semicontinuous,
+            "below_minimum_kw": plan.below_minimum_kw,
             "grid_kw": [round(float(v), 2) for v in plan.grid_kw],
             "vehicles": {
                 v.vehicle_id: {

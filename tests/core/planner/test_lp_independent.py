@@ -6,11 +6,10 @@ sparse matrix, and solved with ``scipy.optimize.linprog(method="highs-ipm")``
 (interior point + crossover), while ``lp.solve`` uses HiGHS's simplex through
 highspy. Equal optima mean both encode the same problem.
 
-The real-charger rules (no car charges while another discharges; a setpoint is 0 or
-at least the charger's minimum) are written here in full from the start, a binary on
-every step and on every setpoint that has a minimum, and solved by
-``scipy.optimize.milp``; ``lp.solve`` adds binaries only where its relaxation broke a
-rule. Equal optima mean the lazy rounds lose nothing.
+No car charging another is written here in full from the start, a binary on every
+step, and solved by ``scipy.optimize.milp``; ``lp.solve`` adds binaries only where its
+relaxation moved energy from car to car. Equal optima mean the lazy rounds lose
+nothing.
 """
 
 from __future__ import annotations
@@ -157,14 +156,6 @@ def usable(limit_kw: float, minimum_kw: float) -> float:
     return limit_kw if limit_kw >= minimum_kw else 0.0
 
 
-def at_least_minimum(model: IndependentModel, column: int, minimum: float, limit: float) -> None:
-    """The setpoint ``column`` is 0 or in [minimum, limit]: limit * on >= x >= minimum * on."""
-    key = ("on", column, 0)
-    on = model.binary(key)
-    model.at_most([(column, 1.0), (on, -limit)], 0.0)
-    model.at_most([(column, -1.0), (on, minimum)], 0.0)
-
-
 def add_car(
     model: IndependentModel, v: int, vehicle: VehicleSpec, steps: int, dt: float, penalty: float
 ) -> tuple[list[int], list[int]]:
@@ -202,15 +193,6 @@ def add_car(
                 discharge_high,
             )
         )
-        if vehicle.min_charge_kw > 0 and charge_high > 0:
-            at_least_minimum(model, car_charge[t], vehicle.min_charge_kw, charge_high)
-        if vehicle.min_discharge_kw > 0 and discharge_high > 0:
-            at_least_minimum(model, car_discharge[t], vehicle.min_discharge_kw, discharge_high)
-        if max(vehicle.min_charge_kw, vehicle.min_discharge_kw) > 0 and present:
-            # The net power meets the minimum: the car charges or discharges, not both.
-            charges = model.binary(("charges", v, t))
-            model.at_most([(car_charge[t], 1.0), (charges, -charge_high)], 0.0)
-            model.at_most([(car_discharge[t], 1.0), (charges, discharge_high)], discharge_high)
         # e[t+1] = e[t] + dt * (eta * charge - discharge / eta)
         model.equal(
             [
@@ -302,12 +284,8 @@ def plan_point(model: IndependentModel, data: PlanInput, plan: Plan) -> FloatArr
             power = float(vehicle_plan.power_kw[t])
             x[columns["charge", v, t]] = max(power, 0.0)
             x[columns["discharge", v, t]] = max(-power, 0.0)
-    for (kind, index, t), column in columns.items():
-        if kind == "on":  # the setpoint in column ``index`` is running
-            x[column] = float(x[index] > lp.RULE_TOLERANCE_KW)
-        elif kind == "charges":  # car ``index`` charges in step t
-            x[column] = float(plan.vehicles[index].power_kw[t] > lp.RULE_TOLERANCE_KW)
-        elif kind == "mode":  # some car charges in step t
+    for (kind, _, t), column in columns.items():
+        if kind == "mode":  # some car charges in step t
             charging = [float(vehicle.power_kw[t]) for vehicle in plan.vehicles]
             x[column] = float(max(charging, default=0.0) > lp.RULE_TOLERANCE_KW)
     return x
@@ -485,9 +463,10 @@ def test_no_car_charges_another() -> None:
     assert plan.peak_kw > relaxed.peak_kw + 1.0
 
 
-def test_setpoints_are_off_or_at_least_the_minimum() -> None:
-    """A peak 0.5 kW above the rest: the relaxation shaves it with a 0.5 kW discharge
-    no Quasar can run (it starts at 6 A, about 1.4 kW)."""
+def test_a_setpoint_below_the_minimum_is_reported() -> None:
+    """A peak 0.5 kW above the rest: the plan shaves it with a 0.5 kW discharge no
+    Quasar can run (it starts at 6 A, 1.38 kW), and says so; the setpoint sent is
+    made runnable where it is sent."""
     load = np.full(8, 20.0)
     load[5] = 20.5
     vehicle = car("ev", energy_kwh=20.0, target_kwh=20.0, departure_step=8)
@@ -495,20 +474,14 @@ def test_setpoints_are_off_or_at_least_the_minimum() -> None:
         step_h=1.0,
         load_kw=load,
         price=np.full(8, 0.2),
-        vehicles=(vehicle,),
+        vehicles=(replace(vehicle, min_charge_kw=1.38, min_discharge_kw=1.38),),
         demand_charge_per_kw=10.0,
     )
-    relaxed = lp.solve(data)
-    power = relaxed.vehicles[0].power_kw
-    assert 0.1 < -float(power.min()) < 1.0
-    assert relaxed.semicontinuous == 0
-    plan = assert_same_optimum(
-        replace(data, vehicles=(replace(vehicle, min_charge_kw=1.4, min_discharge_kw=1.4),))
-    )
-    assert plan.semicontinuous > 0
-    assert plan.below_minimum_kw == 0.0
-    running = np.abs(plan.vehicles[0].power_kw)
-    assert np.all((running < lp.RULE_TOLERANCE_KW) | (running >= 1.4 - 1e-6))
+    plan = assert_same_optimum(data)
+    discharge = -float(plan.vehicles[0].power_kw.min())
+    assert 0.1 < discharge < 1.0
+    assert plan.below_minimum_kw == pytest.approx(discharge, abs=1e-9)
+    assert lp.solve(replace(data, vehicles=(vehicle,))).below_minimum_kw == 0.0
 
 
 def test_a_charger_whose_limit_is_below_its_minimum_does_not_run() -> None:

@@ -10,6 +10,7 @@ from custom_components.v2x.planner.policy import (
     SOC_MARGIN_PCT,
     availability,
     holds_idle,
+    runnable_w,
     setpoint_w,
     vehicle_spec,
 )
@@ -44,6 +45,26 @@ def test_setpoints() -> None:
     assert setpoint_w(None, "no_soc", 1400) == 1400  # probed until its SoC is known
     assert setpoint_w(None, "unplugged", 1400) is None
     assert setpoint_w(None, None, 1400) is None
+
+
+def test_setpoints_a_charger_can_run() -> None:
+    """A Quasar runs at 1.38 kW (6 A) or not at all."""
+    assert setpoint_w(0.4, None, 1400, 1380) == 1380  # charging rises: the departure first
+    assert setpoint_w(-0.4, None, 1400, 1380) == 0  # discharging stops: the car keeps it
+    assert setpoint_w(-1.5, None, 1400, 1380) == -1500
+    assert setpoint_w(0.05, None, 1400, 1380) == 0  # below 100 W: a hold, not a start
+    assert setpoint_w(0.4, None, 1400) == 400  # no minimum
+
+
+@given(st.integers(-10_000, 10_000), st.sampled_from([0, 500, 1380, 4000]))
+def test_every_setpoint_sent_is_runnable(planned_w: int, minimum_w: int) -> None:
+    sent = runnable_w(planned_w, minimum_w)
+    assert sent == 0 or abs(sent) >= max(minimum_w, MIN_SETPOINT_W)
+    assert sent == 0 or (sent > 0) == (planned_w > 0)  # never the other way
+    if planned_w > 0 and sent != planned_w:
+        assert (sent == 0 and planned_w < MIN_SETPOINT_W) or sent == minimum_w
+    if planned_w < 0:
+        assert planned_w <= sent <= 0 or sent == planned_w  # never more discharge
 
 
 def test_small_setpoints_hold_idle() -> None:
