@@ -18,9 +18,9 @@ energy from car to car. Each round only adds constraints the final plan keeps, s
 is optimal for the whole problem (to HiGHS's MIP gap). Most plans need no round.
 
 A charger's minimum power is not planned (semi-continuous setpoints made HiGHS's
-branch and bound run into its time limit on a 6-car day); the setpoint sent is made
-runnable where it is executed (:func:`.policy.runnable_w`, the guard), and a charger
-whose limit is below its minimum does not run at all.
+branch and bound run into its time limit on a 6-car day): where one is declared, the
+setpoint is made runnable where it is sent (:func:`.policy.runnable_w`, the guard),
+and a charger whose limit is below its minimum does not run at all.
 
 The matrix is built with vectorised NumPy (no Python loop over steps) directly in
 HiGHS's row-wise sparse format. Solving is blocking CPU work: call :func:`solve`
