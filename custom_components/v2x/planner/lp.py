@@ -45,7 +45,9 @@ TIE_BREAK_PER_KWH: Final = 1e-4
 PENALTY_SCALE: Final = 1e3
 MIP_REL_GAP: Final = 1e-6
 RULE_TOLERANCE_KW: Final = 1e-6
-"""Power below this is off, for the no-transfer rule."""
+"""Power below this is off, for the real-charger rules."""
+RULE_ROUNDS: Final = 16
+"""Solves after the first that :func:`solve` may spend on the real-charger rules."""
 _INF: Final = float(highspy.kHighsInf)
 IntArray = NDArray[np.int64]
 
@@ -353,15 +355,14 @@ def solve(data: PlanInput, *, exact: bool = True) -> Plan:
     """
     started = time.perf_counter()
     relaxed = build(data)
-    solution, status, objective = _run_highs(relaxed, data.time_limit_s)
+    solver = _Solver(relaxed)
+    first = solver.run(data.time_limit_s)
+    if first is None:
+        raise PlannerError(f"HiGHS found no plan: {solver.status_text}")
     found = _Discrete.none()
-    while exact and status == "optimal":
-        more = found.with_broken(relaxed, solution, allow_transfer=data.allow_transfer)
-        if more is found:
-            break
-        found = more
-        left_s = max(data.time_limit_s - (time.perf_counter() - started), 0.0)
-        solution, status, objective = _run_highs(found.program(relaxed), left_s)
+    if exact:
+        first, found = _keep_rules(relaxed, data, solver, first, started + data.time_limit_s)
+    solution, status, objective = first
     solution = solution[: relaxed.layout.columns]
     layout = relaxed.layout
     charge = solution[layout.charge()]
@@ -446,6 +447,8 @@ class _Discrete:
         The charge of every car present then <= its limit * b, and its discharge <= its
         limit * (1 - b).
         """
+        if not self.steps.size:
+            return relaxed
         layout = relaxed.layout
         base = layout.columns
         count = self.steps.size
@@ -486,37 +489,146 @@ class _Discrete:
         )
 
 
-def _run_highs(program: LinearProgram, time_limit_s: float) -> tuple[FloatArray, str, float]:
-    """Solve with HiGHS; return the column values, the status and the objective."""
-    lp = highspy.HighsLp()
-    lp.num_col_ = int(program.cost.size)
-    lp.num_row_ = int(program.row_lower.size)
-    lp.col_cost_ = program.cost
-    lp.col_lower_ = program.col_lower
-    lp.col_upper_ = program.col_upper
-    lp.row_lower_ = program.row_lower
-    lp.row_upper_ = program.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.num_col_ = lp.num_col_
-    lp.a_matrix_.num_row_ = lp.num_row_
-    lp.a_matrix_.start_ = program.starts
-    lp.a_matrix_.index_ = program.indices
-    lp.a_matrix_.value_ = program.values
-    if program.integrality is not None:
-        lp.integrality_ = [highspy.HighsVarType(int(kind)) for kind in program.integrality]
-    highs = highspy.Highs()  # type: ignore[no-untyped-call]
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("mip_rel_gap", MIP_REL_GAP)
-    highs.setOptionValue("time_limit", float(time_limit_s))
-    highs.passModel(lp)
-    highs.run()
-    model_status = highs.getModelStatus()
-    has_solution = highs.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
-    if model_status == highspy.HighsModelStatus.kOptimal:
-        status = "optimal"
-    elif model_status == highspy.HighsModelStatus.kTimeLimit and has_solution:
-        status = "time_limit"
-    else:
-        raise PlannerError(f"HiGHS found no plan: {highs.modelStatusToString(model_status)}")
-    solution = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-    return solution, status, float(highs.getInfo().objective_function_value)
+Result = tuple[FloatArray, str, float]
+"""Column values, ``optimal`` or ``time_limit``, and the objective."""
+
+
+def _keep_rules(
+    relaxed: LinearProgram,
+    data: PlanInput,
+    solver: _Solver,
+    result: Result,
+    deadline: float,
+) -> tuple[Result, _Discrete]:
+    """The plan with no car charging another, and setpoints off or at least the minimum.
+
+    Each round either gives a step where a car charged another its binary (a new model),
+    or, once none does, fixes every setpoint below its charger's minimum: on (at least
+    the minimum, the car's other direction off) when it is at least half of it, else
+    off, and solves again from the last basis. Rounding is not exact: when a round finds
+    no plan, or time or rounds run out, the last plan in which no car charges another is
+    kept, and what is left below a minimum is reported (:attr:`Plan.below_minimum_kw`)
+    and made runnable where it is sent.
+    """
+    found = _Discrete.none()
+    lower, upper = relaxed.col_lower.copy(), relaxed.col_upper.copy()
+    kept: Result | None = None
+    for _ in range(RULE_ROUNDS):
+        if result[1] != "optimal":
+            break
+        more = found.with_broken(relaxed, result[0], allow_transfer=data.allow_transfer)
+        rounding = more is found
+        if rounding:
+            kept = result
+            columns, low, high = _rounded(relaxed, result[0], upper)
+            if not columns.size:
+                break
+            solver.change_bounds(columns, low, high)
+        else:
+            found = more
+            solver = _Solver(found.program(replace(relaxed, col_lower=lower, col_upper=upper)))
+        again = solver.run(max(deadline - time.perf_counter(), 0.0))
+        if again is None:
+            break
+        if rounding:
+            lower[columns], upper[columns] = low, high
+        result = again
+    return (kept or result), found
+
+
+def _rounded(
+    program: LinearProgram, solution: FloatArray, upper: FloatArray
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """The columns to fix for setpoints below their minimum, and their new bounds.
+
+    Discharging first, since charging is often there only to pay a discharge back:
+    per car, as many of its small discharges as carry their energy at the minimum
+    (to the nearest) are turned on, the largest first, the car's charging off in those
+    steps, and the rest off. Once no discharge is small, charging likewise, rounded
+    up, so that the departure keeps its energy.
+    """
+    layout = program.layout
+    on: list[IntArray] = []
+    off: list[IntArray] = []
+    for columns, others, charging in (
+        (layout.discharge(), layout.charge(), False),
+        (layout.charge(), layout.discharge(), True),
+    ):
+        if on or off:
+            break
+        value, minimum = solution[columns], program.minimum[columns]
+        small = (minimum > 0) & (value > RULE_TOLERANCE_KW)
+        small &= value < minimum - RULE_TOLERANCE_KW
+        for car in np.flatnonzero(small.any(axis=1)):
+            chosen = np.flatnonzero(small[car])
+            ratio = float(value[car, chosen].sum()) / float(minimum[car, 0])
+            count = math.ceil(ratio - 1e-9) if charging else round(ratio)
+            ranked = chosen[np.argsort(-value[car, chosen], kind="stable")]
+            on.append(np.stack([columns[car, ranked[:count]], others[car, ranked[:count]]]))
+            off.append(columns[car, ranked[count:]])
+    if not on:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, np.empty(0), np.empty(0)
+    turned_on = np.concatenate([pair[0] for pair in on])
+    other_off = np.concatenate([pair[1] for pair in on])
+    turned_off = np.concatenate([other_off, *off])
+    columns = np.concatenate([turned_on, turned_off])
+    low = np.concatenate([program.minimum[turned_on], np.zeros(turned_off.size)])
+    high = np.concatenate([upper[turned_on], np.zeros(turned_off.size)])
+    return columns, low, high
+
+
+class _Solver:
+    """One HiGHS model, kept so that a bound change re-solves from the last basis."""
+
+    def __init__(self, program: LinearProgram) -> None:
+        lp = highspy.HighsLp()
+        lp.num_col_ = int(program.cost.size)
+        lp.num_row_ = int(program.row_lower.size)
+        lp.col_cost_ = program.cost
+        lp.col_lower_ = program.col_lower
+        lp.col_upper_ = program.col_upper
+        lp.row_lower_ = program.row_lower
+        lp.row_upper_ = program.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.num_col_ = lp.num_col_
+        lp.a_matrix_.num_row_ = lp.num_row_
+        lp.a_matrix_.start_ = program.starts
+        lp.a_matrix_.index_ = program.indices
+        lp.a_matrix_.value_ = program.values
+        if program.integrality is not None:
+            lp.integrality_ = [highspy.HighsVarType(int(kind)) for kind in program.integrality]
+        self._highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        self._highs.setOptionValue("output_flag", False)
+        self._highs.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+        self._highs.passModel(lp)
+
+    @property
+    def status_text(self) -> str:
+        """HiGHS's word for how the last run ended."""
+        return str(self._highs.modelStatusToString(self._highs.getModelStatus()))
+
+    def change_bounds(self, columns: IntArray, lower: FloatArray, upper: FloatArray) -> None:
+        """New bounds for ``columns`` (the next run starts from the last basis)."""
+        order = np.argsort(columns, kind="stable")  # HiGHS takes a set in ascending order
+        status = self._highs.changeColsBounds(
+            int(columns.size), columns[order], lower[order], upper[order]
+        )
+        if status != highspy.HighsStatus.kOk:
+            raise PlannerError(f"HiGHS refused new bounds: {status}")
+
+    def run(self, time_limit_s: float) -> Result | None:
+        """Solve; None when HiGHS found no plan (infeasible, or out of time without one)."""
+        highs = self._highs
+        highs.setOptionValue("time_limit", float(time_limit_s))
+        highs.run()
+        model_status = highs.getModelStatus()
+        has_solution = highs.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
+        if model_status == highspy.HighsModelStatus.kOptimal:
+            status = "optimal"
+        elif model_status == highspy.HighsModelStatus.kTimeLimit and has_solution:
+            status = "time_limit"
+        else:
+            return None
+        solution = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+        return solution, status, float(highs.getInfo().objective_function_value)

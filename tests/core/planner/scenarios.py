@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 import math
 from zoneinfo import ZoneInfo
@@ -219,3 +220,9 @@ def plan_inputs(
         demand_mask=mask,
         allow_transfer=draw(st.booleans()),
     )
+
+
+def without_minimums(data: PlanInput) -> PlanInput:
+    """The same problem on chargers that run at any power."""
+    cars = tuple(replace(v, min_charge_kw=0.0, min_discharge_kw=0.0) for v in data.vehicles)
+    return replace(data, vehicles=cars)

@@ -39,6 +39,7 @@ from .scenarios import (
     car,
     clipped_departure,
     plan_inputs,
+    without_minimums,
 )
 
 EPSILON = 1e-4
@@ -426,7 +427,35 @@ def test_transfer_between_cars_allowed() -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan_inputs(min_cars=2, max_cars=3))
 def test_random_cases_match(data: PlanInput) -> None:
-    assert_same_optimum(data)
+    assert_same_optimum(without_minimums(data))
+
+
+def below_minimum_kw(data: PlanInput, plan: Plan) -> float:
+    """The largest planned setpoint that is neither off nor at least its minimum."""
+    worst = 0.0
+    for vehicle, vehicle_plan in zip(data.vehicles, plan.vehicles, strict=True):
+        for power in vehicle_plan.power_kw:
+            minimum = vehicle.min_charge_kw if power > 0 else vehicle.min_discharge_kw
+            if lp.RULE_TOLERANCE_KW < abs(power) < minimum - lp.RULE_TOLERANCE_KW:
+                worst = max(worst, abs(float(power)))
+    return worst
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_inputs(min_cars=1, max_cars=3))
+def test_minimum_powers_are_rounded_into_a_feasible_plan(data: PlanInput) -> None:
+    """Setpoints below a charger's minimum are rounded (on or off) and solved again:
+    the plan is still a feasible point of the whole problem, costs no less than its
+    optimum without minimums, and what is left below a minimum is reported."""
+    plan = lp.solve(data)
+    model = independent_model(data)
+    x = plan_point(model, data, plan)
+    scale = max(1.0, float(np.max(np.abs(data.load_kw), initial=0.0)))
+    for family, violation in model.violations(x).items():
+        assert violation <= FEASIBILITY_TOL * scale, family
+    assert model.value(x) == pytest.approx(plan.objective, rel=1e-6, abs=1e-6)
+    assert plan.objective >= model.solve() - 1e-6 * max(1.0, abs(plan.objective))
+    assert plan.below_minimum_kw == pytest.approx(below_minimum_kw(data, plan), abs=1e-9)
 
 
 def _steps_with_transfer(plan: Plan) -> list[int]:
@@ -463,10 +492,9 @@ def test_no_car_charges_another() -> None:
     assert plan.peak_kw > relaxed.peak_kw + 1.0
 
 
-def test_a_setpoint_below_the_minimum_is_reported() -> None:
-    """A peak 0.5 kW above the rest: the plan shaves it with a 0.5 kW discharge no
-    Quasar can run (it starts at 6 A, 1.38 kW), and says so; the setpoint sent is
-    made runnable where it is sent."""
+def test_setpoints_below_the_minimum_are_rounded() -> None:
+    """A peak 0.5 kW above the rest: the relaxation shaves it with a discharge no Quasar
+    can run (it starts at 6 A, 1.38 kW); rounded, the car stays off in that step."""
     load = np.full(8, 20.0)
     load[5] = 20.5
     vehicle = car("ev", energy_kwh=20.0, target_kwh=20.0, departure_step=8)
@@ -477,11 +505,34 @@ def test_a_setpoint_below_the_minimum_is_reported() -> None:
         vehicles=(replace(vehicle, min_charge_kw=1.38, min_discharge_kw=1.38),),
         demand_charge_per_kw=10.0,
     )
-    plan = assert_same_optimum(data)
-    discharge = -float(plan.vehicles[0].power_kw.min())
-    assert 0.1 < discharge < 1.0
-    assert plan.below_minimum_kw == pytest.approx(discharge, abs=1e-9)
-    assert lp.solve(replace(data, vehicles=(vehicle,))).below_minimum_kw == 0.0
+    relaxed = lp.solve(data, exact=False)
+    assert 0.1 < -float(relaxed.vehicles[0].power_kw.min()) < 1.0
+    assert relaxed.below_minimum_kw > 0.1
+    plan = lp.solve(data)
+    assert plan.below_minimum_kw == 0.0
+    running = np.abs(plan.vehicles[0].power_kw)
+    assert np.all((running < lp.RULE_TOLERANCE_KW) | (running >= 1.38 - 1e-9))
+    assert plan.peak_kw == pytest.approx(20.5, abs=1e-6)  # not worth a 1.38 kW hour
+
+
+def test_a_small_need_is_charged_at_the_minimum() -> None:
+    """A car 0.5 kWh short: the relaxation spreads it thin; rounded, it charges at the
+    minimum for part of the day and leaves at its target."""
+    vehicle = car("ev", energy_kwh=29.5, target_kwh=30.0, departure_step=8)
+    data = PlanInput(
+        step_h=1.0,
+        load_kw=np.full(8, 20.0),
+        price=np.full(8, 0.2),
+        vehicles=(replace(vehicle, min_charge_kw=1.38, min_discharge_kw=1.38),),
+        demand_charge_per_kw=10.0,
+    )
+    relaxed = lp.solve(data, exact=False)
+    assert relaxed.below_minimum_kw > 0.0
+    plan = lp.solve(data)
+    assert plan.below_minimum_kw == 0.0
+    assert plan.vehicles[0].shortfall_kwh < 1e-6
+    running = np.abs(plan.vehicles[0].power_kw)
+    assert np.all((running < lp.RULE_TOLERANCE_KW) | (running >= 1.38 - 1e-9))
 
 
 def test_a_charger_whose_limit_is_below_its_minimum_does_not_run() -> None:
