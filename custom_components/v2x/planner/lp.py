@@ -506,9 +506,10 @@ def _keep_rules(
     or, once none does, fixes every setpoint below its charger's minimum: on (at least
     the minimum, the car's other direction off) when it is at least half of it, else
     off, and solves again from the last basis. Rounding is not exact: when a round finds
-    no plan, or time or rounds run out, the last plan in which no car charges another is
-    kept, and what is left below a minimum is reported (:attr:`Plan.below_minimum_kw`)
-    and made runnable where it is sent.
+    no plan, leaves a car short or imports more above the limit, or time or rounds run
+    out, the last plan in which no car charges another is kept, and what is left below a
+    minimum is reported (:attr:`Plan.below_minimum_kw`) and made runnable where it is
+    sent.
     """
     found = _Discrete.none()
     lower, upper = relaxed.col_lower.copy(), relaxed.col_upper.copy()
@@ -528,12 +529,28 @@ def _keep_rules(
             found = more
             solver = _Solver(found.program(replace(relaxed, col_lower=lower, col_upper=upper)))
         again = solver.run(max(deadline - time.perf_counter(), 0.0))
-        if again is None:
+        if again is None or (rounding and _worse(relaxed, again[0], result[0])):
             break
         if rounding:
             lower[columns], upper[columns] = low, high
         result = again
     return (kept or result), found
+
+
+def _worse(program: LinearProgram, solution: FloatArray, before: FloatArray) -> bool:
+    """Whether rounding cost a departure, import above the limit, or made a car overlap.
+
+    Overlap: charge and discharge at once, to burn energy a minimum forced out.
+
+    A charger's minimum must never cost a car its departure target.
+    """
+    layout = program.layout
+    for columns in (layout.shortfall(), layout.import_excess()):
+        if float(solution[columns].sum()) > float(before[columns].sum()) + 1e-6:
+            return True
+    # Nor may a car charge and discharge at once to burn energy a minimum forced out.
+    overlap = np.minimum(solution[layout.charge()], solution[layout.discharge()])
+    return bool(overlap.max(initial=0.0) > RULE_TOLERANCE_KW)
 
 
 def _rounded(
