@@ -17,10 +17,11 @@ a step gets one charge-or-discharge binary and HiGHS solves again, until no step
 energy from car to car. Each round only adds constraints the final plan keeps, so it
 is optimal for the whole problem (to HiGHS's MIP gap). Most plans need no round.
 
-A charger's minimum power is not planned (semi-continuous setpoints made HiGHS's
-branch and bound run into its time limit on a 6-car day): where one is declared, the
-setpoint is made runnable where it is sent (:func:`.policy.runnable_w`, the guard),
-and a charger whose limit is below its minimum does not run at all.
+A charger's minimum power is rounded, not solved exactly (semi-continuous setpoints
+ran HiGHS's branch and bound into its time limit on a 6-car day): setpoints below it
+are turned on or off and the plan solved again (:func:`_keep_rules`); what is left is
+made runnable where it is sent (:func:`.policy.runnable_w`, the guard). A charger whose
+limit is below its minimum does not run at all.
 
 The matrix is built with vectorised NumPy (no Python loop over steps) directly in
 HiGHS's row-wise sparse format. Solving is blocking CPU work: call :func:`solve`

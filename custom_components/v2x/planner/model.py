@@ -103,7 +103,8 @@ class VehicleSpec:
     """Battery wear charged per kWh discharged (currency/kWh)."""
     min_charge_kw: float = 0.0
     """The least non-zero charging power the charger runs at (a Quasar will not run
-    below 6 A, 1.38 kW): not planned, but a limit below it means no charging at all."""
+    below 6 A, 1.38 kW): the plan rounds its setpoints to it, and a limit below it means
+    no charging at all."""
     min_discharge_kw: float = 0.0
     """The least non-zero discharging power the charger runs at."""
 
