@@ -176,8 +176,6 @@ class LinearProgram:
     """Departure step of each car, clipped to [arrival, steps]."""
     minimum: FloatArray
     """Each column's least non-zero value (a charger's minimum power; 0 elsewhere)."""
-    ceiling: FloatArray
-    """Charge and discharge limit of each car, shape (vehicles, 2)."""
     integrality: NDArray[np.uint8] | None = None
     """HiGHS variable types, when some columns are discrete."""
 
@@ -268,7 +266,6 @@ def build(data: PlanInput) -> LinearProgram:
         window=window,
         departure=spec.departure,
         minimum=_minimum(layout, spec),
-        ceiling=np.stack([spec.max_charge, spec.max_discharge], axis=1),
     )
 
 
@@ -385,9 +382,8 @@ def solve(data: PlanInput, *, exact: bool = True) -> Plan:
         )
         for index, car in enumerate(data.vehicles)
     )
-    power = solution[_power_columns(layout)]
-    minimum = relaxed.minimum[_power_columns(layout)]
-    below = power[(power > RULE_TOLERANCE_KW) & (power < minimum - RULE_TOLERANCE_KW)]
+    power = _power_columns(layout)
+    below = solution[power][_below_minimum(relaxed, solution, power)]
     return Plan(
         status=status,
         step_h=data.step_h,
@@ -410,6 +406,14 @@ def solve(data: PlanInput, *, exact: bool = True) -> Plan:
 def _power_columns(layout: Layout) -> IntArray:
     """Every charge and discharge column."""
     return np.concatenate([layout.charge().ravel(), layout.discharge().ravel()])
+
+
+def _below_minimum(
+    program: LinearProgram, solution: FloatArray, columns: IntArray
+) -> NDArray[np.bool_]:
+    """Which power ``columns`` run, but below their charger's minimum."""
+    value, minimum = solution[columns], program.minimum[columns]
+    return (value > RULE_TOLERANCE_KW) & (value < minimum - RULE_TOLERANCE_KW)
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,12 +462,14 @@ class _Discrete:
         binary = base + np.tile(np.arange(count, dtype=np.int64), layout.vehicles)
         present = relaxed.window[car, step]
         car, step, binary = car[present], step[present], binary[present]
-        charge_limit, discharge_limit = relaxed.ceiling[car, 0], relaxed.ceiling[car, 1]
+        charge, discharge = layout.charge()[car, step], layout.discharge()[car, step]
+        # A column's upper bound is its limit (0 where rounding turned it off).
+        charge_limit, discharge_limit = relaxed.col_upper[charge], relaxed.col_upper[discharge]
         pairs = car.size
         row_columns = np.concatenate(
             [
-                np.stack([layout.charge()[car, step], binary], axis=1).ravel(),
-                np.stack([layout.discharge()[car, step], binary], axis=1).ravel(),
+                np.stack([charge, binary], axis=1).ravel(),
+                np.stack([discharge, binary], axis=1).ravel(),
             ]
         )
         row_values = np.concatenate(
@@ -504,13 +510,12 @@ def _keep_rules(
     """The plan with no car charging another, and setpoints off or at least the minimum.
 
     Each round either gives a step where a car charged another its binary (a new model),
-    or, once none does, fixes every setpoint below its charger's minimum: on (at least
-    the minimum, the car's other direction off) when it is at least half of it, else
-    off, and solves again from the last basis. Rounding is not exact: when a round finds
-    no plan, leaves a car short or imports more above the limit, or time or rounds run
-    out, the last plan in which no car charges another is kept, and what is left below a
-    minimum is reported (:attr:`Plan.below_minimum_kw`) and made runnable where it is
-    sent.
+    or, once none does, fixes the setpoints below their charger's minimum on or off
+    (:func:`_rounded`) and solves again from the last basis. Rounding is not exact: when
+    a round finds no plan, costs a departure, import above the limit or an overlap
+    (:func:`_worse`), or time or rounds run out, the last plan in which no car charges
+    another is kept, and what is left below a minimum is reported
+    (:attr:`Plan.below_minimum_kw`) and made runnable where it is sent.
     """
     found = _Discrete.none()
     lower, upper = relaxed.col_lower.copy(), relaxed.col_upper.copy()
@@ -540,8 +545,6 @@ def _keep_rules(
 
 def _worse(program: LinearProgram, solution: FloatArray, before: FloatArray) -> bool:
     """Whether rounding cost a departure, import above the limit, or made a car overlap.
-
-    Overlap: charge and discharge at once, to burn energy a minimum forced out.
 
     A charger's minimum must never cost a car its departure target.
     """
@@ -575,8 +578,7 @@ def _rounded(
         if on or off:
             break
         value, minimum = solution[columns], program.minimum[columns]
-        small = (minimum > 0) & (value > RULE_TOLERANCE_KW)
-        small &= value < minimum - RULE_TOLERANCE_KW
+        small = _below_minimum(program, solution, columns)
         for car in np.flatnonzero(small.any(axis=1)):
             chosen = np.flatnonzero(small[car])
             ratio = float(value[car, chosen].sum()) / float(minimum[car, 0])
