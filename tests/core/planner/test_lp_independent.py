@@ -408,15 +408,26 @@ def test_export_price_and_negative_load() -> None:
     assert plan.feasible
 
 
+def _donor_and_taker(taker_target_kwh: float) -> tuple[VehicleSpec, VehicleSpec]:
+    """A full car that may give 30 kWh, and a nearly empty one that wants some."""
+    return (
+        car("donor", energy_kwh=40.0, target_kwh=10.0, departure_step=6),
+        car(
+            "taker",
+            energy_kwh=5.0,
+            target_kwh=taker_target_kwh,
+            departure_step=6,
+            reserve_kwh=0.0,
+        ),
+    )
+
+
 def test_transfer_between_cars_allowed() -> None:
     data = PlanInput(
         step_h=1.0,
         load_kw=np.full(6, 10.0),
         price=np.full(6, 0.2),
-        vehicles=(
-            car("donor", energy_kwh=40.0, target_kwh=10.0, departure_step=6),
-            car("taker", energy_kwh=5.0, target_kwh=40.0, departure_step=6, reserve_kwh=0.0),
-        ),
+        vehicles=_donor_and_taker(40.0),
         import_limit_kw=10.0,
         allow_transfer=True,
     )
@@ -474,10 +485,7 @@ def test_no_car_charges_another() -> None:
         step_h=1.0,
         load_kw=np.full(6, 10.0),
         price=np.full(6, 0.2),
-        vehicles=(
-            car("donor", energy_kwh=40.0, target_kwh=10.0, departure_step=6),
-            car("taker", energy_kwh=5.0, target_kwh=25.0, departure_step=6, reserve_kwh=0.0),
-        ),
+        vehicles=_donor_and_taker(25.0),
         demand_charge_per_kw=3.0,
     )
     relaxed = lp.solve(replace(data, allow_transfer=True))
