@@ -1,16 +1,24 @@
-"""Shared measurement of one poll kind against a simulator process."""
+"""Shared benchmark measurement: one poll kind against a simulator, and percentiles."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 import json
+import math
 import statistics
 import time
 from typing import Any, Protocol
 import urllib.request
 
 _REQUEST_COUNTERS = ("modbus_requests", "http_requests", "requests")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (``fraction`` in 0..1) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
 
 
 class _CountsRequests(Protocol):

@@ -32,7 +32,6 @@ import argparse
 from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import metadata
-import math
 import platform
 import sys
 import time
@@ -42,6 +41,7 @@ import numpy as np
 from custom_components.v2x.planner import lp
 from custom_components.v2x.planner.model import Plan, PlanInput, VehicleSpec
 
+from .pollstats import percentile
 from .v2b_uncertainty import (
     CAPACITY_KWH,
     CHARGER_KW,
@@ -162,11 +162,6 @@ def _timed(data: PlanInput, *, exact: bool) -> tuple[Plan, float]:
     return plan, time.perf_counter() - started
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
-
-
 def measure(size: Size, days: int, repeats: int) -> Tally:
     """Each plan of ``size`` solved relaxed and exact, ``repeats`` times each."""
     tally = Tally()
@@ -217,13 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for size in sizes:
         tally = measure(size, args.days, args.repeats)
-        p95 = _percentile(tally.exact_s, 0.95)
+        p95 = percentile(tally.exact_s, 0.95)
         if tally.exact_transfers or (size.cars >= 100 and p95 >= P95_GOAL_S):
             failed = True
         plans = len(tally.transfer_kwh)
         rows.append(
             f"| {size.label} | {np.median(tally.relaxed_s) * 1000:.0f} / "
-            f"{_percentile(tally.relaxed_s, 0.95) * 1000:.0f} ms | "
+            f"{percentile(tally.relaxed_s, 0.95) * 1000:.0f} ms | "
             f"{np.median(tally.exact_s) * 1000:.0f} / {p95 * 1000:.0f} ms | "
             f"{sum(t > 1e-6 for t in tally.transfer_kwh)}/{plans}, "
             f"max {max(tally.transfer_kwh):.2f} kWh | "

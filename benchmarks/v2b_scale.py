@@ -65,6 +65,7 @@ import aiohttp
 
 from harness.hass import HarnessError, HassInstance, request, start_simulator, stop_process
 
+from .pollstats import percentile
 from .simproc import cpu_seconds, free_port
 
 PING_INTERVAL_S = 0.1
@@ -178,13 +179,6 @@ class Phase:
         return not self.read_rates or min(self.read_rates) >= RATE_TOLERANCE * (
             EXPECTED_READS_PER_S
         )
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (``fraction`` in 0..1) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
 
 
 async def ping_for(base: str, token: str, seconds: float) -> tuple[list[tuple[float, float]], int]:
