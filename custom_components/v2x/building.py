@@ -31,6 +31,7 @@ from .building_store import BuildingStore
 from .building_vehicles import CarBays
 from .const import (
     CONF_BILLING_DAY,
+    CONF_DEMAND_INTERVAL,
     CONF_VEHICLES,
     DOMAIN,
     LOGGER,
@@ -98,7 +99,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self.clock = clock or local_now
         self._tick = tick
         self._store = BuildingStore(hass, entry.entry_id)
-        self.peak = PeakTracker(billing_day=self._billing_day)
+        self.peak = self._new_tracker()
         self.profile = LoadProfile()
         self._ledger = Ledger()
         self.bays = CarBays(entry, self.vehicle_ids, self._charger)
@@ -167,6 +168,14 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
     def _billing_day(self) -> int:
         return int(self._option(CONF_BILLING_DAY))
 
+    @property
+    def _demand_interval_min(self) -> int:
+        return int(self._option(CONF_DEMAND_INTERVAL))
+
+    def _new_tracker(self) -> PeakTracker:
+        """A tracker for the billing period and demand interval of the options."""
+        return PeakTracker(billing_day=self._billing_day, interval_min=self._demand_interval_min)
+
     def vehicle_setting(self, vehicle_id: str, key: str) -> Any:
         """One per-car setting from the options, or its default."""
         return self.bays.setting(vehicle_id, key)
@@ -187,8 +196,11 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     def apply_options(self) -> None:
         """New options: re-plan with them."""
-        if self.peak.billing_day != self._billing_day:
-            self.peak = PeakTracker(billing_day=self._billing_day)
+        if (self.peak.billing_day, self.peak.interval_min) != (
+            self._billing_day,
+            self._demand_interval_min,
+        ):
+            self.peak = self._new_tracker()
         self.request_replan("options")
 
     def departure(self, vehicle_id: str, now: datetime | None = None) -> datetime:
@@ -215,7 +227,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     async def async_start(self) -> None:
         """Restore what was saved, subscribe, learn the load profile, plan."""
-        saved = await self._store.async_load(self._billing_day)
+        saved = await self._store.async_load(self._billing_day, self._demand_interval_min)
         self.peak, self._ledger = saved.peak, saved.ledger
         self._cars.update({vid: s for vid, s in saved.vehicles.items() if vid in self._cars})
         self._unsubscribe.append(

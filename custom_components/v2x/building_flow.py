@@ -11,6 +11,9 @@ from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TimeSelector,
 )
@@ -21,6 +24,7 @@ from .const import (
     CONF_BUILDING_POWER,
     CONF_CAPACITY,
     CONF_DEMAND_CHARGE,
+    CONF_DEMAND_INTERVAL,
     CONF_DEPARTURE,
     CONF_EFFICIENCY,
     CONF_IMPORT_LIMIT,
@@ -44,6 +48,7 @@ from .const import (
 )
 from .helpers import box_selector, choice_selector
 from .models import EntryKind, entry_kind
+from .planner.peak import DEMAND_INTERVALS_MIN
 
 
 def charger_choices(hass: HomeAssistant) -> dict[str, str]:
@@ -101,6 +106,13 @@ TARIFF_SCHEMA = vol.Schema(
         vol.Required(CONF_PEAK_WEEKDAYS_ONLY): BooleanSelector(),
         vol.Required(CONF_DEMAND_CHARGE): box_selector(0, 1000, "/kW", 0.01),
         vol.Required(CONF_BILLING_DAY): box_selector(1, 28),
+        vol.Required(CONF_DEMAND_INTERVAL): SelectSelector(
+            SelectSelectorConfig(
+                options=[str(minutes) for minutes in DEMAND_INTERVALS_MIN],
+                translation_key="demand_interval",
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        ),
         vol.Optional(CONF_IMPORT_LIMIT): box_selector(1, 100_000, "kW", 0.1),
         vol.Required(CONF_WEAR_COST): box_selector(0, 5, "/kWh", 0.001),
     }
@@ -109,7 +121,9 @@ TARIFF_SCHEMA = vol.Schema(
 
 def tariff_values(options: dict[str, Any]) -> dict[str, Any]:
     """Current tariff options with their defaults (the form's suggested values)."""
-    return {**DEFAULT_V2B_OPTIONS, **options}
+    values = {**DEFAULT_V2B_OPTIONS, **options}
+    values[CONF_DEMAND_INTERVAL] = str(values[CONF_DEMAND_INTERVAL])
+    return values
 
 
 def tariff_options(options: dict[str, Any], user_input: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +137,7 @@ def tariff_options(options: dict[str, Any], user_input: dict[str, Any]) -> dict[
         CONF_PEAK_WEEKDAYS_ONLY: bool(user_input[CONF_PEAK_WEEKDAYS_ONLY]),
         CONF_DEMAND_CHARGE: float(user_input[CONF_DEMAND_CHARGE]),
         CONF_BILLING_DAY: int(user_input[CONF_BILLING_DAY]),
+        CONF_DEMAND_INTERVAL: int(user_input[CONF_DEMAND_INTERVAL]),
         CONF_WEAR_COST: float(user_input[CONF_WEAR_COST]),
     }
     if user_input.get(CONF_IMPORT_LIMIT):

@@ -26,6 +26,7 @@ from .const import (
 from .models import ChargerRuntimeData
 from .planner import nowcast
 from .planner.model import FloatArray, PlanInput, VehicleSpec
+from .planner.peak import PlanBilling
 from .planner.schedule import HORIZON_STEPS, STEP, todays_steps
 from .planner.series import LoadProfile, TimeOfUseTariff, parse_forecast, step_starts
 
@@ -197,7 +198,7 @@ class BuildingReadings:
         vehicles: list[VehicleSpec],
         profile: LoadProfile,
         options: Mapping[str, Any],
-        billed_peak_kw: float,
+        billing: PlanBilling,
     ) -> tuple[PlanInput, str]:
         """What the plan starting at ``start`` is made on, and where its load came from."""
         starts = step_starts(start, HORIZON_STEPS, STEP)
@@ -211,8 +212,11 @@ class BuildingReadings:
                 vehicles=tuple(vehicles),
                 import_limit_kw=float(limit) if limit else None,
                 demand_charge_per_kw=float(building_option(options, CONF_DEMAND_CHARGE)),
-                billed_peak_kw=billed_peak_kw,
+                billed_peak_kw=billing.peak_kw,
                 demand_mask=todays_steps(starts),
+                billing_steps=billing.steps,
+                billing_offset=billing.offset,
+                billing_so_far_kwh=billing.so_far_kwh,
             ),
             source,
         )

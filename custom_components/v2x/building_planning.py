@@ -75,7 +75,11 @@ async def async_plan_once(manager: PlannedBuilding, reason: str) -> None:
         now, start, manager.executor.availability, manager.vehicle_name
     )
     data, load_source = manager.readings.plan_input(
-        start, vehicles, manager.profile, manager.entry.options, manager.peak.peak_kw
+        start,
+        vehicles,
+        manager.profile,
+        manager.entry.options,
+        manager.peak.plan_billing(start, now, STEP),
     )
     manager.last_input = data
     title = manager.entry.title

@@ -46,11 +46,11 @@ class BuildingStore:
             hass, STORAGE_VERSION, f"{DOMAIN}.v2b.{entry_id}"
         )
 
-    async def async_load(self, billing_day: int) -> Saved:
+    async def async_load(self, billing_day: int, interval_min: int) -> Saved:
         """What was saved (an empty record the first time)."""
         saved = await self._store.async_load() or {}
         return Saved(
-            peak=PeakTracker.from_dict(dict(saved.get("peak", {})), billing_day),
+            peak=PeakTracker.from_dict(dict(saved.get("peak", {})), billing_day, interval_min),
             ledger=Ledger.from_dict(dict(saved.get("ledger", {}))),
             vehicles={
                 vehicle_id: _restore_vehicle(dict(state))

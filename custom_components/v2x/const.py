@@ -116,6 +116,7 @@ CONF_PEAK_END: Final = "peak_end"
 CONF_PEAK_WEEKDAYS_ONLY: Final = "peak_weekdays_only"
 CONF_DEMAND_CHARGE: Final = "demand_charge_per_kw"
 CONF_BILLING_DAY: Final = "billing_day"
+CONF_DEMAND_INTERVAL: Final = "demand_interval_min"
 CONF_IMPORT_LIMIT: Final = "import_limit_kw"
 CONF_WEAR_COST: Final = "wear_cost_per_kwh"
 CONF_VEHICLE_SETTINGS: Final = "vehicle_settings"
@@ -132,6 +133,7 @@ DEFAULT_V2B_OPTIONS: Final = {
     CONF_PEAK_WEEKDAYS_ONLY: True,
     CONF_DEMAND_CHARGE: 0.0,
     CONF_BILLING_DAY: 1,
+    CONF_DEMAND_INTERVAL: 15,
     CONF_WEAR_COST: 0.02,
 }
 DEFAULT_VEHICLE_SETTINGS: Final = {

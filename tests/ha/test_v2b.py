@@ -331,6 +331,14 @@ async def test_options_flow_tariff_and_vehicle(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "tariff"}
     )
+    # The form suggests the 15-minute demand interval (a select's value is text).
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested["demand_interval_min"] == "15"
+    building.peak.peak_kw = 80.0  # billed at 15 minutes so far this month
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
@@ -341,17 +349,25 @@ async def test_options_flow_tariff_and_vehicle(
             CONF_PEAK_WEEKDAYS_ONLY: False,
             CONF_DEMAND_CHARGE: 15,
             "billing_day": 5,
+            "demand_interval_min": "30",
             "import_limit_kw": 400,
             "wear_cost_per_kwh": 0.03,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["import_limit_kw"] == 400
+    assert entry.options["demand_interval_min"] == 30
     assert entry.options[CONF_VEHICLE_SETTINGS]  # the cars' settings are kept
     await wait_for_plan(hass, building)
     assert building.last_input is not None
     assert building.last_input.import_limit_kw == 400
     assert building.last_input.price[0] == pytest.approx(0.40)
+    # Half-hour intervals: the plan bills two steps together, the guard and the billed
+    # peak average half hours, and a peak measured over quarter hours no longer counts.
+    assert building.last_input.billing_steps == 2
+    assert building.peak.interval_min == 30
+    assert building.peak.peak_kw == 0.0
+    assert building.last_input.billed_peak_kw == 0.0
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(

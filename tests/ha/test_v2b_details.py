@@ -859,6 +859,7 @@ async def test_diagnostics(
     assert vehicle["target_soc_pct"] == 80
     assert result["peak_tracker"] == {
         "billing_day": 1,
+        "interval_min": 15,
         "period": None,
         "peak_kw": 0.0,
         "peak_at": None,
@@ -929,6 +930,7 @@ async def test_tariff_form_without_import_limit_removes_it(
         CONF_PEAK_WEEKDAYS_ONLY: True,
         CONF_DEMAND_CHARGE: 10,
         CONF_BILLING_DAY: 1,
+        "demand_interval_min": "15",
         CONF_WEAR_COST: 0.02,
     }
     for limit in (400, None):

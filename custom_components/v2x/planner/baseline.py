@@ -50,11 +50,10 @@ class Outcome:
 
 def outcome(data: PlanInput, grid_kw: FloatArray) -> Outcome:
     """Cost and peak of a grid exchange series under the tariff of ``data``."""
-    mask = data.billed_steps
     grid_import = np.maximum(grid_kw, 0.0)
     grid_export = np.maximum(-grid_kw, 0.0)
     export_price = data.export_prices
-    peak = float(grid_import[mask].max(initial=0.0))
+    peak = data.billing_blocks().peak_kw(grid_import, data.step_h)
     energy_cost = float(data.step_h * (data.price @ grid_import - export_price @ grid_export))
     demand_cost = data.demand_charge_per_kw * max(0.0, peak - data.billed_peak_kw)
     return Outcome(grid_kw, peak, energy_cost, demand_cost)
@@ -82,10 +81,9 @@ class Comparison:
 def compare(data: PlanInput, plan: Plan) -> Comparison:
     """Compare ``plan`` with the building alone and with plug-and-charge."""
     load = np.maximum(data.load_kw, -data.export_limit_kw)
-    mask = data.billed_steps
     baseline = load + plug_and_charge_kw(data).sum(axis=0)
     return Comparison(
         planned=outcome(data, plan.grid_kw),
         plug_and_charge=outcome(data, baseline),
-        building_only_peak_kw=float(np.maximum(load, 0.0)[mask].max(initial=0.0)),
+        building_only_peak_kw=outcome(data, load).peak_kw,
     )

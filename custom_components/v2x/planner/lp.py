@@ -146,6 +146,22 @@ class _Rows:
         self.upper.append(np.broadcast_to(upper, (size,)).astype(np.float64))
         self.count += size
 
+    def add_sparse(
+        self,
+        row: IntArray,
+        columns: IntArray,
+        coefficients: FloatArray,
+        lower: FloatArray,
+        upper: FloatArray,
+    ) -> None:
+        """Add ``lower.size`` rows from triplets; ``row`` numbers them from 0."""
+        self.rows.append(self.count + row)
+        self.cols.append(columns)
+        self.values.append(coefficients.astype(np.float64))
+        self.lower.append(lower.astype(np.float64))
+        self.upper.append(upper.astype(np.float64))
+        self.count += lower.size
+
     def matrix(self) -> tuple[IntArray, IntArray, FloatArray]:
         """Row starts, column indices and values (CSR) of all rows."""
         rows = np.concatenate(self.rows)
@@ -229,11 +245,7 @@ def build(data: PlanInput) -> LinearProgram:
     rows.add(balance_terms, load, load, (steps,))
     if data.import_limit_kw is not None:
         rows.add([(gp, 1.0), (excess, -1.0)], -_INF, data.import_limit_kw, (steps,))
-    mask = data.billed_steps
-    billed = np.flatnonzero(mask)
-    rows.add(
-        [(np.full(billed.size, layout.peak), 1.0), (gp[billed], -1.0)], 0.0, _INF, (billed.size,)
-    )
+    _peak_rows(rows, data, layout)
     # Energy: e[t+1] - e[t] - dt*eta*charge + dt/eta*discharge = 0.
     eta = spec.efficiency[:, None]
     rows.add(
@@ -266,6 +278,27 @@ def build(data: PlanInput) -> LinearProgram:
         window=window,
         departure=spec.departure,
         minimum=_minimum(layout, spec),
+    )
+
+
+def _peak_rows(rows: _Rows, data: PlanInput, layout: Layout) -> None:
+    """The peak epigraph: the peak column at least every billed interval's average import.
+
+    One row per billed block: ``peak - sum(dt / length * import) >= so_far / length``
+    (with one step per interval, ``peak >= import`` of each billed step).
+    """
+    blocks = data.billing_blocks()
+    billed = np.flatnonzero(blocks.billed)
+    row_of_block = np.full(blocks.billed.size, -1, dtype=np.int64)
+    row_of_block[billed] = np.arange(billed.size, dtype=np.int64)
+    steps = np.flatnonzero(blocks.billed[blocks.of_step])
+    block = blocks.of_step[steps]
+    rows.add_sparse(
+        np.concatenate([np.arange(billed.size, dtype=np.int64), row_of_block[block]]),
+        np.concatenate([np.full(billed.size, layout.peak), layout.grid_import()[steps]]),
+        np.concatenate([np.ones(billed.size), -data.step_h / blocks.length_h[block]]),
+        blocks.so_far_kwh[billed] / blocks.length_h[billed],
+        np.full(billed.size, _INF),
     )
 
 

@@ -193,6 +193,14 @@ class PlanInput:
     """Peak already billed in this period: the demand charge only counts what exceeds it."""
     demand_mask: NDArray[np.bool_] | None = None
     """Steps in the demand-charge window (all when None)."""
+    billing_steps: int = 1
+    """Steps per billing interval: the demand charge bills the highest average import
+    over an interval (15 or 30 minutes), not the highest step, when steps are shorter."""
+    billing_offset: int = 0
+    """Steps of the first billing interval that lie before step 0 (already past)."""
+    billing_so_far_kwh: float = 0.0
+    """What the building imported in those past steps: it counts in the first interval's
+    average."""
     allow_transfer: bool = False
     """Allow one car to charge another through the building (normally not wanted).
 
@@ -212,6 +220,10 @@ class PlanInput:
         if self.demand_mask is None:
             return np.ones(self.steps, dtype=bool)
         return self.demand_mask.astype(bool)
+
+    def billing_blocks(self) -> BillingBlocks:
+        """The billing intervals the horizon's steps fall in (see :class:`BillingBlocks`)."""
+        return BillingBlocks.of(self)
 
     @property
     def export_prices(self) -> FloatArray:
@@ -242,9 +254,11 @@ class PlanInput:
                 "import_limit_kw": self.import_limit_kw,
                 "demand_charge_per_kw": self.demand_charge_per_kw,
                 "billed_peak_kw": self.billed_peak_kw,
+                "billing_so_far_kwh": self.billing_so_far_kwh,
                 "time_limit_s": self.time_limit_s,
             },
         )
+        _require_billing(self.billing_steps, self.billing_offset, self.billing_so_far_kwh)
         absurd = [
             name
             for name, value in (
@@ -284,6 +298,72 @@ class PlanInput:
             vehicle.validate(steps)
 
 
+def _require_billing(steps: int, offset: int, so_far_kwh: float) -> None:
+    """Raise :class:`PlannerInputError` for a billing interval that cannot be."""
+    whole = all(
+        isinstance(value, int | np.integer) and not isinstance(value, bool)
+        for value in (steps, offset)
+    )
+    if not whole or not 1 <= steps <= MAX_BILLING_STEPS or not 0 <= offset < steps:
+        raise PlannerInputError(
+            "plan input: billing_steps must be a whole number from 1 to "
+            f"{MAX_BILLING_STEPS} and billing_offset a whole number below it"
+        )
+    if not 0 <= so_far_kwh <= MAX_MAGNITUDE:
+        raise PlannerInputError(
+            f"plan input: billing_so_far_kwh must be between 0 and {MAX_MAGNITUDE:g}"
+        )
+
+
+MAX_BILLING_STEPS = 96
+"""A billing interval longer than a day of 15-minute steps is no demand interval."""
+
+
+@dataclass(frozen=True, slots=True)
+class BillingBlocks:
+    """The billing intervals of a horizon: which steps each averages, and over how long.
+
+    Step ``t`` lies in block ``(t + offset) // billing_steps``. The first block also
+    holds the past part of its interval (its import known, :attr:`so_far_kwh`), so it
+    is averaged over the whole interval; a block cut short by the horizon's end is
+    averaged over the steps it has (what comes after is not planned). A block is
+    billed when any of its steps lies in the demand window.
+    """
+
+    of_step: NDArray[np.int64]
+    """Block of each step."""
+    length_h: FloatArray
+    """Hours each block's average is taken over."""
+    so_far_kwh: FloatArray
+    """Import already known in each block (only the first may have any)."""
+    billed: NDArray[np.bool_]
+    """Blocks in the demand window."""
+
+    @classmethod
+    def of(cls, data: PlanInput) -> BillingBlocks:
+        """The blocks of ``data`` (validated)."""
+        of_step = (np.arange(data.steps, dtype=np.int64) + data.billing_offset) // (
+            data.billing_steps
+        )
+        blocks = int(of_step[-1]) + 1 if of_step.size else 0
+        counts = np.bincount(of_step, minlength=blocks).astype(np.float64)
+        so_far = np.zeros(blocks)
+        if blocks:
+            counts[0] += data.billing_offset
+            so_far[0] = data.billing_so_far_kwh
+        billed = np.bincount(of_step, weights=data.billed_steps, minlength=blocks) > 0
+        return cls(of_step, counts * data.step_h, so_far, billed)
+
+    def averages(self, import_kw: FloatArray, step_h: float) -> FloatArray:
+        """Average import of each block, given the import of each step."""
+        energy = np.bincount(self.of_step, weights=import_kw * step_h, minlength=self.billed.size)
+        return np.asarray((energy + self.so_far_kwh) / self.length_h, dtype=np.float64)
+
+    def peak_kw(self, import_kw: FloatArray, step_h: float) -> float:
+        """The highest billed block average (0 when none is billed)."""
+        return float(self.averages(import_kw, step_h)[self.billed].max(initial=0.0))
+
+
 @dataclass(frozen=True, slots=True)
 class VehiclePlan:
     """The schedule of one car."""
@@ -318,7 +398,8 @@ class Plan:
     price: FloatArray
     vehicles: tuple[VehiclePlan, ...]
     peak_kw: float
-    """Highest planned import in the demand window."""
+    """Highest planned average import of a billed interval (a step, by default) in the
+    demand window."""
     import_excess_kw: FloatArray
     """Import above the limit that could not be avoided, per step."""
     energy_cost: float

@@ -207,6 +207,8 @@ def plan_inputs(
     mask = None
     if draw(st.booleans()):
         mask = np.asarray(draw(st.lists(st.booleans(), min_size=steps, max_size=steps)))
+    billing_steps = draw(st.sampled_from([1, 1, 2, 3, 4]))
+    billing_offset = draw(st.integers(0, billing_steps - 1))
     return PlanInput(
         step_h=step_h,
         load_kw=load,
@@ -219,6 +221,9 @@ def plan_inputs(
         billed_peak_kw=draw(_hundredths(0, 6000)),
         demand_mask=mask,
         allow_transfer=draw(st.booleans()),
+        billing_steps=billing_steps,
+        billing_offset=billing_offset,
+        billing_so_far_kwh=draw(_hundredths(0, 3000)) * step_h * billing_offset,
     )
 
 

@@ -6,6 +6,9 @@ sparse matrix, and solved with ``scipy.optimize.linprog(method="highs-ipm")``
 (interior point + crossover), while ``lp.solve`` uses HiGHS's simplex through
 highspy. Equal optima mean both encode the same problem.
 
+Billing is written per interval, by walking the steps (``billing_intervals``): the
+peak is at least each billed interval's average import, its past part included.
+
 No car charging another is written here in full from the start, a binary on every
 step, and solved by ``scipy.optimize.milp``; ``lp.solve`` adds binaries only where its
 relaxation moved energy from car to car. Equal optima mean the lazy rounds lose
@@ -249,8 +252,6 @@ def independent_model(data: PlanInput) -> IndependentModel:
         model.equal(terms, load[t])
         if data.import_limit_kw is not None:
             model.at_most([(grid_in[t], 1.0), (over[t], -1.0)], data.import_limit_kw)
-        if billed[t]:
-            model.at_most([(grid_in[t], 1.0), (peak, -1.0)], 0.0)
         if not data.allow_transfer and data.vehicles:
             model.at_most(
                 [(discharge[v][t], 1.0) for v in range(len(data.vehicles))], max(load[t], 0.0)
@@ -262,7 +263,41 @@ def independent_model(data: PlanInput) -> IndependentModel:
                 high_discharge = usable(vehicle.max_discharge_kw, vehicle.min_discharge_kw)
                 model.at_most([(charge[v][t], 1.0), (mode, -high_charge)], 0.0)
                 model.at_most([(discharge[v][t], 1.0), (mode, high_discharge)], high_discharge)
+    for steps_in, hours, so_far in billing_intervals(data):
+        if any(billed[t] for t in steps_in):
+            # The interval's average import (its past part included) is at most the peak.
+            terms = [(grid_in[t], dt / hours) for t in steps_in]
+            model.at_most([*terms, (peak, -1.0)], -so_far / hours)
     return model
+
+
+def billing_intervals(data: PlanInput) -> list[tuple[list[int], float, float]]:
+    """Each billing interval the horizon touches: its steps, the hours its average is
+    taken over, and the import already known in it (the first one's past steps).
+
+    Counted by walking the steps: an interval closes after ``billing_steps`` steps, the
+    first one ``billing_offset`` steps early; the last one ends with the horizon."""
+    intervals: list[tuple[list[int], float, float]] = []
+    current: list[int] = []
+    past = data.billing_offset
+    for t in range(data.steps):
+        current.append(t)
+        if len(current) + past == data.billing_steps or t == data.steps - 1:
+            so_far = data.billing_so_far_kwh if not intervals else 0.0
+            intervals.append((current, (len(current) + past) * data.step_h, so_far))
+            current, past = [], 0
+    return intervals
+
+
+def billed_peak(data: PlanInput, grid_kw: FloatArray) -> float:
+    """The highest billed interval average of a grid series, at least the peak billed."""
+    billed = data.billed_steps
+    averages = [
+        (so_far + sum(max(float(grid_kw[t]), 0.0) * data.step_h for t in steps_in)) / hours
+        for steps_in, hours, so_far in billing_intervals(data)
+        if any(billed[t] for t in steps_in)
+    ]
+    return max([data.billed_peak_kw, *averages])
 
 
 def plan_point(model: IndependentModel, data: PlanInput, plan: Plan) -> FloatArray:
@@ -270,8 +305,7 @@ def plan_point(model: IndependentModel, data: PlanInput, plan: Plan) -> FloatArr
     x = np.zeros(len(model.cost))
     columns = model.columns
     grid_import = np.maximum(plan.grid_kw, 0.0)
-    billed = data.billed_steps
-    x[columns["peak", 0, 0]] = max(data.billed_peak_kw, float(grid_import[billed].max(initial=0.0)))
+    x[columns["peak", 0, 0]] = billed_peak(data, plan.grid_kw)
     for t in range(data.steps):
         x[columns["import", 0, t]] = grid_import[t]
         x[columns["export", 0, t]] = max(-float(plan.grid_kw[t]), 0.0)
@@ -553,3 +587,22 @@ def test_a_charger_whose_limit_is_below_its_minimum_does_not_run() -> None:
     plan = assert_same_optimum(data)
     assert np.all(np.abs(plan.vehicles[0].power_kw) < 1e-9)
     assert plan.vehicles[0].shortfall_kwh == pytest.approx(20.0, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_inputs(min_cars=1, max_cars=3))
+def test_planning_on_the_intervals_is_never_dearer(data: PlanInput) -> None:
+    """The step plan is a feasible point of the interval model: never a better one."""
+    data = without_minimums(replace(data, billing_steps=max(data.billing_steps, 2)))
+    data = replace(data, billing_offset=min(data.billing_offset, data.billing_steps - 1))
+    per_interval = lp.solve(data)
+    per_step = lp.solve(replace(data, billing_steps=1, billing_offset=0, billing_so_far_kwh=0.0))
+    model = independent_model(data)
+    step_point = plan_point(model, data, per_step)
+    assert per_interval.objective <= model.value(step_point) + 1e-6 * max(
+        1.0, abs(per_interval.objective)
+    )
+    # The plan reports the peak as the independent walk over the intervals finds it.
+    assert max(per_interval.peak_kw, data.billed_peak_kw) == pytest.approx(
+        billed_peak(data, per_interval.grid_kw), rel=1e-9, abs=1e-9
+    )

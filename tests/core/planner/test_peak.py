@@ -1,4 +1,4 @@
-"""The billed-peak tracker: 15-minute time-weighted averages within a billing period."""
+"""The billed-peak tracker: time-weighted demand-interval averages within a billing period."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from custom_components.v2x.planner.model import PlannerInputError
 from custom_components.v2x.planner.peak import PeakTracker, period_start
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -111,6 +112,7 @@ def test_dict_round_trip() -> None:
     saved = tracker.as_dict()
     assert saved == {
         "billing_day": 5,
+        "interval_min": 15,
         "period": "2025-07-05",
         "peak_kw": pytest.approx(70.0),
         "peak_at": "2025-07-14T10:00:00+09:00",
@@ -130,6 +132,7 @@ def test_dict_round_trip() -> None:
 def test_empty_tracker_as_dict() -> None:
     assert PeakTracker().as_dict() == {
         "billing_day": 1,
+        "interval_min": 15,
         "period": None,
         "peak_kw": 0.0,
         "peak_at": None,
@@ -259,3 +262,59 @@ def test_interval_so_far_before_any_reading_counts_from_the_first() -> None:
     assert interval.imported_kwh == pytest.approx(2.5)
     # Holding 52 kW over the 10 measured minutes: the 3 at 50 kW are made up in the 7 left.
     assert interval.allowed_import_kw(52.0) == pytest.approx((52 * 10 - 50 * 3) / 7)
+
+
+def test_a_30_minute_demand_interval_averages_half_hours() -> None:
+    tracker = PeakTracker(interval_min=30)
+    tracker.add(at(14, 10, 0), 100.0)
+    tracker.add(at(14, 10, 10), 40.0)
+    tracker.add(at(14, 10, 30), 40.0)
+    tracker.add(at(14, 10, 35), 40.0)
+    # 10:00-10:30: 100 kW for 10 min and 40 kW for 20; a 15-minute tariff would bill 80.
+    assert tracker.peak_kw == pytest.approx(60.0)
+    assert tracker.peak_at == at(14, 10, 0)
+    interval = tracker.interval_so_far(at(14, 10, 45))
+    assert (interval.length_h, interval.elapsed_h) == (pytest.approx(0.5), pytest.approx(0.25))
+
+
+def test_a_saved_peak_of_another_interval_starts_over() -> None:
+    tracker = PeakTracker()
+    tracker.add(at(14, 10, 0), 70.0)
+    tracker.add(at(14, 10, 20), 0.0)
+    saved = json.loads(json.dumps(tracker.as_dict()))
+    assert PeakTracker.from_dict(saved, 1, 15).peak_kw == pytest.approx(70.0)
+    fresh = PeakTracker.from_dict(saved, 1, 30)
+    assert (fresh.interval_min, fresh.peak_kw, fresh.period) == (30, 0.0, None)
+    # A tracker saved before the interval was an option kept 15-minute averages.
+    del saved["interval_min"]
+    assert PeakTracker.from_dict(saved, 1, 15).peak_kw == pytest.approx(70.0)
+    assert PeakTracker.from_dict(saved, 1, 60).peak_kw == 0.0
+
+
+@pytest.mark.parametrize("minutes", [0, 5, 20, 45, 120, -15])
+def test_only_a_tariffs_demand_intervals(minutes: int) -> None:
+    with pytest.raises(PlannerInputError, match="demand interval"):
+        PeakTracker(interval_min=minutes)
+
+
+def test_plan_billing_of_a_plan_inside_a_half_hour() -> None:
+    tracker = PeakTracker(interval_min=30)
+    tracker.add(at(14, 10, 0), 90.0)
+    tracker.add(at(14, 10, 10), 30.0)
+    # Planned at 10:20 from the 10:15 step: one step of the interval is past, its import
+    # estimated from the 20 minutes measured (90 kW for 10, 30 for 10: 60 kW average).
+    billing = tracker.plan_billing(at(14, 10, 15), at(14, 10, 20), timedelta(minutes=15))
+    assert (billing.steps, billing.offset) == (2, 1)
+    assert billing.so_far_kwh == pytest.approx(60.0 * 0.25)
+    # From the half hour, nothing of the interval is past.
+    billing = tracker.plan_billing(at(14, 10, 30), at(14, 10, 31), timedelta(minutes=15))
+    assert (billing.steps, billing.offset, billing.so_far_kwh) == (2, 0, 0.0)
+    # Five-minute steps in an hour's interval: 20:45 is nine steps into it.
+    hourly = PeakTracker(interval_min=60)
+    hourly.add(at(14, 20, 45), 12.0)
+    billing = hourly.plan_billing(at(14, 20, 45), at(14, 20, 45), timedelta(minutes=5))
+    assert (billing.steps, billing.offset) == (12, 9)
+    assert billing.so_far_kwh == pytest.approx(12.0 * 0.75)  # the reading in force
+    assert PeakTracker().plan_billing(at(14, 9, 0), at(14, 9, 1), timedelta(minutes=15)) == (
+        billing.__class__(peak_kw=0.0, steps=1, offset=0, so_far_kwh=0.0)
+    )
