@@ -280,9 +280,16 @@ class DepartureSocSensor(V2BVehicleEntity, SensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """How far below its target the car will be (kWh)."""
+        """How far below its target the car will be (kWh), and whether it leaves late.
+
+        Late is after the plan's end: the value is then the SoC there, on its way to
+        the target.
+        """
         vehicle = self.vehicle
-        return {"shortfall_kwh": None if vehicle is None else vehicle.shortfall_kwh}
+        return {
+            "shortfall_kwh": None if vehicle is None else vehicle.shortfall_kwh,
+            "departure_beyond_plan": bool(vehicle and vehicle.departure_beyond_plan),
+        }
 
 
 PLANNED_POWER = SensorEntityDescription(

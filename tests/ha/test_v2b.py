@@ -157,6 +157,38 @@ async def test_get_plan_and_set_departure(
     assert plan is not None
     assert plan.vehicles[0].departure_step == 8  # full by 16:00, the start of the 16:05 step
     assert plan.vehicles[0].target_kwh == pytest.approx(28.0)
+    assert not plan.vehicles[0].beyond_horizon
+
+    # Away for the weekend: the car leaves 60 h from now, after the plan's 24 h. It is
+    # planned towards its target, not to it by the plan's end, and the entities say so.
+    weekend = _now() + timedelta(hours=60)
+    with patch("homeassistant.util.dt.now", return_value=_now()):
+        await hass.services.async_call(
+            DOMAIN,
+            "set_departure",
+            {"device_id": bay.id, "departure": weekend.isoformat()},
+            blocking=True,
+        )
+    await wait_for_plan(hass, building)
+    assert building.last_input is not None
+    assert building.last_input.vehicles[0].departure_step == 240
+    plan = building.data.plan
+    assert plan is not None
+    assert plan.vehicles[0].beyond_horizon
+    assert plan.vehicles[0].shortfall_kwh == 0.0
+    await hass.async_block_till_done()
+    soc_sensors = [
+        state
+        for state in hass.states.async_all("sensor")
+        if state.entity_id.endswith("_soc_at_departure")
+    ]
+    assert [state.attributes["departure_beyond_plan"] for state in soc_sensors] == [True]
+    response = await hass.services.async_call(
+        DOMAIN, "get_plan", {"device_id": building_device.id}, blocking=True, return_response=True
+    )
+    assert response is not None
+    planned: list[dict[str, Any]] = response["vehicles"]  # type: ignore[assignment]
+    assert planned[0]["departure_beyond_plan"] is True
 
     # The charger's own device works too.
     charger_device = device_with(hass, (DOMAIN, "20240117"))

@@ -47,6 +47,10 @@ PENALTY_SCALE: Final = 1e3
 MIP_REL_GAP: Final = 1e-6
 RULE_TOLERANCE_KW: Final = 1e-6
 """Power below this is off, for the real-charger rules."""
+AFTER_HORIZON_SHARE: Final = 0.5
+"""A car leaving after the horizon must be, at its end, where charging at full power for
+this share of the time left after it brings it to its target: later plans, which see
+its departure, do the rest, with time to spare for a peak or a limit."""
 RULE_ROUNDS: Final = 16
 """Solves after the first that :func:`solve` may spend on the real-charger rules."""
 _INF: Final = float(highspy.kHighsInf)
@@ -110,10 +114,14 @@ class Layout:
         """Departure shortfall columns (vehicles)."""
         return self.peak + 1 + np.arange(self.vehicles, dtype=np.int64)
 
+    def kept(self) -> IntArray:
+        """Energy kept for a departure beyond the horizon, valued (vehicles)."""
+        return self.shortfall() + self.vehicles
+
     @property
     def columns(self) -> int:
         """Number of columns."""
-        return self.peak + 1 + self.vehicles
+        return self.peak + 1 + 2 * self.vehicles
 
 
 @dataclass(slots=True)
@@ -203,7 +211,7 @@ def build(data: PlanInput) -> LinearProgram:
     layout = Layout(steps, cars)
     xc, xd, energy = layout.charge(), layout.discharge(), layout.energy()
     gp, gm, excess = layout.grid_import(), layout.grid_export(), layout.import_excess()
-    shortfall = layout.shortfall()
+    shortfall, kept = layout.shortfall(), layout.kept()
     spec = _VehicleArrays.of(data)
     load = np.maximum(data.load_kw.astype(np.float64), -data.export_limit_kw)
     price = np.maximum(data.price.astype(np.float64), 0.0)
@@ -220,6 +228,7 @@ def build(data: PlanInput) -> LinearProgram:
     cost[excess] = dt * penalty
     cost[layout.peak] = data.demand_charge_per_kw
     cost[shortfall] = penalty
+    cost[kept] = -spec.kept_value(price)
 
     lower = np.zeros(layout.columns)
     upper = np.full(layout.columns, _INF)
@@ -232,6 +241,7 @@ def build(data: PlanInput) -> LinearProgram:
     if data.import_limit_kw is None:
         upper[excess] = 0.0
     lower[layout.peak] = data.billed_peak_kw
+    upper[kept] = np.where(spec.beyond, spec.target, 0.0)
 
     rows = _Rows([], [], [], [], [])
     car_axis = (cars, steps)
@@ -260,7 +270,9 @@ def build(data: PlanInput) -> LinearProgram:
         car_axis,
     )
     departure_energy = energy[np.arange(cars), spec.departure]
-    rows.add([(departure_energy, 1.0), (shortfall, 1.0)], spec.target, _INF, (cars,))
+    rows.add([(departure_energy, 1.0), (shortfall, 1.0)], spec.due, _INF, (cars,))
+    # What a car leaving after the horizon keeps at its end is worth (up to its target).
+    rows.add([(kept, 1.0), (departure_energy, -1.0)], -_INF, 0.0, (cars,))
     if not data.allow_transfer and cars:
         rows.add([(xd[car], 1.0) for car in range(cars)], -_INF, np.maximum(load, 0.0), (steps,))
 
@@ -324,6 +336,21 @@ class _VehicleArrays:
     wear: FloatArray
     arrival: IntArray
     departure: IntArray
+    due: FloatArray
+    """The energy each car must have at its (clipped) departure: its target, or for a
+    car leaving after the horizon what it could not charge in part of the time between
+    the horizon's end and its departure (:data:`AFTER_HORIZON_SHARE`)."""
+    beyond: NDArray[np.bool_]
+    """Cars that leave after the horizon's end."""
+
+    def kept_value(self, price: FloatArray) -> FloatArray:
+        """What a kWh kept at the horizon's end is worth, per car.
+
+        What putting it back would cost at the horizon's cheapest price (0 for a car
+        leaving within the horizon).
+        """
+        cheapest = float(price.min()) if price.size else 0.0
+        return np.where(self.beyond, cheapest / self.efficiency, 0.0)
 
     @classmethod
     def of(cls, data: PlanInput) -> _VehicleArrays:
@@ -335,19 +362,27 @@ class _VehicleArrays:
         capacity = column([car.capacity_kwh for car in cars])
         arrival = np.asarray([car.arrival_step for car in cars], dtype=np.int64)
         departure = np.asarray([car.departure_step for car in cars], dtype=np.int64)
+        target = column([car.target_kwh for car in cars])
+        max_charge = column([car.usable_charge_kw for car in cars])
+        efficiency = column([car.one_way_efficiency for car in cars])
+        beyond = departure > data.steps
+        after_h = np.maximum(departure - data.steps, 0) * data.step_h
+        later = AFTER_HORIZON_SHARE * efficiency * max_charge * after_h
         return cls(
             capacity=capacity,
             initial=np.minimum(column([car.energy_kwh for car in cars]), capacity),
             reserve=column([car.reserve_kwh for car in cars]),
-            target=column([car.target_kwh for car in cars]),
-            max_charge=column([car.usable_charge_kw for car in cars]),
+            target=target,
+            max_charge=max_charge,
             max_discharge=column([car.usable_discharge_kw for car in cars]),
             min_charge=column([car.min_charge_kw for car in cars]),
             min_discharge=column([car.min_discharge_kw for car in cars]),
-            efficiency=column([car.one_way_efficiency for car in cars]),
+            efficiency=efficiency,
             wear=column([car.wear_cost_per_kwh for car in cars]),
             arrival=arrival,
             departure=np.clip(departure, arrival, data.steps),
+            due=np.where(beyond, np.maximum(target - later, 0.0), target),
+            beyond=beyond,
         )
 
 
@@ -412,6 +447,7 @@ def solve(data: PlanInput, *, exact: bool = True) -> Plan:
             departure_step=int(relaxed.departure[index]),
             target_kwh=car.target_kwh,
             shortfall_kwh=max(0.0, float(shortfall[index])),
+            beyond_horizon=car.departure_step > data.steps,
         )
         for index, car in enumerate(data.vehicles)
     )

@@ -377,7 +377,12 @@ class VehiclePlan:
     """Step at which the car leaves, clipped to the horizon."""
     target_kwh: float
     shortfall_kwh: float
-    """How much the car will miss its target by (0 when it will be at target)."""
+    """How much the car will miss its target by (0 when it will be at target); for a car
+    leaving after the horizon, what it will miss at the horizon's end of what it must
+    have there."""
+    beyond_horizon: bool = False
+    """The car leaves after the horizon's end: :attr:`departure_energy_kwh` is what it
+    has there, on its way to its target (later plans bring it there)."""
 
     @property
     def departure_energy_kwh(self) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 
 from .baseline import Comparison
 from .guard import GuardDecision
-from .model import Plan, PlanInput, VehicleSpec
+from .model import Plan, PlanInput, VehiclePlan, VehicleSpec
 from .series import step_starts
 
 
@@ -31,7 +31,10 @@ class VehicleStatus:
     soc_pct: float | None = None
     planned_power_kw: float | None = None
     departure_soc_pct: float | None = None
+    """Planned SoC when the car leaves, or at the plan's end when it leaves after it."""
     shortfall_kwh: float | None = None
+    departure_beyond_plan: bool = False
+    """The car leaves after the plan's 24 hours: it is on its way to its target."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +70,7 @@ class BuildingStatus:
         )
 
 
-def with_plan(
-    status: VehicleStatus,
-    spec: VehicleSpec,
-    power_kw: float,
-    departure_energy_kwh: float,
-    shortfall_kwh: float,
-) -> VehicleStatus:
+def with_plan(status: VehicleStatus, spec: VehicleSpec, vehicle: VehiclePlan) -> VehicleStatus:
     """A car's status once the plan has it."""
     return VehicleStatus(
         charger_entry_id=status.charger_entry_id,
@@ -82,9 +79,10 @@ def with_plan(
         target_soc_pct=status.target_soc_pct,
         planned=True,
         soc_pct=status.soc_pct,
-        planned_power_kw=float(power_kw),
-        departure_soc_pct=100 * departure_energy_kwh / spec.capacity_kwh,
-        shortfall_kwh=float(shortfall_kwh),
+        planned_power_kw=float(vehicle.power_kw[0]),
+        departure_soc_pct=100 * vehicle.departure_energy_kwh / spec.capacity_kwh,
+        shortfall_kwh=float(vehicle.shortfall_kwh),
+        departure_beyond_plan=vehicle.beyond_horizon,
     )
 
 
@@ -94,13 +92,7 @@ def statuses_with_plan(
     """The cars' statuses once the plan has them (the plan's cars are ``specs``, in order)."""
     planned = dict(statuses)
     for spec, vehicle in zip(specs, plan.vehicles, strict=False):
-        planned[vehicle.vehicle_id] = with_plan(
-            statuses[vehicle.vehicle_id],
-            spec,
-            vehicle.power_kw[0],
-            vehicle.departure_energy_kwh,
-            vehicle.shortfall_kwh,
-        )
+        planned[vehicle.vehicle_id] = with_plan(statuses[vehicle.vehicle_id], spec, vehicle)
     return planned
 
 
@@ -118,6 +110,7 @@ def plan_response(status: BuildingStatus, step: timedelta) -> dict[str, Any]:
             "departure": vehicle.departure.isoformat(),
             "target_soc_pct": vehicle.target_soc_pct,
             "departure_soc_pct": vehicle.departure_soc_pct,
+            "departure_beyond_plan": vehicle.departure_beyond_plan,
             "shortfall_kwh": vehicle.shortfall_kwh,
         }
         if plan is not None and vehicle.planned:

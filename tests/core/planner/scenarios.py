@@ -131,6 +131,20 @@ def reachable_kwh(vehicle: VehicleSpec, steps: int, step_h: float) -> float:
     )
 
 
+def due_kwh(vehicle: VehicleSpec, steps: int, step_h: float) -> float:
+    """What the car must hold at its clipped departure: its target, or, when it leaves
+    after the horizon, what half the time after the horizon at full power cannot add."""
+    if vehicle.departure_step <= steps:
+        return vehicle.target_kwh
+    later_kwh = (
+        vehicle.one_way_efficiency
+        * vehicle.usable_charge_kw
+        * step_h
+        * (vehicle.departure_step - steps)
+    )
+    return max(vehicle.target_kwh - later_kwh / 2, 0.0)
+
+
 def leaves_below_reserve(vehicle: VehicleSpec, steps: int, step_h: float) -> bool:
     """A car that arrives below its reserve and leaves (inside the horizon) before reaching it.
 

@@ -161,9 +161,15 @@ def usable(limit_kw: float, minimum_kw: float) -> float:
 
 
 def add_car(
-    model: IndependentModel, v: int, vehicle: VehicleSpec, steps: int, dt: float, penalty: float
+    model: IndependentModel,
+    v: int,
+    vehicle: VehicleSpec,
+    price: list[float],
+    dt: float,
+    penalty: float,
 ) -> tuple[list[int], list[int]]:
     """One car's columns and rows; returns its charge and discharge columns."""
+    steps = len(price)
     max_charge = usable(vehicle.max_charge_kw, vehicle.min_charge_kw)
     max_discharge = usable(vehicle.max_discharge_kw, vehicle.min_discharge_kw)
     eta = one_way(vehicle)
@@ -208,8 +214,18 @@ def add_car(
             0.0,
         )
     short = model.variable(("shortfall", v, 0), penalty, 0.0, None)
-    # e[departure] + shortfall >= target
-    model.at_most([(energy[departure], -1.0), (short, -1.0)], -vehicle.target_kwh)
+    due = vehicle.target_kwh
+    if vehicle.departure_step > steps:
+        # Leaving after the horizon: at its end the car must be where charging at full
+        # power for half the time left brings it to its target, and what it has there,
+        # up to the target, is worth what buying it back at the cheapest price costs.
+        later_h = (vehicle.departure_step - steps) * dt
+        due = max(vehicle.target_kwh - 0.5 * eta * max_charge * later_h, 0.0)
+        cheapest = min(max(float(p), 0.0) for p in price)
+        kept = model.variable(("kept", v, 0), -cheapest / eta, 0.0, vehicle.target_kwh)
+        model.at_most([(kept, 1.0), (energy[departure], -1.0)], 0.0)
+    # e[departure] + shortfall >= due
+    model.at_most([(energy[departure], -1.0), (short, -1.0)], -due)
     return car_charge, car_discharge
 
 
@@ -240,7 +256,7 @@ def independent_model(data: PlanInput) -> IndependentModel:
     charge: list[list[int]] = []
     discharge: list[list[int]] = []
     for v, vehicle in enumerate(data.vehicles):
-        car_charge, car_discharge = add_car(model, v, vehicle, steps, dt, penalty)
+        car_charge, car_discharge = add_car(model, v, vehicle, price, dt, penalty)
         charge.append(car_charge)
         discharge.append(car_discharge)
 
@@ -313,6 +329,9 @@ def plan_point(model: IndependentModel, data: PlanInput, plan: Plan) -> FloatArr
             x[columns["over", 0, t]] = plan.import_excess_kw[t]
     for v, vehicle_plan in enumerate(plan.vehicles):
         x[columns["shortfall", v, 0]] = vehicle_plan.shortfall_kwh
+        if ("kept", v, 0) in columns:
+            kept = min(vehicle_plan.departure_energy_kwh, data.vehicles[v].target_kwh)
+            x[columns["kept", v, 0]] = kept
         for t in range(data.steps + 1):
             x[columns["energy", v, t]] = vehicle_plan.energy_kwh[t]
         for t in range(data.steps):
@@ -606,3 +625,51 @@ def test_planning_on_the_intervals_is_never_dearer(data: PlanInput) -> None:
     assert max(per_interval.peak_kw, data.billed_peak_kw) == pytest.approx(
         billed_peak(data, per_interval.grid_kw), rel=1e-9, abs=1e-9
     )
+
+
+def _weekend_day(departure_step: int) -> PlanInput:
+    """A day of cheap nights and dear afternoons; a car at 40 % that wants 90 %."""
+    hours = np.arange(96) / 4
+    return PlanInput(
+        step_h=0.25,
+        load_kw=np.full(96, 50.0),
+        price=np.where((hours >= 13) & (hours < 19), 0.30, 0.10),
+        vehicles=(
+            car(
+                "ev",
+                energy_kwh=16.0,
+                target_kwh=36.0,
+                reserve_kwh=12.0,
+                departure_step=departure_step,
+                wear_cost_per_kwh=0.02,
+            ),
+        ),
+    )
+
+
+def test_a_car_leaving_after_the_weekend_is_not_filled_today() -> None:
+    """Leaving in 60 h, the car need not be full by the plan's end. What it holds there is
+    worth what buying it back at the cheapest price costs (0.10 / 0.9 per kWh stored), so
+    it sells to the building what the afternoon price repays (0.30 x 0.9, less 0.02 of
+    wear): it charges only at night and discharges only in the afternoon, and ends the
+    plan at its reserve, not at the 36 kWh a departure within the plan must have."""
+    plan = assert_same_optimum(_weekend_day(departure_step=240))
+    vehicle = plan.vehicles[0]
+    assert vehicle.beyond_horizon
+    assert vehicle.shortfall_kwh == 0.0
+    dear = plan.price > 0.2
+    assert np.all(vehicle.power_kw[dear] <= 1e-6)
+    assert np.all(vehicle.power_kw[~dear] >= -1e-6)
+    assert float(vehicle.power_kw.min()) < -1.0
+    assert vehicle.departure_energy_kwh == pytest.approx(12.0, abs=1e-6)
+
+
+def test_a_car_leaving_soon_after_the_horizon_is_most_of_the_way_there() -> None:
+    """Leaving 4 h after the plan's end, it must be there within half of 4 h at 6 kW (0.9
+    one way) of its target: 36 - 10.8 kWh; leaving within the plan, at its target."""
+    later = assert_same_optimum(_weekend_day(departure_step=96 + 16)).vehicles[0]
+    assert later.beyond_horizon
+    assert later.departure_energy_kwh == pytest.approx(36.0 - 0.5 * 0.9 * 6.0 * 4, abs=1e-6)
+    within = assert_same_optimum(_weekend_day(departure_step=96)).vehicles[0]
+    assert not within.beyond_horizon
+    assert within.departure_energy_kwh == pytest.approx(36.0, abs=1e-6)

@@ -23,6 +23,7 @@ from custom_components.v2x.planner.model import (
 from .scenarios import (
     car,
     clipped_departure,
+    due_kwh,
     leaves_below_reserve,
     plan_inputs,
     reachable_kwh,
@@ -78,17 +79,20 @@ def check_vehicle(vehicle: VehicleSpec, plan: VehiclePlan, data: PlanInput) -> N
             needed = (vehicle.reserve_kwh - energy[t]) / (eta * dt)
             assert power[t] >= min(vehicle.usable_charge_kw, needed) - TOL, (vehicle, t)
 
-    # Departure target (soft): the shortfall is exactly what is missing.
-    missing = max(0.0, vehicle.target_kwh - plan.departure_energy_kwh)
+    # Departure target (soft): the shortfall is exactly what is missing (for a car leaving
+    # after the horizon, of what it must have at the horizon's end).
+    due = due_kwh(vehicle, steps, dt)
+    assert plan.beyond_horizon == (vehicle.departure_step > steps)
+    missing = max(0.0, due - plan.departure_energy_kwh)
     assert plan.shortfall_kwh == pytest.approx(missing, abs=TOL)
     assert plan.target_kwh == vehicle.target_kwh
     reachable = reachable_kwh(vehicle, steps, dt)
-    if reachable < vehicle.target_kwh - TOL:
+    if reachable < due - TOL:
         assert plan.shortfall_kwh > 0
-        assert plan.shortfall_kwh >= vehicle.target_kwh - reachable - TOL
-    if data.import_limit_kw is None and reachable >= vehicle.target_kwh:
+        assert plan.shortfall_kwh >= due - reachable - TOL
+    if data.import_limit_kw is None and reachable >= due:
         assert plan.shortfall_kwh < TOL
-        assert plan.departure_energy_kwh >= vehicle.target_kwh - TOL
+        assert plan.departure_energy_kwh >= due - TOL
 
 
 def check_plan(data: PlanInput, plan: Plan) -> None:
@@ -125,7 +129,10 @@ def check_plan(data: PlanInput, plan: Plan) -> None:
     assert comparison.peak_reduction_kw <= most + TOL * scale
 
     # Plan.feasible says what the schedule shows.
-    short = any(v.departure_energy_kwh < v.target_kwh - 1e-3 for v in plan.vehicles)
+    short = any(
+        planned.departure_energy_kwh < due_kwh(car, data.steps, data.step_h) - 1e-3
+        for car, planned in zip(data.vehicles, plan.vehicles, strict=True)
+    )
     limit = math.inf if data.import_limit_kw is None else data.import_limit_kw
     over = bool(np.any(plan.grid_kw > limit + 1e-3))
     assert plan.feasible == (not short and not over)
@@ -142,7 +149,10 @@ def test_every_plan_keeps_the_invariants(data: PlanInput) -> None:
 def test_reachable_targets_are_met_without_import_limit(data: PlanInput) -> None:
     plan = lp.solve(data)
     check_plan(data, plan)
-    reachable = [reachable_kwh(v, data.steps, data.step_h) >= v.target_kwh for v in data.vehicles]
+    reachable = [
+        reachable_kwh(v, data.steps, data.step_h) >= due_kwh(v, data.steps, data.step_h)
+        for v in data.vehicles
+    ]
     assert plan.feasible == all(reachable)
 
 
@@ -473,10 +483,11 @@ def test_layout_columns_do_not_overlap() -> None:
             layout.import_excess(),
             [layout.peak],
             layout.shortfall(),
+            layout.kept(),
         ]
     )
     assert sorted(columns.tolist()) == list(range(layout.columns))
-    assert layout.columns == 2 * (3 * 5 + 1) + 3 * 5 + 1 + 2
+    assert layout.columns == 2 * (3 * 5 + 1) + 3 * 5 + 1 + 2 + 2
 
 
 # --- regressions ------------------------------------------------------------------------
