@@ -673,3 +673,49 @@ def test_a_car_leaving_soon_after_the_horizon_is_most_of_the_way_there() -> None
     within = assert_same_optimum(_weekend_day(departure_step=96)).vehicles[0]
     assert not within.beyond_horizon
     assert within.departure_energy_kwh == pytest.approx(36.0, abs=1e-6)
+
+
+def _rolled(departure_step: int, *, clip_to_horizon: bool) -> tuple[float, float]:
+    """Re-plan every step from Friday 18:00 to the departure, carrying out each first step.
+
+    Prices: 0.10 at night (00:00-07:00), 0.30 13:00-19:00, 0.20 else; the building draws
+    50 kW. Returns the energy at departure and what the car's charging cost.
+    ``clip_to_horizon`` plans as before: the departure moved to the horizon's end.
+    """
+    step_h, horizon = 0.25, 96
+    hour = (18 + np.arange(departure_step + horizon) * step_h) % 24
+    price = np.where(hour < 7, 0.10, np.where((hour >= 13) & (hour < 19), 0.30, 0.20))
+    energy, cost = 16.0, 0.0
+    for now in range(departure_step):
+        left = departure_step - now
+        spec = car(
+            "ev",
+            energy_kwh=energy,
+            target_kwh=36.0,
+            reserve_kwh=12.0,
+            departure_step=min(left, horizon) if clip_to_horizon else left,
+        )
+        data = PlanInput(
+            step_h=step_h,
+            load_kw=np.full(horizon, 50.0),
+            price=price[now : now + horizon],
+            vehicles=(spec,),
+        )
+        power = float(lp.solve(data).vehicles[0].power_kw[0])
+        eta = spec.one_way_efficiency
+        energy += step_h * (eta * power if power > 0 else power / eta)
+        cost += step_h * power * float(price[now])
+    return energy, cost
+
+
+def test_rolling_plans_bring_a_weekend_car_to_its_target() -> None:
+    """Later plans do what the first one left: at departure (Monday 06:00) the car is at
+    its target, and its charging cost no more than planning it full by each plan's end
+    (here the same: with the same prices every day, that plan too charges at night and
+    sells to the building in the afternoon)."""
+    departure = 60 * 4
+    energy, cost = _rolled(departure, clip_to_horizon=False)
+    assert energy == pytest.approx(36.0, abs=1e-6)
+    before_energy, before_cost = _rolled(departure, clip_to_horizon=True)
+    assert before_energy == pytest.approx(36.0, abs=1e-6)
+    assert cost <= before_cost + 1e-6
