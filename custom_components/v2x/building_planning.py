@@ -10,6 +10,7 @@ publishes the reason and releases the cars the plan drove.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ from .planner.ledger import Ledger
 from .planner.lp import PlannerError, solve
 from .planner.model import Plan, PlanInput, PlannerInputError
 from .planner.peak import PeakTracker
+from .planner.policy import previous_power
 from .planner.report import BuildingStatus, VehicleStatus, statuses_with_plan
 from .planner.schedule import STEP
 from .planner.series import LoadProfile, floor_to_step
@@ -51,6 +53,10 @@ class PlannedBuilding(Protocol):
     @property
     def ledger(self) -> Ledger:
         """Today's booked energy cost."""
+
+    @property
+    def data(self) -> BuildingStatus:
+        """What the entities show now: the last plan among it."""
 
     def presence(self) -> Presence:
         """Each car's availability and reason now."""
@@ -81,6 +87,8 @@ async def async_plan_once(manager: PlannedBuilding, reason: str) -> None:
         manager.entry.options,
         manager.peak.plan_billing(start, now, STEP),
     )
+    last = manager.data
+    data = replace(data, previous_kw=previous_power(last.plan, last.start, start, STEP, data.steps))
     manager.last_input = data
     title = manager.entry.title
     LOGGER.debug("Planning %s (%s): %d cars", title, reason, len(vehicles))

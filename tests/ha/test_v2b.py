@@ -142,6 +142,8 @@ async def test_get_plan_and_set_departure(
     assert vehicles[0]["in_plan"] is True
     assert len(vehicles[0]["power_kw"]) == 96
 
+    first_plan = building.data.plan
+    assert first_plan is not None
     new_departure = _now() + timedelta(hours=2)
     with patch("homeassistant.util.dt.now", return_value=_now()):
         await hass.services.async_call(
@@ -155,10 +157,39 @@ async def test_get_plan_and_set_departure(
     assert building.target_soc(init_integration.entry_id) == 70
     plan = building.data.plan
     assert plan is not None
+    # The new plan was made next to the last one (same step: nothing moved on), so that
+    # of equal plans it keeps to what the car was told.
+    assert building.last_input is not None
+    previous = building.last_input.previous_kw
+    assert previous is not None
+    assert previous[init_integration.entry_id] == pytest.approx(
+        first_plan.vehicle(init_integration.entry_id).power_kw
+    )
     assert plan.vehicles[0].departure_step == 8  # full by 16:00, the start of the 16:05 step
     assert plan.vehicles[0].target_kwh == pytest.approx(28.0)
     assert not plan.vehicles[0].beyond_horizon
 
+    # The charger's own device works too.
+    charger_device = device_with(hass, (DOMAIN, "20240117"))
+    assert charger_device is not None
+    await hass.services.async_call(
+        DOMAIN,
+        "set_departure",
+        {"device_id": charger_device.id, "target_soc_pct": 90},
+        blocking=True,
+    )
+    assert building.target_soc(init_integration.entry_id) == 90
+
+
+async def test_a_car_away_for_the_weekend_is_planned_towards_its_target(
+    hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
+) -> None:
+    building_device = device_with(hass, building_device_identifier(building.entry.entry_id))
+    bay = device_with(
+        hass, vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)
+    )
+    assert building_device is not None
+    assert bay is not None
     # Away for the weekend: the car leaves 60 h from now, after the plan's 24 h. It is
     # planned towards its target, not to it by the plan's end, and the entities say so.
     weekend = _now() + timedelta(hours=60)
@@ -189,17 +220,6 @@ async def test_get_plan_and_set_departure(
     assert response is not None
     planned: list[dict[str, Any]] = response["vehicles"]  # type: ignore[assignment]
     assert planned[0]["departure_beyond_plan"] is True
-
-    # The charger's own device works too.
-    charger_device = device_with(hass, (DOMAIN, "20240117"))
-    assert charger_device is not None
-    await hass.services.async_call(
-        DOMAIN,
-        "set_departure",
-        {"device_id": charger_device.id, "target_soc_pct": 90},
-        blocking=True,
-    )
-    assert building.target_soc(init_integration.entry_id) == 90
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,9 @@ PENALTY_SCALE: Final = 1e3
 MIP_REL_GAP: Final = 1e-6
 RULE_TOLERANCE_KW: Final = 1e-6
 """Power below this is off, for the real-charger rules."""
+STABILITY_PER_KWH: Final = 1e-5
+"""What each kWh a setpoint moves from the previous plan costs: a tie-break only (a
+tenth of the throughput one), so that of equal plans the closest to the last is kept."""
 AFTER_HORIZON_SHARE: Final = 0.5
 """A car leaving after the horizon must be, at its end, where charging at full power for
 this share of the time left after it brings it to its target: later plans, which see
@@ -67,6 +70,8 @@ class Layout:
 
     steps: int
     vehicles: int
+    tracked: int = 0
+    """(car, step) pairs with a previous plan's power to stay close to."""
 
     @property
     def block(self) -> int:
@@ -118,10 +123,18 @@ class Layout:
         """Energy kept for a departure beyond the horizon, valued (vehicles)."""
         return self.shortfall() + self.vehicles
 
+    def above_previous(self) -> IntArray:
+        """How far each tracked setpoint lies above the previous plan's (tracked)."""
+        return self.peak + 1 + 2 * self.vehicles + np.arange(self.tracked, dtype=np.int64)
+
+    def below_previous(self) -> IntArray:
+        """How far each tracked setpoint lies below the previous plan's (tracked)."""
+        return self.above_previous() + self.tracked
+
     @property
     def columns(self) -> int:
         """Number of columns."""
-        return self.peak + 1 + 2 * self.vehicles
+        return self.peak + 1 + 2 * self.vehicles + 2 * self.tracked
 
 
 @dataclass(slots=True)
@@ -208,7 +221,9 @@ def build(data: PlanInput) -> LinearProgram:
     """Build the linear program of ``data`` (validated first)."""
     data.validate()
     steps, cars, dt = data.steps, len(data.vehicles), data.step_h
-    layout = Layout(steps, cars)
+    previous = _previous(data)
+    tracked = np.flatnonzero(~np.isnan(previous))
+    layout = Layout(steps, cars, tracked.size)
     xc, xd, energy = layout.charge(), layout.discharge(), layout.energy()
     gp, gm, excess = layout.grid_import(), layout.grid_export(), layout.import_excess()
     shortfall, kept = layout.shortfall(), layout.kept()
@@ -229,6 +244,7 @@ def build(data: PlanInput) -> LinearProgram:
     cost[layout.peak] = data.demand_charge_per_kw
     cost[shortfall] = penalty
     cost[kept] = -spec.kept_value(price)
+    cost[layout.above_previous()] = cost[layout.below_previous()] = dt * STABILITY_PER_KWH
 
     lower = np.zeros(layout.columns)
     upper = np.full(layout.columns, _INF)
@@ -244,7 +260,6 @@ def build(data: PlanInput) -> LinearProgram:
     upper[kept] = np.where(spec.beyond, spec.target, 0.0)
 
     rows = _Rows([], [], [], [], [])
-    car_axis = (cars, steps)
     # Building balance: import - export - sum(charge) + sum(discharge) = load.
     balance_terms: list[tuple[IntArray, IntArray | FloatArray | float]] = [
         (gp, 1.0),
@@ -256,23 +271,8 @@ def build(data: PlanInput) -> LinearProgram:
     if data.import_limit_kw is not None:
         rows.add([(gp, 1.0), (excess, -1.0)], -_INF, data.import_limit_kw, (steps,))
     _peak_rows(rows, data, layout)
-    # Energy: e[t+1] - e[t] - dt*eta*charge + dt/eta*discharge = 0.
-    eta = spec.efficiency[:, None]
-    rows.add(
-        [
-            (energy[:, 1:], 1.0),
-            (energy[:, :-1], -1.0),
-            (xc, np.broadcast_to(-dt * eta, car_axis)),
-            (xd, np.broadcast_to(dt / eta, car_axis)),
-        ],
-        0.0,
-        0.0,
-        car_axis,
-    )
-    departure_energy = energy[np.arange(cars), spec.departure]
-    rows.add([(departure_energy, 1.0), (shortfall, 1.0)], spec.due, _INF, (cars,))
-    # What a car leaving after the horizon keeps at its end is worth (up to its target).
-    rows.add([(kept, 1.0), (departure_energy, -1.0)], -_INF, 0.0, (cars,))
+    _car_rows(rows, layout, spec, dt)
+    _previous_rows(rows, layout, previous.ravel()[tracked], tracked)
     if not data.allow_transfer and cars:
         rows.add([(xd[car], 1.0) for car in range(cars)], -_INF, np.maximum(load, 0.0), (steps,))
 
@@ -290,6 +290,61 @@ def build(data: PlanInput) -> LinearProgram:
         window=window,
         departure=spec.departure,
         minimum=_minimum(layout, spec),
+    )
+
+
+def _car_rows(rows: _Rows, layout: Layout, spec: _VehicleArrays, dt: float) -> None:
+    """Each car's energy over the steps, its departure, and what it keeps after one."""
+    energy, cars = layout.energy(), layout.vehicles
+    car_axis = (cars, layout.steps)
+    # Energy: e[t+1] - e[t] - dt*eta*charge + dt/eta*discharge = 0.
+    eta = spec.efficiency[:, None]
+    rows.add(
+        [
+            (energy[:, 1:], 1.0),
+            (energy[:, :-1], -1.0),
+            (layout.charge(), np.broadcast_to(-dt * eta, car_axis)),
+            (layout.discharge(), np.broadcast_to(dt / eta, car_axis)),
+        ],
+        0.0,
+        0.0,
+        car_axis,
+    )
+    departure_energy = energy[np.arange(cars), spec.departure]
+    rows.add([(departure_energy, 1.0), (layout.shortfall(), 1.0)], spec.due, _INF, (cars,))
+    # What a car leaving after the horizon keeps at its end is worth (up to its target).
+    rows.add([(layout.kept(), 1.0), (departure_energy, -1.0)], -_INF, 0.0, (cars,))
+
+
+def _previous(data: PlanInput) -> FloatArray:
+    """The previous plan's power per car and step (NaN where there is none to keep)."""
+    previous = np.full((len(data.vehicles), data.steps), np.nan)
+    for index, car in enumerate(data.vehicles):
+        power = (data.previous_kw or {}).get(car.vehicle_id)
+        if power is not None:
+            previous[index] = power
+    return previous
+
+
+def _previous_rows(rows: _Rows, layout: Layout, previous: FloatArray, tracked: IntArray) -> None:
+    """``charge - discharge - above + below = previous`` for each tracked (car, step).
+
+    ``tracked`` numbers (car, step) pairs row by row (``car * steps + step``).
+    """
+    pairs = np.arange(tracked.size, dtype=np.int64)
+    rows.add_sparse(
+        np.tile(pairs, 4),
+        np.concatenate(
+            [
+                layout.charge().ravel()[tracked],
+                layout.discharge().ravel()[tracked],
+                layout.above_previous(),
+                layout.below_previous(),
+            ]
+        ),
+        np.repeat([1.0, -1.0, -1.0, 1.0], tracked.size),
+        previous,
+        previous,
     )
 
 

@@ -208,6 +208,10 @@ class PlanInput:
     (one binary per step where the linear relaxation would do it), and the cars'
     discharge never exceeds the building's load (they never export)."""
     time_limit_s: float = 10.0
+    previous_kw: Mapping[str, FloatArray] | None = None
+    """The last plan's power per car on this plan's steps (NaN where it had none): among
+    plans that cost the same, the one closest to it is chosen, so that successive plans
+    do not jump between equal optima."""
 
     @property
     def steps(self) -> int:
@@ -296,6 +300,19 @@ class PlanInput:
             raise PlannerInputError("vehicle ids must be unique")
         for vehicle in self.vehicles:
             vehicle.validate(steps)
+        _require_previous(self.previous_kw, steps)
+
+
+def _require_previous(previous: Mapping[str, FloatArray] | None, steps: int) -> None:
+    """Raise :class:`PlannerInputError` for a previous plan that cannot be one."""
+    for vehicle_id, power in (previous or {}).items():
+        _require_series(f"previous plan of {vehicle_id}", {"power_kw": power})
+        known = power[~np.isnan(power)]
+        if power.shape != (steps,) or bool(np.any(np.abs(known) > MAX_MAGNITUDE)):
+            raise PlannerInputError(
+                f"previous plan of {vehicle_id}: one power per step ({steps}), NaN where"
+                f" none, each within ±{MAX_MAGNITUDE:g} kW"
+            )
 
 
 def _require_billing(steps: int, offset: int, so_far_kwh: float) -> None:

@@ -5,9 +5,13 @@ Pure rules, no Home Assistant imports.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Final
 
-from .model import VehicleSpec
+import numpy as np
+
+from .model import FloatArray, Plan, VehicleSpec
+from .series import steps_until
 
 SOC_MARGIN_PCT: Final = 0.5
 """Chargers report the car's SoC in whole percent (rounded): the planner takes the lower
@@ -110,3 +114,31 @@ def vehicle_spec(
         min_charge_kw=min_power_w / 1000,
         min_discharge_kw=min_power_w / 1000,
     )
+
+
+def previous_power(
+    plan: Plan | None, plan_start: datetime | None, start: datetime, step: timedelta, steps: int
+) -> dict[str, FloatArray] | None:
+    """The last plan's power per car on the steps of a plan starting at ``start``.
+
+    The last plan is moved on by the steps between the two starts; steps beyond its end
+    are NaN (nothing to keep). None when there is no last plan, or it started later.
+    """
+    if plan is None or plan_start is None:
+        return None
+    shift = steps_until(plan_start, start, step)
+    return None if shift < 0 else shifted_power(plan, shift, steps)
+
+
+def shifted_power(plan: Plan, shift: int, steps: int) -> dict[str, FloatArray]:
+    """Each car's power in ``plan`` from its step ``shift`` on, ``steps`` long.
+
+    NaN past the plan's end.
+    """
+    previous: dict[str, FloatArray] = {}
+    for vehicle in plan.vehicles:
+        power = np.full(steps, np.nan)
+        kept = vehicle.power_kw[shift : shift + steps]
+        power[: kept.size] = kept
+        previous[vehicle.vehicle_id] = power
+    return previous

@@ -33,7 +33,13 @@ from scipy.optimize import (  # type: ignore[import-untyped]
 
 from custom_components.v2x.planner import lp
 from custom_components.v2x.planner.baseline import compare
-from custom_components.v2x.planner.model import FloatArray, Plan, PlanInput, VehicleSpec
+from custom_components.v2x.planner.model import (
+    FloatArray,
+    Plan,
+    PlanInput,
+    PlannerInputError,
+    VehicleSpec,
+)
 
 from .scenarios import (
     ATSUGI_CARS,
@@ -279,12 +285,29 @@ def independent_model(data: PlanInput) -> IndependentModel:
                 high_discharge = usable(vehicle.max_discharge_kw, vehicle.min_discharge_kw)
                 model.at_most([(charge[v][t], 1.0), (mode, -high_charge)], 0.0)
                 model.at_most([(discharge[v][t], 1.0), (mode, high_discharge)], high_discharge)
+    add_previous(model, data, charge, discharge)
     for steps_in, hours, so_far in billing_intervals(data):
         if any(billed[t] for t in steps_in):
             # The interval's average import (its past part included) is at most the peak.
             terms = [(grid_in[t], dt / hours) for t in steps_in]
             model.at_most([*terms, (peak, -1.0)], -so_far / hours)
     return model
+
+
+def add_previous(
+    model: IndependentModel, data: PlanInput, charge: list[list[int]], discharge: list[list[int]]
+) -> None:
+    """Stay close to the previous plan: |charge - discharge - previous| costs 1e-5/kWh."""
+    for v, vehicle in enumerate(data.vehicles):
+        before = (data.previous_kw or {}).get(vehicle.vehicle_id)
+        for t in range(data.steps if before is not None else 0):
+            if not math.isnan(float(before[t])):
+                up = model.variable(("above", v, t), data.step_h * 1e-5, 0.0, None)
+                down = model.variable(("below", v, t), data.step_h * 1e-5, 0.0, None)
+                model.equal(
+                    [(charge[v][t], 1.0), (discharge[v][t], -1.0), (up, -1.0), (down, 1.0)],
+                    float(before[t]),
+                )
 
 
 def billing_intervals(data: PlanInput) -> list[tuple[list[int], float, float]]:
@@ -338,7 +361,11 @@ def plan_point(model: IndependentModel, data: PlanInput, plan: Plan) -> FloatArr
             power = float(vehicle_plan.power_kw[t])
             x[columns["charge", v, t]] = max(power, 0.0)
             x[columns["discharge", v, t]] = max(-power, 0.0)
-    for (kind, _, t), column in columns.items():
+    for (kind, v, t), column in columns.items():
+        if kind in ("above", "below"):
+            before = (data.previous_kw or {})[data.vehicles[v].vehicle_id][t]
+            moved = float(plan.vehicles[v].power_kw[t]) - float(before)
+            x[column] = max(moved, 0.0) if kind == "above" else max(-moved, 0.0)
         if kind == "mode":  # some car charges in step t
             charging = [float(vehicle.power_kw[t]) for vehicle in plan.vehicles]
             x[column] = float(max(charging, default=0.0) > lp.RULE_TOLERANCE_KW)
@@ -719,3 +746,61 @@ def test_rolling_plans_bring_a_weekend_car_to_its_target() -> None:
     before_energy, before_cost = _rolled(departure, clip_to_horizon=True)
     assert before_energy == pytest.approx(36.0, abs=1e-6)
     assert cost <= before_cost + 1e-6
+
+
+def _twins_shaving() -> PlanInput:
+    """Two identical cars shave a 4 h peak that needs less than both can give: any split
+    of the discharge between them costs the same."""
+    load = np.where((np.arange(32) >= 12) & (np.arange(32) < 28), 60.0, 40.0)
+    twin = {"energy_kwh": 30.0, "target_kwh": 20.0, "reserve_kwh": 10.0, "departure_step": 32}
+    return PlanInput(
+        step_h=0.25,
+        load_kw=load,
+        price=np.full(32, 0.2),
+        vehicles=(car("left", **twin), car("right", **twin)),
+        demand_charge_per_kw=10.0,
+    )
+
+
+def test_of_equal_plans_the_closest_to_the_previous_is_kept() -> None:
+    """Solved again with the mirror image of its own plan as the previous one, the plan
+    becomes that mirror image: it costs the same, and it is what the cars were told."""
+    data = _twins_shaving()
+    first = lp.solve(data)
+    left, right = (vehicle.power_kw for vehicle in first.vehicles)
+    assert not np.allclose(left, right, atol=1e-3)  # an uneven split, a vertex
+    mirrored = replace(data, previous_kw={"left": right, "right": left})
+    again = assert_same_optimum(mirrored)
+    assert again.vehicle("left").power_kw == pytest.approx(right, abs=1e-6)
+    assert again.vehicle("right").power_kw == pytest.approx(left, abs=1e-6)
+    assert again.peak_kw == pytest.approx(first.peak_kw, abs=1e-9)
+    assert again.energy_cost == pytest.approx(first.energy_cost, abs=1e-9)
+    # Where it had no plan (NaN), nothing holds the car.
+    partly = {"left": np.where(np.arange(32) < 16, right, np.nan)}
+    assert_same_optimum(replace(data, previous_kw=partly))
+
+
+def test_the_previous_plan_never_outweighs_a_real_cost() -> None:
+    """A previous plan that discharged through a now cheaper afternoon is not followed
+    where following it costs anything: the new plan is the optimum without it."""
+    data = _twins_shaving()
+    without = lp.solve(data)
+    wasteful = {"left": np.full(32, -6.0), "right": np.full(32, 6.0)}
+    plan = assert_same_optimum(replace(data, previous_kw=wasteful))
+    assert plan.peak_kw == pytest.approx(without.peak_kw, abs=1e-6)
+    assert plan.energy_cost == pytest.approx(without.energy_cost, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "previous",
+    [
+        {"left": np.zeros(31)},
+        {"left": np.zeros((32, 1))},
+        {"left": [0.0] * 32},
+        {"left": np.full(32, 2e6)},
+        {"left": np.full(32, np.inf)},
+    ],
+)
+def test_a_previous_plan_that_cannot_be_is_refused(previous: dict[str, object]) -> None:
+    with pytest.raises(PlannerInputError, match="previous plan of left"):
+        lp.solve(replace(_twins_shaving(), previous_kw=previous))  # type: ignore[arg-type]

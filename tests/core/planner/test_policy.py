@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from hypothesis import given, strategies as st
+import numpy as np
 import pytest
 
+from custom_components.v2x.planner.model import Plan, VehiclePlan
 from custom_components.v2x.planner.policy import (
     MIN_SETPOINT_W,
     SOC_MARGIN_PCT,
     availability,
     holds_idle,
+    previous_power,
     runnable_w,
     setpoint_w,
     vehicle_spec,
@@ -113,3 +119,49 @@ def test_energy_within_the_battery(soc: float) -> None:
     )
     assert 0.0 <= spec.energy_kwh <= 40.0
     assert spec.energy_kwh <= max(soc, 0.0) / 100 * 40.0
+
+
+def _plan_of(powers: dict[str, list[float]]) -> Plan:
+    vehicles = tuple(
+        VehiclePlan(
+            vehicle_id=vehicle_id,
+            power_kw=np.asarray(power),
+            energy_kwh=np.zeros(len(power) + 1),
+            departure_step=len(power),
+            target_kwh=0.0,
+            shortfall_kwh=0.0,
+        )
+        for vehicle_id, power in powers.items()
+    )
+    steps = len(next(iter(powers.values())))
+    return Plan(
+        status="optimal",
+        step_h=0.25,
+        load_kw=np.zeros(steps),
+        grid_kw=np.zeros(steps),
+        price=np.zeros(steps),
+        vehicles=vehicles,
+        peak_kw=0.0,
+        import_excess_kw=np.zeros(steps),
+        energy_cost=0.0,
+        objective=0.0,
+        solve_time_s=0.0,
+    )
+
+
+def test_previous_power_moves_the_last_plan_on() -> None:
+    zone = ZoneInfo("Europe/Amsterdam")
+    step = timedelta(minutes=15)
+    last = _plan_of({"a": [1.0, 2.0, 3.0, 4.0], "b": [-1.0, -2.0, -3.0, -4.0]})
+    made = datetime(2026, 3, 29, 1, 30, tzinfo=zone)  # the clocks go forward at 02:00
+    # Two steps (30 minutes of real time) later, though the clock reads 03:00.
+    previous = previous_power(last, made, datetime(2026, 3, 29, 3, 0, tzinfo=zone), step, 4)
+    assert previous is not None
+    np.testing.assert_array_equal(previous["a"], [3.0, 4.0, np.nan, np.nan])
+    np.testing.assert_array_equal(previous["b"], [-3.0, -4.0, np.nan, np.nan])
+    assert previous_power(None, made, made, step, 4) is None
+    assert previous_power(last, None, made, step, 4) is None
+    assert previous_power(last, made, made - step, step, 4) is None  # a later plan
+    far = previous_power(last, made, made + 10 * step, step, 4)
+    assert far is not None
+    assert np.isnan(far["a"]).all()
