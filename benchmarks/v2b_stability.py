@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             for kept, plain_cost in zip(stable.day_costs, plain.day_costs, strict=True)
         )
     print(
-        "\n| cars | plans | planned energy moved per car between successive plans, "
+        "\n| cars | planning | planned energy moved per car between successive plans, "
         "median / p95 / most (kWh) | plans moving a car > 0.5 kWh | day's cost, mean ($) | "
         "day's billed peak, mean (kW) | solve p50 / p95 (ms) |"
     )
