@@ -100,6 +100,8 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         self._tick = tick
         self._store = BuildingStore(hass, entry.entry_id)
         self.peak = self._new_tracker()
+        self.base_peak = self._new_tracker()
+        """The same peak of the building's own load, without the cars."""
         self.profile = LoadProfile()
         self._ledger = Ledger()
         self.bays = CarBays(entry, self.vehicle_ids, self._charger)
@@ -200,7 +202,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             self._billing_day,
             self._demand_interval_min,
         ):
-            self.peak = self._new_tracker()
+            self.peak, self.base_peak = self._new_tracker(), self._new_tracker()
         self.request_replan("options")
 
     def departure(self, vehicle_id: str, now: datetime | None = None) -> datetime:
@@ -228,7 +230,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
     async def async_start(self) -> None:
         """Restore what was saved, subscribe, learn the load profile, plan."""
         saved = await self._store.async_load(self._billing_day, self._demand_interval_min)
-        self.peak, self._ledger = saved.peak, saved.ledger
+        self.peak, self.base_peak, self._ledger = saved.peak, saved.base_peak, saved.ledger
         self._cars.update({vid: s for vid, s in saved.vehicles.items() if vid in self._cars})
         self._unsubscribe.append(
             async_track_time_interval(self.hass, self._async_on_tick, self._tick)
@@ -258,7 +260,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
 
     async def async_save(self) -> None:
         """Keep the billed peak, today's ledger and the cars' overrides in storage."""
-        await self._store.async_save(self.peak, self._ledger, self._cars)
+        await self._store.async_save(self.peak, self.base_peak, self._ledger, self._cars)
 
     async def async_learn_profile(self) -> None:
         """Learn the load per weekday and 15 minutes from the meter's statistics."""
@@ -314,6 +316,9 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
         grid_import = self.grid_import_kw()
         if grid_import is not None:
             self.peak.add(now, grid_import)
+        base_load = self.base_load_kw()
+        if base_load is not None:
+            self.base_peak.add(now, base_load)
 
     @callback
     def _async_on_meter(self, _event: Event[EventStateChangedData]) -> None:
@@ -367,5 +372,6 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
             self.data,
             self.last_input,
             peak_tracker=self.peak.as_dict(),
+            base_peak_tracker=self.base_peak.as_dict(),
             profile_weekdays_learned=self.profile.days_learned,
         )

@@ -151,6 +151,8 @@ BUILDING_SENSORS: tuple[BuildingSensorDescription, ...] = (
     _kw("billed_peak", lambda s: s.billed_peak_kw),
     _kw("target_peak", lambda s: s.guard.target_peak_kw if s.guard else None),
     _kw("interval_import", lambda s: s.interval_average_kw),
+    _kw("peak_without_cars", lambda s: s.peak_without_cars_kw),
+    _kw("peak_cut", lambda s: s.peak_cut_kw),
     BuildingSensorDescription(
         key="guard_action",
         translation_key="guard_action",
@@ -160,6 +162,7 @@ BUILDING_SENSORS: tuple[BuildingSensorDescription, ...] = (
     ),
     _money("expected_cost_today", lambda s: s.cost_today),
     _money("expected_savings_today", lambda s: s.savings_today),
+    _money("demand_charge_saved", lambda s: s.demand_charge_saved),
 )
 
 

@@ -18,8 +18,9 @@ from homeassistant.core import HomeAssistant
 
 from .building_execution import PlanExecutor
 from .building_inputs import BuildingReadings
+from .building_settings import building_option
 from .building_vehicles import CarBays
-from .const import LOGGER
+from .const import CONF_DEMAND_CHARGE, LOGGER
 from .planner.baseline import Comparison, compare
 from .planner.ledger import Ledger
 from .planner.lp import PlannerError, solve
@@ -46,6 +47,7 @@ class PlannedBuilding(Protocol):
     executor: PlanExecutor
     profile: LoadProfile
     peak: PeakTracker
+    base_peak: PeakTracker
     planned_step: datetime | None
     planned_presence: Presence
     last_input: PlanInput | None
@@ -139,6 +141,10 @@ def _publish(
             start=start,
             vehicles=statuses,
             billed_peak_kw=manager.peak.peak_kw,
+            peak_without_cars_kw=manager.base_peak.peak_kw
+            if manager.base_peak.peak_at is not None
+            else None,
+            demand_charge_per_kw=float(building_option(manager.entry.options, CONF_DEMAND_CHARGE)),
             cost_today=cost,
             savings_today=savings,
             load_source=load_source,

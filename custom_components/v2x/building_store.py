@@ -1,6 +1,7 @@
 """What a V2B building keeps across restarts.
 
-The peak billed so far, today's ledger, each car's departure and target overrides.
+The peak billed so far and the building's own (without the cars), today's ledger,
+each car's departure and target overrides.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Saved:
     """What was saved."""
 
     peak: PeakTracker
+    base_peak: PeakTracker
+    """The peak of the building's own load (without the cars) in the same period."""
     ledger: Ledger
     vehicles: dict[str, VehicleState]
 
@@ -51,6 +54,9 @@ class BuildingStore:
         saved = await self._store.async_load() or {}
         return Saved(
             peak=PeakTracker.from_dict(dict(saved.get("peak", {})), billing_day, interval_min),
+            base_peak=PeakTracker.from_dict(
+                dict(saved.get("base_peak", {})), billing_day, interval_min
+            ),
             ledger=Ledger.from_dict(dict(saved.get("ledger", {}))),
             vehicles={
                 vehicle_id: _restore_vehicle(dict(state))
@@ -59,12 +65,17 @@ class BuildingStore:
         )
 
     async def async_save(
-        self, peak: PeakTracker, ledger: Ledger, vehicles: dict[str, VehicleState]
+        self,
+        peak: PeakTracker,
+        base_peak: PeakTracker,
+        ledger: Ledger,
+        vehicles: dict[str, VehicleState],
     ) -> None:
         """Save the building's state."""
         await self._store.async_save(
             {
                 "peak": peak.as_dict(),
+                "base_peak": base_peak.as_dict(),
                 "ledger": ledger.as_dict(),
                 "vehicles": {
                     vehicle_id: {

@@ -418,6 +418,7 @@ async def test_options_flow_tariff_and_vehicle(
     # peak average half hours, and a peak measured over quarter hours no longer counts.
     assert building.last_input.billing_steps == 2
     assert building.peak.interval_min == 30
+    assert building.base_peak.interval_min == 30
     assert building.peak.peak_kw == 0.0
     assert building.last_input.billed_peak_kw == 0.0
 

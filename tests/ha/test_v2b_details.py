@@ -191,6 +191,22 @@ async def test_billed_peak_counts_the_cars_when_the_meter_excludes_them(
     expected = 50.0 + (powers[0] + powers[1]) / 2
     assert building.peak.peak_kw == pytest.approx(expected, abs=0.01)
     await wait_idle(hass, building)
+    # The building's own load peaked at the meter's 50 kW: the cars cut the bill's peak
+    # by what they discharged, and the entities (refreshed by the 14:30 plan) say so.
+    assert building.base_peak.peak_kw == pytest.approx(50.0)
+    cut = 50.0 - building.peak.peak_kw
+    assert cut > 1.0
+    own = float(state_of(hass, "sensor.office_peak_without_the_cars_this_period").state)
+    assert own == pytest.approx(50.0, abs=1e-3)
+    shown_cut = float(state_of(hass, "sensor.office_peak_cut_this_period").state)
+    assert shown_cut == pytest.approx(cut, abs=1e-3)
+    # At 15 per kW (set now: the next plan shows it), the cut saved 15 x the cut.
+    options = {**building.entry.options, CONF_DEMAND_CHARGE: 15.0}
+    hass.config_entries.async_update_entry(building.entry, options=options)
+    await wait_for_plan(hass, building)
+    await wait_idle(hass, building)
+    saved = state_of(hass, "sensor.office_demand_charge_saved_this_period")
+    assert float(saved.state) == pytest.approx(cut * 15.0, abs=1e-2)
 
 
 async def test_tick_relearns_the_profile_every_six_hours(
@@ -698,6 +714,12 @@ async def test_bay_without_charger_and_saved_state(
                 "peak_kw": 33.0,
                 "peak_at": "2026-11-03T09:15:00-08:00",
             },
+            "base_peak": {
+                "billing_day": 1,
+                "period": "2026-11-01",
+                "peak_kw": 40.5,
+                "peak_at": "2026-11-03T09:15:00-08:00",
+            },
             "ledger": {"day": "2026-11-18", "cost": 1.5, "baseline_cost": 2.5},
             "vehicles": {
                 vehicle_id: {"departure": departure.isoformat(), "target": 70},
@@ -713,6 +735,9 @@ async def test_bay_without_charger_and_saved_state(
     assert manager.target_soc(MISSING) == 100  # the default
     assert manager.peak.peak_kw == 33.0
     assert manager.data.billed_peak_kw == 33.0
+    # The building's own peak was kept too (saved before the interval was an option).
+    assert manager.base_peak.peak_kw == 40.5
+    assert manager.data.peak_cut_kw == pytest.approx(7.5)
     cost = manager.data.cost_today
     assert cost is not None
     assert cost >= 1.5

@@ -54,6 +54,26 @@ class BuildingStatus:
     """The real-time guard's last decision in the step under way (None: it is off)."""
     interval_average_kw: float | None = None
     """The average grid import of the billing interval under way, so far."""
+    peak_without_cars_kw: float | None = None
+    """The highest interval average of the building's own load this billing period,
+    measured (None before a whole interval was)."""
+    demand_charge_per_kw: float = 0.0
+
+    @property
+    def peak_cut_kw(self) -> float | None:
+        """How far the cars kept the billed peak below the building's own this period.
+
+        Both measured; negative when the cars raised it.
+        """
+        if self.peak_without_cars_kw is None:
+            return None
+        return self.peak_without_cars_kw - self.billed_peak_kw
+
+    @property
+    def demand_charge_saved(self) -> float | None:
+        """The demand charge :attr:`peak_cut_kw` saved this billing period."""
+        cut = self.peak_cut_kw
+        return None if cut is None else cut * self.demand_charge_per_kw
 
     @classmethod
     def unplanned(cls) -> BuildingStatus:
@@ -152,6 +172,7 @@ def diagnostics(
     data: PlanInput | None,
     *,
     peak_tracker: dict[str, Any],
+    base_peak_tracker: dict[str, Any],
     profile_weekdays_learned: int,
 ) -> dict[str, Any]:
     """What the planner saw and decided last time (for a bug report)."""
@@ -191,6 +212,7 @@ def diagnostics(
         },
         "vehicles": {vid: _vehicle_dict(v) for vid, v in status.vehicles.items()},
         "peak_tracker": peak_tracker,
+        "base_peak_tracker": base_peak_tracker,
         "load_source": status.load_source,
         "profile_weekdays_learned": profile_weekdays_learned,
         "error": status.error,
