@@ -31,6 +31,7 @@ from .building_store import BuildingStore
 from .building_vehicles import CarBays
 from .const import (
     CONF_BILLING_DAY,
+    CONF_CAUTIOUS_GUARD,
     CONF_DEMAND_INTERVAL,
     CONF_VEHICLES,
     DOMAIN,
@@ -119,6 +120,7 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
                 clock=self.clock,
                 planning=lambda: self.planning,
                 publish=self.async_set_updated_data,
+                cautious=lambda: bool(self._option(CONF_CAUTIOUS_GUARD)),
             ),
         )
         self.planned_step: datetime | None = None

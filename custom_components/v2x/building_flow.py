@@ -23,6 +23,7 @@ from .const import (
     CONF_BILLING_DAY,
     CONF_BUILDING_POWER,
     CONF_CAPACITY,
+    CONF_CAUTIOUS_GUARD,
     CONF_DEMAND_CHARGE,
     CONF_DEMAND_INTERVAL,
     CONF_DEPARTURE,
@@ -115,6 +116,7 @@ TARIFF_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_IMPORT_LIMIT): box_selector(1, 100_000, "kW", 0.1),
         vol.Required(CONF_WEAR_COST): box_selector(0, 5, "/kWh", 0.001),
+        vol.Optional(CONF_CAUTIOUS_GUARD): BooleanSelector(),
     }
 )
 
@@ -139,6 +141,7 @@ def tariff_options(options: dict[str, Any], user_input: dict[str, Any]) -> dict[
         CONF_BILLING_DAY: int(user_input[CONF_BILLING_DAY]),
         CONF_DEMAND_INTERVAL: int(user_input[CONF_DEMAND_INTERVAL]),
         CONF_WEAR_COST: float(user_input[CONF_WEAR_COST]),
+        CONF_CAUTIOUS_GUARD: bool(user_input.get(CONF_CAUTIOUS_GUARD, False)),
     }
     if user_input.get(CONF_IMPORT_LIMIT):
         new[CONF_IMPORT_LIMIT] = float(user_input[CONF_IMPORT_LIMIT])

@@ -57,6 +57,8 @@ class GuardInputs:
     clock: Callable[[], datetime]
     planning: Callable[[], bool]
     publish: Callable[[BuildingStatus], None]
+    cautious: Callable[[], bool] = lambda: False
+    """The building's *cautious guard* option (:func:`.planner.guard.guard`)."""
 
 
 class PeakGuard:
@@ -110,10 +112,20 @@ class PeakGuard:
             },
             margin_h=DEPARTURE_MARGIN_H,
         )
-        interval = self._inputs.peak().interval_so_far(now)
+        peak = self._inputs.peak()
+        interval = peak.interval_so_far(now)
         tolerance = max(MIN_TOLERANCE_KW, TOLERANCE_SHARE * target)
+        cautious = self._inputs.cautious()
         return guard(
-            cars, load_kw=load_kw, target_peak_kw=target, interval=interval, tolerance_kw=tolerance
+            cars,
+            load_kw=load_kw,
+            target_peak_kw=target,
+            interval=interval,
+            tolerance_kw=tolerance,
+            # Cautious: charging beyond what departures need stays below the peak already
+            # billed, which the bill holds whatever the forecast says.
+            charge_ceiling_kw=min(peak.peak_kw, target) if cautious else None,
+            cautious=cautious,
         )
 
     def _confirmed(self, decision: GuardDecision | None) -> GuardDecision | None:

@@ -119,6 +119,7 @@ CONF_BILLING_DAY: Final = "billing_day"
 CONF_DEMAND_INTERVAL: Final = "demand_interval_min"
 CONF_IMPORT_LIMIT: Final = "import_limit_kw"
 CONF_WEAR_COST: Final = "wear_cost_per_kwh"
+CONF_CAUTIOUS_GUARD: Final = "cautious_guard"
 CONF_VEHICLE_SETTINGS: Final = "vehicle_settings"
 CONF_DEPARTURE: Final = "departure"
 CONF_TARGET_SOC: Final = "target_soc_pct"
@@ -135,6 +136,7 @@ DEFAULT_V2B_OPTIONS: Final = {
     CONF_BILLING_DAY: 1,
     CONF_DEMAND_INTERVAL: 15,
     CONF_WEAR_COST: 0.02,
+    CONF_CAUTIOUS_GUARD: False,
 }
 DEFAULT_VEHICLE_SETTINGS: Final = {
     CONF_DEPARTURE: "17:30:00",

@@ -384,12 +384,13 @@ async def test_options_flow_tariff_and_vehicle(
         result["flow_id"], {"next_step_id": "tariff"}
     )
     # The form suggests the 15-minute demand interval (a select's value is text).
+    schema = result["data_schema"]
+    assert schema is not None
     suggested = {
-        str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
-        if key.description
+        str(key): key.description["suggested_value"] for key in schema.schema if key.description
     }
     assert suggested["demand_interval_min"] == "15"
+    assert suggested["cautious_guard"] is False
     building.peak.peak_kw = 80.0  # billed at 15 minutes so far this month
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -402,6 +403,7 @@ async def test_options_flow_tariff_and_vehicle(
             CONF_DEMAND_CHARGE: 15,
             "billing_day": 5,
             "demand_interval_min": "30",
+            "cautious_guard": True,
             "import_limit_kw": 400,
             "wear_cost_per_kwh": 0.03,
         },
@@ -409,6 +411,7 @@ async def test_options_flow_tariff_and_vehicle(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["import_limit_kw"] == 400
     assert entry.options["demand_interval_min"] == 30
+    assert entry.options["cautious_guard"] is True
     assert entry.options[CONF_VEHICLE_SETTINGS]  # the cars' settings are kept
     await wait_for_plan(hass, building)
     assert building.last_input is not None

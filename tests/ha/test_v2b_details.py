@@ -52,6 +52,7 @@ from custom_components.v2x.const import (
 from custom_components.v2x.devices.model import OperatingMode
 from custom_components.v2x.diagnostics import async_get_config_entry_diagnostics
 from custom_components.v2x.models import EntryKind
+from custom_components.v2x.planner import guard as planner_guard
 from custom_components.v2x.planner.lp import PlannerError, solve
 from custom_components.v2x.planner.model import PlannerInputError
 from simulator.faults import Fault, FaultKind
@@ -1055,6 +1056,29 @@ async def test_guard_raises_discharge_when_the_meter_jumps(
     assert controller.setpoint_w == planned_w
     interval = float(state_of(hass, "sensor.office_import_this_billing_interval").state)
     assert interval > 50.0  # the 16 s at 52 kW are in the interval's average
+
+
+@pytest.mark.parametrize("cautious", [False, True])
+async def test_cautious_guard_option_reaches_the_guard(
+    hass: HomeAssistant, make_building: MakeBuilding, frozen_clock: list[datetime], cautious: bool
+) -> None:
+    """*Cautious peak guard* runs the planner's cautious guard, its extra charging capped
+    at the peak already billed; without it the guard trusts the plan."""
+    manager = await make_building(None, **{CONF_DEMAND_CHARGE: 18.0, "cautious_guard": cautious})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    manager.peak.peak_kw = 41.0  # billed earlier this month
+    with patch("custom_components.v2x.building_guard.guard", wraps=planner_guard.guard) as spy:
+        frozen_clock[0] += timedelta(seconds=1)
+        hass.states.async_set(METER, "50.5", {"unit_of_measurement": "kW"})
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert spy.call_count >= 1
+    kwargs = spy.call_args.kwargs
+    assert kwargs["cautious"] is cautious
+    if cautious:
+        assert kwargs["charge_ceiling_kw"] == min(41.0, kwargs["target_peak_kw"])
+    else:
+        assert kwargs["charge_ceiling_kw"] is None
+    assert manager.data.guard is not None
 
 
 async def test_guard_leaves_cars_it_does_not_drive_alone(

@@ -300,7 +300,9 @@ def add_previous(
     """Stay close to the previous plan: |charge - discharge - previous| costs 1e-5/kWh."""
     for v, vehicle in enumerate(data.vehicles):
         before = (data.previous_kw or {}).get(vehicle.vehicle_id)
-        for t in range(data.steps if before is not None else 0):
+        if before is None:
+            continue
+        for t in range(data.steps):
             if not math.isnan(float(before[t])):
                 up = model.variable(("above", v, t), data.step_h * 1e-5, 0.0, None)
                 down = model.variable(("below", v, t), data.step_h * 1e-5, 0.0, None)

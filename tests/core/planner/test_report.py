@@ -106,16 +106,25 @@ def test_no_plan() -> None:
     response = plan_response(status, STEP)
     assert (response["status"], response["feasible"], response["steps"]) == ("no_plan", False, [])
     assert response["error"] == "infeasible"
-    report = diagnostics(status, None, peak_tracker={}, profile_weekdays_learned=0)
+    report = diagnostics(
+        status, None, peak_tracker={}, base_peak_tracker={}, profile_weekdays_learned=0
+    )
     assert (report["plan"], report["input"]) == (None, None)
     assert report["vehicles"]["b"]["departure"] == (START + timedelta(hours=1)).isoformat()
 
 
 def test_diagnostics() -> None:
     status, data = _planned()
-    report = diagnostics(status, data, peak_tracker={"peak_kw": 3.0}, profile_weekdays_learned=5)
+    report = diagnostics(
+        status,
+        data,
+        peak_tracker={"peak_kw": 3.0},
+        base_peak_tracker={"peak_kw": 4.0},
+        profile_weekdays_learned=5,
+    )
     assert report["plan"]["status"] == "optimal"
     assert set(report["plan"]["vehicles"]) == {"a"}
     assert report["input"]["vehicles"][0]["vehicle_id"] == "a"
     assert report["peak_tracker"] == {"peak_kw": 3.0}
+    assert report["base_peak_tracker"] == {"peak_kw": 4.0}
     assert report["profile_weekdays_learned"] == 5
