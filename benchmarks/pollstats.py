@@ -21,6 +21,12 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
+def median_p95_ms(seconds: list[float], decimals: int = 0) -> str:
+    """``p50 / p95`` of durations in seconds, as milliseconds for a table cell."""
+    p50, p95 = (percentile(seconds, share) * 1000 for share in (0.5, 0.95))
+    return f"{p50:.{decimals}f} / {p95:.{decimals}f}"
+
+
 class _CountsRequests(Protocol):
     @property
     def requests_sent(self) -> int: ...

@@ -43,7 +43,7 @@ from custom_components.v2x.planner import lp
 from custom_components.v2x.planner.baseline import outcome
 from custom_components.v2x.planner.model import Plan, PlanInput
 
-from .pollstats import percentile
+from .pollstats import median_p95_ms
 from .v2b_rules import Size, day_input
 from .v2b_uncertainty import MINUTES_PER_STEP, Day, fleet, weekdays
 
@@ -144,9 +144,7 @@ def _row(setup: Setup, cars: int, tally: Tally) -> str:
         f"{statistics.median(cut):.2f} (most {max(cut):.2f}) | "
         f"{statistics.median(saved):.2f} (most {max(saved):.2f}) | "
         f"{cheaper}/{len(saved)}, dearer {_dearer(tally)} | {tally.short} | "
-        f"{percentile(tally.step_s, 0.5) * 1000:.0f} / {percentile(tally.step_s, 0.95) * 1000:.0f}"
-        f" | {percentile(tally.interval_s, 0.5) * 1000:.0f} / "
-        f"{percentile(tally.interval_s, 0.95) * 1000:.0f} |"
+        f"{median_p95_ms(tally.step_s)} | {median_p95_ms(tally.interval_s)} |"
     )
 
 

@@ -42,7 +42,7 @@ from custom_components.v2x.planner.baseline import outcome
 from custom_components.v2x.planner.model import Plan, PlanInput
 from custom_components.v2x.planner.policy import shifted_power
 
-from .pollstats import percentile
+from .pollstats import median_p95_ms, percentile
 from .v2b_uncertainty import (
     MINUTES_PER_STEP,
     STEPS,
@@ -126,8 +126,7 @@ def _row(cars: int, label: str, tally: Tally) -> str:
         f"| {cars} | {label} | {statistics.median(moves):.2f} / {percentile(moves, 0.95):.2f} / "
         f"{max(moves):.2f} | {tally.jumpy_plans}/{tally.plans} | "
         f"{statistics.mean(tally.day_costs):.2f} | {statistics.mean(tally.day_peaks):.2f} | "
-        f"{percentile(tally.solve_s, 0.5) * 1000:.1f} / "
-        f"{percentile(tally.solve_s, 0.95) * 1000:.1f} |"
+        f"{median_p95_ms(tally.solve_s, 1)} |"
     )
 
 

@@ -19,6 +19,7 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
+from .building_settings import building_option
 from .const import (
     CONF_BILLING_DAY,
     CONF_BUILDING_POWER,
@@ -107,7 +108,7 @@ TARIFF_SCHEMA = vol.Schema(
         vol.Required(CONF_PEAK_WEEKDAYS_ONLY): BooleanSelector(),
         vol.Required(CONF_DEMAND_CHARGE): box_selector(0, 1000, "/kW", 0.01),
         vol.Required(CONF_BILLING_DAY): box_selector(1, 28),
-        vol.Required(CONF_DEMAND_INTERVAL): SelectSelector(
+        vol.Optional(CONF_DEMAND_INTERVAL): SelectSelector(
             SelectSelectorConfig(
                 options=[str(minutes) for minutes in DEMAND_INTERVALS_MIN],
                 translation_key="demand_interval",
@@ -139,9 +140,14 @@ def tariff_options(options: dict[str, Any], user_input: dict[str, Any]) -> dict[
         CONF_PEAK_WEEKDAYS_ONLY: bool(user_input[CONF_PEAK_WEEKDAYS_ONLY]),
         CONF_DEMAND_CHARGE: float(user_input[CONF_DEMAND_CHARGE]),
         CONF_BILLING_DAY: int(user_input[CONF_BILLING_DAY]),
-        CONF_DEMAND_INTERVAL: int(user_input[CONF_DEMAND_INTERVAL]),
+        # Absent (a form sent by a script written before these options): kept as it was.
+        CONF_DEMAND_INTERVAL: int(
+            user_input.get(CONF_DEMAND_INTERVAL, building_option(options, CONF_DEMAND_INTERVAL))
+        ),
         CONF_WEAR_COST: float(user_input[CONF_WEAR_COST]),
-        CONF_CAUTIOUS_GUARD: bool(user_input.get(CONF_CAUTIOUS_GUARD, False)),
+        CONF_CAUTIOUS_GUARD: bool(
+            user_input.get(CONF_CAUTIOUS_GUARD, building_option(options, CONF_CAUTIOUS_GUARD))
+        ),
     }
     if user_input.get(CONF_IMPORT_LIMIT):
         new[CONF_IMPORT_LIMIT] = float(user_input[CONF_IMPORT_LIMIT])

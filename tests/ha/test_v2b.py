@@ -10,6 +10,7 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -120,15 +121,21 @@ async def test_manual_session_is_left_alone(
     assert controller.session.power_w == 2000
 
 
+def _building_and_bay(
+    hass: HomeAssistant, building: BuildingManager, charger: MockConfigEntry
+) -> tuple[dr.DeviceEntry, dr.DeviceEntry]:
+    """The building's device and the device of its bay for ``charger``."""
+    building_device = device_with(hass, building_device_identifier(building.entry.entry_id))
+    bay = device_with(hass, vehicle_device_identifier(building.entry.entry_id, charger.entry_id))
+    assert building_device is not None
+    assert bay is not None
+    return building_device, bay
+
+
 async def test_get_plan_and_set_departure(
     hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
 ) -> None:
-    building_device = device_with(hass, building_device_identifier(building.entry.entry_id))
-    bay = device_with(
-        hass, vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)
-    )
-    assert building_device is not None
-    assert bay is not None
+    building_device, bay = _building_and_bay(hass, building, init_integration)
     assert bay.via_device_id == building_device.id  # the bay shows under its building
     response = await hass.services.async_call(
         DOMAIN, "get_plan", {"device_id": building_device.id}, blocking=True, return_response=True
@@ -184,12 +191,7 @@ async def test_get_plan_and_set_departure(
 async def test_a_car_away_for_the_weekend_is_planned_towards_its_target(
     hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
 ) -> None:
-    building_device = device_with(hass, building_device_identifier(building.entry.entry_id))
-    bay = device_with(
-        hass, vehicle_device_identifier(building.entry.entry_id, init_integration.entry_id)
-    )
-    assert building_device is not None
-    assert bay is not None
+    building_device, bay = _building_and_bay(hass, building, init_integration)
     # Away for the weekend: the car leaves 60 h from now, after the plan's 24 h. It is
     # planned towards its target, not to it by the plan's end, and the entities say so.
     weekend = _now() + timedelta(hours=60)

@@ -956,7 +956,6 @@ async def test_tariff_form_without_import_limit_removes_it(
         CONF_PEAK_WEEKDAYS_ONLY: True,
         CONF_DEMAND_CHARGE: 10,
         CONF_BILLING_DAY: 1,
-        "demand_interval_min": "15",
         CONF_WEAR_COST: 0.02,
     }
     for limit in (400, None):
@@ -973,6 +972,8 @@ async def test_tariff_form_without_import_limit_removes_it(
         assert building.last_input.import_limit_kw == limit
         assert building.last_input.demand_charge_per_kw == 10
     assert CONF_IMPORT_LIMIT not in entry.options
+    # A form without the newer fields (a script written before them) keeps them as they were.
+    assert (entry.options["demand_interval_min"], entry.options["cautious_guard"]) == (15, False)
 
 
 async def test_learning_without_recorder_is_a_no_op(
