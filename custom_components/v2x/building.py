@@ -315,12 +315,10 @@ class BuildingManager(DataUpdateCoordinator[BuildingStatus]):
     # -- the loop ----------------------------------------------------------------------
 
     def _record_import(self, now: datetime) -> None:
-        grid_import = self.grid_import_kw()
-        if grid_import is not None:
-            self.peak.add(now, grid_import)
-        base_load = self.base_load_kw()
-        if base_load is not None:
-            self.base_peak.add(now, base_load)
+        both = self.readings.import_and_base_kw()
+        if both is not None:
+            self.peak.add(now, both[0])
+            self.base_peak.add(now, both[1])
 
     @callback
     def _async_on_meter(self, _event: Event[EventStateChangedData]) -> None:

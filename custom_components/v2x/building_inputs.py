@@ -163,19 +163,29 @@ class BuildingReadings:
                 total += data.status.data.power_w / 1000
         return total
 
-    def grid_import_kw(self) -> float | None:
-        """What the building draws from the grid now, cars included (what is billed)."""
+    def import_and_base_kw(self) -> tuple[float, float] | None:
+        """The grid import and the building's own load, from one reading of each.
+
+        The import includes the cars (it is what is billed), the own load does not.
+        None when the meter is unknown.
+        """
         meter = self.meter_import_kw()
         if meter is None:
             return None
-        return meter if self.meter_includes_vehicles else meter + self.vehicles_kw()
+        cars = self.vehicles_kw()
+        if self.meter_includes_vehicles:
+            return meter, meter - cars
+        return meter + cars, meter
+
+    def grid_import_kw(self) -> float | None:
+        """What the building draws from the grid now, cars included (what is billed)."""
+        both = self.import_and_base_kw()
+        return None if both is None else both[0]
 
     def base_load_kw(self) -> float | None:
         """The building's load without the cars, measured now."""
-        meter = self.meter_import_kw()
-        if meter is None:
-            return None
-        return meter - self.vehicles_kw() if self.meter_includes_vehicles else meter
+        both = self.import_and_base_kw()
+        return None if both is None else both[1]
 
     def load_forecast(
         self, starts: list[datetime], step: timedelta, profile: LoadProfile

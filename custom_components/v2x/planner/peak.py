@@ -18,6 +18,8 @@ from .model import PlannerInputError
 from .series import floor_to_step, instant
 
 DEMAND_INTERVALS_MIN: tuple[int, ...] = (15, 30, 60)
+DEFAULT_INTERVAL_MIN = 15
+"""The interval of a tracker saved before the interval could be chosen."""
 """The demand intervals a tariff may bill (minutes, each a whole number of 15-minute
 plan steps, starting on the hour)."""
 
@@ -60,7 +62,7 @@ class PeakTracker:
     """
 
     billing_day: int = 1
-    interval_min: int = 15
+    interval_min: int = DEFAULT_INTERVAL_MIN
     """The demand interval the tariff averages over, in minutes."""
     period: date | None = None
     peak_kw: float = 0.0
@@ -186,14 +188,15 @@ class PeakTracker:
 
     @classmethod
     def from_dict(
-        cls, data: dict[str, Any], billing_day: int, interval_min: int = 15
+        cls, data: dict[str, Any], billing_day: int, interval_min: int = DEFAULT_INTERVAL_MIN
     ) -> PeakTracker:
         """Restore a tracker; a changed billing day or interval starts a new period.
 
         A tracker saved before the interval was configurable kept 15-minute averages.
         """
         tracker = cls(billing_day=billing_day, interval_min=interval_min)
-        if data.get("billing_day") != billing_day or data.get("interval_min", 15) != interval_min:
+        saved_interval = data.get("interval_min", DEFAULT_INTERVAL_MIN)
+        if data.get("billing_day") != billing_day or saved_interval != interval_min:
             return tracker
         try:
             tracker.period = date.fromisoformat(data["period"]) if data.get("period") else None
