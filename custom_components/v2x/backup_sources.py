@@ -184,6 +184,7 @@ class ChargerSource:
             floor_pct=charger_floor_pct(context.reserve_soc_pct, controller.reserve_soc_pct),
             capacity_kwh=vehicle_capacity_kwh(data),
             max_discharge_w=controller.limits.max_discharge_power_w,
+            min_discharge_w=data.charger.capabilities.min_power_w,
             discharging=bool(status and status.discharging),
             known=health.known,
             healthy_s=health.healthy_s,

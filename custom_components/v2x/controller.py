@@ -143,6 +143,13 @@ class ChargerController:
                     "maximum": str(self._charger.capabilities.max_power_w),
                 },
             )
+        minimum = self._charger.capabilities.min_power_w
+        if power_w is not None and 0 < power_w < minimum:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="power_below_minimum",
+                translation_placeholders={"power": str(power_w), "minimum": str(minimum)},
+            )
         status = self.status
         if status is None:
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unavailable")

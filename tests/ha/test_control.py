@@ -207,6 +207,7 @@ async def test_stop_service(
     [
         ({"power_w": 3000, "until_soc_pct": 20}, "refused_until_below_reserve"),
         ({"power_w": 9000}, "power_above_maximum"),
+        ({"power_w": 1000}, "power_below_minimum"),  # the Quasar runs from 6 A (1380 W)
     ],
 )
 async def test_refused_discharge_changes_nothing(
@@ -457,7 +458,7 @@ async def test_command_while_unavailable(
     """Without any status yet, a session cannot be checked and is refused."""
     runtime(init_integration).controller.status = None
     with pytest.raises(HomeAssistantError) as err:
-        await quasar_service(hass, "charge", power_w=1000)
+        await quasar_service(hass, "charge", power_w=2000)
     assert err.value.translation_key == "unavailable"
 
 

@@ -17,6 +17,7 @@ from custom_components.v2x.const import (
     DOMAIN,
     SITE_BUILDING,
 )
+from custom_components.v2x.devices.quasar import MIN_POWER_W
 from custom_components.v2x.site import REPAIR_CHECK_TICKS, TICK, BackupSite
 from simulator.quasar import QuasarTwin
 
@@ -47,7 +48,8 @@ async def test_outage_and_return(hass: HomeAssistant, site: BackupSite, twin: Qu
     assert state_of(hass, HEATER).state == "off"
     assert state_of(hass, ELEVATOR).state == "on"
     assert _state(site) is BackupState.ON_VEHICLE_POWER
-    assert twin.power_setpoint_w == -1000  # the house load estimate
+    # The house load estimate (1 kW), raised to the Quasar's 1.38 kW minimum.
+    assert twin.power_setpoint_w == -MIN_POWER_W
     assert state_of(hass, "sensor.home_backup_state").state == "on_vehicle_power"
     assert state_of(hass, "binary_sensor.home_on_vehicle_power").state == "on"
     device = device_with(hass, (DOMAIN, f"site_{site.entry.entry_id}"))
@@ -198,7 +200,7 @@ async def test_restart_in_the_middle_of_an_outage(
     await _settle(hass, site)
     assert _state(site) is BackupState.GRID_BACK
     assert state_of(hass, TRANSFER).state == "on"  # not switched back blindly
-    assert twin.power_setpoint_w == -1000  # the car supplies the house again
+    assert twin.power_setpoint_w == -MIN_POWER_W  # the car supplies the house again
     assert state_of(hass, HEATER).state == "off"
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -542,7 +544,7 @@ async def test_start_failure_marks_source_failed(
     await _settle(hass, site, rounds=5)
     assert _state(site) is BackupState.ON_VEHICLE_POWER
     assert site.machine.active_source == init_integration.entry_id
-    assert twin.power_setpoint_w == -1000
+    assert twin.power_setpoint_w == -MIN_POWER_W
     await hass.config_entries.async_unload(site.entry.entry_id)
 
 

@@ -21,6 +21,7 @@ from custom_components.v2x.backup.machine import BackupState
 from custom_components.v2x.const import DOMAIN
 from custom_components.v2x.controller import ChargerController
 from custom_components.v2x.devices.model import OperatingMode
+from custom_components.v2x.devices.quasar import MIN_POWER_W
 from custom_components.v2x.models import ChargerRuntimeData
 from custom_components.v2x.site import BackupSite
 from custom_components.v2x.site_store import STORAGE_VERSION
@@ -97,7 +98,7 @@ async def test_short_restart_readopts_the_discharging_car(
     reserve = async_capture_events(hass, "v2x_reserve_reached")
     park = async_capture_events(hass, "v2x_elevator_park_requested")
     site, site_config = await _on_car_power(hass, init_integration, zendure_entry)
-    assert twin.power_setpoint_w == -1000
+    assert twin.power_setpoint_w == -MIN_POWER_W
     await _restart(hass, site_config, init_integration)
     assert _running(twin)  # the charger carries on by itself while Home Assistant is away
     writes_before = len(twin.writes)
@@ -119,7 +120,7 @@ async def test_short_restart_readopts_the_discharging_car(
         not (w.address == 257 and w.value == 2) and not (w.address == 260 and w.value == 0)
         for w in twin.writes[writes_before:]
     )
-    assert twin.power_setpoint_w == -1000
+    assert twin.power_setpoint_w == -MIN_POWER_W
     assert not _zendure_supplying(zendure_entry)
     assert reserve == []
     assert park == []
@@ -147,7 +148,7 @@ async def test_long_restart_restarts_the_car_its_watchdog_stopped(
     await _poll(hass, init_integration)
     assert site.machine.active_source == init_integration.entry_id
     assert _running(twin)
-    assert twin.power_setpoint_w == -1000
+    assert twin.power_setpoint_w == -MIN_POWER_W
     assert not _zendure_supplying(zendure_entry)
     await hass.config_entries.async_unload(site_config.entry_id)
 
@@ -265,7 +266,7 @@ async def test_refused_connection_fails_over_and_the_stop_is_retried(
     await _poll(hass, init_integration)
     await _settle(hass, site, rounds=5)
     assert site.machine.active_source == init_integration.entry_id  # back on the car
-    assert twin.power_setpoint_w == -1000
+    assert twin.power_setpoint_w == -MIN_POWER_W
     assert _zendure(zendure_entry).settings["outputLimit"] == 0
     assert state_of(hass, "sensor.home_backup_state").state == "on_vehicle_power"
     await hass.config_entries.async_unload(site_config.entry_id)

@@ -109,6 +109,8 @@ class SourceObservation:
     floor_pct: float
     capacity_kwh: float | None = None
     max_discharge_w: int = 0
+    min_discharge_w: int = 0
+    """The least power the source runs at (a charger's minimum): it is never asked less."""
     discharging: bool = False
     known: bool = True
     """Whether the source has been read (or found failed) since Home Assistant started."""
@@ -835,7 +837,8 @@ class BackupMachine:
         return True
 
     def _power_for(self, source: SourceObservation, load_w: float) -> int:
-        return int(min(source.max_discharge_w, max(self.config.min_power_w, load_w)))
+        least = max(self.config.min_power_w, source.min_discharge_w)
+        return int(min(source.max_discharge_w, max(least, load_w)))
 
     def _enter_reserve_reached(self, session: _Session, reason: str, actions: list[Action]) -> None:
         if not session.park_warned:

@@ -38,6 +38,8 @@ from .soc import SocFilter
 DEFAULT_PORT: Final = 502
 DEFAULT_UNIT_ID: Final = 1
 MAX_POWER_W: Final = 7400
+MIN_POWER_W: Final = 1380
+"""The Quasar does not run below 6 A (6 A x 230 V), charging or discharging."""
 
 # [V] registers
 REG_FIRMWARE: Final = 1
@@ -106,6 +108,7 @@ CAPABILITIES: Final = ChargerCapabilities(
     ac_measurements=True,
     max_power_w=MAX_POWER_W,
     states=tuple(STATE_CODES.values()),
+    min_power_w=MIN_POWER_W,
 )
 
 

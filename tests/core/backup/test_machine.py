@@ -512,6 +512,7 @@ def _run(
                 floor_pct=30.0,
                 capacity_kwh=40.0 if name == "car" else 2.0,
                 max_discharge_w=6000 if name == "car" else 800,
+                min_discharge_w=1380 if name == "car" else 0,  # a Quasar's 6 A
                 discharging=world.power[name] > 0,
             )
             for name in ("car", "battery")
@@ -535,6 +536,9 @@ def _run(
     return log, machine, grid_log
 
 
+CONFIG_MIN_POWER_W = MachineConfig(sources=()).min_power_w
+
+
 def _grid_present_since(grid_log: list[tuple[float, bool]], t: float) -> float | None:
     """When the grid last became present before t (None if absent at t)."""
     since = None
@@ -546,15 +550,24 @@ def _grid_present_since(grid_log: list[tuple[float, bool]], t: float) -> float |
 
 
 @settings(max_examples=150, deadline=None)
-@given(events=timelines(), socs=st.tuples(st.floats(0, 100), st.floats(0, 100)))
+@given(
+    events=timelines(),
+    socs=st.tuples(st.floats(0, 100), st.floats(0, 100)),
+    load_w=st.floats(0, 8000),
+)
 def test_safety_invariants(
-    events: list[tuple[float, str, object]], socs: tuple[float, float]
+    events: list[tuple[float, str, object]], socs: tuple[float, float], load_w: float
 ) -> None:
     """For any sequence of outages, faults and requests, the safety rules hold."""
-    log, machine, grid_log = _run(events, socs)
+    log, machine, grid_log = _run(events, socs, load_w=load_w)
     manual_or_drill = any(kind in ("start", "end", "drill") for _, kind, _ in events)
     active: set[str] = set()
     for t, action, obs in log:
+        if isinstance(action, StartSource | AdjustSource):
+            # A power the source runs at: from its minimum (or the site's) to its maximum.
+            seen = obs.sources[action.source]
+            least = min(max(seen.min_discharge_w, CONFIG_MIN_POWER_W), seen.max_discharge_w)
+            assert least <= action.power_w <= seen.max_discharge_w
         if isinstance(action, StartSource):
             seen = obs.sources[action.source]
             # Never start into an unswitched circuit, never at or below the floor.
@@ -774,6 +787,22 @@ def test_shortfall_said_and_cleared() -> None:
         AdjustSource("car", 900),
         ReportShortfall(None),
     ]
+
+
+def test_a_source_is_never_asked_less_than_it_runs_at() -> None:
+    """A charger with a minimum (a Quasar's 1380 W) supplies a small load at that minimum.
+
+    The site's own floor (500 W) is below it; the load, when it grows past it, is followed.
+    """
+    quasar = {"car": _source(min_discharge_w=1380), "battery": _source(80.0, capacity_kwh=2.0)}
+    m = BackupMachine(CONFIG, -100.0)
+    m.step(_obs(False, False, quasar, load_w=600.0), 0.0)
+    m.step(_obs(False, False, quasar, load_w=600.0), 1.0)
+    actions = m.step(_obs(False, True, quasar, load_w=600.0), 2.0)
+    assert StartSource("car", 1380, 30.0) in actions
+    assert m.step(_obs(False, True, quasar, load_w=900.0), 3.0) == []
+    assert m.step(_obs(False, True, quasar, load_w=2500.0), 4.0) == [AdjustSource("car", 2500)]
+    assert m.step(_obs(False, True, quasar, load_w=700.0), 5.0) == [AdjustSource("car", 1380)]
 
 
 def test_snapshot_from_before_ownership_was_stored_restores() -> None:
