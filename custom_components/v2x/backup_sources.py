@@ -2,21 +2,31 @@
 
 A site does not care whether a source is a charger with a car or a portable
 battery: it asks a :class:`BackupSource` for what the machine needs to see
-(:class:`~.backup.machine.SourceObservation`) and tells it to supply, stop or
-recharge. :func:`backup_source` picks the adapter for an entry's runtime data; the
-rules the adapters apply are pure (:mod:`.backup.sources`).
+(:class:`~.backup.machine.SourceObservation`), tells it to supply or stop, and when
+the backup is over to be put back as it was before (recorded by
+:meth:`BackupSource.record_before`). :func:`backup_source` picks the adapter for an
+entry's runtime data; the rules the adapters apply are pure (:mod:`.backup.sources`,
+:mod:`.backup.restore`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import time
 from typing import Any, Final, Protocol, cast
 
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .backup.machine import AdjustSource, SourceObservation, StartSource
+from .backup.restore import (
+    BatteryBefore,
+    Before,
+    ChargerBefore,
+    battery_restore,
+    charger_restore,
+)
 from .backup.sources import (
     Health,
     SourceBook,
@@ -28,6 +38,7 @@ from .backup.sources import (
     presumed_supplying,
 )
 from .const import CONF_CAPACITY, DEFAULT_VEHICLE_CAPACITY_KWH, LOGGER
+from .devices.control import Session
 from .devices.errors import DeviceError
 from .devices.health import PollHealth
 from .devices.modbus import ModbusProfile
@@ -48,6 +59,8 @@ class SourceContext:
     reserve_soc_pct: float
     save_soon: Callable[[], None]
     """Save the site's state soon (a charger's first SoC reading must survive a restart)."""
+    recharge_power_w: int | None = None
+    """The power a car is recharged at after a backup (None: the charger's full power)."""
 
 
 class BackupSource(Protocol):
@@ -95,8 +108,14 @@ class BackupSource(Protocol):
     async def async_stop(self) -> None:
         """Stop supplying."""
 
-    async def async_recharge(self) -> None:
-        """Charge again from the grid that is back."""
+    def record_before(self) -> Before:
+        """How the source is now, before the site first asks it to supply."""
+
+    async def async_restore(self, before: Before) -> None:
+        """Put the source back as ``before`` says, the grid being back."""
+
+    async def async_release_if_done(self) -> bool:
+        """Hand a charger back to its own logic once the site's recharge is over."""
 
 
 def vehicle_capacity_kwh(data: ChargerRuntimeData) -> float:
@@ -210,6 +229,11 @@ class ChargerSource:
         if live is not None:
             if book.remember_soc(self.entry_id, live, now):
                 self._context.save_soon()  # a restart may come before the next periodic save
+            before = book.before.get(self.entry_id)
+            if isinstance(before, ChargerBefore) and before.soc_pct is None:
+                # Unknown when the site took the car (a Quasar reads none while idle): its
+                # first reading since is the SoC to recharge it back to.
+                book.before[self.entry_id] = replace(before, soc_pct=live)
             return live
         remembered = book.soc_memory.get(self.entry_id)
         if remembered is None or (status is not None and status.vehicle_connected is False):
@@ -220,12 +244,19 @@ class ChargerSource:
         )
 
     def is_stray(self) -> bool:
-        """Discharging in the site's session, or in nobody's."""
+        """Discharging in the site's discharge session, or in nobody's.
+
+        Not in the site's recharge after an outage, though the last poll (from before it
+        started) may still show the car discharging.
+        """
         data = self._data
         status = data.status.data
         if status is None or not data.status.last_update_success or not status.supplying:
             return False
-        return data.controller.session is None or data.controller.owner == self._context.owner_key
+        session = data.controller.session
+        if session is None:
+            return True
+        return data.controller.owner == self._context.owner_key and session.discharges
 
     def depend(self) -> None:
         """No discharge, the site's or not, passes the site's reserve."""
@@ -257,14 +288,80 @@ class ChargerSource:
         """End the session."""
         await self._data.controller.async_stop()
 
-    async def async_recharge(self) -> None:
-        """Charge the car at full power, if it is still plugged in."""
-        data = self._data
+    def record_before(self) -> ChargerBefore:
+        """The car's SoC, the charger's control, and a session someone else runs on it."""
+        data, book = self._data, self._context.book
+        controller = data.controller
+        session = controller.session
+        theirs = session is not None and controller.owner != self._context.owner_key
+        if session is not None and theirs:
+            book.resumable[self.entry_id] = (session, controller.owner)
+        full = data.full.data
+        control = full.control if full is not None else None
+        return ChargerBefore(
+            soc_pct=self.soc_pct(),
+            remote=control.remote if control is not None else None,
+            had_session=theirs,
+        )
+
+    async def async_restore(self, before: Before) -> None:
+        """The session that ran before; else the car recharged, the charger handed back.
+
+        Recharged to the SoC it had before; handed back to its own logic if it was under
+        it (after the recharge).
+        """
+        if not isinstance(before, ChargerBefore):
+            return
+        data, book = self._data, self._context.book
+        controller = data.controller
+        resumable = book.resumable.pop(self.entry_id, None)
         status = data.status.data
-        if status is not None and status.vehicle_connected:
-            await data.controller.async_start(
-                OperatingMode.CHARGE, power_w=data.controller.limits.max_charge_power_w
+        connected = status.vehicle_connected if status is not None else None
+        plan = charger_restore(before, soc_now_pct=self.soc_pct(), connected=connected)
+        if plan.resume_session and resumable is not None:
+            session, owner = resumable
+            try:
+                await controller.async_resume(cast("Session", session), owner)
+            except HomeAssistantError as err:
+                LOGGER.warning(
+                    "%s: the session before the backup cannot resume: %s", self.entry_id, err
+                )
+            else:
+                return
+        if plan.resume_session:  # lost (a restart): recharge and hand back as if none ran
+            plan = charger_restore(
+                replace(before, had_session=False), soc_now_pct=self.soc_pct(), connected=connected
             )
+        if plan.recharge_to_pct is not None:
+            await controller.async_start(
+                OperatingMode.CHARGE,
+                power_w=self._recharge_power_w(),
+                until_soc_pct=plan.recharge_to_pct,
+                owner=self._context.owner_key,
+            )
+            if plan.release_control:
+                book.release_pending.add(self.entry_id)
+        elif plan.release_control:
+            await controller.async_release_control()
+
+    def _recharge_power_w(self) -> int:
+        controller = self._data.controller
+        full = controller.limits.max_charge_power_w
+        wanted = self._context.recharge_power_w or full
+        least = self._data.charger.capabilities.min_power_w
+        return max(min(wanted, full), least)
+
+    async def async_release_if_done(self) -> bool:
+        """Hand the charger back to its own logic once the site's recharge is over.
+
+        True when it was handed back (or needs it no more).
+        """
+        controller = self._data.controller
+        if controller.session is not None and controller.owner == self._context.owner_key:
+            return False  # still recharging
+        if controller.session is None:
+            await controller.async_release_control()
+        return True  # someone else's session now: theirs to run
 
 
 class BatterySource:
@@ -360,10 +457,34 @@ class BatterySource:
         self._context.book.started.discard(self.entry_id)
         await self._data.coordinator.async_request_refresh()
 
-    async def async_recharge(self) -> None:
-        """Let it charge at full power again (it keeps its limits within its inverter's)."""
+    def record_before(self) -> BatteryBefore:
+        """Its output (on or off, its limit) and its charging limit."""
+        reading = self._data.coordinator.data
+        return BatteryBefore(
+            output_enabled=reading.state.output_enabled if reading is not None else None,
+            output_limit_w=reading.output_limit_w if reading is not None else None,
+            input_limit_w=reading.input_limit_w if reading is not None else None,
+        )
+
+    async def async_restore(self, before: Before) -> None:
+        """Its output and charging limit as they were."""
+        if not isinstance(before, BatteryBefore):
+            return
         data = self._data
-        if data.battery.capabilities.input_limit:
-            await data.battery.async_set_input_limit(
-                min(data.battery.capabilities.max_input_w, self.max_discharge_w)
-            )
+        capabilities = data.battery.capabilities
+        plan = battery_restore(
+            before, output_limit=capabilities.output_limit, input_limit=capabilities.input_limit
+        )
+        # The charging limit first: on a Zendure it also selects input mode, which the
+        # output, set after it, turns back to output where that is how it was.
+        if plan.input_limit_w is not None:
+            await data.battery.async_set_input_limit(plan.input_limit_w)
+        await data.battery.async_set_output(
+            enabled=plan.output_enabled, limit_w=plan.output_limit_w
+        )
+        self._context.book.started.discard(self.entry_id)
+        await data.coordinator.async_request_refresh()
+
+    async def async_release_if_done(self) -> bool:
+        """A battery is never handed over: nothing to wait for."""
+        return True

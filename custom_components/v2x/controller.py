@@ -162,6 +162,21 @@ class ChargerController:
             ends_at=now + duration_s if duration_s is not None else None,
             assumed_soc_pct=assumed_soc_pct,
         )
+        await self._async_run(session, status, owner)
+
+    async def async_resume(self, session: Session, owner: str | None) -> None:
+        """Run ``session`` again, the very same one (a backup interrupted it).
+
+        Checked as a new request would be; its end time, if it has one, stays as it was.
+        """
+        status = self.status
+        if status is None:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unavailable")
+        await self._async_run(session, status, owner)
+
+    async def _async_run(self, session: Session, status: ChargerStatus, owner: str | None) -> None:
+        """Check ``session`` against the charger's state and limits, then run it."""
+        now = self._clock()
         try:
             check_request(session, status, self.limits)
         except CommandRefusedError as err:

@@ -25,6 +25,7 @@ from .const import (
     CONF_OUTAGE_DEBOUNCE,
     CONF_PARK_WARNING,
     CONF_POLL_INTERVAL,
+    CONF_RECHARGE_POWER,
     CONF_RECOVER_AFTER,
     CONF_RESERVE_SOC,
     CONF_RESTORE_DELAY,
@@ -120,7 +121,10 @@ class V2XOptionsFlow(OptionsFlow):
         """Reserve, timings and the load model of a backup site."""
         entry = self.config_entry
         if user_input is not None:
-            return self.async_create_entry(data={**entry.options, **user_input})
+            options = {**entry.options, **user_input}
+            if CONF_RECHARGE_POWER not in user_input:  # emptied: full power again
+                options.pop(CONF_RECHARGE_POWER, None)
+            return self.async_create_entry(data=options)
         building = entry.data.get(CONF_SITE_TYPE) == SITE_BUILDING
         fields: dict[vol.Marker, Any] = {
             vol.Required(CONF_RESERVE_SOC): box_selector(5, 95, "%"),
@@ -131,6 +135,7 @@ class V2XOptionsFlow(OptionsFlow):
             vol.Required(CONF_FAILED_POLLS): box_selector(1, 20),
             vol.Required(CONF_FAILED_AFTER): box_selector(1, 600, "s"),
             vol.Required(CONF_RECOVER_AFTER): box_selector(0, 3600, "s"),
+            vol.Optional(CONF_RECHARGE_POWER): box_selector(100, 350000, "W"),
         }
         if building:
             fields |= {

@@ -43,6 +43,7 @@ from .const import (
     CONF_GRID_ENTITY,
     CONF_GRID_POLL,
     CONF_LOAD_SENSOR,
+    CONF_RECHARGE_POWER,
     CONF_RESERVE_SOC,
     CONF_SHEDDABLE_LOADS,
     CONF_SITE_TYPE,
@@ -107,6 +108,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._ticks = 0
         self._wakeup: CALLBACK_TYPE | None = None
         self._strays = StrayGuard(self)
+        self._releasing: asyncio.Task[None] | None = None
 
     # -- configuration -----------------------------------------------------------------
 
@@ -131,6 +133,12 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
     def reserve_soc_pct(self) -> float:
         """The site's reserve: no source is discharged at or below it."""
         return float(self._option(CONF_RESERVE_SOC))
+
+    @property
+    def recharge_power_w(self) -> int | None:
+        """The power the cars are recharged at after an outage (None: full power)."""
+        power = self.entry.options.get(CONF_RECHARGE_POWER)
+        return None if power is None else int(power)
 
     @property
     def machine(self) -> BackupMachine:
@@ -249,8 +257,32 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 self._async_execute(actions, save=changed), f"{DOMAIN} site actions"
             )
         self._strays.check(observation)
+        if self.book.release_pending and self._machine.state is BackupState.GRID:
+            self._release_task()
         self._schedule_wakeup()
         self.async_set_updated_data(self._status(observation))
+
+    def _release_task(self) -> None:
+        if self._releasing is None or self._releasing.done():
+            self._releasing = self.hass.async_create_task(
+                self._async_release_pending(), f"{DOMAIN} site hand back"
+            )
+
+    async def _async_release_pending(self) -> None:
+        """Hand the chargers whose recharge is over back to their own logic."""
+        async with self.lock:
+            for entry_id in sorted(self.book.release_pending):
+                source = self.observer.source(entry_id)
+                try:
+                    done = source is None or await source.async_release_if_done()
+                except (HomeAssistantError, DeviceError, TimeoutError) as err:
+                    LOGGER.warning(
+                        "%s: handing %s back failed: %s", self.entry.title, entry_id, err
+                    )
+                    continue
+                if done:
+                    self.book.release_pending.discard(entry_id)
+                    await self._async_save()
 
     def _schedule_wakeup(self) -> None:
         """Step again exactly when a timer is due (the tick alone is only every second)."""

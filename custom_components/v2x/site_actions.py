@@ -23,9 +23,9 @@ from .backup.machine import (
     FireEvent,
     MoveTransferSwitch,
     RaiseAlarm,
-    RechargeSource,
     ReportShortfall,
     RestoreLoad,
+    RestoreSource,
     ShedLoad,
     StartSource,
     StopSource,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
 
+    from .backup.sources import SourceBook
     from .backup.status import SiteStatus
     from .site_observer import SiteObserver
 
@@ -47,6 +48,7 @@ class BackupSite(Protocol):
     hass: HomeAssistant
     entry: ConfigEntry[Any]
     observer: SiteObserver
+    book: SourceBook
 
     @property
     def data(self) -> SiteStatus | None:
@@ -80,17 +82,8 @@ async def async_carry_out(site: BackupSite, action: Action) -> None:
         await async_switch(site.hass, action.entity_id, SERVICE_TURN_OFF)
     elif isinstance(action, RestoreLoad):
         await async_switch(site.hass, action.entity_id, SERVICE_TURN_ON)
-    elif isinstance(action, StartSource | AdjustSource):
-        source = site.observer.source(action.source)
-        if source is None:
-            raise HomeAssistantError(f"source {action.source} is not loaded")
-        await source.async_supply(action)
-    elif isinstance(action, StopSource):
-        await site.async_stop_source(action.source)
-    elif isinstance(action, RechargeSource):
-        source = site.observer.source(action.source)
-        if source is not None:
-            await source.async_recharge()
+    elif isinstance(action, StartSource | AdjustSource | StopSource | RestoreSource):
+        await _async_source_action(site, action)
     elif isinstance(action, FireEvent):
         _fire(site, action)
     elif isinstance(action, ReportShortfall):
@@ -99,6 +92,28 @@ async def async_carry_out(site: BackupSite, action: Action) -> None:
         _raise_alarm(site, action)
     elif isinstance(action, ClearAlarm):
         ir.async_delete_issue(site.hass, DOMAIN, f"alarm_{site.entry.entry_id}")
+
+
+async def _async_source_action(
+    site: BackupSite, action: StartSource | AdjustSource | StopSource | RestoreSource
+) -> None:
+    """A command to one source."""
+    if isinstance(action, StopSource):
+        await site.async_stop_source(action.source)
+        return
+    source = site.observer.source(action.source)
+    if isinstance(action, RestoreSource):
+        # Only a source the site used; it is put back once, as it was before (a source
+        # not loaded now is not: its record is dropped, never put back on a later day).
+        before = site.book.before.pop(action.source, None)
+        if source is not None and before is not None:
+            await source.async_restore(before)
+        return
+    if source is None:
+        raise HomeAssistantError(f"source {action.source} is not loaded")
+    if isinstance(action, StartSource) and action.source not in site.book.before:
+        site.book.before[action.source] = source.record_before()  # as it was, once
+    await source.async_supply(action)
 
 
 async def async_switch(hass: HomeAssistant, entity_id: str, service: str) -> None:

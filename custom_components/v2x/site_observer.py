@@ -55,6 +55,10 @@ class ObservedSite(ConfiguredSite, Protocol):
     def failure_rule(self) -> FailureRule:
         """When a source counts as failed, and trusted again."""
 
+    @property
+    def recharge_power_w(self) -> int | None:
+        """The power the cars are recharged at after an outage (None: full power)."""
+
 
 class SiteObserver:
     """The inputs of one site."""
@@ -117,7 +121,13 @@ class SiteObserver:
         entry = site.hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN:
             return None
-        context = SourceContext(site.book, site.owner_key, site.reserve_soc_pct, self._save_soon)
+        context = SourceContext(
+            site.book,
+            site.owner_key,
+            site.reserve_soc_pct,
+            self._save_soon,
+            recharge_power_w=site.recharge_power_w,
+        )
         return backup_source(entry_id, device_runtime(entry), context)
 
     def is_stray(self, entry_id: str) -> bool:

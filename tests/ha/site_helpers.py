@@ -115,3 +115,33 @@ async def _settle(hass: HomeAssistant, site: BackupSite, rounds: int = 3) -> Non
     for _ in range(rounds):
         site.async_step()
         await hass.async_block_till_done()
+
+
+async def _site(hass: HomeAssistant, entry: MockConfigEntry) -> BackupSite:
+    """Set up a site entry; its site."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    site: BackupSite = entry.runtime_data
+    return site
+
+
+def site_device_id(hass: HomeAssistant, site: BackupSite) -> str:
+    """The device id of a site (what its services take)."""
+    from .conftest import device_with
+
+    device = device_with(hass, (DOMAIN, f"site_{site.entry.entry_id}"))
+    assert device is not None
+    return device.id
+
+
+async def run_drill(hass: HomeAssistant, site: BackupSite, seconds: float) -> None:
+    """Start a drill of ``seconds`` on ``site`` (v2x.run_drill) and let it switch over."""
+    await hass.services.async_call(
+        DOMAIN,
+        "run_drill",
+        {"device_id": site_device_id(hass, site), "duration": {"seconds": seconds}},
+        blocking=True,
+    )
+    await _settle(hass, site)
+    assert site.machine.drill

@@ -467,3 +467,52 @@ async def test_battery_command_translates_refusals(hass: HomeAssistant, bsim: Si
         await async_battery_command(data.coordinator, refuse())
     assert err.value.translation_key == "refused_not_supported"
     await unload_entries(hass, entry)
+
+
+@pytest.mark.parametrize("family", [FAMILY_ZENDURE, FAMILY_BLUETTI])
+async def test_a_drill_puts_the_battery_back_as_it_was(
+    hass: HomeAssistant, bsim: Simulation, family: str
+) -> None:
+    """Its AC output was on before a drill: so it is after it, and it stays on.
+
+    (The site used to switch a Zendure's output off 7 s after a drill, for good.) The
+    device's own settings are compared as the twin holds them, before and after.
+    """
+    from .site_helpers import (
+        _settle,
+        _site,
+        _state,
+        async_setup_site_entities,
+        run_drill,
+        site_entry,
+    )
+
+    entry = battery_entry(bsim, family, poll_s=1)
+    data = await setup_entry(hass, entry, BatteryRuntimeData)
+
+    def settings() -> object:
+        if family == FAMILY_ZENDURE:
+            twin = zendure_twin(bsim)
+            return {key: twin.settings[key] for key in ("acMode", "outputLimit", "inputLimit")}
+        bluetti = bluetti_twin(bsim)
+        return (bluetti.ac_on, bluetti.dc_on, bluetti.grid_charge)
+
+    before = settings()
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([entry.entry_id]))
+    await run_drill(hass, site, 1)
+    assert entry.entry_id in site.book.started  # the site switched its output on
+    await asyncio.sleep(1.05)
+    await _settle(hass, site)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _state(site).value == "grid"
+    assert settings() == before
+    for _ in range(3):  # not taken for a source left discharging: it stays as it was
+        await asyncio.sleep(0.3)
+        await data.coordinator.async_refresh()
+        await _settle(hass, site)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert settings() == before
+    assert site.book.started == set()
+    await hass.config_entries.async_unload(site.entry.entry_id)
+    await unload_entries(hass, entry)

@@ -31,6 +31,7 @@ from custom_components.v2x.const import (
     CONF_WATCHDOG,
     DOMAIN,
 )
+from custom_components.v2x.devices.model import OperatingMode
 from custom_components.v2x.devices.sunspec import SunSpecCharger
 from custom_components.v2x.models import ChargerRuntimeData
 from simulator.echonet import EchonetTwin
@@ -328,19 +329,22 @@ async def test_echonet_unit_protects_a_site(hass: HomeAssistant, csim: Simulatio
     await hass.async_block_till_done()
     site = site_config.runtime_data
     assert state_of(hass, "binary_sensor.home_grid_present").state == "on"
+    twin = echonet_twin(csim)
+    before = twin.operation_mode
     csim.set_grid(False)
     await data.status.async_refresh()
     await _settle(hass, site)
     assert state_of(hass, TRANSFER).state == "on"
     assert _state(site).value == "on_vehicle_power"
-    twin = echonet_twin(csim)
     assert (twin.operation_mode, twin.discharge_setpoint_w) == (0x43, 1000)
     csim.set_grid(True)
     await data.status.async_refresh()
     await asyncio.sleep(0.6)  # the test site's restore delay
     await _settle(hass, site)
     assert _state(site).value == "grid"
-    assert twin.operation_mode == 0x42  # recharging
+    # The car gave less than a percent in this short outage: not recharged, the unit
+    # back in the mode it was in.
+    assert twin.operation_mode == before != 0x43
     await hass.config_entries.async_unload(site_config.entry_id)
     await unload_entries(hass, cast("MockConfigEntry", unit))
 
@@ -485,3 +489,52 @@ async def test_echonet_scan_survives_a_closing_endpoint(
     assert not endpoint.closed
     echonet_support.async_release_endpoint(hass, "other")
     assert endpoint.closed
+
+
+@pytest.mark.parametrize("family", [FAMILY_SUNSPEC, FAMILY_ECHONET])
+async def test_a_drill_puts_the_charger_back_as_it_was(
+    hass: HomeAssistant, csim: Simulation, family: str
+) -> None:
+    """Before a drill the charger stands idle; after it, it stands so again.
+
+    The device's own control state is compared as the twin holds it, before and after:
+    SunSpec 704's points, all but the two V2X sets once to control it (WSetMod in watts,
+    WSetRvrtTms its watchdog), inert while WSetEna is 0; ECHONET Lite's operation mode
+    (its power settings keep their last value, inert outside charge and discharge).
+    """
+    from .site_helpers import (
+        _settle,
+        _site,
+        _state,
+        async_setup_site_entities,
+        run_drill,
+        site_entry,
+    )
+
+    data = await setup_entry(hass, charger_entry(csim, family), ChargerRuntimeData)
+    unit = data.full.config_entry
+    assert unit is not None
+
+    def control() -> object:
+        if family == FAMILY_SUNSPEC:
+            kept = ("704.WSetMod", "704.WSetRvrtTms")
+            points = sunspec_twin(csim).points.items()
+            return {k: v for k, v in points if k.startswith("704.") and k not in kept}
+        return echonet_twin(csim).operation_mode
+
+    before = control()
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([unit.entry_id]))
+    await run_drill(hass, site, 1)
+    session = data.controller.session
+    assert session is not None
+    assert session.mode is OperatingMode.BACKUP  # it supplies
+    assert control() != before
+    await asyncio.sleep(1.05)
+    await _settle(hass, site)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _state(site).value == "grid"
+    assert control() == before
+    assert data.controller.session is None
+    await hass.config_entries.async_unload(site.entry.entry_id)
+    await unload_entries(hass, cast("MockConfigEntry", unit))

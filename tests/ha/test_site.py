@@ -29,6 +29,7 @@ from .site_helpers import (
     HEATER,
     TRANSFER,
     _settle,
+    _site,
     _state,
     async_setup_site_entities,
     site_entry,
@@ -38,9 +39,15 @@ TICK_S = TICK.total_seconds() + 0.5  # fire the site's tick (and a 1 s grid poll
 
 
 async def test_outage_and_return(hass: HomeAssistant, site: BackupSite, twin: QuasarTwin) -> None:
-    """Grid lost: switch, shed, discharge the car; grid back: stop, switch back, restore."""
+    """Grid lost: switch, shed, discharge the car; grid back: stop, switch back, restore.
+
+    The Quasar was under its own logic (the app) and the car gave less than a percent:
+    it is not recharged, and it is handed back to the app as it was.
+    """
     started = async_capture_events(hass, "v2x_backup_started")
     ended = async_capture_events(hass, "v2x_backup_ended")
+    before = (twin.remote, twin.power_setpoint_w, twin.autostart)
+    assert before == (0, 0, 1)  # factory state: user control, autostart on
     assert state_of(hass, "sensor.home_backup_state").state == "grid"
     hass.states.async_set(GRID, "off")
     await _settle(hass, site)
@@ -65,8 +72,11 @@ async def test_outage_and_return(hass: HomeAssistant, site: BackupSite, twin: Qu
     assert _state(site) is BackupState.GRID
     assert state_of(hass, TRANSFER).state == "off"
     assert state_of(hass, HEATER).state == "on"
-    assert twin.power_setpoint_w == 7400  # recharging
+    await settle(hass)
+    assert (twin.remote, twin.power_setpoint_w, twin.autostart) == before
     assert [e.data["reason"] for e in ended] == ["grid_restored"]
+    assert site.book.before == {}
+    assert site.book.release_pending == set()
 
 
 @pytest.mark.parametrize("entry_options", [{**DEFAULT_OPTIONS, CONF_CAPACITY: 20.0}])
@@ -136,14 +146,6 @@ async def test_switch_that_never_confirms(
     assert issue.translation_key == "transfer_switch_not_confirmed"
     assert all(w.address != 260 or w.value < 0x8000 for w in twin.writes)  # no discharge
     await hass.config_entries.async_unload(entry.entry_id)
-
-
-async def _site(hass: HomeAssistant, entry: MockConfigEntry) -> BackupSite:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    site: BackupSite = entry.runtime_data
-    return site
 
 
 async def test_failover_to_battery_then_reserve(
@@ -548,32 +550,35 @@ async def test_start_failure_marks_source_failed(
     await hass.config_entries.async_unload(site.entry.entry_id)
 
 
-async def test_recharge_without_vehicle_and_battery_recharge(
+async def test_after_the_outage_no_car_and_the_battery_as_it_was(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     zendure_entry: MockConfigEntry,
     twin: QuasarTwin,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """After the outage: no car to recharge is fine; a Zendure goes to input mode.
+    """After the outage: no car to recharge is fine; the Zendure is put back as it was.
 
-    It is asked for its own inverter power (800 W), not the family's 2400 W it would
-    clamp: the write is verified, nothing fails.
+    It fed the home at 200 W (output mode) before the outage, and so it does after it,
+    its charging limit (800 W) untouched; every write is verified, nothing fails.
     """
     await async_setup_site_entities(hass)
     site = await _site(hass, site_entry([zendure_entry.entry_id, init_integration.entry_id]))
     zendure_twin = zendure_entry.runtime_data.sim.zendures["zendure"]
+    keys = ("acMode", "outputLimit", "inputLimit")
+    before = {key: zendure_twin.settings[key] for key in keys}
     hass.states.async_set(GRID, "off")
     await _settle(hass, site)
     assert site.machine.active_source == zendure_entry.entry_id
+    assert zendure_twin.settings["outputLimit"] == 800  # supplying the 1 kW house
     twin.plug(False)
     await init_integration.runtime_data.status.async_refresh()
     hass.states.async_set(GRID, "on")
     await asyncio.sleep(0.6)
     await _settle(hass, site)
+    await settle(hass)
     assert _state(site) is BackupState.GRID
-    assert zendure_twin.settings["acMode"] == 1  # charging from the grid again
-    assert zendure_twin.settings["inputLimit"] == 800
+    assert {key: zendure_twin.settings[key] for key in keys} == before
     assert "failed" not in caplog.text
     await hass.config_entries.async_unload(site.entry.entry_id)
 

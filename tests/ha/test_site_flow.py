@@ -212,6 +212,36 @@ async def test_site_options_for_a_building(hass: HomeAssistant, site: BackupSite
     assert "elevator_standby_w" not in keys
 
 
+async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: BackupSite) -> None:
+    """*Recharge power after an outage*: set, it reaches the sources; emptied, full power."""
+    answers = {
+        key: site.entry.options[key]
+        for key in (
+            "reserve_soc_pct",
+            "restore_delay_s",
+            "outage_debounce_s",
+            "confirm_timeout_s",
+            "park_warning_min",
+            "house_load_w",
+            "grid_min_voltage",
+            "source_failed_polls",
+            "source_failed_after_s",
+            "source_recover_after_s",
+        )
+    }
+    for given, expected in (({"recharge_power_w": 2500}, 2500), ({}, None)):
+        options = await hass.config_entries.options.async_init(site.entry.entry_id)
+        keys = [str(key) for key in options["data_schema"].schema]  # type: ignore[union-attr]
+        assert "recharge_power_w" in keys
+        await hass.config_entries.options.async_configure(
+            options["flow_id"], {**answers, **given}
+        )
+        await hass.async_block_till_done()
+        site = cast("BackupSite", site.entry.runtime_data)
+        assert site.recharge_power_w == expected
+        assert ("recharge_power_w" in site.entry.options) is (expected is not None)
+
+
 async def test_site_diagnostics(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, site: BackupSite
 ) -> None:

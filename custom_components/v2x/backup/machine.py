@@ -189,8 +189,8 @@ class StopSource:
 
 
 @dataclass(frozen=True, slots=True)
-class RechargeSource:
-    """The grid is back: let ``source`` recharge."""
+class RestoreSource:
+    """The grid is back: put ``source`` back as it was before the site used it."""
 
     source: str
 
@@ -244,7 +244,7 @@ type Action = (
     | StartSource
     | AdjustSource
     | StopSource
-    | RechargeSource
+    | RestoreSource
     | ShedLoad
     | RestoreLoad
     | FireEvent
@@ -574,7 +574,7 @@ class BackupMachine:
             self._stop_active(session, actions)
             actions.extend(RestoreLoad(entity_id) for entity_id in reversed(session.shed))
             if self._grid is True:
-                actions.extend(RechargeSource(source) for source in self.config.sources)
+                actions.extend(RestoreSource(source) for source in self.config.sources)
             if session.started or session.reached_end:
                 actions.append(FireEvent(EVENT_BACKUP_ENDED, session.end_reason))
             self._session = None

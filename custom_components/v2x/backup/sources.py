@@ -17,6 +17,7 @@ import math
 from typing import Any, Final
 
 from .machine import Action, AdjustSource, BackupState, StartSource
+from .restore import Before, restore_before
 from .runtime import ElevatorModel
 
 PRESUMED_MARGIN_S: Final = 1.0
@@ -160,12 +161,30 @@ class SourceBook:
     """When a start or adjust command to a source last failed (monotonic)."""
     stray_stops: dict[str, float] = field(default_factory=dict)
     failures_seen: dict[str, int] = field(default_factory=dict)
+    before: dict[str, Before] = field(default_factory=dict)
+    """How each source the site used was before it first asked it to supply: put back
+    when the backup ends (kept across restarts)."""
+    resumable: dict[str, tuple[object, str | None]] = field(default_factory=dict)
+    """The session (and its owner) that ran on a charger before the site took it over:
+    given back as the very same session, so that whoever started it still owns it. Not
+    kept across a restart (no session is)."""
+    release_pending: set[str] = field(default_factory=set)
+    """Chargers to hand back to their own logic once the site's recharge is over."""
 
     @classmethod
     def restore(cls, saved: Mapping[str, Any], sources: Iterable[str]) -> SourceBook:
         """The saved part of a book, for the site's current sources only."""
         known = set(sources)
-        book = cls(started={s for s in saved.get("started_batteries", []) if s in known})
+        book = cls(
+            started={s for s in saved.get("started_batteries", []) if s in known},
+            release_pending={s for s in saved.get("release_pending", []) if s in known},
+        )
+        records = saved.get("before", {})
+        if isinstance(records, dict):
+            for source, record in records.items():
+                before = restore_before(record) if isinstance(record, dict) else None
+                if source in known and before is not None:
+                    book.before[source] = before
         memory = saved.get("soc_memory", {})
         if isinstance(memory, dict):
             book.soc_memory = {
@@ -180,6 +199,8 @@ class SourceBook:
         return {
             "started_batteries": sorted(self.started),
             "soc_memory": {s: list(v) for s, v in self.soc_memory.items()},
+            "before": {s: before.saved() for s, before in self.before.items()},
+            "release_pending": sorted(self.release_pending),
         }
 
     def new_session(self) -> None:

@@ -24,9 +24,9 @@ from custom_components.v2x.backup.machine import (
     MoveTransferSwitch,
     Observation,
     RaiseAlarm,
-    RechargeSource,
     ReportShortfall,
     RestoreLoad,
+    RestoreSource,
     ShedLoad,
     SourceObservation,
     StartSource,
@@ -130,8 +130,8 @@ def test_outage_switchover_and_return() -> None:
         StopSource("car"),
         RestoreLoad("switch.ev_charger"),
         RestoreLoad("switch.heater"),
-        RechargeSource("car"),
-        RechargeSource("battery"),
+        RestoreSource("car"),
+        RestoreSource("battery"),
         FireEvent(EVENT_BACKUP_ENDED, "grid_restored"),
     ]
     assert _state(m) is BackupState.GRID

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from hypothesis import given, strategies as st
@@ -16,6 +17,7 @@ from custom_components.v2x.backup.machine import (
     StartSource,
     StopSource,
 )
+from custom_components.v2x.backup.restore import BatteryBefore, ChargerBefore
 from custom_components.v2x.backup.runtime import ElevatorModel
 from custom_components.v2x.backup.sources import (
     PRESUMED_MARGIN_S,
@@ -164,12 +166,48 @@ def test_book_saves_and_restores_what_a_restart_needs() -> None:
     assert book.remember_soc("car", 60.0, 1000.0)
     assert not book.remember_soc("car", 59.0, 1010.0)
     book.fail_command("car", 5.0)
+    book.before["car"] = ChargerBefore(soc_pct=61.0, remote=False)
+    book.before["a"] = BatteryBefore(output_enabled=True, output_limit_w=600)
+    book.before["b"] = BatteryBefore(output_enabled=False)
+    book.resumable["car"] = (object(), None)  # a live session: not saved
+    book.release_pending.update({"car", "b"})
     saved = book.saved()
-    assert saved == {"started_batteries": ["a", "b"], "soc_memory": {"car": [59.0, 1010.0]}}
-    restored = SourceBook.restore(saved, ["a", "car"])
+    assert saved == {
+        "started_batteries": ["a", "b"],
+        "soc_memory": {"car": [59.0, 1010.0]},
+        "before": {
+            "car": {"kind": "charger", "soc_pct": 61.0, "remote": False, "had_session": False},
+            "a": {
+                "kind": "battery",
+                "output_enabled": True,
+                "output_limit_w": 600,
+                "input_limit_w": None,
+            },
+            "b": {
+                "kind": "battery",
+                "output_enabled": False,
+                "output_limit_w": None,
+                "input_limit_w": None,
+            },
+        },
+        "release_pending": ["b", "car"],
+    }
+    restored = SourceBook.restore(json.loads(json.dumps(saved)), ["a", "car"])
     assert restored.started == {"a"}  # b is no longer one of the site's sources
     assert restored.soc_memory == {"car": (59.0, 1010.0)}
     assert restored.command_failed == {}
+    assert restored.before == {"car": book.before["car"], "a": book.before["a"]}
+    assert restored.resumable == {}
+    assert restored.release_pending == {"car"}
+
+
+@pytest.mark.parametrize(
+    "record",
+    [None, "charger", {"kind": "car"}, {"kind": "battery", "output_limit_w": "many"}, {}],
+)
+def test_book_drops_a_record_it_cannot_read(record: object) -> None:
+    restored = SourceBook.restore({"before": {"car": record}}, ["car"])
+    assert restored.before == {}
 
 
 @pytest.mark.parametrize(

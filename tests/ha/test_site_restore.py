@@ -1,0 +1,142 @@
+"""A backup site puts every source it used back as it was (issue 17, item 1).
+
+Against the simulator's twins over real sockets: a Quasar under its own logic is
+recharged to its SoC before the outage at the site's recharge power and handed back to
+the app; a person's discharge session comes back as the very same session; a car
+that gave nothing is not charged. The other families: ``test_more_chargers.py``
+(SunSpec, ECHONET Lite) and ``test_battery.py`` (Zendure, Bluetti).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.v2x.backup.machine import BackupState
+from custom_components.v2x.backup.restore import ChargerBefore
+from custom_components.v2x.devices.model import OperatingMode
+from custom_components.v2x.devices.quasar import MIN_POWER_W
+from simulator.quasar import QuasarTwin
+
+from .conftest import runtime
+from .families import poll_status, quasar_service
+from .helpers import settle
+from .site_helpers import GRID, _settle, _site, _state, async_setup_site_entities, site_entry
+
+RESTORE_WAIT_S = 0.6
+"""The test site's restore delay (0.5 s), and a little."""
+
+
+async def _believed(
+    hass: HomeAssistant, entry: MockConfigEntry, twin: QuasarTwin, soc: float
+) -> None:
+    """The car's SoC set and read until the charger's glitch filter believes it."""
+    twin.set_soc(soc)
+    for _ in range(4):
+        await asyncio.sleep(0.02)
+        await poll_status(hass, entry)
+    assert runtime(entry).status.data.soc.value_pct == soc
+
+
+async def _grid_back(hass: HomeAssistant, site: object) -> None:
+    hass.states.async_set(GRID, "on")
+    await asyncio.sleep(RESTORE_WAIT_S)
+    await _settle(hass, site)  # type: ignore[arg-type]
+    await settle(hass)
+
+
+async def test_a_car_that_gave_energy_is_recharged_and_handed_back(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """The Quasar charged on its own (the app) at 60 %; the outage took it to 48 %.
+
+    After it: charged at the site's 3 kW back to 60 %, then handed back to the app.
+    """
+    assert (twin.remote, twin.autostart) == (0, 1)  # factory state: the app's
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id], recharge_power_w=3000))
+    await _believed(hass, init_integration, twin, 60.0)
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    assert site.book.before[init_integration.entry_id] == ChargerBefore(soc_pct=60.0, remote=False)
+    await _believed(hass, init_integration, twin, 48.0)
+    await _grid_back(hass, site)
+    assert _state(site) is BackupState.GRID
+    controller = runtime(init_integration).controller
+    session = controller.session
+    assert session is not None, (
+        controller.last_end_reason,
+        twin.battery.soc_pct,
+        runtime(init_integration).status.data,
+    )
+    assert (session.mode, session.power_w, session.until_soc_pct) == (
+        OperatingMode.CHARGE,
+        3000,
+        60.0,
+    )
+    assert (twin.remote, twin.power_setpoint_w) == (1, 3000)
+    assert site.book.release_pending == {init_integration.entry_id}
+    # At 60 % the recharge ends, and the charger goes back to the app.
+    await _believed(hass, init_integration, twin, 60.0)
+    await _settle(hass, site)
+    await settle(hass)
+    assert controller.session is None
+    assert twin.remote == 0
+    assert site.book.release_pending == set()
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_a_persons_discharge_comes_back_as_it_was(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A person had the car discharge at 3 kW: after the outage, that session again.
+
+    Not a full-power charge (what the site did before): the very same session, so
+    whoever started it still owns it.
+    """
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id]))
+    await _believed(hass, init_integration, twin, 70.0)
+    await quasar_service(hass, "discharge", power_w=3000)
+    controller = runtime(init_integration).controller
+    theirs = controller.session
+    assert theirs is not None
+    assert twin.power_setpoint_w == -3000
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert _state(site) is BackupState.ON_VEHICLE_POWER
+    assert controller.session is not theirs  # the site's backup session
+    assert twin.power_setpoint_w == -MIN_POWER_W  # the house's 1 kW, at the minimum
+    await _believed(hass, init_integration, twin, 62.0)
+    await _grid_back(hass, site)
+    assert controller.session is theirs
+    assert controller.owner is None
+    assert twin.power_setpoint_w == -3000
+    assert site.book.release_pending == set()
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_a_car_that_gave_nothing_is_left_alone(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    zendure_entry: MockConfigEntry,
+    twin: QuasarTwin,
+) -> None:
+    """The Zendure carried the outage alone: the car behind it is not charged after it."""
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([zendure_entry.entry_id, init_integration.entry_id]))
+    await quasar_service(hass, "stop")  # the car idle under remote control, at 0 W
+    writes = len(twin.writes)
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert site.machine.active_source == zendure_entry.entry_id
+    await _grid_back(hass, site)
+    assert _state(site) is BackupState.GRID
+    assert init_integration.entry_id not in site.book.before
+    assert runtime(init_integration).controller.session is None
+    assert twin.power_setpoint_w == 0
+    assert twin.writes[writes:] == []  # nothing sent to it at all
+    await hass.config_entries.async_unload(site.entry.entry_id)
