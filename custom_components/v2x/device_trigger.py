@@ -26,7 +26,7 @@ from .backup.machine import (
     EVENT_RESERVE_REACHED,
     EVENT_SOURCE_FAILED,
 )
-from .const import DOMAIN
+from .const import CONF_SITE_TYPE, DOMAIN, SITE_BUILDING, SITE_HOUSE
 
 CONF_EVENT_TYPE: Final = "event_type"
 TRIGGER_TYPES: Final = {
@@ -40,21 +40,34 @@ TRIGGER_TYPES: Final = {
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend({vol.Required(CONF_TYPE): vol.In(TRIGGER_TYPES)})
 
 
-def _is_site(hass: HomeAssistant, device_id: str) -> bool:
+BUILDING_ONLY: Final = frozenset({"elevator_park_requested"})
+"""Triggers a house has no use for (it has no elevator)."""
+
+
+def _site_kind(hass: HomeAssistant, device_id: str) -> str | None:
+    """The kind of the backup site behind a device (house, building); None: no site."""
     device = dr.async_get(hass).async_get(device_id)
-    return device is not None and any(
+    if device is None or not any(
         domain == DOMAIN and identifier.startswith("site_")
         for domain, identifier in device.identifiers
-    )
+    ):
+        return None
+    for entry_id in device.config_entries:
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is not None and entry.domain == DOMAIN:
+            return str(entry.data.get(CONF_SITE_TYPE, SITE_HOUSE))
+    return SITE_HOUSE
 
 
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, Any]]:
-    """The five outage events, for backup-site devices only."""
-    if not _is_site(hass, device_id):
+    """The outage events of a backup-site device (the elevator's for buildings only)."""
+    site_kind = _site_kind(hass, device_id)
+    if site_kind is None:
         return []
     return [
         {CONF_PLATFORM: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id, CONF_TYPE: kind}
         for kind in TRIGGER_TYPES
+        if kind not in BUILDING_ONLY or site_kind == SITE_BUILDING
     ]
 
 

@@ -18,6 +18,7 @@ from .const import (
     CONF_FAILED_POLLS,
     CONF_FULL_INTERVAL,
     CONF_GRID_DEVICE,
+    CONF_GRID_ENTITY,
     CONF_GRID_MIN_VOLTAGE,
     CONF_GRID_POLL,
     CONF_HOUSE_LOAD,
@@ -131,7 +132,6 @@ class V2XOptionsFlow(OptionsFlow):
             vol.Required(CONF_RESTORE_DELAY): box_selector(0, 3600, "s"),
             vol.Required(CONF_OUTAGE_DEBOUNCE): box_selector(0, 60, "s", step=0.1),
             vol.Required(CONF_CONFIRM_TIMEOUT): box_selector(1, 120, "s"),
-            vol.Required(CONF_PARK_WARNING): box_selector(0, 120, "min"),
             vol.Required(CONF_FAILED_POLLS): box_selector(1, 20),
             vol.Required(CONF_FAILED_AFTER): box_selector(1, 600, "s"),
             vol.Required(CONF_RECOVER_AFTER): box_selector(0, 3600, "s"),
@@ -139,15 +139,17 @@ class V2XOptionsFlow(OptionsFlow):
         }
         if building:
             fields |= {
+                vol.Required(CONF_PARK_WARNING): box_selector(0, 120, "min"),
                 vol.Required(CONF_ELEVATOR_STANDBY): box_selector(0, 20000, "W"),
                 vol.Required(CONF_ELEVATOR_TRIP): box_selector(0, 5000, "Wh"),
                 vol.Required(CONF_ELEVATOR_TRIPS): box_selector(0, 600),
             }
         else:
             fields[vol.Required(CONF_HOUSE_LOAD)] = box_selector(0, 50000, "W")
+        grid_entity = str(entry.data.get(CONF_GRID_ENTITY) or "")
         if entry.data.get(CONF_GRID_DEVICE):
             fields[vol.Required(CONF_GRID_POLL)] = box_selector(1, 60, "s")
-        else:
+        elif not grid_entity.startswith("binary_sensor."):  # a voltage (or power) sensor
             fields[vol.Required(CONF_GRID_MIN_VOLTAGE)] = box_selector(50, 400, "V")
         current = {**DEFAULT_SITE_OPTIONS, **DEFAULT_ELEVATOR_OPTIONS, **entry.options}
         return self.async_show_form(

@@ -337,6 +337,21 @@ def _runtime_attributes(status: SiteStatus) -> dict[str, Any]:
     return {"hours": hours, "minutes": rest, "summary": describe_runtime(minutes)}
 
 
+def _source_attributes(status: SiteStatus) -> dict[str, Any]:
+    """Each source's floor (the higher of the site's and its own reserve) and energy."""
+    return {
+        "sources": [
+            {
+                "name": source.name,
+                "soc_pct": None if source.soc_pct is None else round(source.soc_pct, 1),
+                "floor_pct": round(source.floor_pct, 1),
+                "energy_kwh": None if source.energy_kwh is None else round(source.energy_kwh, 2),
+            }
+            for source in status.sources
+        ]
+    }
+
+
 SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
     SiteSensorDescription(
         key="backup_state",
@@ -368,6 +383,7 @@ SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         value_fn=lambda status: None if status.energy_kwh is None else round(status.energy_kwh, 3),
+        attributes_fn=_source_attributes,
     ),
     SiteSensorDescription(**_power("site_load"), value_fn=lambda status: round(status.load_w)),
 )

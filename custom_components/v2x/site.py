@@ -339,6 +339,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             observation,
             active_source_name=self.source_title(active) if active else None,
             automatic=self.automatic,
+            source_names={source: self.source_title(source) for source in observation.sources},
         )
 
     def source_title(self, entry_id: str) -> str:

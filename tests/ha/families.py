@@ -8,6 +8,7 @@ in ``bsim`` (both fixtures in ``conftest.py``).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
@@ -55,6 +56,17 @@ async def poll_status(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """One status poll of a charger entry, and what it triggers."""
     await runtime(entry).status.async_refresh()
     await hass.async_block_till_done()
+
+
+async def believed_soc(
+    hass: HomeAssistant, entry: MockConfigEntry, twin: QuasarTwin, soc: float
+) -> None:
+    """The car's SoC set on the Quasar and polled until the glitch filter believes it."""
+    twin.set_soc(soc)
+    for _ in range(4):  # a jump must repeat before it is believed
+        await asyncio.sleep(0.02)
+        await poll_status(hass, entry)
+    assert runtime(entry).status.data.soc.value_pct == soc
 
 
 def writes(twin: QuasarTwin, since: int = 0) -> list[tuple[int | str, int]]:

@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.v2x.backup.machine import BackupState
 from custom_components.v2x.const import (
     CONF_CAPACITY,
+    CONF_RESERVE_SOC,
     CONF_SITE_TYPE,
     DEFAULT_OPTIONS,
     DOMAIN,
@@ -22,6 +23,7 @@ from custom_components.v2x.site import REPAIR_CHECK_TICKS, TICK, BackupSite
 from simulator.quasar import QuasarTwin
 
 from .conftest import device_with, state_of
+from .families import believed_soc
 from .helpers import fire_timers, settle
 from .site_helpers import (
     ELEVATOR,
@@ -100,6 +102,29 @@ async def test_elevator_runtime_from_a_sakura(
     assert float(runtime.state) == pytest.approx(14_000 / 1450, abs=0.05)  # in hours
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("entry_options", [{**DEFAULT_OPTIONS, CONF_RESERVE_SOC: 40}])
+async def test_each_source_shows_the_floor_it_stops_at(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """The site's reserve is 25 %, the charger's own 40 %: the car stops at 40 %, and the
+    site says so per source (the energy above it is what the site counts)."""
+    await believed_soc(hass, init_integration, twin, 80.0)
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id], reserve_soc_pct=25))
+    await _settle(hass, site)
+    energy = state_of(hass, "sensor.home_energy_available_above_reserve")
+    assert energy.attributes["sources"] == [
+        {
+            "name": init_integration.title,
+            "soc_pct": 80.0,
+            "floor_pct": 40.0,
+            "energy_kwh": pytest.approx(40.0 * 0.40, abs=0.01),  # 40 kWh, 80 % - 40 %
+        }
+    ]
+    assert float(energy.state) == pytest.approx(16.0, abs=0.01)
+    await hass.config_entries.async_unload(site.entry.entry_id)
 
 
 async def test_load_following_with_a_load_sensor(
@@ -291,7 +316,10 @@ async def test_service_validation_for_sites(
 
 
 async def test_device_triggers(hass: HomeAssistant, site: BackupSite) -> None:
-    """The five events are device triggers of the site; an automation runs on one."""
+    """The site's events are device triggers of it; an automation runs on one.
+
+    A house has no elevator: its site offers no "elevator asked to park" trigger.
+    """
     from homeassistant.components.device_automation import DeviceAutomationType
     from homeassistant.setup import async_setup_component
     from pytest_homeassistant_custom_component.common import (
@@ -307,7 +335,6 @@ async def test_device_triggers(hass: HomeAssistant, site: BackupSite) -> None:
         "backup_ended",
         "reserve_reached",
         "source_failed",
-        "elevator_park_requested",
     }
     charger = device_with(hass, (DOMAIN, "20240117"))
     assert charger is not None

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_get_device_automations,
+)
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -176,6 +180,7 @@ async def test_device_grid_signal_with_zendure(
         keys = [str(key) for key in options["data_schema"].schema]  # type: ignore[union-attr]
         assert "grid_poll_s" in keys
         assert "house_load_w" in keys
+        assert "park_warning_min" not in keys  # an elevator's, not a house's
         options = await hass.config_entries.options.async_configure(
             options["flow_id"],
             {
@@ -183,7 +188,6 @@ async def test_device_grid_signal_with_zendure(
                 "restore_delay_s": 120,
                 "outage_debounce_s": 1,
                 "confirm_timeout_s": 15,
-                "park_warning_min": 20,
                 "house_load_w": 800,
                 "grid_poll_s": 2,
                 "source_failed_polls": 3,
@@ -204,12 +208,57 @@ async def test_device_grid_signal_with_zendure(
         await sim.stop()
 
 
-async def test_site_options_for_a_building(hass: HomeAssistant, site: BackupSite) -> None:
-    """A house site offers the voltage threshold (entity grid signal) and the house load."""
+async def test_site_options_for_a_house(hass: HomeAssistant, site: BackupSite) -> None:
+    """A house on a binary grid sensor: the house load; no voltage threshold, no elevator."""
     options = await hass.config_entries.options.async_init(site.entry.entry_id)
     keys = [str(key) for key in options["data_schema"].schema]  # type: ignore[union-attr]
-    assert "grid_min_voltage" in keys
-    assert "elevator_standby_w" not in keys
+    assert "house_load_w" in keys
+    for absent in ("grid_min_voltage", "elevator_standby_w", "park_warning_min"):
+        assert absent not in keys
+
+
+@pytest.mark.parametrize(
+    ("site_type", "grid_entity", "present", "absent"),
+    [
+        (
+            "building",
+            "binary_sensor.grid",
+            {"park_warning_min", "elevator_standby_w", "elevator_trips_per_hour"},
+            {"house_load_w", "grid_min_voltage"},
+        ),
+        ("house", "sensor.grid_voltage", {"grid_min_voltage"}, {"park_warning_min"}),
+    ],
+)
+async def test_site_options_follow_the_site(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    site_type: str,
+    grid_entity: str,
+    present: set[str],
+    absent: set[str],
+) -> None:
+    """Options by kind of site and grid signal: an elevator's for a building, the voltage
+    threshold for a voltage sensor."""
+    await async_setup_site_entities(hass)
+    entry = site_entry(
+        [init_integration.entry_id],
+        {CONF_SITE_TYPE: site_type, CONF_GRID_ENTITY: grid_entity},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    options = await hass.config_entries.options.async_init(entry.entry_id)
+    keys = {str(key) for key in options["data_schema"].schema}  # type: ignore[union-attr]
+    assert present <= keys
+    assert not absent & keys
+    # The elevator's trigger too: a building's site offers it, a house's does not.
+    device = device_with(hass, site_device_identifier(entry.entry_id))
+    assert device is not None
+    triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
+    kinds = {trigger["type"] for trigger in triggers if trigger["domain"] == DOMAIN}
+    assert ("elevator_park_requested" in kinds) is (site_type == "building")
+    assert "backup_started" in kinds
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: BackupSite) -> None:
@@ -221,9 +270,7 @@ async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: 
             "restore_delay_s",
             "outage_debounce_s",
             "confirm_timeout_s",
-            "park_warning_min",
             "house_load_w",
-            "grid_min_voltage",
             "source_failed_polls",
             "source_failed_after_s",
             "source_recover_after_s",
@@ -233,9 +280,7 @@ async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: 
         options = await hass.config_entries.options.async_init(site.entry.entry_id)
         keys = [str(key) for key in options["data_schema"].schema]  # type: ignore[union-attr]
         assert "recharge_power_w" in keys
-        await hass.config_entries.options.async_configure(
-            options["flow_id"], {**answers, **given}
-        )
+        await hass.config_entries.options.async_configure(options["flow_id"], {**answers, **given})
         await hass.async_block_till_done()
         site = cast("BackupSite", site.entry.runtime_data)
         assert site.recharge_power_w == expected

@@ -21,23 +21,12 @@ from custom_components.v2x.devices.quasar import MIN_POWER_W
 from simulator.quasar import QuasarTwin
 
 from .conftest import runtime
-from .families import poll_status, quasar_service
+from .families import believed_soc, quasar_service
 from .helpers import settle
 from .site_helpers import GRID, _settle, _site, _state, async_setup_site_entities, site_entry
 
 RESTORE_WAIT_S = 0.6
 """The test site's restore delay (0.5 s), and a little."""
-
-
-async def _believed(
-    hass: HomeAssistant, entry: MockConfigEntry, twin: QuasarTwin, soc: float
-) -> None:
-    """The car's SoC set and read until the charger's glitch filter believes it."""
-    twin.set_soc(soc)
-    for _ in range(4):
-        await asyncio.sleep(0.02)
-        await poll_status(hass, entry)
-    assert runtime(entry).status.data.soc.value_pct == soc
 
 
 async def _grid_back(hass: HomeAssistant, site: object) -> None:
@@ -57,12 +46,12 @@ async def test_a_car_that_gave_energy_is_recharged_and_handed_back(
     assert (twin.remote, twin.autostart) == (0, 1)  # factory state: the app's
     await async_setup_site_entities(hass)
     site = await _site(hass, site_entry([init_integration.entry_id], recharge_power_w=3000))
-    await _believed(hass, init_integration, twin, 60.0)
+    await believed_soc(hass, init_integration, twin, 60.0)
     hass.states.async_set(GRID, "off")
     await _settle(hass, site)
     assert _state(site) is BackupState.ON_VEHICLE_POWER
     assert site.book.before[init_integration.entry_id] == ChargerBefore(soc_pct=60.0, remote=False)
-    await _believed(hass, init_integration, twin, 48.0)
+    await believed_soc(hass, init_integration, twin, 48.0)
     await _grid_back(hass, site)
     assert _state(site) is BackupState.GRID
     controller = runtime(init_integration).controller
@@ -80,7 +69,7 @@ async def test_a_car_that_gave_energy_is_recharged_and_handed_back(
     assert (twin.remote, twin.power_setpoint_w) == (1, 3000)
     assert site.book.release_pending == {init_integration.entry_id}
     # At 60 % the recharge ends, and the charger goes back to the app.
-    await _believed(hass, init_integration, twin, 60.0)
+    await believed_soc(hass, init_integration, twin, 60.0)
     await _settle(hass, site)
     await settle(hass)
     assert controller.session is None
@@ -99,7 +88,7 @@ async def test_a_persons_discharge_comes_back_as_it_was(
     """
     await async_setup_site_entities(hass)
     site = await _site(hass, site_entry([init_integration.entry_id]))
-    await _believed(hass, init_integration, twin, 70.0)
+    await believed_soc(hass, init_integration, twin, 70.0)
     await quasar_service(hass, "discharge", power_w=3000)
     controller = runtime(init_integration).controller
     theirs = controller.session
@@ -110,7 +99,7 @@ async def test_a_persons_discharge_comes_back_as_it_was(
     assert _state(site) is BackupState.ON_VEHICLE_POWER
     assert controller.session is not theirs  # the site's backup session
     assert twin.power_setpoint_w == -MIN_POWER_W  # the house's 1 kW, at the minimum
-    await _believed(hass, init_integration, twin, 62.0)
+    await believed_soc(hass, init_integration, twin, 62.0)
     await _grid_back(hass, site)
     assert controller.session is theirs
     assert controller.owner is None

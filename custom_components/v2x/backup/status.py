@@ -5,10 +5,24 @@ Pure, no Home Assistant imports.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .machine import BackupMachine, BackupState, Observation
 from .runtime import runtime_minutes
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFloor:
+    """One source as the site will use it: where it stops, and what it holds above that."""
+
+    name: str
+    soc_pct: float | None
+    floor_pct: float
+    """The SoC it is never discharged at or below: the higher of the site's reserve and
+    the source's own (a charger's reserve, a battery's minimum)."""
+    energy_kwh: float | None
+    """Energy above that floor (None when it cannot be told)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +39,8 @@ class SiteStatus:
     energy_kwh: float | None
     runtime_min: float | None
     automatic: bool
+    sources: tuple[SourceFloor, ...] = ()
+    """Every source in priority order, with the floor the site will use for it."""
 
 
 def site_status(
@@ -33,6 +49,7 @@ def site_status(
     *,
     active_source_name: str | None,
     automatic: bool,
+    source_names: Mapping[str, str] | None = None,
 ) -> SiteStatus:
     """The site's status: the machine's state, the energy left and how long it lasts."""
     energy = machine.energy_kwh(observation)
@@ -47,4 +64,13 @@ def site_status(
         energy_kwh=energy,
         runtime_min=runtime_minutes(energy, observation.load_w),
         automatic=automatic,
+        sources=tuple(
+            SourceFloor(
+                name=(source_names or {}).get(source, source),
+                soc_pct=seen.soc_pct,
+                floor_pct=seen.floor_pct,
+                energy_kwh=seen.energy_kwh,
+            )
+            for source, seen in observation.sources.items()
+        ),
     )
