@@ -126,6 +126,23 @@ class SiteBinarySensorDescription(BinarySensorEntityDescription):
     """A binary sensor of a backup site."""
 
     is_on_fn: Callable[[SiteStatus], bool | None]
+    attributes_fn: Callable[[SiteStatus], dict[str, Any]] | None = None
+
+
+def _readiness_attributes(status: SiteStatus) -> dict[str, Any]:
+    """Why the site is not ready (the problems as keys), and what it would last."""
+    ready = status.readiness
+    if ready is None:
+        return {}
+    return {
+        "problems": [problem.value for problem in ready.problems],
+        "sources_unavailable": list(ready.sources_unavailable),
+        "sources_at_reserve": list(ready.sources_at_reserve),
+        "sources_soc_unknown": list(ready.sources_soc_unknown),
+        "needs_internet": list(ready.needs_internet),
+        "runtime_h": None if ready.runtime_h is None else round(ready.runtime_h, 1),
+        "wanted_h": ready.wanted_h,
+    }
 
 
 SITE_BINARY_SENSORS: tuple[SiteBinarySensorDescription, ...] = (
@@ -139,6 +156,12 @@ SITE_BINARY_SENSORS: tuple[SiteBinarySensorDescription, ...] = (
         translation_key="grid_present",
         device_class=BinarySensorDeviceClass.POWER,
         is_on_fn=lambda status: status.grid_available,
+    ),
+    SiteBinarySensorDescription(
+        key="ready",
+        translation_key="ready",
+        is_on_fn=lambda status: None if status.readiness is None else status.readiness.ready,
+        attributes_fn=_readiness_attributes,
     ),
 )
 
@@ -220,3 +243,9 @@ class SiteBinarySensor(V2XSiteEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """Whether the condition holds."""
         return self.entity_description.is_on_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the condition depends on, where the description says."""
+        attributes = self.entity_description.attributes_fn
+        return None if attributes is None else attributes(self.coordinator.data)

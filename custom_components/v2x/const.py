@@ -42,6 +42,8 @@ CONF_GRID_POLL: Final = "grid_poll_s"
 CONF_FAILED_POLLS: Final = "source_failed_polls"
 CONF_FAILED_AFTER: Final = "source_failed_after_s"
 CONF_RECOVER_AFTER: Final = "source_recover_after_s"
+CONF_READY_HOURS: Final = "ready_hours"
+"""How long the sources must be able to carry the site for it to count as ready."""
 
 # Options (all changeable at runtime without a reload).
 CONF_STATUS_INTERVAL: Final = "status_interval_s"
@@ -78,6 +80,7 @@ DEFAULT_SITE_OPTIONS: Final = {
     CONF_FAILED_POLLS: 2,
     CONF_FAILED_AFTER: 15,
     CONF_RECOVER_AFTER: 30,
+    CONF_READY_HOURS: 1,
 }
 DEFAULT_ELEVATOR_OPTIONS: Final = {
     CONF_ELEVATOR_STANDBY: 250,

@@ -26,6 +26,7 @@ from .const import (
     CONF_OUTAGE_DEBOUNCE,
     CONF_PARK_WARNING,
     CONF_POLL_INTERVAL,
+    CONF_READY_HOURS,
     CONF_RECHARGE_POWER,
     CONF_RECOVER_AFTER,
     CONF_RESERVE_SOC,
@@ -135,6 +136,7 @@ class V2XOptionsFlow(OptionsFlow):
             vol.Required(CONF_FAILED_POLLS): box_selector(1, 20),
             vol.Required(CONF_FAILED_AFTER): box_selector(1, 600, "s"),
             vol.Required(CONF_RECOVER_AFTER): box_selector(0, 3600, "s"),
+            vol.Optional(CONF_READY_HOURS): box_selector(0, 72, "h", step=0.5),
             vol.Optional(CONF_RECHARGE_POWER): box_selector(100, 350000, "W"),
         }
         if building:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+import time
+from typing import Final, Protocol
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
-from .backup.machine import Observation
+from .backup.machine import BackupState, Observation
+from .backup.status import SiteStatus
 from .const import DOMAIN
 from .site_model import ConfiguredSite
+
+NOT_READY_REPAIR_S: Final = 600.0
+"""A site not ready for an outage this long (grid present) gets a repair issue."""
 
 
 class BackupSite(ConfiguredSite, Protocol):
@@ -23,6 +28,12 @@ class BackupSite(ConfiguredSite, Protocol):
     @property
     def critical(self) -> Sequence[str]:
         """Loads kept on vehicle power."""
+
+    not_ready_since: float | None
+
+    @property
+    def data(self) -> SiteStatus | None:
+        """The site's last status."""
 
     def observe(self) -> Observation:
         """What the site sees now."""
@@ -70,6 +81,30 @@ def async_check_site(hass: HomeAssistant, site: BackupSite) -> None:
         cannot_protect,
         "cannot_protect",
         {"site": title, "reserve": f"{site.reserve_soc_pct:g}"},
+    )
+    _check_ready(hass, site)
+
+
+def _check_ready(hass: HomeAssistant, site: BackupSite) -> None:
+    """A repair issue once the site has not been ready for an outage for a while.
+
+    Only while the grid is there: during an outage the site is doing what it is for.
+    """
+    status = site.data
+    ready = status.readiness if status is not None else None
+    now = time.monotonic()
+    if ready is None or ready.ready or status is None or status.state is not BackupState.GRID:
+        site.not_ready_since = None
+    elif site.not_ready_since is None:
+        site.not_ready_since = now
+    lasting = site.not_ready_since is not None and now - site.not_ready_since >= NOT_READY_REPAIR_S
+    problems = ", ".join(problem.value for problem in ready.problems) if ready else ""
+    _toggle(
+        hass,
+        _issue_id(site, "not_ready"),
+        lasting,
+        "not_ready",
+        {"site": site.entry.title, "problems": problems},
     )
 
 

@@ -36,13 +36,14 @@ from .backup.machine import (
 )
 from .backup.requests import NOTHING_SEEN, RequestKind, request_refusal, submit
 from .backup.sources import SourceBook
-from .backup.status import SiteStatus, site_status
+from .backup.status import ReadinessCheck, SiteStatus, site_status
 from .const import (
     CONF_CRITICAL_LOADS,
     CONF_GRID_DEVICE,
     CONF_GRID_ENTITY,
     CONF_GRID_POLL,
     CONF_LOAD_SENSOR,
+    CONF_READY_HOURS,
     CONF_RECHARGE_POWER,
     CONF_RESERVE_SOC,
     CONF_SHEDDABLE_LOADS,
@@ -60,6 +61,8 @@ from .models import DEVICE_PLATFORMS, EntryKind
 from .repairs import async_check_site, async_delete_site_issues
 from .site_actions import async_carry_out, site_device_identifier
 from .site_inputs import (
+    async_cloud_entities,
+    entity_answers,
     failure_rule,
     machine_config,
     site_option,
@@ -109,6 +112,10 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._wakeup: CALLBACK_TYPE | None = None
         self._strays = StrayGuard(self)
         self._releasing: asyncio.Task[None] | None = None
+        self.needs_internet: tuple[str, ...] = ()
+        """The entities of the chain whose integration needs the internet (checked)."""
+        self.not_ready_since: float | None = None
+        """Since when (monotonic) the site has not been ready, None while it is."""
 
     # -- configuration -----------------------------------------------------------------
 
@@ -219,6 +226,12 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
     @callback
     def _async_check_repairs(self, _hass: HomeAssistant | None = None) -> None:
         async_check_site(self.hass, self)
+        self.hass.async_create_task(self._async_check_internet(), f"{DOMAIN} site chain check")
+
+    async def _async_check_internet(self) -> None:
+        """Which entities of the chain an outage would cut off with the internet."""
+        chain = [self.transfer_switch, self.switch_confirm, self.grid_entity, self.load_sensor]
+        self.needs_internet = await async_cloud_entities(self.hass, [e for e in chain if e])
 
     @callback
     def _async_tick(self, _now: Any = None) -> None:
@@ -340,6 +353,11 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             active_source_name=self.source_title(active) if active else None,
             automatic=self.automatic,
             source_names={source: self.source_title(source) for source in observation.sources},
+            check=ReadinessCheck(
+                switch_answers=entity_answers(self.hass, self.transfer_switch),
+                wanted_h=float(self._option(CONF_READY_HOURS)),
+                needs_internet=self.needs_internet,
+            ),
         )
 
     def source_title(self, entry_id: str) -> str:

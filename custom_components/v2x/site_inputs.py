@@ -7,6 +7,8 @@ from typing import Any
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.loader import IntegrationNotFound, async_get_integration
 
 from .backup.machine import MachineConfig
 from .backup.runtime import ElevatorModel
@@ -107,3 +109,30 @@ def power_w(hass: HomeAssistant, entity_id: str) -> float | None:
         return None
     unit = state.attributes.get("unit_of_measurement")
     return value * 1000.0 if unit == UnitOfPower.KILO_WATT else value
+
+
+def entity_answers(hass: HomeAssistant, entity_id: str) -> bool:
+    """Whether an entity has a state its integration vouches for (not unavailable)."""
+    state = hass.states.get(entity_id)
+    return state is not None and state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+
+
+async def async_cloud_entities(hass: HomeAssistant, entity_ids: Sequence[str]) -> tuple[str, ...]:
+    """The entities whose integration reaches its device through the internet.
+
+    From each integration's ``iot_class`` (``cloud_polling``, ``cloud_push``): in an
+    outage the router and the internet go down with the power.
+    """
+    registry = er.async_get(hass)
+    cloud = []
+    for entity_id in entity_ids:
+        entry = registry.async_get(entity_id)
+        if entry is None:
+            continue  # a state set by hand, a template, YAML: nothing says it is remote
+        try:
+            integration = await async_get_integration(hass, entry.platform)
+        except IntegrationNotFound:
+            continue
+        if str(integration.manifest.get("iot_class", "")).startswith("cloud"):
+            cloud.append(entity_id)
+    return tuple(cloud)

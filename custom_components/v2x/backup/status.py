@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .machine import BackupMachine, BackupState, Observation
+from .readiness import Readiness, readiness
 from .runtime import runtime_minutes
 
 
@@ -41,6 +42,17 @@ class SiteStatus:
     automatic: bool
     sources: tuple[SourceFloor, ...] = ()
     """Every source in priority order, with the floor the site will use for it."""
+    readiness: Readiness | None = None
+    """Whether the site is ready for an outage, and why not."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessCheck:
+    """What the readiness check needs beyond the machine and its observation."""
+
+    switch_answers: bool
+    wanted_h: float
+    needs_internet: tuple[str, ...] = ()
 
 
 def site_status(
@@ -50,9 +62,23 @@ def site_status(
     active_source_name: str | None,
     automatic: bool,
     source_names: Mapping[str, str] | None = None,
+    check: ReadinessCheck | None = None,
 ) -> SiteStatus:
     """The site's status: the machine's state, the energy left and how long it lasts."""
     energy = machine.energy_kwh(observation)
+    names = source_names or {}
+    ready = None
+    if check is not None:
+        ready = readiness(
+            observation.sources,
+            names=names,
+            switch_answers=check.switch_answers,
+            grid_known=observation.grid_available is not None,
+            energy_kwh=energy,
+            load_w=observation.load_w,
+            wanted_h=check.wanted_h,
+            needs_internet=check.needs_internet,
+        )
     return SiteStatus(
         state=machine.state,
         alarm=machine.alarm,
@@ -66,11 +92,12 @@ def site_status(
         automatic=automatic,
         sources=tuple(
             SourceFloor(
-                name=(source_names or {}).get(source, source),
+                name=names.get(source, source),
                 soc_pct=seen.soc_pct,
                 floor_pct=seen.floor_pct,
                 energy_kwh=seen.energy_kwh,
             )
             for source, seen in observation.sources.items()
         ),
+        readiness=ready,
     )

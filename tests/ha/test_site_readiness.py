@@ -1,0 +1,115 @@
+"""*Ready for an outage*: a backup site checks, before the outage, what it will need.
+
+Against the simulated Quasar over a real socket: ready with the car plugged in and read;
+not ready, with the reason, when the car is unplugged, the switch does not answer, the
+energy would not last, or the switch is a cloud integration's (an outage takes the
+internet with it); a repair issue once it stays not ready.
+"""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.v2x.const import DOMAIN
+from simulator.quasar import QuasarTwin
+
+from .conftest import state_of
+from .families import believed_soc
+from .site_helpers import GRID, TRANSFER, _settle, _site, async_setup_site_entities, site_entry
+
+READY = "binary_sensor.home_ready_for_an_outage"
+
+
+async def test_ready_and_why_not(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    await believed_soc(hass, init_integration, twin, 80.0)
+    await async_setup_site_entities(hass)
+    # 40 kWh x (80 % - 30 %) = 20 kWh over the house's 1 kW: 20 h.
+    site = await _site(hass, site_entry([init_integration.entry_id], ready_hours=12))
+    await _settle(hass, site)
+    ready = state_of(hass, READY)
+    assert ready.state == "on"
+    assert ready.attributes["problems"] == []
+    assert ready.attributes["runtime_h"] == 20.0
+    assert ready.attributes["wanted_h"] == 12
+    # The car leaves: not ready, and which source.
+    twin.plug(False)
+    await init_integration.runtime_data.status.async_refresh()
+    await _settle(hass, site)
+    ready = state_of(hass, READY)
+    assert ready.state == "off"
+    assert ready.attributes["problems"] == ["source_unavailable"]
+    assert ready.attributes["sources_unavailable"] == [init_integration.title]
+    twin.plug(True)
+    await believed_soc(hass, init_integration, twin, 80.0)
+    # The switch stops answering.
+    hass.states.async_set(TRANSFER, "unavailable")
+    await _settle(hass, site)
+    assert state_of(hass, READY).attributes["problems"] == ["switch_unavailable"]
+    hass.states.async_set(TRANSFER, "off")
+    await _settle(hass, site)
+    assert state_of(hass, READY).state == "on"
+    # Wanting more than the car holds.
+    hass.config_entries.async_update_entry(
+        site.entry, options={**site.entry.options, "ready_hours": 24}
+    )
+    await hass.async_block_till_done()
+    site = site.entry.runtime_data
+    await _settle(hass, site)
+    assert state_of(hass, READY).attributes["problems"] == ["energy_short"]
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_a_cloud_switch_is_not_ready(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A transfer switch from a cloud integration (Tuya: cloud_push) will not answer in
+    an outage: the site says so, and a repair issue follows once it lasts."""
+    await believed_soc(hass, init_integration, twin, 80.0)
+    await async_setup_site_entities(hass)
+    cloud = er.async_get(hass).async_get_or_create("switch", "tuya", "relay-1")
+    hass.states.async_set(cloud.entity_id, "off")
+    entry = site_entry([init_integration.entry_id], {"transfer_switch": cloud.entity_id})
+    with patch("custom_components.v2x.repairs.NOT_READY_REPAIR_S", 0.0):
+        site = await _site(hass, entry)
+        site._async_check_repairs()  # as every minute: the chain checked, then the issue
+        await hass.async_block_till_done()
+        await _settle(hass, site)
+        ready = state_of(hass, READY)
+        assert ready.state == "off"
+        assert ready.attributes["problems"] == ["needs_internet"]
+        assert ready.attributes["needs_internet"] == [cloud.entity_id]
+        site._async_check_repairs()
+        await hass.async_block_till_done()
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, f"not_ready_{entry.entry_id}")
+        assert issue is not None
+        assert issue.translation_placeholders == {"site": "Home", "problems": "needs_internet"}
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_no_issue_while_ready_or_in_an_outage(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """Ready: no issue; in an outage the site does what it is for: no issue either."""
+    await believed_soc(hass, init_integration, twin, 80.0)
+    await async_setup_site_entities(hass)
+    with patch("custom_components.v2x.repairs.NOT_READY_REPAIR_S", 0.0):
+        site = await _site(hass, site_entry([init_integration.entry_id]))
+        for _ in range(2):
+            site._async_check_repairs()
+            await hass.async_block_till_done()
+        issue_id = f"not_ready_{site.entry.entry_id}"
+        assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+        hass.states.async_set(GRID, "off")
+        await _settle(hass, site)
+        for _ in range(2):
+            site._async_check_repairs()
+            await hass.async_block_till_done()
+        assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+        assert site.not_ready_since is None
+    await hass.config_entries.async_unload(site.entry.entry_id)
