@@ -35,6 +35,7 @@ from .backup.sources import (
     cautious_soc_pct,
     charger_absent,
     charger_floor_pct,
+    credit_watched_idle,
     presumed_supplying,
 )
 from .const import CONF_CAPACITY, DEFAULT_VEHICLE_CAPACITY_KWH, LOGGER
@@ -238,6 +239,15 @@ class ChargerSource:
         remembered = book.soc_memory.get(self.entry_id)
         if remembered is None or (status is not None and status.vehicle_connected is False):
             return None
+        idle = status is not None and data.status.last_update_success and not status.supplying
+        remembered, seen = credit_watched_idle(
+            remembered, book.idle_seen.get(self.entry_id), now, idle_now=idle
+        )
+        book.soc_memory[self.entry_id] = remembered
+        if seen is None:
+            book.idle_seen.pop(self.entry_id, None)
+        else:
+            book.idle_seen[self.entry_id] = seen
         soc, at = remembered
         return cautious_soc_pct(
             soc, at, now, data.controller.limits.max_discharge_power_w, vehicle_capacity_kwh(data)

@@ -8,17 +8,21 @@ internet with it); a repair issue once it stays not ready.
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.v2x.const import DOMAIN
 from simulator.quasar import QuasarTwin
 
 from .conftest import state_of
-from .families import believed_soc
+from .families import believed_soc, quasar_service
+from .helpers import refresh_until
 from .site_helpers import GRID, TRANSFER, _settle, _site, async_setup_site_entities, site_entry
 
 READY = "binary_sensor.home_ready_for_an_outage"
@@ -112,4 +116,42 @@ async def test_no_issue_while_ready_or_in_an_outage(
             await hass.async_block_till_done()
         assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
         assert site.not_ready_since is None
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_an_idle_car_is_not_drained_by_the_estimate(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """A Quasar held idle reports no SoC; watched idle, the car is taken to keep its energy.
+
+    Only the time nobody watched (here 10 minutes, as after a restart) counts as if the
+    car had discharged at full power: the estimate drops by that once, then holds, so
+    an idle car does not drift to its reserve and the site stays ready.
+    """
+    await believed_soc(hass, init_integration, twin, 80.0)
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id]))
+    await _settle(hass, site)
+    await quasar_service(hass, "stop")  # held at 0 W: the Quasar reads no SoC
+    status = init_integration.runtime_data.status
+    await refresh_until(status, lambda data: data is not None and data.soc.stale)
+    source = init_integration.entry_id
+    clock = [time.time()]
+    site.book.soc_memory[source] = (80.0, clock[0] - 600)  # 10 minutes unwatched
+    site.book.idle_seen.pop(source, None)
+    estimates = []
+    # The site's wall clock moves 10 minutes between looks: watched idle all along.
+    with patch("custom_components.v2x.backup_sources.time", SimpleNamespace(time=lambda: clock[0])):
+        for _ in range(4):
+            await init_integration.runtime_data.status.async_refresh()
+            await _settle(hass, site)
+            sources = state_of(hass, "sensor.home_energy_available_above_reserve").attributes[
+                "sources"
+            ]
+            estimates.append(sources[0]["soc_pct"])
+            clock[0] += 600
+    # 10 minutes at 7.4 kW of a 40 kWh car: 3.1 points, once; then it holds.
+    assert estimates[0] == pytest.approx(80.0 - 7.4 / 6 / 40 * 100, abs=0.1)
+    assert max(estimates) - min(estimates) <= 0.1
+    assert state_of(hass, READY).state == "on"
     await hass.config_entries.async_unload(site.entry.entry_id)

@@ -124,6 +124,27 @@ def cautious_soc_pct(
     return soc_pct - worst_kwh / capacity_kwh * 100
 
 
+def credit_watched_idle(
+    memory: tuple[float, float], idle_seen_at: float | None, now: float, *, idle_now: bool
+) -> tuple[tuple[float, float], float | None]:
+    """A remembered SoC reading, its time moved on by the time the car was seen idle.
+
+    :func:`cautious_soc_pct` takes the car to have given its full power ever since the
+    reading; a charger polled every second and reporting no power flow has given none
+    while it was watched. So each look that finds it idle, after one that found it
+    idle too, moves the reading's time on by the time between the two: the estimate
+    keeps what the car may have given while nobody was looking (Home Assistant down,
+    the charger not answering), and no more. Returns the reading and when it was last
+    seen idle (None: not idle now).
+    """
+    soc, read_at = memory
+    if not idle_now:
+        return memory, None
+    if idle_seen_at is not None and idle_seen_at >= read_at:
+        read_at = min(read_at + max(now - idle_seen_at, 0.0), now)
+    return (soc, read_at), now
+
+
 def allowed_to_supply(
     state: BackupState, active_source: str | None, switch_on_vehicle: bool | None
 ) -> str | None:
@@ -170,6 +191,8 @@ class SourceBook:
     kept across a restart (no session is)."""
     release_pending: set[str] = field(default_factory=set)
     """Chargers to hand back to their own logic once the site's recharge is over."""
+    idle_seen: dict[str, float] = field(default_factory=dict)
+    """When each charger was last seen idle (wall clock; not kept across a restart)."""
 
     @classmethod
     def restore(cls, saved: Mapping[str, Any], sources: Iterable[str]) -> SourceBook:

@@ -28,6 +28,7 @@ from custom_components.v2x.backup.sources import (
     cautious_soc_pct,
     charger_absent,
     charger_floor_pct,
+    credit_watched_idle,
     estimated_load_w,
     judge_health,
     presumed_supplying,
@@ -304,3 +305,46 @@ def test_strays_to_stop_spares_the_allowed_source_and_spaces_stops() -> None:
         "battery",
         "other",
     ]
+
+
+def test_watched_idle_time_is_not_taken_as_discharge() -> None:
+    """Read at 80 % at t=0; HA looked away until t=600, then saw the car idle every second.
+
+    The estimate keeps the 600 s nobody watched, and no more: at t=3600 the car may
+    have given 600 s at full power, not an hour.
+    """
+    memory, seen = (80.0, 0.0), None
+    memory, seen = credit_watched_idle(memory, seen, 600.0, idle_now=True)
+    assert (memory, seen) == ((80.0, 0.0), 600.0)  # the first look credits nothing
+    for now in range(601, 3601):
+        memory, seen = credit_watched_idle(memory, seen, float(now), idle_now=True)
+    assert memory[0] == 80.0
+    assert memory[1] == pytest.approx(3000.0)
+    one_hour = cautious_soc_pct(80.0, 0.0, 3600.0, 7400, 40.0)
+    watched = cautious_soc_pct(*memory, 3600.0, 7400, 40.0)
+    assert one_hour == pytest.approx(80.0 - 7.4 / 40.0 * 100)  # an hour at 7.4 kW: 18.5 %
+    assert watched == pytest.approx(80.0 - 7.4 / 6 / 40.0 * 100)  # 10 minutes: 3.1 %
+    # It discharges (or stops answering): that look credits nothing, and ends the watch.
+    memory, seen = credit_watched_idle(memory, seen, 3700.0, idle_now=False)
+    assert seen is None
+    assert memory[1] == pytest.approx(3000.0)
+    memory, seen = credit_watched_idle(memory, seen, 3800.0, idle_now=True)
+    assert memory[1] == pytest.approx(3000.0)  # the 200 s unwatched still count
+
+
+@given(
+    looks=st.lists(st.tuples(st.floats(0, 100), st.booleans()), max_size=30),
+    read_at=st.floats(0, 100),
+)
+def test_credit_never_makes_the_reading_newer_than_now_or_older(
+    looks: list[tuple[float, bool]], read_at: float
+) -> None:
+    memory, seen = (60.0, read_at), None
+    now = read_at
+    for step, idle in looks:
+        now += step
+        before = memory[1]
+        memory, seen = credit_watched_idle(memory, seen, now, idle_now=idle)
+        assert before <= memory[1] <= max(now, before)
+        assert memory[0] == 60.0
+        assert seen == (now if idle else None)
