@@ -27,6 +27,7 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from .backup.drill import EVENT_DRILL_REPORT, DrillTimeline
 from .backup.machine import (
     Action,
     BackupMachine,
@@ -58,6 +59,7 @@ from .const import (
 from .devices.errors import DeviceError
 from .devices.health import FailureRule
 from .models import DEVICE_PLATFORMS, EntryKind
+from .registry import entry_device
 from .repairs import async_check_site, async_delete_site_issues
 from .site_actions import async_carry_out, site_device_identifier
 from .site_inputs import (
@@ -114,6 +116,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._releasing: asyncio.Task[None] | None = None
         self.needs_internet: tuple[str, ...] = ()
         """The entities of the chain whose integration needs the internet (checked)."""
+        self._drill: DrillTimeline | None = None
+        """The drill under way, timed for its report."""
         self.not_ready_since: float | None = None
         """Since when (monotonic) the site has not been ready, None while it is."""
 
@@ -270,10 +274,30 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 self._async_execute(actions, save=changed), f"{DOMAIN} site actions"
             )
         self._strays.check(observation)
+        self._note_drill(observation)
         if self.book.release_pending and self._machine.state is BackupState.GRID:
             self._release_task()
         self._schedule_wakeup()
         self.async_set_updated_data(self._status(observation))
+
+    def _note_drill(self, observation: Observation) -> None:
+        """Time the drill under way; report it once it is over (``v2x_drill_report``)."""
+        drill = self._drill
+        if drill is None:
+            return
+        machine, now = self._machine, time.monotonic()
+        if not drill.note(machine.state, machine.active_source, machine.alarm, observation, now):
+            return
+        self._drill = None
+        report = drill.report(drill.source and self.source_title(drill.source), now)
+        device = entry_device(
+            self.hass, self.entry.entry_id, site_device_identifier(self.entry.entry_id)
+        )
+        LOGGER.info("%s: drill report %s", self.entry.title, report)
+        self.hass.bus.async_fire(
+            EVENT_DRILL_REPORT,
+            {"device_id": device.id if device else None, "site": self.entry.title, **report},
+        )
 
     def _release_task(self) -> None:
         if self._releasing is None or self._releasing.done():
@@ -322,6 +346,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         if refusal is not None:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key=refusal)
         submit(self._machine, kind, duration_s)
+        if kind == "drill":
+            self._drill = DrillTimeline(time.monotonic())
         self.async_step()
 
     async def async_set_automatic(self, automatic: bool) -> None:

@@ -1,4 +1,4 @@
-"""*Ready for an outage*: a backup site checks, before the outage, what it will need.
+"""*Ready for an outage* and the drill report: a site checks what an outage will need.
 
 Against the simulated Quasar over a real socket: ready with the car plugged in and read;
 not ready, with the reason, when the car is unplugged, the switch does not answer, the
@@ -8,6 +8,7 @@ internet with it); a repair issue once it stays not ready.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from types import SimpleNamespace
 from unittest.mock import patch
@@ -15,7 +16,7 @@ from unittest.mock import patch
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.v2x.const import DOMAIN
 from simulator.quasar import QuasarTwin
@@ -23,7 +24,16 @@ from simulator.quasar import QuasarTwin
 from .conftest import state_of
 from .families import believed_soc, quasar_service
 from .helpers import refresh_until
-from .site_helpers import GRID, TRANSFER, _settle, _site, async_setup_site_entities, site_entry
+from .site_helpers import (
+    GRID,
+    TRANSFER,
+    _settle,
+    _site,
+    async_setup_site_entities,
+    run_drill,
+    site_device_id,
+    site_entry,
+)
 
 READY = "binary_sensor.home_ready_for_an_outage"
 
@@ -154,4 +164,34 @@ async def test_an_idle_car_is_not_drained_by_the_estimate(
     assert estimates[0] == pytest.approx(80.0 - 7.4 / 6 / 40 * 100, abs=0.1)
     assert max(estimates) - min(estimates) <= 0.1
     assert state_of(hass, READY).state == "on"
+    await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_a_drill_reports_what_it_measured(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """*Run drill*: ``v2x_drill_report`` with the switch, supply and discharge times."""
+    reports = async_capture_events(hass, "v2x_drill_report")
+    await believed_soc(hass, init_integration, twin, 80.0)
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id]))
+    await run_drill(hass, site, 1.5)
+    # The car is seen discharging at the next status poll.
+    await refresh_until(
+        init_integration.runtime_data.status,
+        lambda data: data is not None and data.discharging,
+    )
+    await _settle(hass, site)
+    assert reports == []  # not before it is over
+    await asyncio.sleep(1.6)
+    await _settle(hass, site)
+    await hass.async_block_till_done()
+    assert len(reports) == 1
+    report = reports[0].data
+    assert report["device_id"] == site_device_id(hass, site)
+    assert report["source"] == init_integration.title
+    assert report["passed"] is True
+    assert report["alarm"] is None
+    assert 0 <= report["switch_s"] <= report["supplying_s"] < report["discharging_s"] < 1.5
+    assert 1.5 <= report["duration_s"] < 10
     await hass.config_entries.async_unload(site.entry.entry_id)
