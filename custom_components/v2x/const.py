@@ -17,6 +17,8 @@ CONF_UNIT_ID: Final = "unit_id"
 # Backup sites (entry data).
 CONF_SITE_TYPE: Final = "site_type"
 SITE_HOUSE: Final = "house"
+SITE_DEVICE_PREFIX: Final = "site_"
+"""A site's device identifier is this and its entry id."""
 SITE_BUILDING: Final = "building"
 CONF_GRID_ENTITY: Final = "grid_entity"
 CONF_GRID_DEVICE: Final = "grid_device"

@@ -26,7 +26,7 @@ from .backup.machine import (
     EVENT_RESERVE_REACHED,
     EVENT_SOURCE_FAILED,
 )
-from .const import CONF_SITE_TYPE, DOMAIN, SITE_BUILDING, SITE_HOUSE
+from .const import CONF_SITE_TYPE, DOMAIN, SITE_BUILDING, SITE_DEVICE_PREFIX, SITE_HOUSE
 
 CONF_EVENT_TYPE: Final = "event_type"
 TRIGGER_TYPES: Final = {
@@ -45,18 +45,19 @@ BUILDING_ONLY: Final = frozenset({"elevator_park_requested"})
 
 
 def _site_kind(hass: HomeAssistant, device_id: str) -> str | None:
-    """The kind of the backup site behind a device (house, building); None: no site."""
+    """The kind of the backup site behind a device (house, building); None: no site.
+
+    The site's entry is the one its device identifier names (``site_<entry id>``).
+    """
     device = dr.async_get(hass).async_get(device_id)
-    if device is None or not any(
-        domain == DOMAIN and identifier.startswith("site_")
-        for domain, identifier in device.identifiers
-    ):
+    if device is None:
         return None
-    for entry_id in device.config_entries:
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is not None and entry.domain == DOMAIN:
-            return str(entry.data.get(CONF_SITE_TYPE, SITE_HOUSE))
-    return SITE_HOUSE
+    for domain, identifier in device.identifiers:
+        if domain == DOMAIN and identifier.startswith(SITE_DEVICE_PREFIX):
+            entry = hass.config_entries.async_get_entry(identifier.removeprefix(SITE_DEVICE_PREFIX))
+            data = entry.data if entry is not None else {}
+            return str(data.get(CONF_SITE_TYPE, SITE_HOUSE))
+    return None
 
 
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, Any]]:

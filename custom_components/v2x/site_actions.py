@@ -30,7 +30,7 @@ from .backup.machine import (
     StartSource,
     StopSource,
 )
-from .const import DOMAIN, LOGGER
+from .const import DOMAIN, LOGGER, SITE_DEVICE_PREFIX
 from .registry import entry_device
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ SWITCH_TIMEOUT_S: Final = 10.0
 
 def site_device_identifier(entry_id: str) -> tuple[str, str]:
     """The device-registry identifier of a site."""
-    return (DOMAIN, f"site_{entry_id}")
+    return (DOMAIN, f"{SITE_DEVICE_PREFIX}{entry_id}")
 
 
 async def async_carry_out(site: BackupSite, action: Action) -> None:
