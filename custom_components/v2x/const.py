@@ -45,6 +45,8 @@ CONF_FAILED_POLLS: Final = "source_failed_polls"
 CONF_FAILED_AFTER: Final = "source_failed_after_s"
 CONF_RECOVER_AFTER: Final = "source_recover_after_s"
 CONF_READY_HOURS: Final = "ready_hours"
+CONF_LOAD_RESTORE_GAP: Final = "load_restore_gap_s"
+"""On the return to the grid, the time between two shed loads coming back on."""
 """How long the sources must be able to carry the site for it to count as ready."""
 
 # Options (all changeable at runtime without a reload).
@@ -83,6 +85,7 @@ DEFAULT_SITE_OPTIONS: Final = {
     CONF_FAILED_AFTER: 15,
     CONF_RECOVER_AFTER: 30,
     CONF_READY_HOURS: 1,
+    CONF_LOAD_RESTORE_GAP: 2,
 }
 DEFAULT_ELEVATOR_OPTIONS: Final = {
     CONF_ELEVATOR_STANDBY: 250,

@@ -22,6 +22,7 @@ from .const import (
     CONF_GRID_MIN_VOLTAGE,
     CONF_GRID_POLL,
     CONF_HOUSE_LOAD,
+    CONF_LOAD_RESTORE_GAP,
     CONF_MAX_DISCHARGE_POWER,
     CONF_OUTAGE_DEBOUNCE,
     CONF_PARK_WARNING,
@@ -136,6 +137,7 @@ class V2XOptionsFlow(OptionsFlow):
             vol.Required(CONF_FAILED_POLLS): box_selector(1, 20),
             vol.Required(CONF_FAILED_AFTER): box_selector(1, 600, "s"),
             vol.Required(CONF_RECOVER_AFTER): box_selector(0, 3600, "s"),
+            vol.Optional(CONF_LOAD_RESTORE_GAP): box_selector(0, 600, "s"),
             vol.Optional(CONF_READY_HOURS): box_selector(0, 72, "h", step=0.5),
             vol.Optional(CONF_RECHARGE_POWER): box_selector(100, 350000, "W"),
         }

@@ -21,6 +21,7 @@ from .const import (
     CONF_FAILED_AFTER,
     CONF_FAILED_POLLS,
     CONF_HOUSE_LOAD,
+    CONF_LOAD_RESTORE_GAP,
     CONF_OUTAGE_DEBOUNCE,
     CONF_PARK_WARNING,
     CONF_RECOVER_AFTER,
@@ -63,6 +64,7 @@ def machine_config(
         park_warning_min=float(site_option(options, CONF_PARK_WARNING)),
         recover_after_s=failure_rule(options).recover_after_s,
         startup_wait_s=startup_wait_s,
+        load_restore_gap_s=float(site_option(options, CONF_LOAD_RESTORE_GAP)),
     )
 
 

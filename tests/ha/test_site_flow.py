@@ -262,7 +262,10 @@ async def test_site_options_follow_the_site(
 
 
 async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: BackupSite) -> None:
-    """*Recharge power after an outage*: set, it reaches the sources; emptied, full power."""
+    """*Recharge power after an outage*: set, it reaches the sources; emptied, full power.
+
+    The gap between loads coming back reaches the machine, and stays when left out.
+    """
     answers = {
         key: site.entry.options[key]
         for key in (
@@ -276,7 +279,11 @@ async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: 
             "source_recover_after_s",
         )
     }
-    for given, expected in (({"recharge_power_w": 2500}, 2500), ({}, None)):
+    assert site.machine.config.load_restore_gap_s == 2.0  # the default: one by one
+    for given, expected in (
+        ({"recharge_power_w": 2500, "load_restore_gap_s": 5}, 2500),
+        ({}, None),
+    ):
         options = await hass.config_entries.options.async_init(site.entry.entry_id)
         keys = [str(key) for key in options["data_schema"].schema]  # type: ignore[union-attr]
         assert "recharge_power_w" in keys
@@ -284,6 +291,7 @@ async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: 
         await hass.async_block_till_done()
         site = cast("BackupSite", site.entry.runtime_data)
         assert site.recharge_power_w == expected
+        assert site.machine.config.load_restore_gap_s == 5.0  # kept when left out
         assert ("recharge_power_w" in site.entry.options) is (expected is not None)
 
 

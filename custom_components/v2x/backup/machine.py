@@ -36,7 +36,7 @@ Safety rules the machine enforces (and the property tests check):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 import math
@@ -98,6 +98,9 @@ class MachineConfig:
     min_power_w: int = 500
     startup_wait_s: float = 15.0
     recover_after_s: float = 30.0
+    load_restore_gap_s: float = 0.0
+    """On the return, the shed loads come back one at a time this far apart (0: together),
+    so that their starting currents do not all hit the supply at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +302,9 @@ class BackupMachine:
         self._started_at = now
         self._startup_over = False
         self._adopting = False  # restored with a supplying source: take it over again
+        self._restore_queue: list[str] = []
+        """Shed loads still to come back on the grid, in order."""
+        self._restore_next_at: float | None = None
 
     # -- requests ------------------------------------------------------------------
 
@@ -348,6 +354,8 @@ class BackupMachine:
                 deadlines.append(session.active_since + self.config.start_grace_s)
         if not self._startup_over and self.state is not BackupState.GRID:
             deadlines.append(self._started_at + self.config.startup_wait_s)
+        if self._restore_queue and self._restore_next_at is not None:
+            deadlines.append(self._restore_next_at)
         return min(deadlines) if deadlines else None
 
     def snapshot(self) -> dict[str, Any]:
@@ -356,6 +364,7 @@ class BackupMachine:
         return {
             "state": self.state.value,
             "alarm": self.alarm,
+            **({"restore_queue": list(self._restore_queue)} if self._restore_queue else {}),
             "session": None
             if session is None
             else {
@@ -434,6 +443,10 @@ class BackupMachine:
         elif state is BackupState.ALARM:
             machine._switch_target = True
         machine._pending_recommand = state in (BackupState.SWITCHING, BackupState.RETURNING)
+        queue = snapshot.get("restore_queue", [])
+        if state is BackupState.GRID and isinstance(queue, list):
+            # Loads still to come back: at once after the restart, then the gap apart.
+            machine._restore_queue = [e for e in queue if e in config.sheddable_loads]
         return machine
 
     # -- the step --------------------------------------------------------------------
@@ -448,6 +461,7 @@ class BackupMachine:
         if self._pending_recommand and self._switch_target is not None:
             self._pending_recommand = False
             self._move_switch(self._switch_target, now, actions)
+        self._restore_due_loads(now, actions)
         for request, value in self._requests:
             self._handle_request(request, value, obs, now, actions)
         self._requests.clear()
@@ -464,6 +478,37 @@ class BackupMachine:
         }[self.state]
         handler(obs, now, actions)
         return actions
+
+    def _restore_due_loads(self, now: float, actions: list[Action]) -> None:
+        """The next queued load back on, when its time has come and the grid carries it.
+
+        Once the site leaves the grid (a new outage) the rest stay off: the new
+        session sheds them and brings them back itself.
+        """
+        if not self._restore_queue:
+            return
+        if self.state is not BackupState.GRID:
+            self._restore_queue, self._restore_next_at = [], None
+            return
+        if self._restore_next_at is not None and now < self._restore_next_at:
+            return
+        actions.append(RestoreLoad(self._restore_queue.pop(0)))
+        self._restore_next_at = (
+            now + self.config.load_restore_gap_s if self._restore_queue else None
+        )
+
+    def _restore_loads(self, loads: Sequence[str], now: float, actions: list[Action]) -> None:
+        """Bring the shed loads back: all at once, or one now and the rest the gap apart.
+
+        All at once as well when the grid is not there (a backup ended by hand in an
+        outage): no supply is there to spare their starting currents.
+        """
+        gap = self.config.load_restore_gap_s
+        if gap <= 0 or self._grid is not True or len(loads) <= 1:
+            actions.extend(RestoreLoad(entity_id) for entity_id in loads)
+            return
+        actions.append(RestoreLoad(loads[0]))
+        self._restore_queue, self._restore_next_at = list(loads[1:]), now + gap
 
     def _track_grid(self, available: bool, now: float) -> None:
         if available and self._grid is not True:
@@ -572,7 +617,7 @@ class BackupMachine:
         session = self._require_session()
         if obs.switch_on_vehicle is False:
             self._stop_active(session, actions)
-            actions.extend(RestoreLoad(entity_id) for entity_id in reversed(session.shed))
+            self._restore_loads(list(reversed(session.shed)), now, actions)
             if self._grid is True:
                 actions.extend(RestoreSource(source) for source in self.config.sources)
             if session.started or session.reached_end:

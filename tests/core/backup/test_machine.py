@@ -137,6 +137,55 @@ def test_outage_switchover_and_return() -> None:
     assert _state(m) is BackupState.GRID
 
 
+def _returned(config: MachineConfig) -> tuple[BackupMachine, list[Action]]:
+    """An outage carried by the car, the grid back for the restore delay, switched back."""
+    m = BackupMachine(config, 0.0)
+    m.step(_obs(True, False), 0.0)
+    m.step(_obs(False, False), 1.0)
+    m.step(_obs(False, False), 1.6)
+    m.step(_obs(False, True), 2.2)
+    m.step(_obs(True, True), 10.0)
+    m.step(_obs(True, True), 70.0)
+    assert _state(m) is BackupState.RETURNING
+    return m, m.step(_obs(True, False), 71.0)
+
+
+def test_shed_loads_come_back_one_by_one() -> None:
+    """With a gap, the loads come back in turn on the grid, each at its deadline."""
+    staged = replace(CONFIG, load_restore_gap_s=2.0)
+    m, actions = _returned(staged)
+    loads = [a for a in actions if isinstance(a, RestoreLoad)]
+    assert loads == [RestoreLoad("switch.ev_charger")]  # the last shed comes back first
+    assert _state(m) is BackupState.GRID
+    assert m.step(_obs(True, False), 72.9) == []
+    assert m.snapshot()["restore_queue"] == ["switch.heater"]
+    assert m.step(_obs(True, False), 73.0) == [RestoreLoad("switch.heater")]
+    assert m.step(_obs(True, False), 80.0) == []
+    assert "restore_queue" not in m.snapshot()
+    # Without a gap, together, as before.
+    _, together = _returned(CONFIG)
+    assert [a for a in together if isinstance(a, RestoreLoad)] == [
+        RestoreLoad("switch.ev_charger"),
+        RestoreLoad("switch.heater"),
+    ]
+
+
+def test_a_new_outage_keeps_the_rest_off() -> None:
+    """The grid fails again before the second load is back: it stays off, to be shed."""
+    m, _ = _returned(replace(CONFIG, load_restore_gap_s=2.0))
+    m.step(_obs(False, False), 72.0)
+    actions = m.step(_obs(False, False), 73.0)
+    assert RestoreLoad("switch.heater") not in actions
+    assert "restore_queue" not in m.snapshot()
+
+
+def test_loads_still_to_come_back_survive_a_restart() -> None:
+    staged = replace(CONFIG, load_restore_gap_s=2.0)
+    m, _ = _returned(staged)
+    restored = BackupMachine.restore(staged, m.snapshot(), 500.0)
+    assert restored.step(_obs(True, False), 500.0) == [RestoreLoad("switch.heater")]
+
+
 def test_short_blip_is_ignored() -> None:
     """A grid blip shorter than the debounce changes nothing."""
     m = BackupMachine(CONFIG, 0.0)
@@ -482,13 +531,16 @@ def _run(
     horizon_s: float = 7200.0,
     dt: float = 5.0,
     load_w: float = 2000.0,
+    sheddable: tuple[str, ...] = ("switch.a",),
+    load_restore_gap_s: float = 0.0,
 ) -> tuple[list[tuple[float, Action, Observation]], BackupMachine, list[tuple[float, bool]]]:
     config = MachineConfig(
         sources=("car", "battery"),
-        sheddable_loads=("switch.a",),
+        sheddable_loads=sheddable,
         restore_delay_s=60.0,
         confirm_timeout_s=10.0,
         start_grace_s=30.0,
+        load_restore_gap_s=load_restore_gap_s,
     )
     machine = BackupMachine(config, 0.0)
     world = World(socs={"car": socs[0], "battery": socs[1]})
@@ -600,6 +652,34 @@ def test_safety_invariants(
             BackupState.ALARM,
             BackupState.RETURNING,  # the source supplies until the switch has moved
         )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    events=timelines(),
+    socs=st.tuples(st.floats(31, 100), st.floats(31, 100)),
+    gap=st.sampled_from([5.0, 10.0, 30.0]),
+)
+def test_staged_restore_never_onto_vehicle_power(
+    events: list[tuple[float, str, object]], socs: tuple[float, float], gap: float
+) -> None:
+    """Shed loads come back only with the circuit on the grid side, one per gap at most,
+    each at most once per time it was shed; and the safety rules hold as ever."""
+    loads = ("switch.a", "switch.b", "switch.c")
+    log, _, _ = _run(events, socs, sheddable=loads, load_restore_gap_s=gap)
+    last_restore: float | None = None
+    off: set[str] = set()
+    for t, action, obs in log:
+        if isinstance(action, ShedLoad):
+            off.add(action.entity_id)
+            last_restore = None  # a new session: its own first load comes back at once
+        elif isinstance(action, RestoreLoad):
+            assert obs.switch_on_vehicle is not True
+            assert action.entity_id in off
+            off.discard(action.entity_id)
+            if last_restore is not None and obs.grid_available:
+                assert t - last_restore >= gap - 1e-9
+            last_restore = t
 
 
 @settings(max_examples=100, deadline=None)
