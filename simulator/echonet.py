@@ -158,14 +158,14 @@ _DISCHARGE_TYPES = frozenset((0x13, 0x22, 0x23, 0x32, 0x33, 0x42, 0x43, 0x52, 0x
 
 _DEVICE_GET = (
     0x80, 0x81, 0x82, 0x83, 0x88, 0x89, 0x8A, 0x8C, 0x9D, 0x9E, 0x9F,
-    0xC0, 0xC2, 0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCC, 0xCE, 0xCF,
+    0xC0, 0xC2, 0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCA, 0xCB, 0xCC, 0xCE, 0xCF,
     0xD0, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD8, 0xDA, 0xDB, 0xDC, 0xDD,
-    0xE0, 0xE1, 0xE2, 0xE4, 0xEB, 0xEC,
+    0xE0, 0xE1, 0xE2, 0xE4, 0xE6, 0xEB, 0xEC,
 )  # fmt: skip
 _DEVICE_SET = (0x81, 0xCD, 0xD7, 0xD9, 0xDA, 0xDC, 0xDD, 0xE0, 0xEB, 0xEC)
 # Announcement-mandatory properties (Anno M in 4.1/4.2) this twin supports.
 _DEVICE_ANNO = (0x80, 0x81, 0x88, 0xC7, 0xDA, 0xDC, 0xDD, 0xE1)
-_VEHICLE_EPCS = frozenset((0xC0, 0xC2, 0xC4, 0xCE, 0xCF, 0xD0, 0xE2, 0xE4))
+_VEHICLE_EPCS = frozenset((0xC0, 0xC2, 0xC4, 0xCE, 0xCF, 0xD0, 0xE2, 0xE4, 0xE6))
 _NODE_GET = (0x80, 0x82, 0x83, 0x8A, 0x9D, 0x9E, 0x9F, 0xD3, 0xD4, 0xD6, 0xD7)
 _NODE_ANNO = (0x80, 0xD5)
 NODE_VERSION = b"\x01\x0d\x01\x00"
@@ -227,6 +227,8 @@ class EchonetConfig:
     rated_discharge_w: int = 6000
     rated_voltage_v: int = 200
     equipment_type: int = 0x22
+    vehicle_id: str = "JN1FAAZE0U0000001"
+    """0xE6: the plugged-in vehicle's id (a VIN here; at most 24 bytes)."""
     ramp_w_per_s: float = 3000.0
     preparation_s: float = 2.0
     reboot_s: float = 5.0
@@ -237,6 +239,8 @@ class EchonetConfig:
         """Validate the parameters and derive the identification number."""
         if not 0 <= self.manufacturer_code <= 0xFFFFFF:
             raise ValueError("manufacturer_code must fit in 3 bytes")
+        if not self.vehicle_id.isascii() or not 1 <= len(self.vehicle_id) <= 24:
+            raise ValueError("vehicle_id must be 1 to 24 ASCII characters (0xE6)")
         if not self.identification:
             self.identification = (
                 b"\xfe" + self.manufacturer_code.to_bytes(3, "big") + _DEFAULT_UNIQUE_ID
@@ -463,6 +467,7 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         device_anno = frozenset(_DEVICE_ANNO)
         version = b"\x00\x00" + config.release.encode("ascii") + b"\x01"
         product = config.product_code.encode("ascii").ljust(12, b"\x00")
+        vehicle_id = config.vehicle_id.encode("ascii")
         device = _EchonetObject(
             DEVICE_EOJ,
             {
@@ -485,6 +490,8 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
                 0xC7: self._connection_status,
                 0xC8: lambda: _u32(0) + _u32(config.rated_charge_w),
                 0xC9: lambda: _u32(0) + _u32(config.rated_discharge_w),
+                0xCA: lambda: _u16(0) + _u16(self._rated_current_da(config.rated_charge_w)),
+                0xCB: lambda: _u16(0) + _u16(self._rated_current_da(config.rated_discharge_w)),
                 0xCC: lambda: _u8(config.equipment_type),
                 0xCE: lambda: _u32(round(self._capacity_wh() * self.battery.charge_cap_pct / 100)),
                 0xCF: lambda: _u32(round(self._chargeable_wh())),
@@ -503,6 +510,7 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
                 0xE1: lambda: _u8(self.actual_mode()),
                 0xE2: lambda: _u32(round(self._capacity_wh() * self.battery.soc_pct / 100)),
                 0xE4: self._soc_reading,
+                0xE6: lambda: bytes([len(vehicle_id)]) + vehicle_id,
                 0xEB: lambda: _u32(self.charge_setpoint_w),
                 0xEC: lambda: _u32(self.discharge_setpoint_w),
             },
@@ -525,6 +533,10 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         for epc in _VEHICLE_EPCS:
             device.readers[epc] = self._vehicle_only(device.readers[epc])
         return {NODE_PROFILE_EOJ: node, DEVICE_EOJ: device}
+
+    def _rated_current_da(self, power_w: int) -> int:
+        """A rated power as the current at the rated voltage, in 0.1 A (0xCA, 0xCB)."""
+        return round(power_w / self.config.rated_voltage_v * 10)
 
     def _vehicle_only(self, reader: Reader) -> Reader:
         """Vehicle properties: "response impossible" without a car (section 4.2)."""

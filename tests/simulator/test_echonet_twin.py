@@ -220,7 +220,8 @@ async def test_node_profile_maps_and_announcement_only_d5(udp: Udp) -> None:
 
 async def test_device_property_maps(udp: Udp) -> None:
     reply = await udp.ask(get("0010", "027E01", "9D", "9E", "9F"))
-    get_map = "27 71 41 71 21 70 30 30 10 31 11 21 60 71 22 12 12"  # 39 EPCs: bitmap form
+    # 42 EPCs, bitmap form: byte i, bit j set for EPC (j + 8) x 0x10 + i (section 4.1).
+    get_map = "2A 71 41 71 21 70 30 70 10 31 11 31 70 71 22 12 12"
     assert reply == res(
         "0010",
         "027E01",
@@ -231,15 +232,31 @@ async def test_device_property_maps(udp: Udp) -> None:
     )
     expected_get = {
         *(0x80, 0x81, 0x82, 0x83, 0x88, 0x89, 0x8A, 0x8C, 0x9D, 0x9E, 0x9F),
-        *(0xC0, 0xC2, 0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCC, 0xCE, 0xCF),
+        *(0xC0, 0xC2, 0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCA, 0xCB, 0xCC, 0xCE, 0xCF),
         *(0xD0, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD8, 0xDA, 0xDB, 0xDC, 0xDD),
-        *(0xE0, 0xE1, 0xE2, 0xE4, 0xEB, 0xEC),
+        *(0xE0, 0xE1, 0xE2, 0xE4, 0xE6, 0xEB, 0xEC),
     }
     assert decode_map(h(get_map)) == expected_get
     # Every EPC in the Get map is answered (a car is plugged, 0xC7 needs 0xCD first).
     await write(udp, "CD", "10")
     for epc in sorted(expected_get):
         assert await read(udp, f"{epc:02X}")  # Get_Res with data
+
+
+async def test_mandatory_current_range_and_vehicle_id(udp: Udp) -> None:
+    """0xCA/0xCB (Get M, Release R): 2 x uint16 in 0.1 A, min then max; 0xE6 (Get M):
+    a length byte and the vehicle's id, "response impossible" without a car."""
+    await write(udp, "CD", "10")
+    # 6000 W at the rated 200 V: 30.0 A = 300 = 0x012C.
+    assert await read(udp, "CA") == h("0000 012C")
+    assert await read(udp, "CB") == h("0000 012C")
+    vin = b"JN1FAAZE0U0000001"
+    assert await read(udp, "E6") == bytes([len(vin)]) + vin
+
+
+def test_vehicle_id_must_fit_the_property() -> None:
+    with pytest.raises(ValueError, match="0xE6"):
+        EchonetConfig(vehicle_id="X" * 25)
 
 
 def test_property_map_forms() -> None:
