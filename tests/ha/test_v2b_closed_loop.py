@@ -18,6 +18,8 @@ from homeassistant.core import HomeAssistant
 import numpy as np
 import pytest
 
+from custom_components.v2x.devices import quasar
+
 from .closed_loop import Car, CoSimulation, Day, DayResult
 
 # An office afternoon: 100 kW, a 140 kW peak 14:00-15:00, then 90 kW until night.
@@ -101,13 +103,19 @@ async def test_the_guard_holds_the_peak_when_the_load_is_not_the_forecast(
     unguarded_kw = step.planned_kw + 5.0 * 10 / 15
     assert step.measured_kw < step.planned_kw + 0.005 * step.planned_kw < unguarded_kw
     assert result.guard_ticks.get("discharge", 0) > 8 * 60
-    # "Over" (the cars at their limit) only in passing: a charger's power is read a
-    # second after the meter's, which can make the building's own load look higher for
-    # a reading, and the entities show it until the next 10-second refresh.
-    assert result.guard_ticks.get("over", 0) <= 30
+    # "Over" (the cars at their limit): with a charger's minimum, what is left is room a
+    # charger cannot run (a car with less than its 1.38 kW minimum to give stops), and
+    # how long that lasts depends on the SoC the cars reach (up to half an hour here on
+    # the newest Home Assistant, whose polls land a tick apart; in passing on 2025.4).
+    # No step's average ends more than that minimum above its plan.
+    excess = [s.measured_kw - s.planned_kw for s in result.steps[1:] if s.planned_kw is not None]
+    assert max(excess) < quasar.MIN_POWER_W / 1000
+    assert result.guard_ticks.get("over", 0) <= 31 * 60
     # The extra discharge is recharged before the cars leave, so later plans hold a
     # slightly higher peak; the day's peak stays well below what the surprise alone made.
-    assert result.measured_peak_kw < unguarded_kw - 1.5
+    # With the Quasar's minimum the room a car has below it is lost: 135.40 kW on 2025.4,
+    # 136.68 kW on the newest release (benchmarks/RESULTS.md), 137.45 kW unguarded.
+    assert result.measured_peak_kw < unguarded_kw - 0.5
     # Both cars left at their target.
     for departure in result.departures:
         assert departure.soc_pct >= departure.target_soc_pct - 0.1, departure
