@@ -44,6 +44,7 @@ CONF_GRID_POLL: Final = "grid_poll_s"
 CONF_FAILED_POLLS: Final = "source_failed_polls"
 CONF_FAILED_AFTER: Final = "source_failed_after_s"
 CONF_RECOVER_AFTER: Final = "source_recover_after_s"
+CONF_ELEVATOR_PEAK: Final = "elevator_peak_w"
 CONF_READY_HOURS: Final = "ready_hours"
 CONF_LOAD_RESTORE_GAP: Final = "load_restore_gap_s"
 """On the return to the grid, the time between two shed loads coming back on."""
@@ -88,6 +89,7 @@ DEFAULT_SITE_OPTIONS: Final = {
     CONF_LOAD_RESTORE_GAP: 2,
 }
 DEFAULT_ELEVATOR_OPTIONS: Final = {
+    CONF_ELEVATOR_PEAK: 8000,
     CONF_ELEVATOR_STANDBY: 250,
     CONF_ELEVATOR_TRIP: 60,
     CONF_ELEVATOR_TRIPS: 20,

@@ -11,6 +11,7 @@ from . import building_flow
 from .const import (
     CONF_CAPACITY,
     CONF_CONFIRM_TIMEOUT,
+    CONF_ELEVATOR_PEAK,
     CONF_ELEVATOR_STANDBY,
     CONF_ELEVATOR_TRIP,
     CONF_ELEVATOR_TRIPS,
@@ -144,6 +145,7 @@ class V2XOptionsFlow(OptionsFlow):
         if building:
             fields |= {
                 vol.Required(CONF_PARK_WARNING): box_selector(0, 120, "min"),
+                vol.Optional(CONF_ELEVATOR_PEAK): box_selector(0, 100000, "W"),
                 vol.Required(CONF_ELEVATOR_STANDBY): box_selector(0, 20000, "W"),
                 vol.Required(CONF_ELEVATOR_TRIP): box_selector(0, 5000, "Wh"),
                 vol.Required(CONF_ELEVATOR_TRIPS): box_selector(0, 600),

@@ -67,6 +67,7 @@ from .site_inputs import (
     entity_answers,
     failure_rule,
     machine_config,
+    modelled_peak_w,
     site_option,
 )
 from .site_observer import SiteObserver
@@ -383,6 +384,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 switch_answers=entity_answers(self.hass, self.transfer_switch),
                 wanted_h=float(self._option(CONF_READY_HOURS)),
                 needs_internet=self.needs_internet,
+                peak_load_w=modelled_peak_w(dict(self.entry.options), building=self.building),
             ),
         )
 

@@ -15,6 +15,7 @@ from .backup.runtime import ElevatorModel
 from .backup.sources import estimated_load_w
 from .const import (
     CONF_CONFIRM_TIMEOUT,
+    CONF_ELEVATOR_PEAK,
     CONF_ELEVATOR_STANDBY,
     CONF_ELEVATOR_TRIP,
     CONF_ELEVATOR_TRIPS,
@@ -76,6 +77,14 @@ def modelled_load_w(options: Mapping[str, Any], *, building: bool) -> float:
         trips_per_hour=float(site_option(options, CONF_ELEVATOR_TRIPS)),
     )
     return estimated_load_w(building, elevator, float(site_option(options, CONF_HOUSE_LOAD)))
+
+
+def modelled_peak_w(options: Mapping[str, Any], *, building: bool) -> float | None:
+    """The most a site draws at once: the elevator's motor start; None for a house.
+
+    A house's is its load now (measured, or the house load estimate).
+    """
+    return float(site_option(options, CONF_ELEVATOR_PEAK)) if building else None
 
 
 def grid_from_entity(hass: HomeAssistant, entity_id: str, min_voltage: float) -> bool | None:

@@ -195,3 +195,27 @@ async def test_a_drill_reports_what_it_measured(
     assert 0 <= report["switch_s"] <= report["supplying_s"] < report["discharging_s"] < 1.5
     assert 1.5 <= report["duration_s"] < 10
     await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_a_building_needs_a_source_for_the_elevators_peak(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """The elevator's motor draws 8 kW at start (the default); a Quasar gives 7.4 kW."""
+    await believed_soc(hass, init_integration, twin, 80.0)
+    await async_setup_site_entities(hass)
+    site = await _site(
+        hass, site_entry([init_integration.entry_id], {"site_type": "building"}, ready_hours=0)
+    )
+    await _settle(hass, site)
+    ready = state_of(hass, READY)
+    assert ready.state == "off"
+    assert ready.attributes["problems"] == ["supply_too_small"]
+    assert (ready.attributes["largest_source_w"], ready.attributes["peak_load_w"]) == (7400, 8000)
+    hass.config_entries.async_update_entry(
+        site.entry, options={**site.entry.options, "elevator_peak_w": 7000}
+    )
+    await hass.async_block_till_done()
+    site = site.entry.runtime_data
+    await _settle(hass, site)
+    assert state_of(hass, READY).state == "on"
+    await hass.config_entries.async_unload(site.entry.entry_id)

@@ -25,6 +25,8 @@ class Problem(StrEnum):
     SOURCE_SOC_UNKNOWN = "source_soc_unknown"
     SWITCH_UNAVAILABLE = "switch_unavailable"
     GRID_SIGNAL_UNKNOWN = "grid_signal_unknown"
+    SUPPLY_TOO_SMALL = "supply_too_small"
+    """No source alone can give the site's peak power (an elevator's motor start)."""
     ENERGY_SHORT = "energy_short"
     """The energy above the floors lasts less than the wanted time at the site's load."""
     NEEDS_INTERNET = "needs_internet"
@@ -42,6 +44,9 @@ class Readiness:
     """Entities of the chain whose integration works through the internet."""
     runtime_h: float | None = None
     wanted_h: float = 0.0
+    largest_source_w: int = 0
+    """The most one answering source can give (one source supplies at a time)."""
+    peak_load_w: float = 0.0
 
     @property
     def ready(self) -> bool:
@@ -59,8 +64,13 @@ def readiness(
     load_w: float,
     wanted_h: float,
     needs_internet: Sequence[str] = (),
+    peak_load_w: float = 0.0,
 ) -> Readiness:
-    """Whether the site is ready; ``sources`` in priority order, ``names`` for people."""
+    """Whether the site is ready; ``sources`` in priority order, ``names`` for people.
+
+    ``peak_load_w`` is the most the site draws at once: one source supplies at a time,
+    so one of them must be able to give it.
+    """
     unavailable, at_reserve, unknown = [], [], []
     for source, seen in sources.items():
         name = names.get(source, source)
@@ -70,6 +80,10 @@ def readiness(
             unknown.append(name)
         elif seen.at_floor:
             at_reserve.append(name)
+    largest = max(
+        (seen.max_discharge_w for seen in sources.values() if seen.available and not seen.absent),
+        default=0,
+    )
     runtime_h = None
     if energy_kwh is not None and load_w > 0:
         runtime_h = energy_kwh * 1000 / load_w
@@ -81,6 +95,7 @@ def readiness(
             (Problem.SOURCE_SOC_UNKNOWN, bool(unknown)),
             (Problem.SWITCH_UNAVAILABLE, not switch_answers),
             (Problem.GRID_SIGNAL_UNKNOWN, not grid_known),
+            (Problem.SUPPLY_TOO_SMALL, largest > 0 and largest < peak_load_w),
             (
                 Problem.ENERGY_SHORT,
                 wanted_h > 0 and runtime_h is not None and runtime_h < wanted_h,
@@ -97,4 +112,6 @@ def readiness(
         needs_internet=tuple(needs_internet),
         runtime_h=runtime_h,
         wanted_h=wanted_h,
+        largest_source_w=largest,
+        peak_load_w=peak_load_w,
     )

@@ -15,12 +15,15 @@ class ElevatorModel:
 
     Defaults describe a 9-person traction elevator in a mid-rise building
     (assumption, not a measurement): 250 W standby (controller, lighting,
-    ventilation), 60 Wh per trip, 20 trips an hour.
+    ventilation), 60 Wh per trip, 20 trips an hour, 8 kW while its motor starts (more
+    than one 6 kW V2H unit gives).
     """
 
     standby_w: float = 250.0
     trip_wh: float = 60.0
     trips_per_hour: float = 20.0
+    peak_w: float = 8000.0
+    """The most it draws at once (the motor starting a full car)."""
 
     @property
     def average_w(self) -> float:

@@ -53,6 +53,8 @@ class ReadinessCheck:
     switch_answers: bool
     wanted_h: float
     needs_internet: tuple[str, ...] = ()
+    peak_load_w: float | None = None
+    """The most the site draws at once (None: its load now)."""
 
 
 def site_status(
@@ -78,6 +80,7 @@ def site_status(
             load_w=observation.load_w,
             wanted_h=check.wanted_h,
             needs_internet=check.needs_internet,
+            peak_load_w=observation.load_w if check.peak_load_w is None else check.peak_load_w,
         )
     return SiteStatus(
         state=machine.state,

@@ -129,3 +129,15 @@ def test_ready_exactly_when_every_check_passes(
         and (wanted <= 0 or runtime is None or runtime >= wanted)
     )
     assert ready.ready is expected
+
+
+def test_one_source_must_carry_the_peak() -> None:
+    """One source supplies at a time: an elevator's 8 kW motor start needs one that gives 8 kW."""
+    sources = {"car": _source(), "battery": _source(max_discharge_w=800)}
+    short = _check(sources, peak_load_w=8000.0)
+    assert short.problems == (Problem.SUPPLY_TOO_SMALL,)
+    assert (short.largest_source_w, short.peak_load_w) == (6000, 8000.0)
+    assert _check(sources, peak_load_w=6000.0).ready
+    # The car gone: the battery alone is what there is.
+    gone = {"car": _source(available=False), "battery": _source(max_discharge_w=800)}
+    assert Problem.SUPPLY_TOO_SMALL in _check(gone, peak_load_w=1000.0).problems
