@@ -142,7 +142,7 @@ def _readiness_attributes(status: SiteStatus) -> dict[str, Any]:
         "needs_internet": list(ready.needs_internet),
         "runtime_h": None if ready.runtime_h is None else round(ready.runtime_h, 1),
         "wanted_h": ready.wanted_h,
-        "largest_source_w": ready.largest_source_w,
+        "supply_w": ready.supply_w,
         "peak_load_w": round(ready.peak_load_w),
     }
 

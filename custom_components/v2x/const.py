@@ -48,7 +48,8 @@ CONF_ELEVATOR_PEAK: Final = "elevator_peak_w"
 CONF_READY_HOURS: Final = "ready_hours"
 CONF_LOAD_RESTORE_GAP: Final = "load_restore_gap_s"
 """On the return to the grid, the time between two shed loads coming back on."""
-"""How long the sources must be able to carry the site for it to count as ready."""
+CONF_SHARE_LOAD: Final = "share_load"
+"""Whether the sources supply together when one alone cannot carry the site's load."""
 
 # Options (all changeable at runtime without a reload).
 CONF_STATUS_INTERVAL: Final = "status_interval_s"
@@ -87,6 +88,7 @@ DEFAULT_SITE_OPTIONS: Final = {
     CONF_RECOVER_AFTER: 30,
     CONF_READY_HOURS: 1,
     CONF_LOAD_RESTORE_GAP: 2,
+    CONF_SHARE_LOAD: False,
 }
 DEFAULT_ELEVATOR_OPTIONS: Final = {
     CONF_ELEVATOR_PEAK: 8000,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.helpers.selector import BooleanSelector
 import voluptuous as vol
 
 from . import building_flow
@@ -33,6 +34,7 @@ from .const import (
     CONF_RECOVER_AFTER,
     CONF_RESERVE_SOC,
     CONF_RESTORE_DELAY,
+    CONF_SHARE_LOAD,
     CONF_SITE_TYPE,
     CONF_STATUS_INTERVAL,
     CONF_VEHICLE,
@@ -138,6 +140,7 @@ class V2XOptionsFlow(OptionsFlow):
             vol.Required(CONF_FAILED_POLLS): box_selector(1, 20),
             vol.Required(CONF_FAILED_AFTER): box_selector(1, 600, "s"),
             vol.Required(CONF_RECOVER_AFTER): box_selector(0, 3600, "s"),
+            vol.Optional(CONF_SHARE_LOAD): BooleanSelector(),
             vol.Optional(CONF_LOAD_RESTORE_GAP): box_selector(0, 600, "s"),
             vol.Optional(CONF_READY_HOURS): box_selector(0, 72, "h", step=0.5),
             vol.Optional(CONF_RECHARGE_POWER): box_selector(100, 350000, "W"),

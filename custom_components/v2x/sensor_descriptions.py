@@ -363,6 +363,7 @@ SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
             "alarm": status.alarm,
             "drill": status.drill,
             "active_source": status.active_source,
+            "supplying_sources": list(status.supplying_sources),
         },
     ),
     SiteSensorDescription(

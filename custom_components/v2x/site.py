@@ -385,6 +385,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 wanted_h=float(self._option(CONF_READY_HOURS)),
                 needs_internet=self.needs_internet,
                 peak_load_w=modelled_peak_w(dict(self.entry.options), building=self.building),
+                share_load=self._machine.config.share_load,
             ),
         )
 

@@ -143,7 +143,7 @@ def _report_shortfall(site: BackupSite, action: ReportShortfall) -> None:
     if action.source is None:
         ir.async_delete_issue(site.hass, DOMAIN, issue_id)
         return
-    source = site.source_title(action.source)
+    source = " + ".join(site.source_title(s) for s in (action.source, *action.sharing))
     LOGGER.warning(
         "%s: %s can supply %s W of the %s W load; shed more loads",
         site.entry.title,

@@ -27,6 +27,7 @@ from .const import (
     CONF_PARK_WARNING,
     CONF_RECOVER_AFTER,
     CONF_RESTORE_DELAY,
+    CONF_SHARE_LOAD,
     DEFAULT_ELEVATOR_OPTIONS,
     DEFAULT_SITE_OPTIONS,
 )
@@ -66,6 +67,7 @@ def machine_config(
         recover_after_s=failure_rule(options).recover_after_s,
         startup_wait_s=startup_wait_s,
         load_restore_gap_s=float(site_option(options, CONF_LOAD_RESTORE_GAP)),
+        share_load=bool(site_option(options, CONF_SHARE_LOAD)),
     )
 
 

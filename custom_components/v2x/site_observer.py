@@ -142,7 +142,7 @@ class SiteObserver:
             return SourceObservation(available=False, soc_pct=None, floor_pct=100.0, known=False)
         self._listeners.follow(entry_id, source.coordinator)
         self._depend(source)
-        active = entry_id == self._site.machine.active_source
+        active = entry_id in self._site.machine.supplying_sources
         return source.observe(self._health(source, active), active=active, now=time.monotonic())
 
     def _health(self, source: BackupSource, active: bool) -> Health:

@@ -1,6 +1,6 @@
 """The stray guard of a backup site: no source discharges that the site does not want.
 
-Only the machine's active source may discharge, and only while the circuit is
+Only the sources the machine has supplying may discharge, and only while the circuit is
 confirmed on the vehicle side. Anything else (a discharge left running and unowned
 by a restart, a source given up whose stop did not reach it, a battery the site
 switched on) is stopped, and the stop is retried until the source confirms it.
@@ -74,7 +74,7 @@ class StrayGuard:
         site = self._site
         machine = site.machine
         allowed = allowed_to_supply(
-            machine.state, machine.active_source, observation.switch_on_vehicle
+            machine.state, machine.supplying_sources, observation.switch_on_vehicle
         )
         for source in strays_to_stop(
             site.sources,
@@ -94,7 +94,7 @@ class StrayGuard:
             # have settled it, and a recharge session must not be undone.
             machine = site.machine
             if not site.observer.is_stray(entry_id) or (
-                entry_id == machine.active_source and machine.on_vehicle_power
+                entry_id in machine.supplying_sources and machine.on_vehicle_power
             ):
                 return
             try:

@@ -212,7 +212,7 @@ async def test_site_options_for_a_house(hass: HomeAssistant, site: BackupSite) -
     """A house on a binary grid sensor: the house load; no voltage threshold, no elevator."""
     options = await hass.config_entries.options.async_init(site.entry.entry_id)
     keys = [str(key) for key in options["data_schema"].schema]  # type: ignore[union-attr]
-    assert "house_load_w" in keys
+    assert {"house_load_w", "share_load"} <= set(keys)
     for absent in ("grid_min_voltage", "elevator_standby_w", "park_warning_min"):
         assert absent not in keys
 
@@ -264,7 +264,8 @@ async def test_site_options_follow_the_site(
 async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: BackupSite) -> None:
     """*Recharge power after an outage*: set, it reaches the sources; emptied, full power.
 
-    The gap between loads coming back reaches the machine, and stays when left out.
+    The gap between loads coming back and *Share the load* reach the machine, and stay
+    when left out.
     """
     answers = {
         key: site.entry.options[key]
@@ -280,8 +281,9 @@ async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: 
         )
     }
     assert site.machine.config.load_restore_gap_s == 2.0  # the default: one by one
+    assert site.machine.config.share_load is False  # the default: one source at a time
     for given, expected in (
-        ({"recharge_power_w": 2500, "load_restore_gap_s": 5}, 2500),
+        ({"recharge_power_w": 2500, "load_restore_gap_s": 5, "share_load": True}, 2500),
         ({}, None),
     ):
         options = await hass.config_entries.options.async_init(site.entry.entry_id)
@@ -292,6 +294,7 @@ async def test_recharge_power_option_set_and_emptied(hass: HomeAssistant, site: 
         site = cast("BackupSite", site.entry.runtime_data)
         assert site.recharge_power_w == expected
         assert site.machine.config.load_restore_gap_s == 5.0  # kept when left out
+        assert site.machine.config.share_load is True
         assert ("recharge_power_w" in site.entry.options) is (expected is not None)
 
 

@@ -210,7 +210,7 @@ async def test_a_building_needs_a_source_for_the_elevators_peak(
     ready = state_of(hass, READY)
     assert ready.state == "off"
     assert ready.attributes["problems"] == ["supply_too_small"]
-    assert (ready.attributes["largest_source_w"], ready.attributes["peak_load_w"]) == (7400, 8000)
+    assert (ready.attributes["supply_w"], ready.attributes["peak_load_w"]) == (7400, 8000)
     hass.config_entries.async_update_entry(
         site.entry, options={**site.entry.options, "elevator_peak_w": 7000}
     )

@@ -31,7 +31,11 @@ Safety rules the machine enforces (and the property tests check):
   preferred source's first reading before it starts a less preferred one, and a
   source that was supplying before the restart is taken over again (re-adopted);
 * a failed source becomes eligible again after it has been healthy for
-  ``recover_after_s``; a preferred source that is back takes over from a fallback.
+  ``recover_after_s``; a preferred source that is back takes over from a fallback;
+* sharing (``share_load``), the next eligible sources in priority order supply
+  alongside the active one while the load is more than those before them give, each
+  within its own limits, under the same rules (started only into a confirmed switch,
+  let go at a failure or at their floor, stopped with the active one).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import math
 from typing import Any, Final
 
 from .runtime import energy_above_floor_kwh, runtime_minutes, total_energy_kwh
+from .sharing import Limits, sources_needed, split_load
 
 EVENT_BACKUP_STARTED: Final = "v2x_backup_started"
 EVENT_BACKUP_ENDED: Final = "v2x_backup_ended"
@@ -101,6 +106,9 @@ class MachineConfig:
     load_restore_gap_s: float = 0.0
     """On the return, the shed loads come back one at a time this far apart (0: together),
     so that their starting currents do not all hit the supply at once."""
+    share_load: bool = False
+    """Whether sources supply together when one cannot carry the load (the next in
+    priority order joins when those before it are at their limit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,11 +231,13 @@ class FireEvent:
 
 @dataclass(frozen=True, slots=True)
 class ReportShortfall:
-    """The supplying source cannot carry the load (``source`` None: it can again)."""
+    """The supplying sources cannot carry the load (``source`` None: they can again)."""
 
     source: str | None
     available_w: int = 0
     load_w: int = 0
+    sharing: tuple[str, ...] = ()
+    """The sources supplying alongside ``source`` (their power is in ``available_w``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +278,9 @@ class _Session:
     active: str | None = None
     active_power_w: int = 0
     active_since: float = 0.0
+    helpers: dict[str, int] = field(default_factory=dict)
+    """Sources supplying alongside the active one (sharing), and their power."""
+    helper_since: dict[str, float] = field(default_factory=dict)
     unreachable: dict[str, float] = field(default_factory=dict)
     """Sources that stopped answering, and when: retried once healthy for a while."""
     given_up: list[str] = field(default_factory=list)
@@ -328,6 +341,14 @@ class BackupMachine:
         return self._session.active if self._session else None
 
     @property
+    def supplying_sources(self) -> tuple[str, ...]:
+        """Every source the site has supplying now: the active one, then those sharing."""
+        session = self._session
+        if session is None or session.active is None:
+            return ()
+        return (session.active, *session.helpers)
+
+    @property
     def drill(self) -> bool:
         """Whether the running session is a drill."""
         return bool(self._session and self._session.drill)
@@ -352,6 +373,7 @@ class BackupMachine:
                 deadlines.append(session.drill_until)
             if session.active is not None:
                 deadlines.append(session.active_since + self.config.start_grace_s)
+            deadlines.extend(t + self.config.start_grace_s for t in session.helper_since.values())
         if not self._startup_over and self.state is not BackupState.GRID:
             deadlines.append(self._started_at + self.config.startup_wait_s)
         if self._restore_queue and self._restore_next_at is not None:
@@ -373,6 +395,7 @@ class BackupMachine:
                 "manual": session.manual,
                 "active": session.active,
                 "active_power_w": session.active_power_w,
+                **({"helpers": dict(session.helpers)} if session.helpers else {}),
                 "unreachable": list(session.unreachable),
                 "given_up": list(session.given_up),
                 "drained": list(session.drained),
@@ -410,6 +433,17 @@ class BackupMachine:
 
             active = raw.get("active")
             power = raw.get("active_power_w")
+            helpers = raw.get("helpers", {})
+            if not isinstance(helpers, Mapping):
+                helpers = {}
+            helpers = {
+                source: watts
+                for source, watts in helpers.items()
+                if active in sources
+                and source in sources
+                and source != active
+                and isinstance(watts, int)
+            }
             machine._session = _Session(
                 reason=str(raw.get("reason", "grid_lost")),
                 drill=bool(raw.get("drill", False)),
@@ -417,6 +451,8 @@ class BackupMachine:
                 active=active if active in sources else None,
                 active_power_w=power if isinstance(power, int) else 0,
                 active_since=now - RETAKE_AFTER_S,  # take it over at its first reading
+                helpers=helpers,
+                helper_since=dict.fromkeys(helpers, now - RETAKE_AFTER_S),
                 # Failures are counted again from the restart.
                 unreachable=dict.fromkeys(_known("unreachable"), now),
                 given_up=_known("given_up"),
@@ -694,20 +730,31 @@ class BackupMachine:
         if session.active is not None:
             actions.append(StopSource(session.active))
             session.active = None
+        self._stop_helpers(session, actions)
+
+    def _stop_helpers(self, session: _Session, actions: list[Action]) -> None:
+        actions.extend(StopSource(helper) for helper in session.helpers)
+        session.helpers.clear()
+        session.helper_since.clear()
 
     def _manage_source(
         self, session: _Session, obs: Observation, now: float, actions: list[Action]
     ) -> None:
         if self.state is BackupState.NO_SOURCE:
             self.state = BackupState.ON_VEHICLE_POWER
-        if session.active is not None and self._keep_active(session, obs, now, actions):
+        self._judge_helpers(session, obs, now, actions)
+        if session.active is None or not self._keep_active(session, obs, now, actions):
+            self._choose_and_start(session, obs, now, actions)
+        if session.active is None:
+            self._stop_helpers(session, actions)
             return
-        self._choose_and_start(session, obs, now, actions)
+        self._follow_load(session, obs, now, actions)
+        self._check_shortfall(session, obs, actions)
 
     def _keep_active(
         self, session: _Session, obs: Observation, now: float, actions: list[Action]
     ) -> bool:
-        """Follow the load with the active source; False once it has been let go."""
+        """Keep the active source; False once it has been let go."""
         active = session.active
         if active is None:  # pragma: no cover - the caller checks
             return False
@@ -716,43 +763,126 @@ class BackupMachine:
             if not seen.known and not self._startup_over:
                 return True  # not read yet since the restart: do not judge it
             self._adopting = False
-        failure = self._failure(session, seen, now)
-        if (
-            failure is None
-            and not seen.owned
-            and seen.usable
-            and obs.switch_on_vehicle is True
-            and now - session.active_since >= RETAKE_AFTER_S
-        ):
+        failure = self._failure(seen, session.active_since, now)
+        if failure is None and self._retake_due(seen, session.active_since, obs, now):
             # Supplying before a restart, or its session lost: take it over again (it
             # may still be discharging unowned, or its watchdog may have stopped it).
             self._start(session, active, obs, now, actions)
             return True
         if failure is None and self._recovered_preferred(session, obs, active, now) is None:
-            power = self._power_for(seen, obs.load_w)
-            if (
-                obs.load_known
-                and abs(power - session.active_power_w) >= self.config.load_deadband_w
-            ):
-                session.active_power_w = power
-                actions.append(AdjustSource(active, power))
-            self._check_shortfall(session, active, obs, actions)
             return True
         # Failed, at its floor, or a preferred source is healthy again: let go.
-        actions.append(StopSource(active))
         session.active = None
-        if failure == "reserve":
-            session.drained.append(active)
-        elif failure is not None:
-            if failure == "unavailable":
-                session.unreachable[active] = now
-            else:
-                session.given_up.append(active)
-            actions.append(FireEvent(EVENT_SOURCE_FAILED, failure, active))
+        self._let_go(session, active, failure, now, actions)
         return False
 
-    def _failure(self, session: _Session, seen: SourceObservation, now: float) -> str | None:
-        """Why the active source must be let go, if it must."""
+    def _judge_helpers(
+        self, session: _Session, obs: Observation, now: float, actions: list[Action]
+    ) -> None:
+        """Let go of the sharing sources that failed; retake those that lost their session."""
+        for helper, since in list(session.helper_since.items()):
+            seen = obs.sources.get(helper, _GONE)
+            if not seen.known and not self._startup_over:
+                continue  # not read yet since the restart: do not judge it
+            failure = self._failure(seen, since, now)
+            if failure is None:
+                if self._retake_due(seen, since, obs, now):
+                    session.helper_since[helper] = now
+                    actions.append(StartSource(helper, session.helpers[helper], seen.floor_pct))
+                continue
+            del session.helpers[helper], session.helper_since[helper]
+            self._let_go(session, helper, failure, now, actions)
+
+    def _retake_due(
+        self, seen: SourceObservation, since: float, obs: Observation, now: float
+    ) -> bool:
+        """Whether a supplying source runs no session of the site's and is asked again now."""
+        return (
+            not seen.owned
+            and seen.usable
+            and obs.switch_on_vehicle is True
+            and now - since >= RETAKE_AFTER_S
+        )
+
+    def _let_go(
+        self,
+        session: _Session,
+        source: str,
+        failure: str | None,
+        now: float,
+        actions: list[Action],
+    ) -> None:
+        """Stop a supplying source, and note why (None: a preferred one takes over)."""
+        actions.append(StopSource(source))
+        if failure == "reserve":
+            session.drained.append(source)
+        elif failure is not None:
+            if failure == "unavailable":
+                session.unreachable[source] = now
+            else:
+                session.given_up.append(source)
+            actions.append(FireEvent(EVENT_SOURCE_FAILED, failure, source))
+
+    def _follow_load(
+        self, session: _Session, obs: Observation, now: float, actions: list[Action]
+    ) -> None:
+        """Follow the load: each supplying source at its share; sharing ones join and leave."""
+        active = session.active
+        if active is None or not obs.load_known:
+            return  # no load reading (just after a restart): keep what runs
+        if not all(obs.sources.get(s, _GONE).known for s in (active, *session.helpers)):
+            return  # a supplying source not read since the restart: keep what runs
+        shares = self._shares(session, obs, now)
+        deadband = self.config.load_deadband_w
+        if abs(shares[active] - session.active_power_w) >= deadband:
+            session.active_power_w = shares[active]
+            actions.append(AdjustSource(active, shares[active]))
+        for helper in [h for h in session.helpers if h not in shares]:
+            del session.helpers[helper], session.helper_since[helper]
+            actions.append(StopSource(helper))
+        for source, power in shares.items():
+            if source == active:
+                continue
+            if source in session.helpers:
+                if abs(power - session.helpers[source]) >= deadband:
+                    session.helpers[source] = power
+                    actions.append(AdjustSource(source, power))
+                continue
+            seen = obs.sources.get(source, _GONE)
+            session.helpers[source], session.helper_since[source] = power, now
+            session.unreachable.pop(source, None)
+            actions.append(StartSource(source, power, seen.floor_pct))
+
+    def _shares(self, session: _Session, obs: Observation, now: float) -> dict[str, int]:
+        """Each supplying source's power: the active one's, then the sharing ones'.
+
+        Sharing, the other sources join in priority order as far as the load needs them.
+        """
+        active = session.active
+        if active is None:  # pragma: no cover - the callers check
+            return {}
+        chain = [active]
+        if self.config.share_load and obs.switch_on_vehicle is True:
+            chain += [
+                source
+                for source in self.config.sources
+                if source != active
+                and (
+                    source in session.helpers
+                    or self._eligible(session, source, obs.sources.get(source, _GONE), now)
+                )
+            ]
+        limits = [self._limits(obs.sources.get(source, _GONE)) for source in chain]
+        running = [source == active or source in session.helpers for source in chain]
+        needed = sources_needed(obs.load_w, limits, running, self.config.load_deadband_w)
+        return dict(zip(chain[:needed], split_load(obs.load_w, limits[:needed]), strict=True))
+
+    def _limits(self, source: SourceObservation) -> Limits:
+        least = max(self.config.min_power_w, source.min_discharge_w)
+        return Limits(least_w=min(least, source.max_discharge_w), most_w=source.max_discharge_w)
+
+    def _failure(self, seen: SourceObservation, since: float, now: float) -> str | None:
+        """Why a supplying source (asked to since ``since``) must be let go, if it must."""
         if not seen.available:
             return "unavailable"
         if seen.at_floor:
@@ -761,7 +891,7 @@ class BackupMachine:
             # Idle with no SoC (and none to assume): it cannot be started safely now.
             # Like an unreachable one, it is retried once it can be judged again.
             return "unavailable"
-        if not seen.discharging and now - session.active_since >= self.config.start_grace_s:
+        if not seen.discharging and now - since >= self.config.start_grace_s:
             return "not_discharging"
         return None
 
@@ -771,6 +901,13 @@ class BackupMachine:
         if obs.switch_on_vehicle is not True:
             return  # start a source only into a circuit confirmed on the vehicle side
         wait, choice = self._choose(session, obs, now)
+        if wait and session.helpers:
+            # A source sharing the load goes on supplying it, alone, while the site
+            # waits for a preferred one's first reading.
+            helper = next(iter(session.helpers))
+            session.active, session.active_since = helper, session.helper_since.pop(helper)
+            session.active_power_w = session.helpers.pop(helper)
+            return
         if wait:
             return
         if choice is not None:
@@ -831,7 +968,8 @@ class BackupMachine:
             seen = obs.sources.get(source, _GONE)
             recover = self._recover_s(session)
             if (
-                seen.known
+                source not in session.helpers  # supplying already: no need to hand over
+                and seen.known
                 and self._eligible(session, source, seen, now, recover)
                 and seen.healthy_s >= recover
             ):
@@ -848,21 +986,25 @@ class BackupMachine:
             # what it supplied, not the estimate (which may be far below the load).
             power = min(seen.max_discharge_w, session.active_power_w)
         session.active, session.active_power_w, session.active_since = source, power, now
+        session.helpers.pop(source, None)
+        session.helper_since.pop(source, None)
         session.unreachable.pop(source, None)
         actions.append(StartSource(source, power, seen.floor_pct))
-        self._check_shortfall(session, source, obs, actions)
 
-    def _check_shortfall(
-        self, session: _Session, source: str, obs: Observation, actions: list[Action]
-    ) -> None:
-        """Say so when the supplying source cannot carry the load (never silently)."""
-        seen = obs.sources.get(source, _GONE)
-        if not obs.load_known:
+    def _check_shortfall(self, session: _Session, obs: Observation, actions: list[Action]) -> None:
+        """Say so when the supplying sources cannot carry the load (never silently)."""
+        source = session.active
+        if source is None or not obs.load_known:
             return
-        short = obs.load_w > seen.max_discharge_w + self.config.load_deadband_w
+        capacity = sum(
+            obs.sources.get(s, _GONE).max_discharge_w for s in (source, *session.helpers)
+        )
+        short = obs.load_w > capacity + self.config.load_deadband_w
         if short and session.shortfall != source:
             session.shortfall = source
-            actions.append(ReportShortfall(source, seen.max_discharge_w, int(obs.load_w)))
+            actions.append(
+                ReportShortfall(source, capacity, int(obs.load_w), tuple(session.helpers))
+            )
         elif not short:
             self._clear_shortfall(session, actions)
 
@@ -882,8 +1024,7 @@ class BackupMachine:
         return True
 
     def _power_for(self, source: SourceObservation, load_w: float) -> int:
-        least = max(self.config.min_power_w, source.min_discharge_w)
-        return int(min(source.max_discharge_w, max(least, load_w)))
+        return split_load(load_w, [self._limits(source)])[0]
 
     def _enter_reserve_reached(self, session: _Session, reason: str, actions: list[Action]) -> None:
         if not session.park_warned:

@@ -26,7 +26,8 @@ class Problem(StrEnum):
     SWITCH_UNAVAILABLE = "switch_unavailable"
     GRID_SIGNAL_UNKNOWN = "grid_signal_unknown"
     SUPPLY_TOO_SMALL = "supply_too_small"
-    """No source alone can give the site's peak power (an elevator's motor start)."""
+    """The sources cannot give the site's peak power (an elevator's motor start): no one
+    of them alone, or (sharing the load) not all of them together."""
     ENERGY_SHORT = "energy_short"
     """The energy above the floors lasts less than the wanted time at the site's load."""
     NEEDS_INTERNET = "needs_internet"
@@ -44,8 +45,8 @@ class Readiness:
     """Entities of the chain whose integration works through the internet."""
     runtime_h: float | None = None
     wanted_h: float = 0.0
-    largest_source_w: int = 0
-    """The most one answering source can give (one source supplies at a time)."""
+    supply_w: int = 0
+    """The most the answering sources can give: the largest alone, or (sharing) all."""
     peak_load_w: float = 0.0
 
     @property
@@ -65,11 +66,12 @@ def readiness(
     wanted_h: float,
     needs_internet: Sequence[str] = (),
     peak_load_w: float = 0.0,
+    share_load: bool = False,
 ) -> Readiness:
     """Whether the site is ready; ``sources`` in priority order, ``names`` for people.
 
-    ``peak_load_w`` is the most the site draws at once: one source supplies at a time,
-    so one of them must be able to give it.
+    ``peak_load_w`` is the most the site draws at once: the sources must be able to
+    give it, one of them alone, or all of them together when they share the load.
     """
     unavailable, at_reserve, unknown = [], [], []
     for source, seen in sources.items():
@@ -80,10 +82,8 @@ def readiness(
             unknown.append(name)
         elif seen.at_floor:
             at_reserve.append(name)
-    largest = max(
-        (seen.max_discharge_w for seen in sources.values() if seen.available and not seen.absent),
-        default=0,
-    )
+    powers = [s.max_discharge_w for s in sources.values() if s.available and not s.absent]
+    supply = sum(powers) if share_load else max(powers, default=0)
     runtime_h = None
     if energy_kwh is not None and load_w > 0:
         runtime_h = energy_kwh * 1000 / load_w
@@ -95,7 +95,7 @@ def readiness(
             (Problem.SOURCE_SOC_UNKNOWN, bool(unknown)),
             (Problem.SWITCH_UNAVAILABLE, not switch_answers),
             (Problem.GRID_SIGNAL_UNKNOWN, not grid_known),
-            (Problem.SUPPLY_TOO_SMALL, largest > 0 and largest < peak_load_w),
+            (Problem.SUPPLY_TOO_SMALL, 0 < supply < peak_load_w),
             (
                 Problem.ENERGY_SHORT,
                 wanted_h > 0 and runtime_h is not None and runtime_h < wanted_h,
@@ -112,6 +112,6 @@ def readiness(
         needs_internet=tuple(needs_internet),
         runtime_h=runtime_h,
         wanted_h=wanted_h,
-        largest_source_w=largest,
+        supply_w=supply,
         peak_load_w=peak_load_w,
     )

@@ -11,7 +11,7 @@ the part of it a restart needs saved and restored. No Home Assistant imports.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 import math
 from typing import Any, Final
@@ -30,7 +30,7 @@ SUPPLYING_STATES: Final = frozenset(
         BackupState.RETURNING,  # the source supplies until the switch has moved
     }
 )
-"""The states in which the active source may discharge (switch confirmed on the vehicle)."""
+"""The states in which the supplying sources may discharge (switch confirmed on the vehicle)."""
 
 SESSION_STARTS: Final = frozenset({BackupState.GRID, BackupState.OUTAGE})
 """The states a backup session begins from: every source has a new chance there."""
@@ -146,12 +146,12 @@ def credit_watched_idle(
 
 
 def allowed_to_supply(
-    state: BackupState, active_source: str | None, switch_on_vehicle: bool | None
-) -> str | None:
-    """The one source that may discharge now: the active one, with the switch confirmed."""
+    state: BackupState, supplying: Iterable[str], switch_on_vehicle: bool | None
+) -> frozenset[str]:
+    """The sources that may discharge now: those supplying, with the switch confirmed."""
     if state in SUPPLYING_STATES and switch_on_vehicle is True:
-        return active_source
-    return None
+        return frozenset(supplying)
+    return frozenset()
 
 
 def estimated_load_w(building: bool, elevator: ElevatorModel, house_load_w: float) -> float:
@@ -275,7 +275,7 @@ class SourceBook:
 
 def strays_to_stop(
     sources: Iterable[str],
-    allowed: str | None,
+    allowed: Collection[str],
     is_stray: Callable[[str], bool],
     book: SourceBook,
     *,
@@ -284,10 +284,10 @@ def strays_to_stop(
 ) -> list[str]:
     """The sources to stop now: discharging unasked, and not stopped in the last ``retry_s``.
 
-    ``allowed`` is the one source that may discharge (:func:`allowed_to_supply`).
+    ``allowed``: the sources that may discharge (:func:`allowed_to_supply`).
     """
     return [
         source
         for source in sources
-        if source != allowed and is_stray(source) and book.stray_stop_due(source, now, retry_s)
+        if source not in allowed and is_stray(source) and book.stray_stop_due(source, now, retry_s)
     ]

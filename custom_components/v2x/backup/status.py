@@ -44,6 +44,8 @@ class SiteStatus:
     """Every source in priority order, with the floor the site will use for it."""
     readiness: Readiness | None = None
     """Whether the site is ready for an outage, and why not."""
+    supplying_sources: tuple[str, ...] = ()
+    """Every source supplying now (the active one first, then those sharing the load)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class ReadinessCheck:
     needs_internet: tuple[str, ...] = ()
     peak_load_w: float | None = None
     """The most the site draws at once (None: its load now)."""
+    share_load: bool = False
+    """Whether the sources supply together (then all of them must give the peak)."""
 
 
 def site_status(
@@ -81,6 +85,7 @@ def site_status(
             wanted_h=check.wanted_h,
             needs_internet=check.needs_internet,
             peak_load_w=observation.load_w if check.peak_load_w is None else check.peak_load_w,
+            share_load=check.share_load,
         )
     return SiteStatus(
         state=machine.state,
@@ -103,4 +108,5 @@ def site_status(
             for source, seen in observation.sources.items()
         ),
         readiness=ready,
+        supplying_sources=tuple(names.get(s, s) for s in machine.supplying_sources),
     )

@@ -533,6 +533,8 @@ def _run(
     load_w: float = 2000.0,
     sheddable: tuple[str, ...] = ("switch.a",),
     load_restore_gap_s: float = 0.0,
+    share_load: bool = False,
+    running: list[tuple[float, dict[str, float]]] | None = None,
 ) -> tuple[list[tuple[float, Action, Observation]], BackupMachine, list[tuple[float, bool]]]:
     config = MachineConfig(
         sources=("car", "battery"),
@@ -541,6 +543,7 @@ def _run(
         confirm_timeout_s=10.0,
         start_grace_s=30.0,
         load_restore_gap_s=load_restore_gap_s,
+        share_load=share_load,
     )
     machine = BackupMachine(config, 0.0)
     world = World(socs={"car": socs[0], "battery": socs[1]})
@@ -578,6 +581,8 @@ def _run(
                 world.power[action.source] = action.power_w
             elif isinstance(action, StopSource):
                 world.power[action.source] = 0.0
+        if running is not None:
+            running.append((t, {name: p for name, p in world.power.items() if p > 0}))
         if obs.switch_on_vehicle is False:
             # Nothing keeps discharging once the circuit is seen on the grid side.
             assert not any(world.power.values()), (t, world.power)
@@ -606,12 +611,22 @@ def _grid_present_since(grid_log: list[tuple[float, bool]], t: float) -> float |
     events=timelines(),
     socs=st.tuples(st.floats(0, 100), st.floats(0, 100)),
     load_w=st.floats(0, 8000),
+    share=st.booleans(),
 )
 def test_safety_invariants(
-    events: list[tuple[float, str, object]], socs: tuple[float, float], load_w: float
+    events: list[tuple[float, str, object]], socs: tuple[float, float], load_w: float, share: bool
 ) -> None:
     """For any sequence of outages, faults and requests, the safety rules hold."""
-    log, machine, grid_log = _run(events, socs, load_w=load_w)
+    running: list[tuple[float, dict[str, float]]] = []
+    log, machine, grid_log = _run(events, socs, load_w=load_w, share_load=share, running=running)
+    deadband = MachineConfig(sources=()).load_deadband_w
+    minimum = {"car": 1380, "battery": 500}
+    for t, powers in running:
+        # Alone unless sharing; sharing, together no more than the load (or what their
+        # minimums make them give), give or take the deadband each.
+        assert share or len(powers) <= 1, (t, powers)
+        floor = sum(minimum[name] for name in powers)
+        assert sum(powers.values()) <= max(load_w, floor) + deadband * len(powers), (t, powers)
     manual_or_drill = any(kind in ("start", "end", "drill") for _, kind, _ in events)
     active: set[str] = set()
     for t, action, obs in log:

@@ -136,8 +136,12 @@ def test_one_source_must_carry_the_peak() -> None:
     sources = {"car": _source(), "battery": _source(max_discharge_w=800)}
     short = _check(sources, peak_load_w=8000.0)
     assert short.problems == (Problem.SUPPLY_TOO_SMALL,)
-    assert (short.largest_source_w, short.peak_load_w) == (6000, 8000.0)
+    assert (short.supply_w, short.peak_load_w) == (6000, 8000.0)
     assert _check(sources, peak_load_w=6000.0).ready
+    # Sharing the load, both together give 6.8 kW: enough for 6.5 kW, not for 8 kW.
+    assert _check(sources, peak_load_w=6500.0, share_load=True).ready
+    shared = _check(sources, peak_load_w=8000.0, share_load=True)
+    assert (shared.problems, shared.supply_w) == ((Problem.SUPPLY_TOO_SMALL,), 6800)
     # The car gone: the battery alone is what there is.
     gone = {"car": _source(available=False), "battery": _source(max_discharge_w=800)}
     assert Problem.SUPPLY_TOO_SMALL in _check(gone, peak_load_w=1000.0).problems

@@ -137,19 +137,19 @@ def test_cautious_soc_never_above_the_reading(
 @pytest.mark.parametrize(
     ("state", "switch", "allowed"),
     [
-        (BackupState.ON_VEHICLE_POWER, True, "car"),
-        (BackupState.GRID_BACK, True, "car"),
-        (BackupState.RETURNING, True, "car"),
-        (BackupState.ON_VEHICLE_POWER, None, None),  # the switch not confirmed
-        (BackupState.ON_VEHICLE_POWER, False, None),
-        (BackupState.SWITCHING, True, None),
-        (BackupState.GRID, True, None),
+        (BackupState.ON_VEHICLE_POWER, True, {"car", "van"}),
+        (BackupState.GRID_BACK, True, {"car", "van"}),
+        (BackupState.RETURNING, True, {"car", "van"}),
+        (BackupState.ON_VEHICLE_POWER, None, set()),  # the switch not confirmed
+        (BackupState.ON_VEHICLE_POWER, False, set()),
+        (BackupState.SWITCHING, True, set()),
+        (BackupState.GRID, True, set()),
     ],
 )
-def test_only_the_active_source_on_a_confirmed_switch_supplies(
-    state: BackupState, switch: bool | None, allowed: str | None
+def test_only_the_supplying_sources_on_a_confirmed_switch_supply(
+    state: BackupState, switch: bool | None, allowed: set[str]
 ) -> None:
-    assert allowed_to_supply(state, "car", switch) == allowed
+    assert allowed_to_supply(state, ("car", "van"), switch) == allowed
 
 
 def test_load_choice() -> None:
@@ -295,12 +295,16 @@ def test_strays_to_stop_spares_the_allowed_source_and_spaces_stops() -> None:
     def stray(source: str) -> bool:
         return source in discharging
 
-    assert strays_to_stop(sources, "car", stray, book, now=0.0, retry_s=5.0) == [
+    assert strays_to_stop(sources, {"car"}, stray, book, now=0.0, retry_s=5.0) == [
         "battery",
         "other",
     ]
-    assert strays_to_stop(sources, "car", stray, book, now=1.0, retry_s=5.0) == []
-    assert strays_to_stop(sources, None, stray, book, now=6.0, retry_s=5.0) == [
+    assert strays_to_stop(sources, {"car"}, stray, book, now=1.0, retry_s=5.0) == []
+    # Two sources sharing the load: neither is a stray.
+    assert strays_to_stop(sources, {"car", "battery"}, stray, book, now=6.0, retry_s=5.0) == [
+        "other"
+    ]
+    assert strays_to_stop(sources, set(), stray, book, now=12.0, retry_s=5.0) == [
         "car",
         "battery",
         "other",
