@@ -45,7 +45,7 @@ def rest_switch(name: str, resource: str) -> str:
 """
 
 
-def _site_sensors(resource: str, prefix: str) -> str:
+def site_sensors(resource: str, prefix: str) -> str:
     """A site's grid, switch position and protected load as RESTful sensors (YAML text)."""
     slug = f"{prefix.lower()}_" if prefix else ""
     label = f"{prefix} " if prefix else ""
@@ -74,7 +74,7 @@ def _site_sensors(resource: str, prefix: str) -> str:
 """
 
 
-def _site_switches(resource: str, prefix: str, loads: tuple[str, ...]) -> str:
+def site_switches(resource: str, prefix: str, loads: tuple[str, ...]) -> str:
     """A site's transfer switch and loads as RESTful switches (YAML text)."""
     label = f"{prefix} " if prefix else ""
     names = [(f"{label}transfer switch".capitalize(), f"{resource}/transfer_switch")]
@@ -90,11 +90,11 @@ def demo_configuration(ports: DemoPorts) -> str:
     sim = ports.simulator
     return (
         "\nrest:\n"
-        + _site_sensors(f"{sim}/site", "")
-        + _site_sensors(f"{sim}/sites/apartment", "Apartment")
+        + site_sensors(f"{sim}/site", "")
+        + site_sensors(f"{sim}/sites/apartment", "Apartment")
         + "\nswitch:\n"
-        + _site_switches(f"{sim}/site", "", LOADS)
-        + _site_switches(f"{sim}/sites/apartment", "Apartment", APARTMENT_LOADS)
+        + site_switches(f"{sim}/site", "", LOADS)
+        + site_switches(f"{sim}/sites/apartment", "Apartment", APARTMENT_LOADS)
         + _office_templates()
     )
 

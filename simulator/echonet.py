@@ -395,6 +395,11 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
 
     label = "ECHONET Lite node"
 
+    @property
+    def rated_discharge_w(self) -> float:
+        """The unit's rated discharge power (0xC6)."""
+        return float(self.config.rated_discharge_w)
+
     def __init__(self, config: EchonetConfig, clock: SimClock, grid: Grid | None = None) -> None:
         """Create the unit in standby; nothing listens before :meth:`start`.
 

@@ -111,6 +111,11 @@ class QuasarTwin(ModbusTwin[QuasarConfig], ChargerTwin[QuasarConfig]):
 
     label = "Quasar 1"
 
+    @property
+    def rated_discharge_w(self) -> float:
+        """The Quasar 1 gives what it takes: 7.4 kW."""
+        return float(self.config.max_power_w)
+
     def __init__(self, config: QuasarConfig, clock: SimClock, grid: Grid | None = None) -> None:
         """Create the charger in its factory state (user control, autostart on).
 

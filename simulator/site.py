@@ -17,6 +17,15 @@ is one utility grid: a cut reaches every site. A site's optional ``sources`` lis
 chargers (by device name) whose vehicle power counts for it, e.g. for the
 ``discharge_started`` event after a cut; without it every charger counts.
 
+A load may start in peaks (``peak_w`` for ``peak_s`` every ``trip_every_s``, an
+elevator's motor starting a car), an event ``load_peak`` each time. On vehicle power
+the circuit is islanded: each charger that supplies it (discharging) powers it up to
+its rating, as an islanding V2H unit does; when the protected load is more than the
+ratings of the chargers supplying it, the circuit is **overloaded** (a real unit trips)
+and the event log says so (``overload``, then ``overload_end`` with how long it
+lasted). The switchover itself (the circuit dark until the first car supplies) is not
+counted: ``discharge_started`` times that.
+
 The transfer switch is modelled as a smart relay driving a contactor: ``on`` is the
 relay's own state, which (like any smart relay's) follows a command at once;
 ``position`` is the contactor's auxiliary contact, which changes ``switch_delay_s``
@@ -30,6 +39,7 @@ Every event is time-stamped with the process-independent monotonic clock
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import math
 import time
 from typing import Any
 
@@ -42,6 +52,21 @@ class LoadConfig:
     power_w: float
     critical: bool = False
     on: bool = True
+    peak_w: float = 0.0
+    """What the load draws in a peak (0: no peaks)."""
+    peak_s: float = 0.0
+    trip_every_s: float = 0.0
+    """A peak of ``peak_s`` begins every ``trip_every_s`` (from the simulator's start)."""
+
+    def power_at(self, since_start_s: float) -> float:
+        """What the load draws ``since_start_s`` after the simulator started (when on)."""
+        if (
+            self.peak_w > 0
+            and self.trip_every_s > 0
+            and since_start_s % self.trip_every_s < self.peak_s
+        ):
+            return self.peak_w
+        return self.power_w
 
 
 def _default_loads() -> list[LoadConfig]:
@@ -102,11 +127,15 @@ class SiteTwin:
         self.events: list[SiteEvent] = []
         self._pending: tuple[float, bool] | None = None
         self._discharge_seen = True  # nothing to look for until the grid is cut
+        self._started = time.monotonic()
+        self._peaking: set[str] = set()
+        self._overload_since: float | None = None
 
     @property
     def protected_load_w(self) -> float:
         """What the protected circuit draws now."""
-        return sum(load.power_w for load in self.loads.values() if load.on)
+        since = time.monotonic() - self._started
+        return sum(load.power_at(since) for load in self.loads.values() if load.on)
 
     def command_switch(self, on_vehicle: bool) -> None:
         """A command from Home Assistant; the switch moves after its delay."""
@@ -131,13 +160,40 @@ class SiteTwin:
         if not available:
             self._discharge_seen = False
 
-    def housekeeping(self, *, vehicle_power_w: float, grid_available: bool) -> None:
-        """Move a pending switch; note when the vehicle starts supplying after a cut."""
+    def housekeeping(
+        self, *, vehicle_power_w: float, grid_available: bool, capacity_w: float = math.inf
+    ) -> None:
+        """Move a pending switch; note when the vehicle starts supplying after a cut.
+
+        ``capacity_w``: the ratings of the chargers discharging now (what they can give
+        an islanded circuit together).
+        """
         now = time.monotonic()
         self._move_if_due(now)
         if not self._discharge_seen and not grid_available and vehicle_power_w <= -100.0:
             self._discharge_seen = True
             self.events.append(SiteEvent("discharge_started", now, f"{vehicle_power_w:.0f} W"))
+        self._note_peaks(now)
+        load = self.protected_load_w
+        islanded = self.on_vehicle and not grid_available and self._discharge_seen
+        over = islanded and load > capacity_w
+        if over and self._overload_since is None:
+            self._overload_since = now
+            self.events.append(SiteEvent("overload", now, f"{load:.0f} W > {capacity_w:.0f} W"))
+        elif not over and self._overload_since is not None:
+            lasted = now - self._overload_since
+            self._overload_since = None
+            self.events.append(SiteEvent("overload_end", now, f"{lasted:.3f} s"))
+
+    def _note_peaks(self, now: float) -> None:
+        since = now - self._started
+        for load in self.loads.values():
+            peaking = load.on and load.peak_w > 0 and load.power_at(since) == load.peak_w
+            if peaking and load.name not in self._peaking:
+                self._peaking.add(load.name)
+                self.events.append(SiteEvent("load_peak", now, load.name))
+            elif not peaking:
+                self._peaking.discard(load.name)
 
     def _move_if_due(self, now: float) -> None:
         if self._pending is not None and now >= self._pending[0]:

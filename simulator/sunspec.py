@@ -462,6 +462,11 @@ class SunSpecTwin(ModbusTwin[SunSpecConfig], ChargerTwin[SunSpecConfig]):
 
     label = "SunSpec charger"
 
+    @property
+    def rated_discharge_w(self) -> float:
+        """The charger's rated discharge power (702 WDisChaRteMaxRtg)."""
+        return float(self.config.rated_discharge_w)
+
     def __init__(self, config: SunSpecConfig, clock: SimClock, grid: Grid | None = None) -> None:
         """Create the charger idle (WSetEna 0) with its factory settings.
 

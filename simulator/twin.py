@@ -240,6 +240,11 @@ class ChargerTwin[ConfigT: ChargerConfig](Twin[ConfigT]):
         self.actual_power_w = 0.0
         self.soc_glitch_reads = 0
 
+    @property
+    def rated_discharge_w(self) -> float:
+        """The most the charger gives the house: an islanding unit powers it up to this."""
+        raise NotImplementedError  # pragma: no cover - every charger twin says
+
 
 def scenario_car(raw: dict[str, Any]) -> Battery:
     """A charger's ``[<table>.car]`` scenario table as a Battery (``plugged`` aside)."""

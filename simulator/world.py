@@ -32,6 +32,8 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 0.05
+SUPPLYING_W = 100.0
+"""A charger discharging at least this much supplies its site (the events count it so)."""
 
 
 @dataclass(slots=True)
@@ -198,12 +200,18 @@ class Simulation(SimulationTwins):
             await device.housekeeping()
         for site in (self.site, *self.sites.values()):
             sources = site.config.sources
-            vehicle_power = sum(
-                twin.actual_power_w
-                for name, twin in self.chargers.items()
-                if sources is None or name in sources
+            chargers = [
+                twin for name, twin in self.chargers.items() if sources is None or name in sources
+            ]
+            site.housekeeping(
+                vehicle_power_w=sum(twin.actual_power_w for twin in chargers),
+                grid_available=self.grid.available,
+                capacity_w=sum(
+                    twin.rated_discharge_w
+                    for twin in chargers
+                    if twin.actual_power_w <= -SUPPLYING_W
+                ),
             )
-            site.housekeeping(vehicle_power_w=vehicle_power, grid_available=self.grid.available)
 
     async def _housekeep(self) -> None:
         while True:

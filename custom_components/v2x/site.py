@@ -129,7 +129,13 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
 
     def _machine_config(self) -> MachineConfig:
         options = dict(self.entry.options)
-        return machine_config(options, self.sources, self.sheddable, startup_wait_s=STARTUP_WAIT_S)
+        return machine_config(
+            options,
+            self.sources,
+            self.sheddable,
+            startup_wait_s=STARTUP_WAIT_S,
+            building=self.building,
+        )
 
     @property
     def failure_rule(self) -> FailureRule:

@@ -55,6 +55,7 @@ def machine_config(
     sheddable: Sequence[str],
     *,
     startup_wait_s: float,
+    building: bool,
 ) -> MachineConfig:
     """The machine's settings from the site's options."""
     return MachineConfig(
@@ -68,6 +69,7 @@ def machine_config(
         startup_wait_s=startup_wait_s,
         load_restore_gap_s=float(site_option(options, CONF_LOAD_RESTORE_GAP)),
         share_load=bool(site_option(options, CONF_SHARE_LOAD)),
+        peak_load_w=modelled_peak_w(options, building=building) or 0.0,
     )
 
 

@@ -3,7 +3,8 @@
 A Nichicon (ECHONET Lite, 6 kW) first and a Quasar (Modbus, 7.4 kW) second, each
 behind its simulator twin over real sockets, supply a building whose elevator draws
 more than either alone: the Nichicon runs at its limit, the Quasar gives the rest,
-the stray guard leaves both alone, and when the load falls the Quasar stops.
+the stray guard leaves both alone; standing, the Quasar stands by for the next start
+while the load keeps both at their minimums, and stops below that.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ async def _unload(hass: HomeAssistant, site: BackupSite, unit: ChargerRuntimeDat
 async def test_two_cars_share_an_elevators_start(
     hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin, csim: Simulation
 ) -> None:
-    """9 kW: the Nichicon at 6 kW and the Quasar 3 kW; 2 kW: the Nichicon alone."""
+    """9 kW: the Nichicon at 6 kW and the Quasar 3 kW; 2 kW: the Quasar stands by for
+    the elevator's start; 1.5 kW: the Nichicon alone."""
     site, unit, names = await _cut_at_9_kw(hass, init_integration, twin, csim, share=True)
     unit_twin = echonet_twin(csim)
     assert state_of(hass, STATE).attributes["supplying_sources"] == names
@@ -118,10 +120,16 @@ async def test_two_cars_share_an_elevators_start(
     await _step(hass, site)
     assert twin.power_setpoint_w == -MIN_POWER_W
     assert unit_twin.discharge_setpoint_w == 6200 - MIN_POWER_W
-    # Standing: 2 kW, the Nichicon alone; the Quasar stops.
+    # Standing at 2 kW: the Quasar stands by at its minimum for the next 8 kW start.
     _load(hass, 2000)
     await _step(hass, site)
-    assert unit_twin.discharge_setpoint_w == 2000
+    assert (unit_twin.discharge_setpoint_w, twin.power_setpoint_w) == (620, -MIN_POWER_W)
+    assert state_of(hass, STATE).attributes["supplying_sources"] == names
+    # 1.5 kW cannot keep both at their minimums (the Quasar would feed the Nichicon):
+    # the Nichicon alone; the Quasar stops.
+    _load(hass, 1500)
+    await _step(hass, site)
+    assert unit_twin.discharge_setpoint_w == 1500
     assert twin.power_setpoint_w == 0
     assert state_of(hass, STATE).attributes["supplying_sources"] == names[:1]
     await _unload(hass, site, unit)

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from simulator.quasar import QuasarConfig
+from simulator.site import LoadConfig, SiteConfig, SiteTwin
 from simulator.world import Simulation, parse_scenario
 from tests.conftest import start_simulation
 
@@ -84,3 +85,59 @@ def test_site_scenario() -> None:
     assert [load.name for load in config.site.loads] == ["pump"]
     with pytest.raises(ValueError, match="unknown site keys"):
         parse_scenario({"site": {"colour": "red"}})
+
+
+def test_an_elevator_starting_beyond_the_cars_overloads_the_island() -> None:
+    """Peaks come on time; on vehicle power a load above the supplying ratings is logged."""
+    elevator = LoadConfig(
+        "elevator", 1450.0, critical=True, peak_w=9000.0, peak_s=2.0, trip_every_s=8.0
+    )
+    assert [elevator.power_at(t) for t in (0.0, 1.9, 2.0, 7.9, 8.5)] == [
+        9000.0,
+        9000.0,
+        1450.0,
+        1450.0,
+        9000.0,
+    ]
+    site = SiteTwin(SiteConfig(switch_delay_s=0.0, loads=[elevator]))
+    site.grid_changed(False)
+    site.command_switch(True)
+    # The switchover (no car supplying yet) is not an overload: discharge_started times it.
+    site.housekeeping(vehicle_power_w=0.0, grid_available=False, capacity_w=0.0)
+    kinds = [event.kind for event in site.events]
+    assert kinds == ["grid_cut", "switch_command", "switch_moved", "load_peak"]
+    assert site.protected_load_w == 9000.0  # the test runs within the first peak
+    site.housekeeping(vehicle_power_w=-1450.0, grid_available=False, capacity_w=14800.0)
+    assert site.events[-1].kind == "discharge_started"  # two cars carry the peak
+    site.housekeeping(vehicle_power_w=-1450.0, grid_available=False, capacity_w=7400.0)
+    assert (site.events[-1].kind, site.events[-1].detail) == ("overload", "9000 W > 7400 W")
+    site.housekeeping(vehicle_power_w=-1450.0, grid_available=True, capacity_w=7400.0)
+    assert site.events[-1].kind == "overload_end"  # the grid is back: no longer an island
+    assert float(site.events[-1].detail.removesuffix(" s")) >= 0
+
+
+async def test_the_world_counts_the_ratings_of_the_chargers_supplying(
+    allow_loopback: None,
+) -> None:
+    """Only a charger that discharges supplies the island: with one of two Quasars, 7.4 kW."""
+    sim = await start_simulation(
+        QuasarConfig(name="a", port=0, ramp_w_per_s=1e9),
+        QuasarConfig(name="b", port=0, serial=20240118, ramp_w_per_s=1e9),
+    )
+    try:
+        sim.site.loads = {
+            "elevator": LoadConfig("elevator", 9000.0, critical=True),
+        }
+        sim.set_grid(False)
+        sim.site.command_switch(True)
+        await asyncio.sleep(0.25)
+        twin = sim.quasars["a"]
+        for address, value in ((81, 1), (83, 1), (260, (-2000) & 0xFFFF), (257, 1)):
+            twin.write_single(address, value)
+        await asyncio.sleep(0.05)
+        await sim.tick()
+        await sim.tick()
+        assert [e.kind for e in sim.site.events][-2:] == ["discharge_started", "overload"]
+        assert sim.site.events[-1].detail == "9000 W > 7400 W"
+    finally:
+        await sim.stop()

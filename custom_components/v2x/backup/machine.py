@@ -109,6 +109,9 @@ class MachineConfig:
     share_load: bool = False
     """Whether sources supply together when one cannot carry the load (the next in
     priority order joins when those before it are at their limit)."""
+    peak_load_w: float = 0.0
+    """The most the site draws at once (an elevator's motor start; 0: not known).
+    Sharing, the sources it takes stand by for it (see :meth:`BackupMachine._shares`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -874,7 +877,19 @@ class BackupMachine:
             ]
         limits = [self._limits(obs.sources.get(source, _GONE)) for source in chain]
         running = [source == active or source in session.helpers for source in chain]
-        needed = sources_needed(obs.load_w, limits, running, self.config.load_deadband_w)
+        deadband = self.config.load_deadband_w
+        needed = sources_needed(obs.load_w, limits, running, deadband)
+        peak = self.config.peak_load_w
+        if peak > obs.load_w:
+            # A peak comes faster than a load reading (an elevator's start): the sources
+            # it takes run already, so that they carry it the moment it comes; each one
+            # only while the load now keeps every one at its minimum (else one would
+            # feed another).
+            for more in range(needed + 1, sources_needed(peak, limits, running, deadband) + 1):
+                margin = deadband if running[more - 1] else -deadband
+                if sum(limit.least_w for limit in limits[:more]) > obs.load_w + margin:
+                    break
+                needed = more
         return dict(zip(chain[:needed], split_load(obs.load_w, limits[:needed]), strict=True))
 
     def _limits(self, source: SourceObservation) -> Limits:

@@ -534,6 +534,7 @@ def _run(
     sheddable: tuple[str, ...] = ("switch.a",),
     load_restore_gap_s: float = 0.0,
     share_load: bool = False,
+    peak_load_w: float = 0.0,
     running: list[tuple[float, dict[str, float]]] | None = None,
 ) -> tuple[list[tuple[float, Action, Observation]], BackupMachine, list[tuple[float, bool]]]:
     config = MachineConfig(
@@ -544,6 +545,7 @@ def _run(
         start_grace_s=30.0,
         load_restore_gap_s=load_restore_gap_s,
         share_load=share_load,
+        peak_load_w=peak_load_w,
     )
     machine = BackupMachine(config, 0.0)
     world = World(socs={"car": socs[0], "battery": socs[1]})
@@ -612,13 +614,20 @@ def _grid_present_since(grid_log: list[tuple[float, bool]], t: float) -> float |
     socs=st.tuples(st.floats(0, 100), st.floats(0, 100)),
     load_w=st.floats(0, 8000),
     share=st.booleans(),
+    peak=st.sampled_from([0.0, 7000.0]),
 )
 def test_safety_invariants(
-    events: list[tuple[float, str, object]], socs: tuple[float, float], load_w: float, share: bool
+    events: list[tuple[float, str, object]],
+    socs: tuple[float, float],
+    load_w: float,
+    share: bool,
+    peak: float,
 ) -> None:
     """For any sequence of outages, faults and requests, the safety rules hold."""
     running: list[tuple[float, dict[str, float]]] = []
-    log, machine, grid_log = _run(events, socs, load_w=load_w, share_load=share, running=running)
+    log, machine, grid_log = _run(
+        events, socs, load_w=load_w, share_load=share, peak_load_w=peak, running=running
+    )
     deadband = MachineConfig(sources=()).load_deadband_w
     minimum = {"car": 1380, "battery": 500}
     for t, powers in running:

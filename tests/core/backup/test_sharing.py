@@ -271,3 +271,31 @@ def test_the_one_sharing_carries_on_alone_while_a_preferred_one_is_unread() -> N
     assert _commands(actions) == [("stop", "quasar", 0), ("adjust", "battery", 800)]
     assert _supplying(again) == ("battery",)
     assert again.active_source == "battery"
+
+
+def test_the_sources_a_known_peak_needs_stand_by_for_it() -> None:
+    """An elevator's 9 kW start comes faster than a load reading: the second car already
+    runs (at its minimum) whenever the load now keeps both at their minimums."""
+    machine = _on_vehicle_power(replace(CONFIG, peak_load_w=9000.0), load_w=3000.0)
+    assert _supplying(machine) == ("leaf", "quasar")  # both from the switchover on
+    assert _commands(machine.step(_obs(3000), 4.0)) == []
+    # 1.5 kW cannot keep both at their minimums (1.88 kW): the Quasar would feed the Leaf.
+    assert _commands(machine.step(_obs(1500), 5.0)) == [
+        ("adjust", "leaf", 1500),
+        ("stop", "quasar", 0),
+    ]
+    # Within the deadband of the minimums the Quasar does not start again (no chatter).
+    assert _commands(machine.step(_obs(1850), 6.0)) == [("adjust", "leaf", 1850)]
+    assert _commands(machine.step(_obs(2000), 7.0)) == [
+        ("adjust", "leaf", 620),
+        ("start", "quasar", 1380),
+    ]
+    assert _commands(machine.step(_obs(1850), 8.0)) == [("adjust", "leaf", 500)]
+    # The peak itself: shared by the load as ever.
+    assert _commands(machine.step(_obs(9000), 9.0)) == [
+        ("adjust", "leaf", 6000),
+        ("adjust", "quasar", 3000),
+    ]
+    # A house (no peak known) does not stand by.
+    house = _on_vehicle_power(load_w=3000.0)
+    assert _supplying(house) == ("leaf",)
