@@ -12,9 +12,11 @@ installation with a 1 s power meter would.
 
 The simulator models the island as a V2H installation is: each car that supplies
 powers the circuit up to its rating, and a load above the ratings of the cars
-supplying is an overload (a real unit trips). For each cut, from the first car
-discharging until the grid returns ``--hold`` s later, its event log gives the
-elevator's starts and every overload with its length.
+supplying is an overload (a real unit trips). For each cut, from the first moment a
+car supplies the switched circuit (``island_supplied``: the switchover's dark gap is
+not an overload) until the grid returns ``--hold`` s later, its event log gives the
+elevator's starts and every overload with its length. A cut comes only once no car
+discharges any more from the last one.
 
 Runs: *Share the load* on (``--cuts`` cuts), then off (``--cuts-alone``), same site.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+import json
 import os
 from pathlib import Path
 import platform
@@ -100,6 +103,25 @@ def _wait(control: int, kind: str, after: float, detail: str = "", timeout: floa
     raise TimeoutError(f"no {kind} {detail} within {timeout} s")
 
 
+def _discharging_w(node: object) -> float:
+    """The discharge (W, positive) of every charger in a part of the simulator's state."""
+    if isinstance(node, dict):
+        own = -min(float(node.get("actual_power_w", 0.0)), 0.0)
+        return own + sum(_discharging_w(value) for value in node.values())
+    if isinstance(node, list):
+        return sum(_discharging_w(value) for value in node)
+    return 0.0
+
+
+def _wait_no_car_discharging(control: int, timeout: float = 30) -> None:
+    """Until no car discharges any more (the last cut's sources have stopped)."""
+    deadline = time.monotonic() + timeout
+    while _discharging_w(request(f"http://127.0.0.1:{control}/state")) > 100:
+        if time.monotonic() > deadline:
+            raise TimeoutError("a car still discharges")
+        time.sleep(0.1)
+
+
 def _window(events: list[dict[str, Any]], start: float, end: float) -> CutResult:
     """The elevator's starts and the overloads between ``start`` and ``end``."""
     result = CutResult()
@@ -123,9 +145,10 @@ def run_cuts(control: int, cuts: int, hold_s: float) -> list[CutResult]:
     results = []
     grid = f"http://127.0.0.1:{control}/grid"
     for _ in range(cuts):
+        _wait_no_car_discharging(control)
         cut = time.monotonic()
         request(grid, data={"available": False})
-        supplying = _wait(control, "discharge_started", cut)
+        supplying = _wait(control, "island_supplied", cut)
         time.sleep(max(0.0, supplying + hold_s - time.monotonic()))
         back = time.monotonic()
         request(grid, data={"available": True})
@@ -141,6 +164,9 @@ def _site_options(share: bool) -> dict[str, Any]:
         "restore_delay_s": 1,  # the return is not measured: keep the cycle short
         "outage_debounce_s": 0.5,
         "confirm_timeout_s": 10,
+        "source_failed_polls": 2,  # the defaults
+        "source_failed_after_s": 15,
+        "source_recover_after_s": 30,
         "park_warning_min": 10,
         "elevator_standby_w": 250,
         "elevator_trip_wh": 60,
@@ -157,6 +183,7 @@ def main() -> None:
     parser.add_argument("--cuts-alone", type=int, default=10)
     parser.add_argument("--hold", type=float, default=10.0)
     parser.add_argument("--keep", type=Path, help="keep Home Assistant's configuration here")
+    parser.add_argument("--events", type=Path, help="write the site's event log here (JSON)")
     args = parser.parse_args()
     control, lead_port, second_port, hass_port = (free_port() for _ in range(4))
     with tempfile.TemporaryDirectory() as tmp:
@@ -203,6 +230,8 @@ def main() -> None:
                 hass.set_options(site["entry_id"], _site_options(share))
                 time.sleep(5)
                 runs[share] = run_cuts(control, cuts, args.hold)
+            if args.events:
+                args.events.write_text(json.dumps(_events(control), indent=1), encoding="utf-8")
         finally:
             hass.stop()
             stop_process(simulator, "the simulator")

@@ -132,6 +132,9 @@ def _site_options(**extra: Any) -> dict[str, Any]:
         "restore_delay_s": 1,  # the return is not measured: keep the cycle short
         "outage_debounce_s": 0.5,  # the default
         "confirm_timeout_s": 10,  # the default
+        "source_failed_polls": 2,  # the defaults
+        "source_failed_after_s": 15,
+        "source_recover_after_s": 30,
         "park_warning_min": 10,
         "house_load_w": 1000,
     }

@@ -23,8 +23,9 @@ the circuit is islanded: each charger that supplies it (discharging) powers it u
 its rating, as an islanding V2H unit does; when the protected load is more than the
 ratings of the chargers supplying it, the circuit is **overloaded** (a real unit trips)
 and the event log says so (``overload``, then ``overload_end`` with how long it
-lasted). The switchover itself (the circuit dark until the first car supplies) is not
-counted: ``discharge_started`` times that.
+lasted). The switchover itself (the circuit dark until the first car supplies it) is
+not an overload: each time the switch has moved to the vehicle side, ``island_supplied``
+marks the first moment a car supplies the circuit, and overloads count from there.
 
 The transfer switch is modelled as a smart relay driving a contactor: ``on`` is the
 relay's own state, which (like any smart relay's) follows a command at once;
@@ -130,6 +131,7 @@ class SiteTwin:
         self._started = time.monotonic()
         self._peaking: set[str] = set()
         self._overload_since: float | None = None
+        self._island_supplied = False
 
     @property
     def protected_load_w(self) -> float:
@@ -175,8 +177,11 @@ class SiteTwin:
             self.events.append(SiteEvent("discharge_started", now, f"{vehicle_power_w:.0f} W"))
         self._note_peaks(now)
         load = self.protected_load_w
-        islanded = self.on_vehicle and not grid_available and self._discharge_seen
-        over = islanded and load > capacity_w
+        islanded = self.on_vehicle and not grid_available
+        if islanded and not self._island_supplied and capacity_w > 0:
+            self._island_supplied = True
+            self.events.append(SiteEvent("island_supplied", now, f"{capacity_w:.0f} W"))
+        over = islanded and self._island_supplied and load > capacity_w
         if over and self._overload_since is None:
             self._overload_since = now
             self.events.append(SiteEvent("overload", now, f"{load:.0f} W > {capacity_w:.0f} W"))
@@ -199,6 +204,7 @@ class SiteTwin:
         if self._pending is not None and now >= self._pending[0]:
             self.on_vehicle = self._pending[1]
             self._pending = None
+            self._island_supplied = False
             self.events.append(
                 SiteEvent("switch_moved", now, "vehicle" if self.on_vehicle else "grid")
             )

@@ -102,13 +102,14 @@ def test_an_elevator_starting_beyond_the_cars_overloads_the_island() -> None:
     site = SiteTwin(SiteConfig(switch_delay_s=0.0, loads=[elevator]))
     site.grid_changed(False)
     site.command_switch(True)
-    # The switchover (no car supplying yet) is not an overload: discharge_started times it.
+    # The switchover (no car supplying yet) is not an overload: island_supplied marks its end.
     site.housekeeping(vehicle_power_w=0.0, grid_available=False, capacity_w=0.0)
     kinds = [event.kind for event in site.events]
     assert kinds == ["grid_cut", "switch_command", "switch_moved", "load_peak"]
     assert site.protected_load_w == 9000.0  # the test runs within the first peak
     site.housekeeping(vehicle_power_w=-1450.0, grid_available=False, capacity_w=14800.0)
-    assert site.events[-1].kind == "discharge_started"  # two cars carry the peak
+    # Two cars carry the peak.
+    assert [e.kind for e in site.events][-2:] == ["discharge_started", "island_supplied"]
     site.housekeeping(vehicle_power_w=-1450.0, grid_available=False, capacity_w=7400.0)
     assert (site.events[-1].kind, site.events[-1].detail) == ("overload", "9000 W > 7400 W")
     site.housekeeping(vehicle_power_w=-1450.0, grid_available=True, capacity_w=7400.0)
@@ -137,7 +138,11 @@ async def test_the_world_counts_the_ratings_of_the_chargers_supplying(
         await asyncio.sleep(0.05)
         await sim.tick()
         await sim.tick()
-        assert [e.kind for e in sim.site.events][-2:] == ["discharge_started", "overload"]
+        assert [e.kind for e in sim.site.events][-3:] == [
+            "discharge_started",
+            "island_supplied",
+            "overload",
+        ]
         assert sim.site.events[-1].detail == "9000 W > 7400 W"
     finally:
         await sim.stop()
