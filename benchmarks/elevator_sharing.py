@@ -246,7 +246,7 @@ def _print(args: argparse.Namespace, runs: dict[bool, list[CutResult]]) -> None:
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
     )
     print(
-        "| Share the load | cuts | elevator starts on vehicle power | starts overloaded | "
+        "| Share the load | cuts | elevator starts on vehicle power | overloads | "
         "cuts with an overload | overload time, total (s) | longest overload (s) |"
     )
     print("|---|---|---|---|---|---|---|")

@@ -48,6 +48,10 @@ CONF_ELEVATOR_PEAK: Final = "elevator_peak_w"
 CONF_READY_HOURS: Final = "ready_hours"
 CONF_LOAD_RESTORE_GAP: Final = "load_restore_gap_s"
 """On the return to the grid, the time between two shed loads coming back on."""
+CONF_STAGE_CRITICAL: Final = "stage_critical_loads"
+"""Whether the critical loads come back one by one after switchover too."""
+CONF_TRIP_LIMIT: Final = "load_trip_limit"
+"""How often a load may trip the vehicle supply in one outage before it is left off."""
 CONF_SHARE_LOAD: Final = "share_load"
 """Whether the sources supply together when one alone cannot carry the site's load."""
 
@@ -89,6 +93,8 @@ DEFAULT_SITE_OPTIONS: Final = {
     CONF_READY_HOURS: 1,
     CONF_LOAD_RESTORE_GAP: 2,
     CONF_SHARE_LOAD: False,
+    CONF_STAGE_CRITICAL: True,
+    CONF_TRIP_LIMIT: 3,
 }
 DEFAULT_ELEVATOR_OPTIONS: Final = {
     CONF_ELEVATOR_PEAK: 8000,

@@ -36,7 +36,9 @@ from .const import (
     CONF_RESTORE_DELAY,
     CONF_SHARE_LOAD,
     CONF_SITE_TYPE,
+    CONF_STAGE_CRITICAL,
     CONF_STATUS_INTERVAL,
+    CONF_TRIP_LIMIT,
     CONF_VEHICLE,
     CONF_VEHICLES,
     CONF_WATCHDOG,
@@ -142,6 +144,8 @@ class V2XOptionsFlow(OptionsFlow):
             vol.Required(CONF_RECOVER_AFTER): box_selector(0, 3600, "s"),
             vol.Optional(CONF_SHARE_LOAD): BooleanSelector(),
             vol.Optional(CONF_LOAD_RESTORE_GAP): box_selector(0, 600, "s"),
+            vol.Optional(CONF_STAGE_CRITICAL): BooleanSelector(),
+            vol.Optional(CONF_TRIP_LIMIT): box_selector(1, 20),
             vol.Optional(CONF_READY_HOURS): box_selector(0, 72, "h", step=0.5),
             vol.Optional(CONF_RECHARGE_POWER): box_selector(100, 350000, "W"),
         }

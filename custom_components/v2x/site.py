@@ -135,6 +135,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
             self.sheddable,
             startup_wait_s=STARTUP_WAIT_S,
             building=self.building,
+            critical=self.critical,
         )
 
     @property

@@ -23,6 +23,7 @@ from .backup.machine import (
     FireEvent,
     MoveTransferSwitch,
     RaiseAlarm,
+    ReportLoadLeftOff,
     ReportShortfall,
     RestoreLoad,
     RestoreSource,
@@ -88,6 +89,8 @@ async def async_carry_out(site: BackupSite, action: Action) -> None:
         _fire(site, action)
     elif isinstance(action, ReportShortfall):
         _report_shortfall(site, action)
+    elif isinstance(action, ReportLoadLeftOff):
+        _report_load_left_off(site, action)
     elif isinstance(action, RaiseAlarm):
         _raise_alarm(site, action)
     elif isinstance(action, ClearAlarm):
@@ -135,6 +138,36 @@ def _raise_alarm(site: BackupSite, action: RaiseAlarm) -> None:
         severity=ir.IssueSeverity.CRITICAL,
         translation_key=action.reason,
         translation_placeholders={"site": site.entry.title, "switch": site.transfer_switch},
+    )
+
+
+def _report_load_left_off(site: BackupSite, action: ReportLoadLeftOff) -> None:
+    """A load that tripped the vehicle supply is left off: a repair issue says which."""
+    prefix = f"load_left_off_{site.entry.entry_id}_"
+    if action.entity_id is None:
+        registry = ir.async_get(site.hass)
+        for domain, issue_id in list(registry.issues):
+            if domain == DOMAIN and issue_id.startswith(prefix):
+                ir.async_delete_issue(site.hass, DOMAIN, issue_id)
+        return
+    state = site.hass.states.get(action.entity_id)
+    name = state.name if state is not None else action.entity_id
+    LOGGER.warning(
+        "%s: %s tripped the vehicle supply %s times; left off", site.entry.title, name, action.trips
+    )
+    ir.async_create_issue(
+        site.hass,
+        DOMAIN,
+        f"{prefix}{action.entity_id}",
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="load_left_off",
+        translation_placeholders={
+            "site": site.entry.title,
+            "load": name,
+            "trips": str(action.trips),
+        },
     )
 
 

@@ -28,6 +28,8 @@ from .const import (
     CONF_RECOVER_AFTER,
     CONF_RESTORE_DELAY,
     CONF_SHARE_LOAD,
+    CONF_STAGE_CRITICAL,
+    CONF_TRIP_LIMIT,
     DEFAULT_ELEVATOR_OPTIONS,
     DEFAULT_SITE_OPTIONS,
 )
@@ -56,6 +58,7 @@ def machine_config(
     *,
     startup_wait_s: float,
     building: bool,
+    critical: Sequence[str] = (),
 ) -> MachineConfig:
     """The machine's settings from the site's options."""
     return MachineConfig(
@@ -70,6 +73,9 @@ def machine_config(
         load_restore_gap_s=float(site_option(options, CONF_LOAD_RESTORE_GAP)),
         share_load=bool(site_option(options, CONF_SHARE_LOAD)),
         peak_load_w=modelled_peak_w(options, building=building) or 0.0,
+        critical_loads=tuple(critical),
+        stage_critical=bool(site_option(options, CONF_STAGE_CRITICAL)),
+        max_trips=int(site_option(options, CONF_TRIP_LIMIT)),
     )
 
 

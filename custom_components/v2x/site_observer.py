@@ -89,6 +89,7 @@ class SiteObserver:
             load_w=load_w,
             automatic=site.automatic,
             load_known=load_known,
+            load_measured=measured is not None,
         )
 
     def _grid_available(self) -> bool | None:

@@ -35,7 +35,11 @@ Safety rules the machine enforces (and the property tests check):
 * sharing (``share_load``), the next eligible sources in priority order supply
   alongside the active one while the load is more than those before them give, each
   within its own limits, under the same rules (started only into a confirmed switch,
-  let go at a failure or at their floor, stopped with the active one).
+  let go at a failure or at their floor, stopped with the active one);
+* staging (``stage_critical``), the critical loads go off at switchover and come back
+  on vehicle power one at a time, only with a source supplying (the next one only
+  once it is seen discharging, never during a shortfall); a load after which a source
+  fails within ``trip_window_s`` goes off again, and after ``max_trips`` stays off.
 """
 
 from __future__ import annotations
@@ -112,6 +116,16 @@ class MachineConfig:
     peak_load_w: float = 0.0
     """The most the site draws at once (an elevator's motor start; 0: not known).
     Sharing, the sources it takes stand by for it (see :meth:`BackupMachine._shares`)."""
+    critical_loads: tuple[str, ...] = ()
+    """The critical loads in the user's order."""
+    stage_critical: bool = False
+    """Whether the critical loads are switched off with the sheddable ones at switchover
+    and come back one at a time (``load_restore_gap_s`` apart) once a source supplies."""
+    trip_window_s: float = 10.0
+    """A source that fails this soon after a load came back on vehicle power was tripped
+    by that load."""
+    max_trips: int = 3
+    """A load that trips the supply this often in one outage is left off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +183,8 @@ class Observation:
     load_known: bool = True
     """False while the site's load sensor has no reading (just after a restart): the
     power a running source supplies is kept rather than replaced by an estimate."""
+    load_measured: bool = False
+    """Whether ``load_w`` is a load sensor's reading (not the site's load model)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +240,17 @@ class RestoreLoad:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportLoadLeftOff:
+    """A load tripped the supply ``trips`` times and is left off.
+
+    ``entity_id`` None: a new outage, every load gets a new chance.
+    """
+
+    entity_id: str | None
+    trips: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class FireEvent:
     """Tell automations what happened."""
 
@@ -263,6 +290,7 @@ type Action = (
     | RestoreSource
     | ShedLoad
     | RestoreLoad
+    | ReportLoadLeftOff
     | FireEvent
     | ReportShortfall
     | RaiseAlarm
@@ -292,6 +320,13 @@ class _Session:
     """Sources that reached their floor in this session."""
     shortfall: str | None = None
     shed: list[str] = field(default_factory=list)
+    staged: list[str] = field(default_factory=list)
+    """Critical loads switched off at switchover, to come back on vehicle power in order."""
+    stage_next_at: float | None = None
+    last_restored: tuple[str, float] | None = None
+    """The load that came back last on vehicle power, and when (a trip is blamed on it)."""
+    trips: dict[str, int] = field(default_factory=dict)
+    left_off: list[str] = field(default_factory=list)
     park_warned: bool = False
     started: bool = False
     reached_end: bool = False
@@ -381,6 +416,8 @@ class BackupMachine:
             deadlines.append(self._started_at + self.config.startup_wait_s)
         if self._restore_queue and self._restore_next_at is not None:
             deadlines.append(self._restore_next_at)
+        if session is not None and session.staged and session.stage_next_at is not None:
+            deadlines.append(session.stage_next_at)
         return min(deadlines) if deadlines else None
 
     def snapshot(self) -> dict[str, Any]:
@@ -403,6 +440,9 @@ class BackupMachine:
                 "given_up": list(session.given_up),
                 "drained": list(session.drained),
                 "shed": list(session.shed),
+                **({"staged": list(session.staged)} if session.staged else {}),
+                **({"trips": dict(session.trips)} if session.trips else {}),
+                **({"left_off": list(session.left_off)} if session.left_off else {}),
                 "park_warned": session.park_warned,
                 "started": session.started,
                 "reached_end": session.reached_end,
@@ -434,6 +474,8 @@ class BackupMachine:
             def _known(key: str) -> list[str]:
                 return [s for s in raw.get(key, []) if s in sources]
 
+            loads = (*config.sheddable_loads, *config.critical_loads)
+
             active = raw.get("active")
             power = raw.get("active_power_w")
             helpers = raw.get("helpers", {})
@@ -460,7 +502,14 @@ class BackupMachine:
                 unreachable=dict.fromkeys(_known("unreachable"), now),
                 given_up=_known("given_up"),
                 drained=_known("drained"),
-                shed=[e for e in raw.get("shed", []) if e in config.sheddable_loads],
+                shed=[e for e in raw.get("shed", []) if e in loads],
+                staged=[e for e in raw.get("staged", []) if e in config.critical_loads],
+                trips={
+                    e: n
+                    for e, n in dict(raw.get("trips", {})).items()
+                    if e in loads and isinstance(n, int)
+                },
+                left_off=[e for e in raw.get("left_off", []) if e in loads],
                 park_warned=bool(raw.get("park_warned", False)),
                 started=bool(raw.get("started", False)),
                 reached_end=bool(raw.get("reached_end", False)),
@@ -614,10 +663,15 @@ class BackupMachine:
             return
         self.state = BackupState.SWITCHING
         self._move_switch(True, now, actions)
-        for entity_id in self.config.sheddable_loads:
+        staged = self.config.critical_loads if self.config.stage_critical else ()
+        if staged and not session.started:
+            actions.append(ReportLoadLeftOff(None))  # a new outage: every load a new chance
+        for entity_id in (*self.config.sheddable_loads, *staged):
             if entity_id not in session.shed:
                 session.shed.append(entity_id)
                 actions.append(ShedLoad(entity_id))
+                if entity_id in staged:
+                    session.staged.append(entity_id)
         self._in_switching(obs, now, actions)
 
     def _in_switching(self, obs: Observation, now: float, actions: list[Action]) -> None:
@@ -650,13 +704,17 @@ class BackupMachine:
                 self.state = BackupState.ON_VEHICLE_POWER
         self._manage_source(session, obs, now, actions)
         if self.state in _SUPPLYING:
+            self._restore_staged(session, obs, now, actions)
             self._warn_if_running_out(session, obs, actions)
 
     def _in_returning(self, obs: Observation, now: float, actions: list[Action]) -> None:
         session = self._require_session()
         if obs.switch_on_vehicle is False:
             self._stop_active(session, actions)
-            self._restore_loads(list(reversed(session.shed)), now, actions)
+            # Critical loads first, in the user's order, then the shed ones, last shed first.
+            critical = [e for e in self.config.critical_loads if e in session.shed]
+            rest = [e for e in reversed(session.shed) if e not in critical]
+            self._restore_loads([*critical, *rest], now, actions)
             if self._grid is True:
                 actions.extend(RestoreSource(source) for source in self.config.sources)
             if session.started or session.reached_end:
@@ -825,6 +883,53 @@ class BackupMachine:
             else:
                 session.given_up.append(source)
             actions.append(FireEvent(EVENT_SOURCE_FAILED, failure, source))
+            self._count_trip(session, now, actions)
+
+    def _restore_staged(
+        self, session: _Session, obs: Observation, now: float, actions: list[Action]
+    ) -> None:
+        """The next critical load back on vehicle power, once the supply carries it.
+
+        The first with the source that starts; each next one the gap later, only while
+        the active source discharges and the measured load is no more than the sources
+        give.
+        """
+        active = session.active
+        if not session.staged or active is None or obs.switch_on_vehicle is not True:
+            return
+        if session.shortfall is not None and obs.load_measured:
+            # The sources carry less than the measured load already: nothing more. (A
+            # model's load counts every load as on: it says nothing of what is off.)
+            return
+        if session.stage_next_at is not None and now < session.stage_next_at:
+            return
+        if session.last_restored is not None and not obs.sources.get(active, _GONE).discharging:
+            return
+        entity_id = session.staged.pop(0)
+        session.shed.remove(entity_id)
+        session.last_restored = (entity_id, now)
+        session.stage_next_at = now + self.config.load_restore_gap_s
+        actions.append(RestoreLoad(entity_id))
+
+    def _count_trip(self, session: _Session, now: float, actions: list[Action]) -> None:
+        """A source failed just after a load came back on vehicle power: that load tripped it.
+
+        Off again; tried once more after the others, or left off.
+        """
+        last = session.last_restored
+        if last is None or now - last[1] > self.config.trip_window_s:
+            return
+        entity_id = last[0]
+        session.last_restored = None
+        trips = session.trips[entity_id] = session.trips.get(entity_id, 0) + 1
+        session.shed.append(entity_id)
+        actions.append(ShedLoad(entity_id))
+        session.stage_next_at = now + self.config.load_restore_gap_s
+        if trips >= self.config.max_trips:
+            session.left_off.append(entity_id)
+            actions.append(ReportLoadLeftOff(entity_id, trips))
+        else:
+            session.staged.append(entity_id)
 
     def _follow_load(
         self, session: _Session, obs: Observation, now: float, actions: list[Action]

@@ -24,6 +24,7 @@ from custom_components.v2x.backup.machine import (
     MoveTransferSwitch,
     Observation,
     RaiseAlarm,
+    ReportLoadLeftOff,
     ReportShortfall,
     RestoreLoad,
     RestoreSource,
@@ -536,6 +537,7 @@ def _run(
     share_load: bool = False,
     peak_load_w: float = 0.0,
     running: list[tuple[float, dict[str, float]]] | None = None,
+    critical: tuple[str, ...] = (),
 ) -> tuple[list[tuple[float, Action, Observation]], BackupMachine, list[tuple[float, bool]]]:
     config = MachineConfig(
         sources=("car", "battery"),
@@ -546,6 +548,8 @@ def _run(
         load_restore_gap_s=load_restore_gap_s,
         share_load=share_load,
         peak_load_w=peak_load_w,
+        critical_loads=critical,
+        stage_critical=bool(critical),
     )
     machine = BackupMachine(config, 0.0)
     world = World(socs={"car": socs[0], "battery": socs[1]})
@@ -574,7 +578,14 @@ def _run(
             )
             for name in ("car", "battery")
         }
-        obs = Observation(world.grid, world.switch_on_vehicle, sources, load_w, world.automatic)
+        obs = Observation(
+            world.grid,
+            world.switch_on_vehicle,
+            sources,
+            load_w,
+            world.automatic,
+            load_measured=True,
+        )
         for action in machine.step(obs, t):
             log.append((t, action, obs))
             if isinstance(action, MoveTransferSwitch):
@@ -704,6 +715,38 @@ def test_staged_restore_never_onto_vehicle_power(
             if last_restore is not None and obs.grid_available:
                 assert t - last_restore >= gap - 1e-9
             last_restore = t
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    events=timelines(),
+    socs=st.tuples(st.floats(31, 100), st.floats(31, 100)),
+    gap=st.sampled_from([5.0, 10.0, 30.0]),
+    load_w=st.floats(0, 8000),
+)
+def test_critical_loads_come_back_on_vehicle_power_only_as_the_rules_allow(
+    events: list[tuple[float, str, object]], socs: tuple[float, float], gap: float, load_w: float
+) -> None:
+    """On vehicle power only critical loads come back: a gap apart, never while the sources
+    fall short, never one left off for tripping the supply; the sheddable one never."""
+    critical = ("switch.c1", "switch.c2", "switch.c3")
+    log, _, _ = _run(events, socs, load_restore_gap_s=gap, load_w=load_w, critical=critical)
+    last: float | None = None
+    short = False
+    left_off: set[str] = set()
+    for t, action, obs in log:
+        if isinstance(action, ShedLoad) and action.entity_id == "switch.a":
+            last, left_off = None, set()  # a new outage
+        elif isinstance(action, ReportShortfall):
+            short = action.source is not None
+        elif isinstance(action, ReportLoadLeftOff) and action.entity_id is not None:
+            left_off.add(action.entity_id)
+        elif isinstance(action, RestoreLoad) and obs.switch_on_vehicle is True:
+            assert action.entity_id in critical
+            assert action.entity_id not in left_off
+            assert not short
+            assert last is None or t - last >= gap - 1e-9
+            last = t
 
 
 @settings(max_examples=100, deadline=None)
