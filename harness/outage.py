@@ -290,6 +290,9 @@ class Sample:
     """Home Assistant's *Backup state*; None while Home Assistant does not answer."""
     active_source: str | None
     """The source's device name, as Home Assistant names it (None: none or no answer)."""
+    critical_on: bool = True
+    """Every critical load of the simulated site is switched on (the site brings them
+    back one by one after the switchover)."""
 
 
 class Sampler:
@@ -387,6 +390,9 @@ class Sampler:
                 devices={name: world["devices"][name] for name in names},
                 site_state=self._ha[0],
                 active_source=self._ha[1],
+                critical_on=all(
+                    load["on"] for load in site["loads"].values() if load.get("critical")
+                ),
             )
             with self._lock:
                 self.samples.append(sample)
@@ -665,10 +671,17 @@ class Bench:
         )
 
     def cut(self) -> float:
-        """Cut the grid; wait until the site runs on its preferred source; the cut's time."""
+        """Cut the grid; wait until the site is settled on its preferred source; the cut's time.
+
+        Settled: supplying, with every critical load back on (they come back one by one).
+        """
         self.world.set_grid(False)
         cut_at = time.monotonic()
-        self.sampler.wait(self.on_preferred, self.settle_timeout_s, "the site on its source")
+        self.sampler.wait(
+            lambda sample: self.on_preferred(sample) and sample.critical_on,
+            self.settle_timeout_s,
+            "the site on its source, its critical loads back",
+        )
         time.sleep(3)
         return cut_at
 

@@ -155,19 +155,25 @@ def _report_load_left_off(site: BackupSite, action: ReportLoadLeftOff) -> None:
     LOGGER.warning(
         "%s: %s tripped the vehicle supply %s times; left off", site.entry.title, name, action.trips
     )
+    _warn(
+        site,
+        f"{prefix}{action.entity_id}",
+        "load_left_off",
+        {"load": name, "trips": str(action.trips)},
+    )
+
+
+def _warn(site: BackupSite, issue_id: str, key: str, placeholders: dict[str, str]) -> None:
+    """A warning repair issue of the site (it goes away by itself once fixed)."""
     ir.async_create_issue(
         site.hass,
         DOMAIN,
-        f"{prefix}{action.entity_id}",
+        issue_id,
         is_fixable=False,
         is_persistent=False,
         severity=ir.IssueSeverity.WARNING,
-        translation_key="load_left_off",
-        translation_placeholders={
-            "site": site.entry.title,
-            "load": name,
-            "trips": str(action.trips),
-        },
+        translation_key=key,
+        translation_placeholders={"site": site.entry.title, **placeholders},
     )
 
 
@@ -184,20 +190,11 @@ def _report_shortfall(site: BackupSite, action: ReportShortfall) -> None:
         action.available_w,
         action.load_w,
     )
-    ir.async_create_issue(
-        site.hass,
-        DOMAIN,
+    _warn(
+        site,
         issue_id,
-        is_fixable=False,
-        is_persistent=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key="supply_short",
-        translation_placeholders={
-            "site": site.entry.title,
-            "source": source,
-            "available": str(action.available_w),
-            "load": str(action.load_w),
-        },
+        "supply_short",
+        {"source": source, "available": str(action.available_w), "load": str(action.load_w)},
     )
 
 

@@ -24,16 +24,10 @@ from custom_components.v2x.backup.machine import (
 )
 from custom_components.v2x.backup.sharing import Limits, sources_needed, split_load
 
-LEAF = SourceObservation(
-    available=True,
-    soc_pct=60.0,
-    floor_pct=30.0,
-    capacity_kwh=40.0,
-    max_discharge_w=6000,
-    discharging=True,
-)
+from .observations import BATTERY, CAR
+
+LEAF = CAR
 QUASAR = replace(LEAF, max_discharge_w=7400, min_discharge_w=1380)
-BATTERY = replace(LEAF, capacity_kwh=2.0, max_discharge_w=800)
 CONFIG = MachineConfig(
     sources=("leaf", "quasar", "battery"),
     share_load=True,

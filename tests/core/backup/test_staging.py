@@ -19,15 +19,8 @@ from custom_components.v2x.backup.machine import (
     StartSource,
 )
 
-CAR = SourceObservation(
-    available=True,
-    soc_pct=60.0,
-    floor_pct=30.0,
-    capacity_kwh=40.0,
-    max_discharge_w=6000,
-    discharging=True,
-)
-BATTERY = replace(CAR, capacity_kwh=2.0, max_discharge_w=800)
+from .observations import BATTERY, CAR
+
 CONFIG = MachineConfig(
     sources=("car", "battery"),
     sheddable_loads=("switch.heater",),
