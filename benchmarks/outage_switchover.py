@@ -135,7 +135,6 @@ def _site_options(**extra: Any) -> dict[str, Any]:
         "source_failed_polls": 2,  # the defaults
         "source_failed_after_s": 15,
         "source_recover_after_s": 30,
-        "park_warning_min": 10,
         "house_load_w": 1000,
     }
     return options | extra
@@ -168,18 +167,22 @@ def main() -> None:
             time.sleep(10)  # let start-up settle before measuring
             cpu_idle = _cpu_share(hass.pid, args.cpu_seconds)
             quasar = hass.add_v2x(
-                "quasar1", {"host": "127.0.0.1", "port": quasar_port, "unit_id": 1}
+                "charger",
+                {"family": "quasar1"},
+                {"host": "127.0.0.1", "port": quasar_port, "unit_id": 1},
             )
             time.sleep(5)
             cpu_quasar = _cpu_share(hass.pid, args.cpu_seconds)
-            zendure = hass.add_v2x("zendure", {"host": "127.0.0.1", "port": zendure_port})
+            zendure = hass.add_v2x(
+                "battery", {"family": "zendure"}, {"host": "127.0.0.1", "port": zendure_port}
+            )
             site = hass.add_v2x(
                 "site",
                 {"name": "Bench", "site_type": "house", "grid_signal": "entity"},
                 {"grid_entity": "binary_sensor.grid"},
                 {"primary_source": quasar["entry_id"], "transfer_switch": "switch.transfer_switch"},
             )
-            hass.set_options(site["entry_id"], _site_options(grid_min_voltage=180))
+            hass.set_options(site["entry_id"], _site_options())
             time.sleep(3)
             entity = run_cuts(hass, control, args.cuts, entity=True)
             hass.api(f"/api/config/config_entries/entry/{site['entry_id']}", method="DELETE")
