@@ -67,7 +67,6 @@ from .site_inputs import (
     entity_answers,
     failure_rule,
     machine_config,
-    modelled_peak_w,
     site_option,
 )
 from .site_observer import SiteObserver
@@ -391,7 +390,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
                 switch_answers=entity_answers(self.hass, self.transfer_switch),
                 wanted_h=float(self._option(CONF_READY_HOURS)),
                 needs_internet=self.needs_internet,
-                peak_load_w=modelled_peak_w(dict(self.entry.options), building=self.building),
+                # The peak the machine's config already holds (a house has none).
+                peak_load_w=self._machine.config.peak_load_w if self.building else None,
                 share_load=self._machine.config.share_load,
             ),
         )

@@ -938,7 +938,7 @@ class BackupMachine:
         active = session.active
         if active is None or not obs.load_known:
             return  # no load reading (just after a restart): keep what runs
-        if not all(obs.sources.get(s, _GONE).known for s in (active, *session.helpers)):
+        if not all(obs.sources.get(s, _GONE).known for s in self.supplying_sources):
             return  # a supplying source not read since the restart: keep what runs
         shares = self._shares(session, obs, now)
         deadband = self.config.load_deadband_w
@@ -1116,9 +1116,7 @@ class BackupMachine:
         source = session.active
         if source is None or not obs.load_known:
             return
-        capacity = sum(
-            obs.sources.get(s, _GONE).max_discharge_w for s in (source, *session.helpers)
-        )
+        capacity = sum(obs.sources.get(s, _GONE).max_discharge_w for s in self.supplying_sources)
         short = obs.load_w > capacity + self.config.load_deadband_w
         if short and session.shortfall != source:
             session.shortfall = source
