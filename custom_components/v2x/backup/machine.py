@@ -711,6 +711,7 @@ class BackupMachine:
         session = self._require_session()
         if obs.switch_on_vehicle is False:
             self._stop_active(session, actions)
+            self._clear_shortfall(session, actions)  # nothing supplies any more
             # Critical loads first, in the user's order, then the shed ones, last shed first.
             critical = [e for e in self.config.critical_loads if e in session.shed]
             rest = [e for e in reversed(session.shed) if e not in critical]
