@@ -5,8 +5,21 @@ properties 4.2, MRA Release R) and section 6 (Nichicon: 6 kW both ways),
 independently of the integration (no imports from ``custom_components``).
 
 Transport: one UDP socket on ``host:port``; every reply goes to the request's source
-address. No multicast group is joined and no spontaneous announcement (INF) is sent:
-the twin only answers requests.
+address. No multicast group is joined (the twin needs no request sent to the group).
+
+Announcements (Release R: a property with "Anno M" is announced when its value
+changes): the twin checks its announcement map (0x9D) after every request and at every
+housekeeping pass, and sends one INF 0x73 (SEOJ 0x027E01, DEOJ the node profile
+0x0EF001, its own TID) with every property whose value changed since the last
+announcement, to ``announce_host:announce_port`` (the group 224.0.23.0:3610 unless
+set; multicast leaves by the interface of ``host``). The map holds the mandatory ones
+this twin has (0x80, 0x81, 0x88, 0xC7, 0xDA, 0xDC, 0xDD, 0xE1) and the optional 0xDB
+(grid-connected or independent) "where supported". 0xC7 of a DC_AA unit not yet
+confirmed (0xCD) is not announced: it cannot be read either. At start and at the end
+of a reboot the node profile announces its instance list (0xD5), as a node that
+joins the network does; the changes a reboot made (standby) are announced after it.
+Announcements suffer the garbage and short faults as replies do; a rebooting or
+refusing unit announces nothing.
 
 Frame (Format 1): EHD 0x10 0x81, TID (echoed), SEOJ, DEOJ (swapped in the reply: the
 reply's SEOJ is the addressed object, its DEOJ the requester), ESV, OPC, then OPC x
@@ -87,8 +100,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+import ipaddress
 import logging
 import random
+import socket
 from typing import TYPE_CHECKING, Any
 
 from .battery import Battery
@@ -104,6 +119,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 EHD = b"\x10\x81"
+MULTICAST_GROUP = "224.0.23.0"
 NODE_PROFILE_EOJ = b"\x0e\xf0\x01"
 DEVICE_EOJ = b"\x02\x7e\x01"
 CONTROLLER_EOJ = b"\x05\xff\x01"
@@ -164,7 +180,7 @@ _DEVICE_GET = (
 )  # fmt: skip
 _DEVICE_SET = (0x81, 0xCD, 0xD7, 0xD9, 0xDA, 0xDC, 0xDD, 0xE0, 0xEB, 0xEC)
 # Announcement-mandatory properties (Anno M in 4.1/4.2) this twin supports.
-_DEVICE_ANNO = (0x80, 0x81, 0x88, 0xC7, 0xDA, 0xDC, 0xDD, 0xE1)
+_DEVICE_ANNO = (0x80, 0x81, 0x88, 0xC7, 0xDA, 0xDB, 0xDC, 0xDD, 0xE1)
 _VEHICLE_EPCS = frozenset((0xC0, 0xC2, 0xC4, 0xCE, 0xCF, 0xD0, 0xE2, 0xE4, 0xE6))
 _NODE_GET = (0x80, 0x82, 0x83, 0x8A, 0x9D, 0x9E, 0x9F, 0xD3, 0xD4, 0xD6, 0xD7)
 _NODE_ANNO = (0x80, 0xD5)
@@ -234,6 +250,9 @@ class EchonetConfig:
     reboot_s: float = 5.0
     car: Battery = field(default_factory=lambda: Battery(capacity_kwh=40.0, soc_pct=60.0))
     plugged: bool = True
+    announce_host: str = MULTICAST_GROUP
+    """Where announcements (INF) go: the ECHONET Lite group, or one controller."""
+    announce_port: int = 3610
 
     def __post_init__(self) -> None:
         """Validate the parameters and derive the identification number."""
@@ -258,8 +277,8 @@ class EchonetConfig:
             raise ValueError("equipment_type must be one of the 0xCC codes of section 4.2")
         if self.ramp_w_per_s <= 0 or self.preparation_s < 0 or self.reboot_s < 0:
             raise ValueError("ramp must be positive, preparation and reboot times >= 0")
-        if not 0 <= self.port <= 65535:
-            raise ValueError("port must be in 0..65535")
+        if not 0 <= self.port <= 65535 or not 0 < self.announce_port <= 65535:
+            raise ValueError("port must be in 0..65535, announce_port in 1..65535")
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +454,11 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         self._garbage_until = 0.0
         self._drop_count = 0
         self._objects = self._build_objects()
+        self.announcements: list[EchonetRequest] = []
+        """Every INF the twin sent (its ESV, SEOJ as ``deoj``, EPCs and times)."""
+        self._announced: dict[int, bytes | None] = {}
+        self._announce_tid = 0
+        self._was_booting = False
 
     # -- objects and properties ----------------------------------------------------------
 
@@ -767,6 +791,11 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         )
         self._transport, self._protocol = transport, protocol
         self.port = int(transport.get_extra_info("sockname")[1])
+        if ipaddress.IPv4Address(self.config.announce_host).is_multicast:
+            # Announcements to the group leave by the interface the twin serves on.
+            transport.get_extra_info("socket").setsockopt(
+                socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(self.config.host)
+            )
 
     def _close(self) -> None:
         """Close the socket now; the port is free once :meth:`_closed` returns."""
@@ -815,15 +844,67 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
 
     def _answer(self, frame: Frame, addr: tuple[str | Any, int]) -> None:
         reply = self.respond(frame)
-        if reply is None or self._transport is None:
+        if reply is not None:
+            self._send(reply, addr)
+        self._announce_changes()
+
+    def _send(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        """Send a frame, as the garbage and short faults spoil it."""
+        if self._transport is None:
             return
         wall = self.clock.wall()
         if wall < self._garbage_until:
             length = self._rng.randrange(4, 32)
-            reply = bytes((self._rng.randrange(0x11, 0x100),)) + self._rng.randbytes(length)
+            data = bytes((self._rng.randrange(0x11, 0x100),)) + self._rng.randbytes(length)
         elif wall < self._short_until:
-            reply = reply[:-1]
-        self._transport.sendto(reply, addr)
+            data = data[:-1]
+        try:
+            self._transport.sendto(data, addr)
+        except OSError as err:  # pragma: no cover - a local send does not fail
+            _LOGGER.debug("Cannot send to %s: %s", addr, err)
+
+    # -- announcements ---------------------------------------------------------------
+
+    def _announce_values(self) -> dict[int, bytes | None]:
+        device = self._objects[DEVICE_EOJ]
+        return {epc: device.read(epc, announce=True) for epc in sorted(device.anno_epcs)}
+
+    def _announce_changes(self) -> None:
+        """INF of every announced property whose value changed since the last one."""
+        if self._transport is None or self.booting:
+            return
+        values = self._announce_values()
+        changed = [
+            (epc, edt)
+            for epc, edt in values.items()
+            if edt is not None and self._announced.get(epc) != edt
+        ]
+        self._announced = values
+        if changed:
+            self._announce(DEVICE_EOJ, changed)
+
+    def _announce(self, seoj: bytes, properties: list[tuple[int, bytes]]) -> None:
+        self._announce_tid = (self._announce_tid + 1) & 0xFFFF
+        frame = encode_frame(
+            self._announce_tid.to_bytes(2, "big"), seoj, NODE_PROFILE_EOJ, ESV_INF, properties
+        )
+        self.announcements.append(
+            EchonetRequest(
+                ESV_INF,
+                int.from_bytes(seoj, "big"),
+                tuple(epc for epc, _ in properties),
+                self.clock.now(),
+                self.clock.wall(),
+            )
+        )
+        self._send(frame, (self.config.announce_host, self.config.announce_port))
+
+    def _announce_start(self) -> None:
+        """A node that starts (or restarts) announces its instance list (0xD5)."""
+        self._announced = self._announce_values()
+        instances = self._objects[NODE_PROFILE_EOJ].read(0xD5, announce=True)
+        if instances is not None:
+            self._announce(NODE_PROFILE_EOJ, [(0xD5, instances)])
 
     def respond(self, frame: Frame) -> bytes | None:
         """The reply to one request frame, or None when nothing is sent."""
@@ -902,6 +983,7 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         self._started = True
         if self._transport is None and self.clock.wall() >= self._refuse_until:
             await self._open()
+            self._announce_start()
 
     async def stop(self) -> None:
         """Close the socket and forget delayed replies."""
@@ -913,7 +995,7 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         await self._closed()
 
     async def housekeeping(self) -> None:
-        """Advance physics; reopen the socket once a refuse fault is over."""
+        """Advance physics; reopen the socket once a refuse fault is over; announce."""
         self.advance()
         refusing = self.clock.wall() < self._refuse_until
         if refusing:
@@ -924,6 +1006,13 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
                 await self._open()
             except OSError as err:
                 _LOGGER.warning("Cannot reopen ECHONET Lite port %s: %s", self.port, err)
+        booting = self.booting
+        if self._was_booting and not booting:
+            instances = self._objects[NODE_PROFILE_EOJ].read(0xD5, announce=True)
+            if instances is not None:
+                self._announce(NODE_PROFILE_EOJ, [(0xD5, instances)])
+        self._was_booting = booting
+        self._announce_changes()
 
     def apply_fault(self, fault: Fault) -> None:
         """Inject a fault."""
@@ -1047,6 +1136,7 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
             "rebooting": self.booting,
             "requests": len(self.requests),
             "writes": len(self.writes),
+            "announcements": len(self.announcements),
         }
 
 

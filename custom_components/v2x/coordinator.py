@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
@@ -130,6 +130,8 @@ class StatusCoordinator(_ChargerCoordinator[ChargerStatus]):
             interval_s=interval_s,
         )  # fmt: skip
         self.energy = energy
+        self.announcements = 0
+        """Status changes the charger announced (ECHONET Lite INF)."""
 
     async def _async_poll(self) -> ChargerStatus:
         status = await self.charger.async_read_status()
@@ -140,6 +142,22 @@ class StatusCoordinator(_ChargerCoordinator[ChargerStatus]):
     def _poll_failed(self, err: DeviceError) -> None:
         """No power is known for the gap: the energy count does not bridge it."""
         self.energy.break_gap()
+
+    @callback
+    def async_announced(self, status: ChargerStatus) -> None:
+        """The charger announced a change: show it now, and poll at once to confirm.
+
+        Listeners (entities, a site using the charger's grid state) hear of it
+        before the poll answers. After a failed poll only the poll is asked for:
+        an announcement alone does not make a silent charger available again.
+        """
+        self.announcements += 1
+        if self.data is not None and self.last_update_success:
+            self.data = status
+            self.async_update_listeners()
+        self.hass.async_create_task(
+            self.async_request_refresh(), f"{DOMAIN} poll after an announcement"
+        )
 
 
 class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):

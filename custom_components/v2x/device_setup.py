@@ -24,7 +24,7 @@ from .controller import ChargerController
 from .coordinator import BatteryCoordinator, FullCoordinator, StatusCoordinator
 from .devices.energy import EnergyCounter
 from .devices.errors import DeviceError
-from .devices.model import DeviceIdentity
+from .devices.model import AnnouncingCharger, DeviceIdentity
 from .echonet_support import async_start_discovery
 from .errors import not_ready
 from .models import (
@@ -94,6 +94,8 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry[Any]) -> C
     await _async_first_refresh(runtime, full, status)
     # The controller must run every poll even if every entity is disabled.
     entry.async_on_unload(status.async_add_listener(lambda: None))
+    if isinstance(charger, AnnouncingCharger):
+        entry.async_on_unload(await charger.async_listen(status.async_announced))
     return runtime
 
 

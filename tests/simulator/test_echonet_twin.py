@@ -226,7 +226,7 @@ async def test_device_property_maps(udp: Udp) -> None:
         "0010",
         "027E01",
         "72",
-        "03 9D 09 08 80 81 88 C7 DA DC DD E1 "
+        "03 9D 0A 09 80 81 88 C7 DA DB DC DD E1 "
         "9E 0B 0A 81 CD D7 D9 DA DC DD E0 EB EC "
         f"9F 11 {get_map}",
     )

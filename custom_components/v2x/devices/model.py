@@ -7,9 +7,10 @@ battery is charging (absorbing energy) and negative when it is discharging
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 
 class ChargerState(StrEnum):
@@ -419,4 +420,17 @@ class Charger(Protocol):
 
     async def async_close(self) -> None:
         """Release the connection."""
+        ...
+
+
+@runtime_checkable
+class AnnouncingCharger(Charger, Protocol):
+    """A charger that also tells of a change by itself (ECHONET Lite INF).
+
+    Announcements come on top of the status poll, never instead of it: one may be
+    lost, and the poll still runs at its interval.
+    """
+
+    async def async_listen(self, on_status: Callable[[ChargerStatus], None]) -> Callable[[], None]:
+        """Call ``on_status`` with each status an announcement makes; return the unsubscribe."""
         ...

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..errors import DeviceProtocolError, ResponseImpossibleError
-from .endpoint import ECHONET_PORT, EchonetEndpoint
+from .endpoint import ECHONET_PORT, EchonetEndpoint, resolve_host
 from .frame import CONTROLLER, ESV_GET, ESV_SETC, ESV_SETC_SNA, Eoj, Frame, Property, esv_name
 
 
@@ -74,6 +74,19 @@ class EchonetClient:
             )
         if any(prop.edt for prop in reply.properties):
             raise DeviceProtocolError(f"{self.host}: Set_Res carries data (PDC must be 0)")
+
+    async def async_subscribe(
+        self, eoj: Eoj, handler: Callable[[dict[int, bytes]], None]
+    ) -> Callable[[], None]:
+        """Hand ``handler`` the properties of every announcement of ``eoj`` by this node.
+
+        Returns the function that ends the subscription.
+        """
+
+        def announced(frame: Frame) -> None:
+            handler({prop.epc: prop.edt for prop in frame.properties if prop.edt})
+
+        return self.endpoint.subscribe(await resolve_host(self.host), eoj, announced)
 
     async def async_close(self) -> None:
         """Nothing to release: the endpoint is shared and closed by its owner."""

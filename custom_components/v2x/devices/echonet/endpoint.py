@@ -6,12 +6,18 @@ port 3610, IPv4 multicast group 224.0.23.0.
 One :class:`EchonetEndpoint` (one UDP socket) serves every device of a process:
 ECHONET Lite devices answer to port 3610, so two sockets on that port would steal
 each other's replies. Replies are matched to requests by TID and source address.
+
+Devices also speak unasked: a property that changes is announced (INF 0x73, usually to
+the multicast group; INFC 0x74 to one controller, which confirms with INFC_Res 0x7A).
+The endpoint joins the group and hands every announcement to the subscribers of its
+source (host and object), see :meth:`EchonetEndpoint.subscribe`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+import contextlib
 from dataclasses import dataclass
 import ipaddress
 import logging
@@ -27,10 +33,13 @@ from .frame import (
     ESV_INF,
     ESV_INF_REQ,
     ESV_INF_SNA,
+    ESV_INFC,
+    ESV_INFC_RES,
     ESV_SET_RES,
     ESV_SETC,
     ESV_SETC_SNA,
     MAX_TID,
+    NODE_PROFILE,
     Eoj,
     Frame,
     Property,
@@ -43,6 +52,10 @@ _LOGGER = logging.getLogger(__name__)
 
 ECHONET_PORT: Final = 3610
 MULTICAST_GROUP: Final = "224.0.23.0"
+CONTROLLER_CLASS: Final = 0x05FF
+
+type AnnouncementHandler = Callable[[Frame], None]
+"""Called, in the event loop, with each announcement (INF or INFC) of a subscribed object."""
 
 # The requests this stack sends, and the replies (success, "not possible") each expects.
 # SetI is left out: it has no reply on success, so it cannot be retried on a timeout.
@@ -85,6 +98,20 @@ class _Pending:
         return self.deoj.instance in (0, frame.seoj.instance)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Subscription:
+    """Who wants the announcements of one object of one host."""
+
+    host: str
+    eoj: Eoj
+    handler: AnnouncementHandler
+
+    def wants(self, frame: Frame, host: str) -> bool:
+        if host != self.host or frame.seoj.class_id != self.eoj.class_id:
+            return False
+        return self.eoj.instance in (0, frame.seoj.instance)
+
+
 class _EndpointProtocol(asyncio.DatagramProtocol):
     def __init__(self, endpoint: EchonetEndpoint) -> None:
         self._endpoint = endpoint
@@ -116,6 +143,11 @@ class EchonetEndpoint:
         """The port every node listens on (multicast requests go to it, too)."""
         self._transport: asyncio.DatagramTransport | None = None
         self._pending: dict[int, _Pending] = {}
+        self._subscriptions: list[_Subscription] = []
+        self.announcements_received = 0
+        """Announcements (INF, INFC) received, from subscribed sources or not."""
+        self.multicast_joined = False
+        """Whether the socket joined the ECHONET Lite group (else only unicast INF arrive)."""
         self._next_tid = secrets.randbelow(MAX_TID + 1)
         self.requests_sent = 0
         """Requests sent (a retry of the same request is not counted again)."""
@@ -148,6 +180,7 @@ class EchonetEndpoint:
         endpoint._transport = transport
         name = sock.getsockname()
         endpoint.local_address = (str(name[0]), int(name[1]))
+        endpoint.multicast_joined = _join_group(sock, local_host)
         return endpoint
 
     @property
@@ -183,7 +216,7 @@ class EchonetEndpoint:
         """
         if retries < 0:
             raise ValueError("retries must be >= 0")
-        address = (await _resolve(host), port)
+        address = (await resolve_host(host), port)
         tid, pending = self._register(address[0], deoj, esv)
         try:
             data = encode_frame(Frame(tid, seoj, deoj, esv, tuple(properties)))
@@ -219,7 +252,7 @@ class EchonetEndpoint:
 
         Replies may come from any host (``host`` may be a multicast group).
         """
-        address = (await _resolve(host), port)
+        address = (await resolve_host(host), port)
         tid, pending = self._register(None, deoj, esv)
         pending.collected = []
         try:
@@ -246,6 +279,22 @@ class EchonetEndpoint:
         return await self.async_collect(
             self.multicast_group, self.node_port, seoj, deoj, esv, properties, wait_s=wait_s
         )
+
+    def subscribe(self, host: str, eoj: Eoj, handler: AnnouncementHandler) -> Callable[[], None]:
+        """Hand ``handler`` every announcement of ``eoj`` (instance 0: any) from ``host``.
+
+        ``host`` is the IPv4 address the announcements come from. Returns the function
+        that ends the subscription. A handler that raises is logged; the others still
+        run. Nothing guarantees an announcement arrives (UDP): keep polling.
+        """
+        subscription = _Subscription(host, eoj, handler)
+        self._subscriptions.append(subscription)
+
+        def unsubscribe() -> None:
+            if subscription in self._subscriptions:
+                self._subscriptions.remove(subscription)
+
+        return unsubscribe
 
     def _register(self, host: str | None, deoj: Eoj, esv: int) -> tuple[int, _Pending]:
         if self._transport is None:
@@ -279,6 +328,12 @@ class EchonetEndpoint:
             _LOGGER.debug("Ignoring a malformed frame from %s:%s: %s", host, port, err)
             return
         pending = self._pending.get(frame.tid)
+        if (pending is None or not pending.accepts(frame, host)) and frame.esv in (
+            ESV_INF,
+            ESV_INFC,
+        ):
+            self._announced(frame, host, port)
+            return
         if pending is None or not pending.accepts(frame, host):
             _LOGGER.debug(
                 "Ignoring %s TID %d from %s:%s (not a reply we wait for)",
@@ -292,6 +347,33 @@ class EchonetEndpoint:
             pending.collected.append(Received(host, port, frame))
         elif not pending.future.done():
             pending.future.set_result(frame)
+
+    def _announced(self, frame: Frame, host: str, port: int) -> None:
+        """An announcement: confirm an INFC addressed to us, then hand it on."""
+        self.announcements_received += 1
+        if frame.esv == ESV_INFC and frame.deoj.class_id in (
+            CONTROLLER_CLASS,
+            NODE_PROFILE.class_id,
+        ):
+            # INFC_Res: the addressed object answers with each EPC and no data.
+            deoj = frame.deoj
+            seoj = deoj if deoj.instance else Eoj(deoj.class_group, deoj.class_code, 1)
+            answer = Frame(
+                frame.tid,
+                seoj,
+                frame.seoj,
+                ESV_INFC_RES,
+                tuple(Property(p.epc) for p in frame.properties),
+            )
+            with contextlib.suppress(DeviceConnectionError):
+                self._send(encode_frame(answer), (host, port))
+        for subscription in list(self._subscriptions):
+            if not subscription.wants(frame, host):
+                continue
+            try:
+                subscription.handler(frame)
+            except Exception:
+                _LOGGER.exception("Handling an announcement from %s failed", host)
 
     def _fail_pending(self, error: DeviceConnectionError) -> None:
         self._transport = None
@@ -329,7 +411,34 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _resolve(host: str) -> str:
+def _join_group(sock: socket.socket, local_host: str) -> bool:
+    """Join 224.0.23.0 on the default interface and on loopback; whether either worked.
+
+    Announcements mostly go to the group: without it only those sent to this host
+    arrive. Loopback hears devices (or a simulator) on this machine. A socket bound to
+    one unicast address hears no group traffic, so it does not join.
+    """
+    if local_host not in ("0.0.0.0", ""):  # noqa: S104 - the wildcard address
+        return False
+    joined = False
+    for interface in ("0.0.0.0", "127.0.0.1"):  # noqa: S104 - the kernel's default interface
+        request = socket.inet_aton(MULTICAST_GROUP) + socket.inet_aton(interface)
+        try:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, request)
+        except OSError as err:
+            _LOGGER.debug("Cannot join %s on %s: %s", MULTICAST_GROUP, interface, err)
+            continue
+        joined = True
+    if not joined:
+        _LOGGER.warning(
+            "Cannot join the ECHONET Lite group %s: announcements sent to the group are "
+            "not received, changes arrive with the next poll",
+            MULTICAST_GROUP,
+        )
+    return joined
+
+
+async def resolve_host(host: str) -> str:
     """The IPv4 address replies come from (replies are matched by source address)."""
     try:
         return str(ipaddress.IPv4Address(host))

@@ -23,7 +23,7 @@ a liveness check and ``watchdog_s`` stays 0.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -364,6 +364,8 @@ class EchonetEvCharger:
         self._serial_number: str | None = None
         self._capabilities = INITIAL_CAPABILITIES
         self._soc_filter = SocFilter()
+        self._last: tuple[Values, ChargerStatus] | None = None
+        """The values of the last status read (or announcement) and the status they made."""
 
     @property
     def info(self) -> EvChargerInfo | None:
@@ -546,6 +548,15 @@ class EchonetEvCharger:
                 )
 
     def _decode_status(self, info: EvChargerInfo, values: Values) -> ChargerStatus:
+        connection = _number(values, EPC_CONNECTION, 1)
+        connected = None if connection is None else decode_connection(connection)[0]
+        soc = self._soc(_number(values, EPC_SOC, 1), connected)
+        status = self._status_from(info, values, soc)
+        self._last = (values, status)
+        return status
+
+    def _status_from(self, info: EvChargerInfo, values: Values, soc: SocReading) -> ChargerStatus:
+        """The status ``values`` tell, with ``soc`` as the vehicle's state of charge."""
         fault = _number(values, EPC_FAULT_STATUS, 1)
         if fault is not None:
             _coded("fault_status (0x88)", fault, {FAULT: True, NO_FAULT: False})
@@ -570,12 +581,46 @@ class EchonetEvCharger:
             state=state,
             state_code=0 if mode is None else mode,
             power_w=power or 0,
-            soc=self._soc(_number(values, EPC_SOC, 1), connected),
+            soc=SocReading(None) if connected is False else soc,
             errors=errors,
             grid_available=None if interconnection is None else decode_grid(interconnection),
             connected=connected,
             dischargeable=dischargeable,
         )
+
+    async def async_listen(self, on_status: Callable[[ChargerStatus], None]) -> Callable[[], None]:
+        """Hand ``on_status`` the status each announcement (INF) of the unit makes.
+
+        An announcement changes what it names (grid 0xDB, fault 0x88, connection
+        0xC7, mode, and power or SoC where the unit announces them) in the last
+        status read; before the first read, or when it does not decode, it is
+        ignored (the poll goes on and tells). The SoC keeps its glitch filter: an
+        announced SoC waits for the next poll. Returns the function that stops it.
+        """
+        return await self.client.async_subscribe(
+            self.eoj, lambda values: self._announced(values, on_status)
+        )
+
+    def _announced(
+        self, announced: dict[int, bytes], on_status: Callable[[ChargerStatus], None]
+    ) -> None:
+        info, last = self._info, self._last
+        if info is None or last is None:
+            return
+        named = {epc: edt for epc, edt in announced.items() if epc in info.status_epcs()}
+        named.pop(EPC_SOC, None)
+        if not named:
+            return
+        values, before = last
+        merged = values | named
+        try:
+            status = self._status_from(info, merged, before.soc)
+        except DeviceProtocolError as err:
+            _LOGGER.debug("Ignoring an announcement of %s: %s", self.eoj, err)
+            return
+        self._last = (merged, status)
+        if status != before:
+            on_status(status)
 
     def _soc(self, raw: int | None, connected: bool | None) -> SocReading:
         """SoC (0xE4) through the glitch filter; the last good value while none is read."""
