@@ -50,6 +50,11 @@ class Peer(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         self.received.put_nowait(data)
 
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
     def send(self, frame: str, port: int, host: str = "127.0.0.1") -> None:
         assert self.transport is not None
         self.transport.sendto(h(frame), (host, port))
@@ -86,21 +91,24 @@ async def test_an_inf_reaches_the_subscriber_of_its_host_and_object(
     mine: list[Frame] = []
     other_host: list[Frame] = []
     other_class: list[Frame] = []
-    endpoint.subscribe("127.0.0.1", EV, mine.append)
-    endpoint.subscribe("127.0.0.2", EV, other_host.append)
-    endpoint.subscribe("127.0.0.1", Eoj(0x02, 0x7D, 0x01), other_class.append)
+    other_port: list[Frame] = []
+    endpoint.subscribe("127.0.0.1", peer.port, EV, mine.append)
+    endpoint.subscribe("127.0.0.2", peer.port, EV, other_host.append)
+    endpoint.subscribe("127.0.0.1", peer.port, Eoj(0x02, 0x7D, 0x01), other_class.append)
+    # Another node on the same machine (another simulated unit) sends from its own port.
+    endpoint.subscribe("127.0.0.1", peer.port + 1, EV, other_port.append)
     # INF from 027E01 to the node profile: 0xDB = 0x01 (independent).
     peer.send("1081 0007 027E01 0EF001 73 01 DB 01 01", port)
     await _heard(mine)
     assert mine[0].seoj == EV
     assert mine[0].properties == (Property(0xDB, b"\x01"),)
-    assert other_host == other_class == []
+    assert other_host == other_class == other_port == []
     assert endpoint.announcements_received == 1
 
 
 async def test_instance_zero_hears_every_instance(endpoint: EchonetEndpoint, peer: Peer) -> None:
     heard: list[Frame] = []
-    endpoint.subscribe("127.0.0.1", Eoj(0x02, 0x7E, 0x00), heard.append)
+    endpoint.subscribe("127.0.0.1", peer.port, Eoj(0x02, 0x7E, 0x00), heard.append)
     peer.send("1081 0001 027E02 0EF001 73 01 80 01 30", endpoint.local_address[1])
     await _heard(heard)
     assert heard[0].seoj == Eoj(0x02, 0x7E, 0x02)
@@ -108,7 +116,7 @@ async def test_instance_zero_hears_every_instance(endpoint: EchonetEndpoint, pee
 
 async def test_an_infc_is_confirmed_with_infc_res(endpoint: EchonetEndpoint, peer: Peer) -> None:
     heard: list[Frame] = []
-    endpoint.subscribe("127.0.0.1", EV, heard.append)
+    endpoint.subscribe("127.0.0.1", peer.port, EV, heard.append)
     peer.send("1081 1234 027E01 05FF01 74 02 DA 01 43 E1 01 48", endpoint.local_address[1])
     reply = await asyncio.wait_for(peer.received.get(), 1.0)
     # Same TID, the controller answers the unit, every EPC with PDC 0.
@@ -140,8 +148,8 @@ async def test_unsubscribe_and_a_failing_handler(
         raise RuntimeError("boom")
 
     heard: list[Frame] = []
-    endpoint.subscribe("127.0.0.1", EV, broken)
-    stop = endpoint.subscribe("127.0.0.1", EV, heard.append)
+    endpoint.subscribe("127.0.0.1", peer.port, EV, broken)
+    stop = endpoint.subscribe("127.0.0.1", peer.port, EV, heard.append)
     port = endpoint.local_address[1]
     with caplog.at_level(logging.ERROR):
         peer.send("1081 0004 027E01 0EF001 73 01 80 01 30", port)
@@ -159,7 +167,7 @@ async def test_an_announcement_does_not_disturb_a_pending_request(
     endpoint: EchonetEndpoint, peer: Peer
 ) -> None:
     heard: list[Frame] = []
-    endpoint.subscribe("127.0.0.1", EV, heard.append)
+    endpoint.subscribe("127.0.0.1", peer.port, EV, heard.append)
     assert peer.transport is not None
     peer_port = int(peer.transport.get_extra_info("sockname")[1])
     request = asyncio.create_task(
@@ -185,10 +193,10 @@ async def test_the_wildcard_endpoint_joins_the_group(allow_loopback: None) -> No
     try:
         assert endpoint.multicast_joined
         heard: list[Frame] = []
-        endpoint.subscribe("127.0.0.1", EV, heard.append)
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sender.bind(("127.0.0.1", 0))
+            endpoint.subscribe("127.0.0.1", sender.getsockname()[1], EV, heard.append)
             sender.setsockopt(
                 socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1")
             )
@@ -308,37 +316,41 @@ async def test_announcements_before_the_first_read_are_ignored(
     assert endpoint.announcements_received >= 1
 
 
+def _from_twin(endpoint: EchonetEndpoint, twin: EchonetTwin, frame: str) -> None:
+    """A datagram as if the unit sent it (from its address and port)."""
+    endpoint._datagram_received(h(frame), "127.0.0.1", twin.port)
+
+
 async def test_a_malformed_or_foreign_announcement_changes_nothing(
-    endpoint: EchonetEndpoint, twin: EchonetTwin, peer: Peer, caplog: pytest.LogCaptureFixture
+    endpoint: EchonetEndpoint, twin: EchonetTwin, caplog: pytest.LogCaptureFixture
 ) -> None:
     charger = _charger(endpoint, twin)
     seen: list[ChargerStatus] = []
     stop = await charger.async_listen(seen.append)
     await charger.async_read_status()
-    port = endpoint.local_address[1]
     # 0xDB two bytes long; an unknown 0xDB code; only properties a status does not use.
     for body in ("01 DB 02 00 01", "01 DB 01 07", "01 81 01 08"):
-        peer.send(f"1081 0001 027E01 0EF001 73 {body}", port)
+        _from_twin(endpoint, twin, f"1081 0001 027E01 0EF001 73 {body}")
     await asyncio.sleep(0.1)
     assert seen == []
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # told at debug
     # A real change still comes through, then nothing once stopped.
-    peer.send("1081 0002 027E01 0EF001 73 01 DB 01 01", port)
+    _from_twin(endpoint, twin, "1081 0002 027E01 0EF001 73 01 DB 01 01")
     await _until(seen, 1)
     assert seen[0].grid_available is False
     stop()
-    peer.send("1081 0003 027E01 0EF001 73 01 DB 01 00", port)
+    _from_twin(endpoint, twin, "1081 0003 027E01 0EF001 73 01 DB 01 00")
     await asyncio.sleep(0.1)
     assert len(seen) == 1
 
 
 async def test_an_unchanged_announcement_makes_no_new_status(
-    endpoint: EchonetEndpoint, twin: EchonetTwin, peer: Peer
+    endpoint: EchonetEndpoint, twin: EchonetTwin
 ) -> None:
     charger = _charger(endpoint, twin)
     seen: list[ChargerStatus] = []
     await charger.async_listen(seen.append)
     await charger.async_read_status()
-    peer.send("1081 0001 027E01 0EF001 73 01 DB 01 00", endpoint.local_address[1])
+    _from_twin(endpoint, twin, "1081 0001 027E01 0EF001 73 01 DB 01 00")
     await asyncio.sleep(0.1)
     assert seen == []

@@ -86,7 +86,7 @@ class EchonetClient:
         def announced(frame: Frame) -> None:
             handler({prop.epc: prop.edt for prop in frame.properties if prop.edt})
 
-        return self.endpoint.subscribe(await resolve_host(self.host), eoj, announced)
+        return self.endpoint.subscribe(await resolve_host(self.host), self.port, eoj, announced)
 
     async def async_close(self) -> None:
         """Nothing to release: the endpoint is shared and closed by its owner."""

@@ -103,11 +103,12 @@ class _Subscription:
     """Who wants the announcements of one object of one host."""
 
     host: str
+    port: int
     eoj: Eoj
     handler: AnnouncementHandler
 
-    def wants(self, frame: Frame, host: str) -> bool:
-        if host != self.host or frame.seoj.class_id != self.eoj.class_id:
+    def wants(self, frame: Frame, host: str, port: int) -> bool:
+        if (host, port) != (self.host, self.port) or frame.seoj.class_id != self.eoj.class_id:
             return False
         return self.eoj.instance in (0, frame.seoj.instance)
 
@@ -280,14 +281,18 @@ class EchonetEndpoint:
             self.multicast_group, self.node_port, seoj, deoj, esv, properties, wait_s=wait_s
         )
 
-    def subscribe(self, host: str, eoj: Eoj, handler: AnnouncementHandler) -> Callable[[], None]:
-        """Hand ``handler`` every announcement of ``eoj`` (instance 0: any) from ``host``.
+    def subscribe(
+        self, host: str, port: int, eoj: Eoj, handler: AnnouncementHandler
+    ) -> Callable[[], None]:
+        """Hand ``handler`` every announcement of ``eoj`` (instance 0: any) from a node.
 
-        ``host`` is the IPv4 address the announcements come from. Returns the function
+        ``host`` is the node's IPv4 address and ``port`` the one it sends from: a node
+        sends from its ECHONET Lite port (3610), so two nodes on one machine (a
+        simulator) are told apart by it. Returns the function
         that ends the subscription. A handler that raises is logged; the others still
         run. Nothing guarantees an announcement arrives (UDP): keep polling.
         """
-        subscription = _Subscription(host, eoj, handler)
+        subscription = _Subscription(host, port, eoj, handler)
         self._subscriptions.append(subscription)
 
         def unsubscribe() -> None:
@@ -368,7 +373,7 @@ class EchonetEndpoint:
             with contextlib.suppress(DeviceConnectionError):
                 self._send(encode_frame(answer), (host, port))
         for subscription in list(self._subscriptions):
-            if not subscription.wants(frame, host):
+            if not subscription.wants(frame, host, port):
                 continue
             try:
                 subscription.handler(frame)
