@@ -43,10 +43,12 @@ from .devices.control import Session
 from .devices.errors import DeviceError
 from .devices.health import PollHealth
 from .devices.modbus import ModbusProfile
-from .devices.model import OperatingMode
+from .devices.model import AnnouncingCharger, OperatingMode
 from .models import BatteryRuntimeData, ChargerRuntimeData, DeviceRuntime, EntryKind
 
 FAST_RECONNECT_S: Final = 3.0
+STALE_FACTOR: Final = 0.9
+"""A status this share of the site's grid poll old is read again (timer jitter)."""
 """Longest reconnection back-off of a device a site depends on."""
 
 
@@ -88,8 +90,8 @@ class BackupSource(Protocol):
     def grid_available(self) -> bool | None:
         """The grid signal that came with the last status (None: none, or unknown)."""
 
-    async def async_read_grid(self) -> bool | None:
-        """Read the device's grid signal (None when it cannot tell)."""
+    async def async_read_grid(self, max_age_s: float) -> bool | None:
+        """Read the device's grid signal, at most ``max_age_s`` old (None: cannot tell)."""
 
     def observe(self, health: Health, *, active: bool, now: float) -> SourceObservation:
         """What the machine sees of this source (``active``: the one supplying the site)."""
@@ -175,8 +177,18 @@ class ChargerSource:
         data = status.data if status.last_update_success else None
         return None if data is None else data.grid_available
 
-    async def async_read_grid(self) -> bool | None:
-        """The grid state of the last status (a charger's arrives with it)."""
+    async def async_read_grid(self, max_age_s: float) -> bool | None:
+        """The grid state of the status, polled again once older than ``max_age_s``.
+
+        The site's grid poll may be faster than the charger's status poll (SunSpec,
+        no push): it then runs the status poll at its own rate. A charger that
+        announces its changes (ECHONET Lite) is not polled faster.
+        """
+        data = self._data
+        last = data.status.health.last_success
+        stale = last is None or time.monotonic() - last >= STALE_FACTOR * max_age_s
+        if stale and not isinstance(data.charger, AnnouncingCharger):
+            await data.status.async_refresh()
         return self.grid_available()
 
     def observe(self, health: Health, *, active: bool, now: float) -> SourceObservation:
@@ -404,8 +416,8 @@ class BatterySource:
         """A battery's grid signal is polled, not part of its reading."""
         return None
 
-    async def async_read_grid(self) -> bool | None:
-        """Ask the battery whether its AC input sees the grid."""
+    async def async_read_grid(self, max_age_s: float) -> bool | None:
+        """Ask the battery whether its AC input sees the grid (now, whatever the age)."""
         data = self._data
         try:
             return await data.battery.async_read_grid()

@@ -45,6 +45,7 @@ from .const import (
     DEFAULT_ELEVATOR_OPTIONS,
     DEFAULT_OPTIONS,
     DEFAULT_SITE_OPTIONS,
+    MIN_GRID_POLL_S,
     SITE_BUILDING,
 )
 from .helpers import box_selector
@@ -161,7 +162,7 @@ class V2XOptionsFlow(OptionsFlow):
             fields[vol.Required(CONF_HOUSE_LOAD)] = box_selector(0, 50000, "W")
         grid_entity = str(entry.data.get(CONF_GRID_ENTITY) or "")
         if entry.data.get(CONF_GRID_DEVICE):
-            fields[vol.Required(CONF_GRID_POLL)] = box_selector(1, 60, "s")
+            fields[vol.Required(CONF_GRID_POLL)] = box_selector(MIN_GRID_POLL_S, 60, "s", step=0.05)
         elif not grid_entity.startswith("binary_sensor."):  # a voltage (or power) sensor
             fields[vol.Required(CONF_GRID_MIN_VOLTAGE)] = box_selector(50, 400, "V")
         current = {**DEFAULT_SITE_OPTIONS, **DEFAULT_ELEVATOR_OPTIONS, **entry.options}

@@ -260,7 +260,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self.hass.async_create_task(self._async_save_locked(), f"{DOMAIN} site save")
 
     async def _async_poll_grid_device(self, _now: Any = None) -> None:
-        if await self.observer.async_poll_grid_device():
+        if await self.observer.async_poll_grid_device(float(self._option(CONF_GRID_POLL))):
             self.async_step()
 
     # -- the step ----------------------------------------------------------------------

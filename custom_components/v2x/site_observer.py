@@ -104,14 +104,20 @@ class SiteObserver:
         minimum = float(site_option(dict(site.entry.options), CONF_GRID_MIN_VOLTAGE))
         return grid_from_entity(site.hass, site.grid_entity, minimum) if site.grid_entity else None
 
-    async def async_poll_grid_device(self) -> bool:
-        """Read the grid device's signal; whether it changed."""
+    async def async_poll_grid_device(self, max_age_s: float) -> bool:
+        """Read the grid device's signal at most ``max_age_s`` old; whether it changed.
+
+        A charger's grid state comes with its status: the read refreshes that status
+        when it is older (its listeners step the site), so nothing changes here.
+        """
         site = self._site
         source = self.source(site.grid_device) if site.grid_device else None
         if source is None or not source.polls_grid:
             self.device_grid = None
+            if source is not None:
+                await source.async_read_grid(max_age_s)
             return False
-        grid = await source.async_read_grid()
+        grid = await source.async_read_grid(max_age_s)
         changed = grid != self.device_grid
         self.device_grid = grid
         return changed
