@@ -3,10 +3,12 @@
 Usage: python -m benchmarks.outage_switchover [--cuts 50] [--cpu-seconds 60]
 
 Both the simulator and Home Assistant 2025.4.4 run in their own processes. Home
-Assistant is configured through its REST API: a Quasar 1 (the source), a Zendure
-(grid signal for the second scenario), and a backup site with default settings
-(0.5 s outage confirmation) whose transfer switch is a RESTful switch of the
-simulated site (no position feedback entity, so the measurement is about V2X).
+Assistant is configured through its REST API: a Quasar 1 (the source), and as grid
+signals a Zendure, a Nichicon (ECHONET Lite) and a SunSpec charger, and a backup site
+with default settings (0.5 s outage confirmation) whose transfer switch is a RESTful
+switch of the simulated site (no position feedback entity, so the measurement is about
+V2X). Home Assistant's ECHONET Lite endpoint binds UDP 3610 and joins the group
+224.0.23.0, to which the simulated Nichicon announces its changes (INF).
 
 For each scenario the grid is cut ``--cuts`` times. Measured on the simulator's side
 (process-independent monotonic clock) from the moment of the cut:
@@ -16,12 +18,17 @@ For each scenario the grid is cut ``--cuts`` times. Measured on the simulator's 
 
 Scenario *entity*: the grid signal is a Home Assistant binary sensor that follows an
 input_boolean flipped at the moment of the cut (a push-type grid sensor).
-Scenario *device*: the grid signal is the Zendure's own ``gridState``, polled by the
+Scenario *zendure*: the grid signal is the Zendure's own ``gridState``, polled by the
 site every second; only the simulator's grid is cut.
+Scenario *echonet*: the Nichicon's 0xDB (independent operation), announced by the unit
+the moment it sees the cut (its status poll stays at 1 s).
+Scenario *sunspec*: the SunSpec charger's ``ConnSt``, its status polled by the site's
+grid poll every 0.25 s (no push; the fastest the option offers is 0.2 s).
 
 CPU: Home Assistant's own CPU time (utime + stime from /proc) over ``--cpu-seconds``,
 first with no V2X device, then with the Quasar (status every 1 s, full every 10 s),
-then with the site polling the Zendure's grid state every second as well.
+then with the site polling the Zendure's grid state every second as well; at the end,
+with every device loaded, a site on the SunSpec charger polling at 1 s, then 0.25 s.
 """
 
 from __future__ import annotations
@@ -51,8 +58,15 @@ capacity_kwh = 40
 [[zendure]]
 name = "zendure"
 port = {zendure}
+[[echonet]]
+name = "nichicon"
+port = {nichicon}
+[[sunspec]]
+name = "sunspec"
+port = {sunspec}
 [site]
 switch_delay_s = 0.2
+sources = ["quasar"]
 """
 
 CONFIGURATION = """
@@ -140,8 +154,26 @@ def _site_options(**extra: Any) -> dict[str, Any]:
     return options | extra
 
 
+def _device_site(
+    hass: HassInstance, name: str, grid_device: str, quasar: str, **options: Any
+) -> str:
+    site = hass.add_v2x(
+        "site",
+        {"name": name, "site_type": "house", "grid_signal": "device"},
+        {"grid_device": grid_device},
+        {"primary_source": quasar, "transfer_switch": "switch.transfer_switch"},
+    )
+    hass.set_options(site["entry_id"], _site_options(**options))
+    time.sleep(3)
+    return str(site["entry_id"])
+
+
+def _remove(hass: HassInstance, entry_id: str) -> None:
+    hass.api(f"/api/config/config_entries/entry/{entry_id}", method="DELETE")
+
+
 def main() -> None:
-    """Run both scenarios and the CPU measurement; print the tables."""
+    """Run every scenario and the CPU measurement; print the tables."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cuts", type=int, default=50)
     parser.add_argument("--cpu-seconds", type=float, default=60.0)
@@ -149,12 +181,20 @@ def main() -> None:
         "--keep", type=Path, help="keep Home Assistant's configuration folder (and log) here"
     )
     args = parser.parse_args()
-    control, quasar_port, zendure_port, hass_port = (free_port() for _ in range(4))
+    control, quasar_port, zendure_port, nichicon_port, sunspec_port, hass_port = (
+        free_port() for _ in range(6)
+    )
+    results: dict[str, dict[str, list[float]]] = {}
+    cpu: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         scenario = Path(tmp) / "scenario.toml"
         scenario.write_text(
-            SCENARIO.format(quasar=quasar_port, zendure=zendure_port), encoding="utf-8"
-        )
+            SCENARIO.format(
+                quasar=quasar_port, zendure=zendure_port, nichicon=nichicon_port,
+                sunspec=sunspec_port,
+            ),
+            encoding="utf-8",
+        )  # fmt: skip
         simulator = start_simulator(scenario, control_port=control)
         hass = HassInstance(args.keep or Path(tmp) / "config", hass_port)
         try:
@@ -165,41 +205,52 @@ def main() -> None:
             hass.start()
             hass.onboard()
             time.sleep(10)  # let start-up settle before measuring
-            cpu_idle = _cpu_share(hass.pid, args.cpu_seconds)
+            cpu["idle"] = _cpu_share(hass.pid, args.cpu_seconds)
             quasar = hass.add_v2x(
                 "charger",
                 {"family": "quasar1"},
                 {"host": "127.0.0.1", "port": quasar_port, "unit_id": 1},
-            )
+            )["entry_id"]
             time.sleep(5)
-            cpu_quasar = _cpu_share(hass.pid, args.cpu_seconds)
+            cpu["quasar"] = _cpu_share(hass.pid, args.cpu_seconds)
             zendure = hass.add_v2x(
                 "battery", {"family": "zendure"}, {"host": "127.0.0.1", "port": zendure_port}
-            )
+            )["entry_id"]
             site = hass.add_v2x(
                 "site",
                 {"name": "Bench", "site_type": "house", "grid_signal": "entity"},
                 {"grid_entity": "binary_sensor.grid"},
-                {"primary_source": quasar["entry_id"], "transfer_switch": "switch.transfer_switch"},
-            )
-            hass.set_options(site["entry_id"], _site_options())
+                {"primary_source": quasar, "transfer_switch": "switch.transfer_switch"},
+            )["entry_id"]
+            hass.set_options(site, _site_options())
             time.sleep(3)
-            entity = run_cuts(hass, control, args.cuts, entity=True)
-            hass.api(f"/api/config/config_entries/entry/{site['entry_id']}", method="DELETE")
-            site = hass.add_v2x(
-                "site",
-                {"name": "Bench device", "site_type": "house", "grid_signal": "device"},
-                {"grid_device": zendure["entry_id"]},
-                {"primary_source": quasar["entry_id"], "transfer_switch": "switch.transfer_switch"},
-            )
-            hass.set_options(site["entry_id"], _site_options(grid_poll_s=1))
+            results["entity"] = run_cuts(hass, control, args.cuts, entity=True)
+            _remove(hass, site)
+            site = _device_site(hass, "Bench Zendure", zendure, quasar, grid_poll_s=1)
+            results["zendure"] = run_cuts(hass, control, args.cuts, entity=False)
+            cpu["zendure"] = _cpu_share(hass.pid, args.cpu_seconds)
+            _remove(hass, site)
+            nichicon = hass.add_v2x(
+                "charger", {"family": "echonet_lite"}, {"host": "127.0.0.1", "port": nichicon_port}
+            )["entry_id"]
+            site = _device_site(hass, "Bench Nichicon", nichicon, quasar, grid_poll_s=1)
+            results["echonet"] = run_cuts(hass, control, args.cuts, entity=False)
+            _remove(hass, site)
+            sunspec = hass.add_v2x(
+                "charger",
+                {"family": "sunspec"},
+                {"host": "127.0.0.1", "port": sunspec_port, "unit_id": 1},
+            )["entry_id"]
+            site = _device_site(hass, "Bench SunSpec", sunspec, quasar, grid_poll_s=1)
+            cpu["sunspec_1"] = _cpu_share(hass.pid, args.cpu_seconds)
+            hass.set_options(site, _site_options(grid_poll_s=0.25))
             time.sleep(3)
-            device = run_cuts(hass, control, args.cuts, entity=False)
-            cpu_site = _cpu_share(hass.pid, args.cpu_seconds)
+            cpu["sunspec_025"] = _cpu_share(hass.pid, args.cpu_seconds)
+            results["sunspec"] = run_cuts(hass, control, args.cuts, entity=False)
         finally:
             hass.stop()
             stop_process(simulator, "the simulator")
-    _print(args, entity, device, (cpu_idle, cpu_quasar, cpu_site))
+    _print(args, results, cpu)
 
 
 def _stats(values: list[float]) -> str:
@@ -208,11 +259,16 @@ def _stats(values: list[float]) -> str:
     return f"{statistics.median(ordered):.0f} | {p95:.0f} | {ordered[-1]:.0f}"
 
 
+SIGNALS = {
+    "entity": "entity (binary sensor)",
+    "zendure": "device: Zendure gridState, 1 s poll",
+    "echonet": "device: Nichicon 0xDB, announced (INF)",
+    "sunspec": "device: SunSpec ConnSt, 0.25 s poll",
+}
+
+
 def _print(
-    args: argparse.Namespace,
-    entity: dict[str, list[float]],
-    device: dict[str, list[float]],
-    cpu: tuple[float, float, float],
+    args: argparse.Namespace, results: dict[str, dict[str, list[float]]], cpu: dict[str, float]
 ) -> None:
     print(
         f"# outage_switchover: {args.cuts} grid cuts per scenario, Home Assistant 2025.4.4, "
@@ -220,20 +276,24 @@ def _print(
     )
     print("| grid signal | measured from the cut to | p50 ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")
-    for name, results in (
-        ("entity (binary sensor)", entity),
-        ("device (Zendure gridState, 1 s poll)", device),
-    ):
-        print(f"| {name} | (a) transfer-switch command | {_stats(results['switch'])} |")
-        print(f"| {name} | (b) car discharging (< -100 W) | {_stats(results['discharge'])} |")
-    idle, quasar, site = cpu
+    for key, name in SIGNALS.items():
+        measured = results[key]
+        print(f"| {name} | (a) transfer-switch command | {_stats(measured['switch'])} |")
+        print(f"| {name} | (b) car discharging (< -100 W) | {_stats(measured['discharge'])} |")
     print()
     print(f"# Home Assistant CPU over {args.cpu_seconds:.0f} s (share of one core)")
-    print("| configuration | CPU % | added by V2X |")
+    print("| configuration | CPU % | added |")
     print("|---|---|---|")
-    print(f"| no V2X device | {idle:.2f} | - |")
-    print(f"| + Quasar 1 (status 1 s, full 10 s) | {quasar:.2f} | {quasar - idle:+.2f} |")
-    print(f"| + Zendure (10 s) + site grid poll (1 s) | {site:.2f} | {site - quasar:+.2f} |")
+    rows = (
+        ("idle", "no V2X device", None),
+        ("quasar", "+ Quasar 1 (status 1 s, full 10 s)", "idle"),
+        ("zendure", "+ Zendure (10 s) + site grid poll (1 s)", "quasar"),
+        ("sunspec_1", "all devices, site on the SunSpec charger, grid poll 1 s", None),
+        ("sunspec_025", "the same, grid poll 0.25 s", "sunspec_1"),
+    )
+    for key, label, base in rows:
+        added = "-" if base is None else f"{cpu[key] - cpu[base]:+.2f}"
+        print(f"| {label} | {cpu[key]:.2f} | {added} |")
 
 
 if __name__ == "__main__":
