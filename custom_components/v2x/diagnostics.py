@@ -172,6 +172,7 @@ class _Diagnostics(RuntimeVisitor[dict[str, Any]]):
             "transport": {
                 "requests_sent": runtime.charger.requests_sent,
                 "connects": runtime.charger.connects,
+                "announcements": runtime.status.announcements,
                 "status_last_update_success": runtime.status.last_update_success,
                 "full_last_update_success": runtime.full.last_update_success,
             },

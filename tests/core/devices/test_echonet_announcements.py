@@ -354,3 +354,27 @@ async def test_an_unchanged_announcement_makes_no_new_status(
     _from_twin(endpoint, twin, "1081 0001 027E01 0EF001 73 01 DB 01 00")
     await asyncio.sleep(0.1)
     assert seen == []
+
+
+async def test_a_reply_in_flight_does_not_undo_an_announcement(
+    endpoint: EchonetEndpoint, twin: EchonetTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit answers (grid present), then announces the cut before the read resumes."""
+    charger = _charger(endpoint, twin)
+    seen: list[ChargerStatus] = []
+    await charger.async_listen(seen.append)
+    await charger.async_read_status()
+    receive = endpoint._datagram_received
+
+    def reply_then_cut(data: bytes, host: str, port: int) -> None:
+        receive(data, host, port)
+        if data[10] == 0x72:  # the Get_Res, with 0xDB = 0x00 in it
+            receive(h("1081 0077 027E01 0EF001 73 01 DB 01 01"), host, port)
+
+    monkeypatch.setattr(endpoint, "_datagram_received", reply_then_cut)
+    status = await charger.async_read_status()
+    assert seen[-1].grid_available is False
+    assert status.grid_available is False  # the announcement is newer than the reply
+    monkeypatch.undo()
+    # The next read, with no announcement meanwhile, tells what the unit says.
+    assert (await charger.async_read_status()).grid_available is True

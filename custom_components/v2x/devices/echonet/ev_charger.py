@@ -365,6 +365,8 @@ class EchonetEvCharger:
         self._capabilities = INITIAL_CAPABILITIES
         self._soc_filter = SocFilter()
         self._last: tuple[Values, ChargerStatus] | None = None
+        self._arrived: dict[int, bytes] | None = None
+        """What was announced while a Get runs (None: none runs)."""
         """The values of the last status read (or announcement) and the status they made."""
 
     @property
@@ -532,7 +534,15 @@ class EchonetEvCharger:
             except ResponseImpossibleError as err:
                 # Expected with no vehicle; 0xC7 then says "not connected".
                 _LOGGER.debug("Connection confirmation refused by %s: %s", self.eoj, err)
-        return await self.client.async_get(self.eoj, epcs)
+        # An announcement that arrives while the Get runs is at least as new as its
+        # reply (the unit announces a change when it makes it, and both come the same
+        # way): its values win, so a reply in flight does not undo what it told.
+        self._arrived = {}
+        try:
+            values = await self.client.async_get(self.eoj, epcs)
+        finally:
+            arrived, self._arrived = self._arrived, None
+        return values | {epc: edt for epc, edt in arrived.items() if epc in values}
 
     async def _write_verified(self, writes: list[tuple[int, bytes]]) -> None:
         for epc, edt in writes:
@@ -611,6 +621,8 @@ class EchonetEvCharger:
         named.pop(EPC_SOC, None)
         if not named:
             return
+        if self._arrived is not None:
+            self._arrived.update(named)
         values, before = last
         merged = values | named
         try:
