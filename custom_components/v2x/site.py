@@ -106,6 +106,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self.lock = asyncio.Lock()
         """Held while the site commands its devices or saves, one at a time."""
         self._unsubscribe: list[CALLBACK_TYPE] = []
+        self._grid_poll: CALLBACK_TYPE | None = None
+        self._grid_poll_s = 0.0
         self.book = SourceBook()
         self.observer = SiteObserver(self, on_news=self.async_step, save_soon=self._async_save_soon)
         self._last_snapshot: dict[str, Any] | None = None
@@ -176,6 +178,9 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
     def apply_options(self) -> None:
         """New options: the machine keeps its state, with the new settings."""
         self._machine.config = self._machine_config()
+        polling = self._grid_poll is not None
+        if polling and float(self._option(CONF_GRID_POLL)) != self._grid_poll_s:
+            self._schedule_grid_poll()
         self.async_step()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -204,12 +209,17 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         self._unsubscribe.append(async_track_time_interval(self.hass, self._async_tick, TICK))
         self._unsubscribe.append(async_at_started(self.hass, self._async_check_repairs))
         if self.grid_device:
-            poll = timedelta(seconds=float(self._option(CONF_GRID_POLL)))
-            self._unsubscribe.append(
-                async_track_time_interval(self.hass, self._async_poll_grid_device, poll)
-            )
+            self._schedule_grid_poll()
             await self._async_poll_grid_device()
         self.async_step()
+
+    def _schedule_grid_poll(self) -> None:
+        """Poll the grid device at the interval the options say (again on a change)."""
+        if self._grid_poll is not None:
+            self._grid_poll()
+        poll = timedelta(seconds=float(self._option(CONF_GRID_POLL)))
+        self._grid_poll = async_track_time_interval(self.hass, self._async_poll_grid_device, poll)
+        self._grid_poll_s = poll.total_seconds()
 
     async def async_stop(self) -> None:
         """Unsubscribe and save the state (the machine's outputs stay as they are)."""
@@ -217,6 +227,9 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        if self._grid_poll is not None:
+            self._grid_poll()
+            self._grid_poll = None
         if self._wakeup is not None:
             self._wakeup()
             self._wakeup = None

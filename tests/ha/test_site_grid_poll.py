@@ -100,3 +100,23 @@ async def test_the_grid_poll_goes_down_to_its_minimum(
         raise AssertionError("0.1 s was accepted")
     hass.config_entries.options.async_abort(result["flow_id"])
     await unload_entries(hass, unit)
+
+
+async def test_a_new_grid_poll_interval_applies_at_once(
+    hass: HomeAssistant, csim: Simulation
+) -> None:
+    """Changing the option reschedules the poll: no reload, no restart needed."""
+    data, unit = await _sunspec_site(hass, csim, 30)
+    site_entry_ = hass.config_entries.async_entries("v2x")[-1]
+    hass.config_entries.async_update_entry(
+        site_entry_, options={**site_entry_.options, CONF_GRID_POLL: 0.25}
+    )
+    await hass.async_block_till_done()
+    before = data.charger.requests_sent
+    await asyncio.sleep(1.0)
+    assert data.charger.requests_sent > before  # polled at the new rate
+    await hass.config_entries.async_unload(site_entry_.entry_id)
+    stopped = data.charger.requests_sent
+    await asyncio.sleep(0.6)
+    assert data.charger.requests_sent == stopped  # the poll ended with the site
+    await unload_entries(hass, unit)
