@@ -62,6 +62,25 @@ logbook:
 recorder:
   purge_keep_days: 3
 system_health:
+# What default_config gives and works offline: automations, scripts and scenes made in
+# the UI (saved to the files below), blueprints, people, zones, tags and the helpers.
+automation: !include automations.yaml
+script: !include scripts.yaml
+scene: !include scenes.yaml
+blueprint:
+counter:
+input_boolean:
+input_button:
+input_datetime:
+input_number:
+input_select:
+input_text:
+person:
+schedule:
+sun:
+tag:
+timer:
+zone:
 logger:
   default: warning
   logs:
@@ -69,6 +88,28 @@ logger:
 """
 
 LOOPBACK = "127.0.0.1"
+BLUEPRINTS = ROOT / "blueprints"
+UI_FILES = {"automations.yaml": "[]\n", "scripts.yaml": "{}\n", "scenes.yaml": "[]\n"}
+"""What the UI editors save to, as Home Assistant's own onboarding creates them."""
+
+
+def _install_ui_files(config_dir: Path) -> None:
+    """The files the UI editors write (kept when they exist) and V2X's blueprints.
+
+    The blueprints are copied as a user's *Import blueprint* would store them, under
+    ``blueprints/automation/v2x/``; a newer copy in the repository replaces them.
+    """
+    for name, empty in UI_FILES.items():
+        path = config_dir / name
+        if not path.exists():
+            path.write_text(empty, encoding="utf-8")
+    for source in BLUEPRINTS.rglob("*.yaml"):
+        target = config_dir / "blueprints" / source.relative_to(BLUEPRINTS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, target)
+
+
 _HTTP_BLOCK = re.compile(r"^http:\n(?:  server_host: .*\n)?  server_port: \d+\n", re.MULTILINE)
 """The ``http:`` block the harness writes (older ones had no ``server_host``)."""
 
@@ -395,6 +436,7 @@ class HassInstance:
             link.symlink_to(
                 integration or ROOT / "custom_components" / "v2x", target_is_directory=True
             )
+        _install_ui_files(self.config_dir)
         configuration = self.config_dir / "configuration.yaml"
         if not configuration.exists():
             base = BASE_CONFIGURATION

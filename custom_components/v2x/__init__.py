@@ -29,12 +29,14 @@ if TYPE_CHECKING:
         async def async_migrate_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
         async def async_setup_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
         async def async_unload_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> bool: ...
+        async def async_remove_entry(self, hass: HomeAssistant, entry: V2XConfigEntry) -> None: ...
 
     _checked: _Layer = integration  # integration.py keeps these signatures
 
 __all__ = [
     "CONFIG_SCHEMA",
     "async_migrate_entry",
+    "async_remove_entry",
     "async_setup",
     "async_setup_entry",
     "async_unload_entry",
@@ -91,3 +93,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
 async def async_unload_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool:
     """Stop what runs, unload the platforms, then close the connection."""
     return await (await _async_layer(hass)).async_unload_entry(hass, entry)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
+    """A removed entry puts back what it changed (a site: the chargers it still runs)."""
+    await (await _async_layer(hass)).async_remove_entry(hass, entry)

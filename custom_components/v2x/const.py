@@ -41,6 +41,8 @@ CONF_ELEVATOR_TRIP: Final = "elevator_trip_wh"
 CONF_ELEVATOR_TRIPS: Final = "elevator_trips_per_hour"
 CONF_PARK_WARNING: Final = "park_warning_min"
 CONF_GRID_POLL: Final = "grid_poll_s"
+MAX_CHARGER_POWER_W: Final = 100_000
+"""The largest power a form or an action accepts (a charger's own maximum is checked after)."""
 MIN_GRID_POLL_S: Final = 0.2
 """The fastest grid poll a site may ask of a device with no push (SunSpec, batteries)."""
 CONF_FAILED_POLLS: Final = "source_failed_polls"

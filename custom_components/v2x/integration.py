@@ -10,15 +10,18 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.typing import ConfigType
 
 from .building import BuildingManager
 from .building_entities import async_register_building_device
+from .const import CONF_SOURCES, LOGGER
 from .device_setup import async_setup_battery, async_setup_charger
 from .models import EntryKind, entry_kind, migrated_data
-from .runtime import EntryRuntime, V2XConfigEntry
+from .runtime import EntryRuntime, V2XConfigEntry, as_charger, loaded
 from .services import async_setup_services
-from .site import BackupSite
+from .site import BackupSite, site_owner_key
+from .site_store import SiteStore
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -101,3 +104,31 @@ async def async_unload_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> bool
     if unloaded:
         await runtime.async_close()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
+    """A removed site hands back the chargers it still runs and forgets its state."""
+    if entry_kind(entry.data) is EntryKind.SITE:
+        await _async_remove_site(hass, entry)
+
+
+async def _async_remove_site(hass: HomeAssistant, entry: V2XConfigEntry) -> None:
+    """A removed site hands back the chargers it still runs, and forgets its state.
+
+    A recharge after an outage (or a backup, if the site goes mid-outage) would run
+    on with nobody to end it, and the charger would stay under remote control: each
+    charger whose session is the site's is handed back to its own logic.
+    """
+    owner = site_owner_key(entry.entry_id)
+    for source_id in entry.data.get(CONF_SOURCES, []):
+        source = hass.config_entries.async_get_entry(source_id)
+        if source is None:
+            continue
+        data = as_charger(loaded(source))
+        if data is None or data.controller.owner != owner:
+            continue
+        try:
+            await data.controller.async_release_control()
+        except HomeAssistantError as err:
+            LOGGER.warning("%s: handing %s back failed: %s", entry.title, source.title, err)
+    await SiteStore(hass, entry.entry_id).async_remove()

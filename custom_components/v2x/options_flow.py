@@ -45,6 +45,7 @@ from .const import (
     DEFAULT_ELEVATOR_OPTIONS,
     DEFAULT_OPTIONS,
     DEFAULT_SITE_OPTIONS,
+    MAX_CHARGER_POWER_W,
     MIN_GRID_POLL_S,
     SITE_BUILDING,
 )
@@ -52,7 +53,6 @@ from .helpers import box_selector
 from .models import EntryKind, default_device_options, entry_family, entry_kind
 from .site_flow import entry_title
 
-MAX_CHARGER_POWER_W = 100_000
 # The watchdog must survive a few missed polls, or the charger stops between two.
 WATCHDOG_POLL_FACTOR = 3
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from .const import (
     ATTR_UNTIL_SOC,
     DEFAULT_DRILL_MINUTES,
     DOMAIN,
+    MAX_CHARGER_POWER_W,
     SERVICE_CHARGE,
     SERVICE_DISCHARGE,
     SERVICE_END_BACKUP,
@@ -47,6 +49,8 @@ from .registry import device_entry_ids
 from .runtime import EntryRuntime, as_battery, as_building, as_charger, as_site, loaded
 from .site import BackupSite
 
+MAX_DRILL = timedelta(hours=4)
+
 
 def _not_boolean(value: Any) -> Any:
     """Refuse true/false where a number is expected (Python counts True as 1)."""
@@ -55,31 +59,67 @@ def _not_boolean(value: Any) -> Any:
     return value
 
 
-def _number(kind: type[float], minimum: float, maximum: float) -> vol.All:
-    """A number field: never a boolean, coerced to `kind`, within [minimum, maximum]."""
-    return vol.All(_not_boolean, vol.Coerce(kind), vol.Range(min=minimum, max=maximum))
+def _number(
+    kind: type[float], minimum: float, maximum: float, field: str
+) -> Callable[[Any], float]:
+    """A number field: never a boolean, coerced to `kind`, within [minimum, maximum].
+
+    A value out of range is refused with a translated error naming the field and the
+    range (what a form shows); a power of 0 or less says to use ``v2x.stop``.
+    """
+    coerce = vol.Coerce(kind)
+
+    def check(value: Any) -> float:
+        number: float = coerce(_not_boolean(value))
+        if minimum <= number <= maximum:
+            return number
+        below_zero_power = field == ATTR_POWER_W and number <= 0
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="power_not_positive" if below_zero_power else "value_out_of_range",
+            translation_placeholders={
+                "field": field,
+                "value": f"{number:g}",
+                "minimum": f"{minimum:g}",
+                "maximum": f"{maximum:g}",
+            },
+        )
+
+    return check
 
 
-def _positive_duration(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise vol.Invalid("duration must be positive")
-    return value
+def _duration(maximum: timedelta | None = None) -> vol.All:
+    """A duration field: more than 0 and at most ``maximum``, else a translated error."""
+
+    def check(value: timedelta) -> timedelta:
+        if value > timedelta(0) and (maximum is None or value <= maximum):
+            return value
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="duration_out_of_range",
+            translation_placeholders={
+                "value": str(value),
+                "maximum": "-" if maximum is None else str(maximum),
+            },
+        )
+
+    return vol.All(_not_boolean, cv.time_period, check)
 
 
 SESSION_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
-        vol.Required(ATTR_POWER_W): _number(int, 1, 100_000),
-        vol.Optional(ATTR_UNTIL_SOC): _number(float, 1, 100),
-        vol.Optional(ATTR_DURATION): vol.All(_not_boolean, cv.time_period, _positive_duration),
+        vol.Required(ATTR_POWER_W): _number(int, 1, MAX_CHARGER_POWER_W, ATTR_POWER_W),
+        vol.Optional(ATTR_UNTIL_SOC): _number(float, 1, 100, ATTR_UNTIL_SOC),
+        vol.Optional(ATTR_DURATION): _duration(),
     }
 )
 STOP_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
 DRILL_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
-        vol.Optional(ATTR_DURATION, default=timedelta(minutes=DEFAULT_DRILL_MINUTES)): vol.All(
-            _not_boolean, cv.time_period, _positive_duration, vol.Range(max=timedelta(hours=4))
+        vol.Optional(ATTR_DURATION, default=timedelta(minutes=DEFAULT_DRILL_MINUTES)): _duration(
+            MAX_DRILL
         ),
     }
 )
@@ -87,7 +127,7 @@ SET_OUTPUT_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Required(ATTR_ENABLED): cv.boolean,
-        vol.Optional(ATTR_OUTPUT_LIMIT): _number(int, 0, 100_000),
+        vol.Optional(ATTR_OUTPUT_LIMIT): _number(int, 0, 100_000, ATTR_OUTPUT_LIMIT),
     }
 )
 
@@ -215,7 +255,7 @@ SET_DEPARTURE_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Optional(ATTR_DEPARTURE): cv.datetime,
-        vol.Optional(ATTR_TARGET_SOC): _number(float, 10, 100),
+        vol.Optional(ATTR_TARGET_SOC): _number(float, 10, 100, ATTR_TARGET_SOC),
     }
 )
 

@@ -73,7 +73,12 @@ from .site_observer import SiteObserver
 from .site_store import SiteStore
 from .site_strays import StrayGuard
 
-__all__ = ["BackupSite", "SiteStatus", "site_device_identifier"]
+__all__ = [
+    "BackupSite",
+    "SiteStatus",
+    "site_device_identifier",
+    "site_owner_key",
+]
 
 TICK: Final = timedelta(seconds=1)
 REPAIR_CHECK_TICKS: Final = 60
@@ -147,7 +152,7 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
     @property
     def owner_key(self) -> str:
         """How this site marks the charger sessions it starts."""
-        return f"site:{self.entry.entry_id}"
+        return site_owner_key(self.entry.entry_id)
 
     @property
     def reserve_soc_pct(self) -> float:
@@ -436,3 +441,8 @@ class BackupSite(DataUpdateCoordinator[SiteStatus]):
 
     async def _async_save(self) -> None:
         await self._store.async_save(self._machine, self.automatic, self.book)
+
+
+def site_owner_key(entry_id: str) -> str:
+    """How the site of ``entry_id`` marks the charger sessions it starts."""
+    return f"site:{entry_id}"

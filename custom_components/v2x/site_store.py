@@ -50,6 +50,10 @@ class SiteStore:
             machine=machine if isinstance(machine, dict) else None,
         )
 
+    async def async_remove(self) -> None:
+        """Forget everything saved (the site was removed)."""
+        await self._store.async_remove()
+
     async def async_save(self, machine: BackupMachine, automatic: bool, book: SourceBook) -> None:
         """Save what a restart needs."""
         await self._store.async_save(

@@ -6,7 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.components.switch import (
+    SwitchDeviceClass,
+    SwitchEntity,
+    SwitchEntityDescription,
+)
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
@@ -43,6 +47,7 @@ BATTERY_SWITCHES: tuple[BatterySwitchDescription, ...] = (
     BatterySwitchDescription(
         key="ac_output",
         translation_key="ac_output",
+        device_class=SwitchDeviceClass.OUTLET,
         is_on_fn=lambda reading: reading.state.output_enabled,
         set_fn=lambda battery, on: battery.async_set_output(enabled=on),
         exists_fn=lambda reading, _: reading.state.output_enabled is not None,

@@ -231,3 +231,50 @@ def test_office_plan_for_the_day(page: Page, world: World, demo_sites: list[str]
     expect(first_hour).to_contain_text(str(round(sum(grid) / len(grid))))
     assert markdown.locator("tr").count() == 1 + len(plan["grid_kw"]) // per_hour
     world.shoot(page, "10-office-plan", full_page=True)
+
+
+BLUEPRINT = "V2X \N{EN DASH} tell me when the grid fails and comes back"
+
+
+def automation_titled(world: World, title: str) -> dict[str, Any] | None:
+    """The automation entity a person saved under ``title``, if any."""
+    states: list[dict[str, Any]] = world.hass.api("/api/states")
+    return next(
+        (
+            state
+            for state in states
+            if state["entity_id"].startswith("automation.")
+            and state["attributes"].get("friendly_name") == title
+        ),
+        None,
+    )
+
+
+def test_an_automation_from_the_blueprint_tells_of_a_grid_cut(
+    page: Page, world: World, demo_sites: list[str]
+) -> None:
+    """Automations → Create → the V2X blueprint → pick the site → save; a cut notifies."""
+    page.goto(f"{world.hass.base}/config/automation/dashboard")
+    page.get_by_role("button", name="Create automation").click()
+    page.get_by_text(BLUEPRINT).first.click()
+    world.shoot(page, "11-blueprint-automation")
+    page.get_by_text("Backup site", exact=True).first.click()
+    page.keyboard.type("Home")
+    page.get_by_role("option", name=re.compile(r"^Home\b")).first.click()
+    page.get_by_role("button", name="Save").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Save").click()
+    deadline = time.monotonic() + 20
+    while (automation := automation_titled(world, BLUEPRINT)) is None:
+        assert time.monotonic() < deadline, "the automation was not created"
+        time.sleep(0.5)
+    assert automation["state"] == "on"
+    set_grid(world, available=False)
+    try:
+        open_view(page, world, "home")
+        expect(home_state(page)).to_contain_text("On vehicle power", timeout=20_000)
+        page.get_by_role("button", name=re.compile("Notifications")).first.click()
+        expect(page.get_by_text("Grid lost at Home").first).to_be_visible(timeout=20_000)
+        world.shoot(page, "12-notification")
+    finally:
+        set_grid(world, available=True)

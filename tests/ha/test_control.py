@@ -260,13 +260,13 @@ async def test_charge_refused_when_target_reached_and_without_car(
 
 
 async def test_service_validation(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
-    """Schema errors and unknown devices are clear errors."""
-    import voluptuous as vol
-
-    with pytest.raises(vol.Invalid):
+    """Out-of-range values and unknown devices are clear, translated errors."""
+    with pytest.raises(ServiceValidationError) as err:
         await quasar_service(hass, "discharge", power_w=0)
-    with pytest.raises(vol.Invalid):
+    assert err.value.translation_key == "power_not_positive"
+    with pytest.raises(ServiceValidationError) as err:
         await quasar_service(hass, "charge", power_w=1000, duration=timedelta(0))
+    assert err.value.translation_key == "duration_out_of_range"
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "stop", {"device_id": "not-a-device"}, blocking=True)
     assert err.value.translation_key == "device_not_found"

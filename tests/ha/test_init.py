@@ -133,6 +133,7 @@ async def test_entry_points_import_the_home_assistant_layer_in_the_import_execut
     assert set(package.__all__) == {
         "CONFIG_SCHEMA",
         "async_migrate_entry",
+        "async_remove_entry",
         "async_setup",
         "async_setup_entry",
         "async_unload_entry",

@@ -129,3 +129,42 @@ async def test_a_car_that_gave_nothing_is_left_alone(
     assert twin.power_setpoint_w == 0
     assert twin.writes[writes:] == []  # nothing sent to it at all
     await hass.config_entries.async_unload(site.entry.entry_id)
+
+
+async def test_a_site_removed_while_it_recharges_hands_the_car_back(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """Removing the site mid-recharge must not leave the Quasar under remote control.
+
+    Found by benchmarks/outage_switchover: a site deleted while it recharged the car
+    left it stopped under remote control, so (a Quasar reports no SoC while idle) the
+    next site could not use it.
+    """
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id], recharge_power_w=3000))
+    await believed_soc(hass, init_integration, twin, 60.0)
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    await believed_soc(hass, init_integration, twin, 48.0)
+    await _grid_back(hass, site)
+    controller = runtime(init_integration).controller
+    owner_before, remote_before = controller.owner, twin.remote
+    assert (owner_before, remote_before) == (site.owner_key, 1)  # recharging for the site
+    await hass.config_entries.async_remove(site.entry.entry_id)
+    await hass.async_block_till_done()
+    assert controller.session is None
+    assert (controller.owner, twin.remote) == (None, 0)  # the app's again
+
+
+async def test_removing_a_site_leaves_other_sessions_alone(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id]))
+    await quasar_service(hass, "charge", power_w=3000)
+    controller = runtime(init_integration).controller
+    session = controller.session
+    assert session is not None
+    await hass.config_entries.async_remove(site.entry.entry_id)
+    await hass.async_block_till_done()
+    assert controller.session is session  # a person's session is not the site's to end

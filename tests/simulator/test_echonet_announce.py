@@ -85,21 +85,6 @@ async def listener(allow_loopback: None) -> AsyncIterator[Listener]:
     heard.transport.close()
 
 
-@pytest.fixture
-def wall() -> list[float]:
-    return [1000.0]
-
-
-@pytest.fixture
-def clock(wall: list[float]) -> SimClock:
-    return SimClock(wall=lambda: wall[0])
-
-
-@pytest.fixture
-def grid() -> Grid:
-    return Grid()
-
-
 async def _twin(config: EchonetConfig, clock: SimClock, grid: Grid) -> EchonetTwin:
     twin = EchonetTwin(config, clock, grid)
     await twin.start()

@@ -91,22 +91,6 @@ async def open_client(port: int) -> Udp:
 
 
 @pytest.fixture
-def wall() -> list[float]:
-    return [1000.0]
-
-
-@pytest.fixture
-def clock(wall: list[float]) -> SimClock:
-    """Simulated time moves only through clock.advance(); real time through ``wall``."""
-    return SimClock(wall=lambda: wall[0])
-
-
-@pytest.fixture
-def grid() -> Grid:
-    return Grid()
-
-
-@pytest.fixture
 def config() -> EchonetConfig:
     return EchonetConfig(port=0)
 

@@ -58,14 +58,6 @@ async def world(allow_loopback: None) -> AsyncIterator[Simulation]:
     await sim.stop()
 
 
-@pytest.fixture
-async def endpoint(allow_loopback: None) -> AsyncIterator[EchonetEndpoint]:
-    """The shared ECHONET Lite socket, on loopback."""
-    opened = await EchonetEndpoint.async_open("127.0.0.1", 0)
-    yield opened
-    opened.close()
-
-
 @pytest.fixture(params=["sunspec", "echonet"])
 async def pair(
     request: pytest.FixtureRequest, world: Simulation, endpoint: EchonetEndpoint

@@ -8,7 +8,7 @@ its announcement map by itself, to the ECHONET Lite group or to one controller.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 import logging
 import socket
 
@@ -69,19 +69,13 @@ async def peer(allow_loopback: None) -> AsyncIterator[Peer]:
     transport.close()
 
 
-@pytest.fixture
-async def endpoint(allow_loopback: None) -> AsyncIterator[EchonetEndpoint]:
-    opened = await EchonetEndpoint.async_open(local_host="127.0.0.1", local_port=0)
-    yield opened
-    opened.close()
-
-
-async def _heard(frames: list[Frame], count: int = 1) -> None:
+async def _until(items: Sequence[object], count: int = 1) -> None:
+    """Until ``items`` holds ``count`` (announcements or statuses); fail after 1 s."""
     for _ in range(100):
-        if len(frames) >= count:
+        if len(items) >= count:
             return
         await asyncio.sleep(0.01)
-    raise AssertionError(f"{len(frames)} announcements, expected {count}")
+    raise AssertionError(f"{len(items)} received, expected {count}")
 
 
 async def test_an_inf_reaches_the_subscriber_of_its_host_and_object(
@@ -99,7 +93,7 @@ async def test_an_inf_reaches_the_subscriber_of_its_host_and_object(
     endpoint.subscribe("127.0.0.1", peer.port + 1, EV, other_port.append)
     # INF from 027E01 to the node profile: 0xDB = 0x01 (independent).
     peer.send("1081 0007 027E01 0EF001 73 01 DB 01 01", port)
-    await _heard(mine)
+    await _until(mine)
     assert mine[0].seoj == EV
     assert mine[0].properties == (Property(0xDB, b"\x01"),)
     assert other_host == other_class == other_port == []
@@ -110,7 +104,7 @@ async def test_instance_zero_hears_every_instance(endpoint: EchonetEndpoint, pee
     heard: list[Frame] = []
     endpoint.subscribe("127.0.0.1", peer.port, Eoj(0x02, 0x7E, 0x00), heard.append)
     peer.send("1081 0001 027E02 0EF001 73 01 80 01 30", endpoint.local_address[1])
-    await _heard(heard)
+    await _until(heard)
     assert heard[0].seoj == Eoj(0x02, 0x7E, 0x02)
 
 
@@ -121,7 +115,7 @@ async def test_an_infc_is_confirmed_with_infc_res(endpoint: EchonetEndpoint, pee
     reply = await asyncio.wait_for(peer.received.get(), 1.0)
     # Same TID, the controller answers the unit, every EPC with PDC 0.
     assert reply == h("1081 1234 05FF01 027E01 7A 02 DA 00 E1 00")
-    await _heard(heard)
+    await _until(heard)
     assert [p.epc for p in heard[0].properties] == [0xDA, 0xE1]
 
 
@@ -153,7 +147,7 @@ async def test_unsubscribe_and_a_failing_handler(
     port = endpoint.local_address[1]
     with caplog.at_level(logging.ERROR):
         peer.send("1081 0004 027E01 0EF001 73 01 80 01 30", port)
-        await _heard(heard)
+        await _until(heard)
     assert "Handling an announcement from 127.0.0.1 failed" in caplog.text
     stop()
     stop()  # twice is harmless
@@ -185,7 +179,7 @@ async def test_an_announcement_does_not_disturb_a_pending_request(
     peer.send(f"1081 {tid} 027E01 05FF01 72 01 80 01 30", port)
     reply = await request
     assert reply.properties == (Property(0x80, b"\x30"),)
-    await _heard(heard)
+    await _until(heard)
 
 
 async def test_the_wildcard_endpoint_joins_the_group(allow_loopback: None) -> None:
@@ -205,7 +199,7 @@ async def test_the_wildcard_endpoint_joins_the_group(allow_loopback: None) -> No
             )
         finally:
             sender.close()
-        await _heard(heard)
+        await _until(heard)
     finally:
         endpoint.close()
 
@@ -243,14 +237,6 @@ async def twin(
 
 def _charger(endpoint: EchonetEndpoint, twin: EchonetTwin) -> EchonetEvCharger:
     return EchonetEvCharger(EchonetClient(endpoint, "127.0.0.1", twin.port, timeout_s=0.5))
-
-
-async def _until(seen: list[ChargerStatus], count: int) -> None:
-    for _ in range(100):
-        if len(seen) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{len(seen)} statuses, expected {count}")
 
 
 async def test_a_grid_cut_reaches_the_status_without_a_poll(

@@ -155,14 +155,6 @@ async def responder(allow_loopback: None) -> AsyncIterator[Responder]:
     transport.close()
 
 
-@pytest.fixture
-async def endpoint(allow_loopback: None) -> AsyncIterator[EchonetEndpoint]:
-    """An endpoint on an ephemeral loopback port."""
-    opened = await EchonetEndpoint.async_open(local_host="127.0.0.1", local_port=0)
-    yield opened
-    opened.close()
-
-
 def _client(endpoint: EchonetEndpoint, node: Responder, **kwargs: float) -> EchonetClient:
     options = {"timeout_s": 0.2, "retries": 1, **kwargs}
     return EchonetClient(

@@ -123,13 +123,6 @@ class EvNode:
 
 
 @pytest.fixture
-async def endpoint(allow_loopback: None) -> AsyncIterator[EchonetEndpoint]:
-    opened = await EchonetEndpoint.async_open(local_host="127.0.0.1", local_port=0)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 async def node(allow_loopback: None) -> AsyncIterator[EvNode]:
     responder, transport = await start_responder()
     yield EvNode(responder)
