@@ -52,13 +52,13 @@ async def test_a_grid_cut_is_shown_without_waiting_for_the_poll(
     twin = echonet_twin(csim)
     assert state_of(hass, GRID_SENSOR).state == "on"
     requests = len(twin.requests)
-    # Replies now take 1.5 s: what is shown sooner came from the announcement itself.
-    twin.apply_fault(Fault(FaultKind.STALL, duration_s=60, delay_s=1.5))
+    # Replies now take 3 s: what is shown sooner came from the announcement itself.
+    twin.apply_fault(Fault(FaultKind.STALL, duration_s=60, delay_s=3.0))
     csim.set_grid(False)
     await csim.tick()  # the unit notices and announces 0xDB = independent
     # Not wait_until: waiting for every task would wait for the stalled poll, too.
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 0.5
+    deadline = loop.time() + 1.5
     while state_of(hass, GRID_SENSOR).state != "off":
         assert loop.time() < deadline, "the grid sensor did not follow the announcement"
         await asyncio.sleep(0.01)

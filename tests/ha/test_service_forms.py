@@ -149,6 +149,17 @@ async def test_an_unknown_device_is_a_translated_error(
     _translated(err.value)
 
 
+def _v2x_devices(hass: HomeAssistant) -> list[dr.DeviceEntry]:
+    """Every device of every V2X entry, once."""
+    registry = dr.async_get(hass)
+    found = {
+        device.id: device
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+    }
+    return list(found.values())
+
+
 def _offered(hass: HomeAssistant, service: str) -> set[str]:
     """The V2X devices a device picker with the service's filter offers.
 
@@ -159,9 +170,7 @@ def _offered(hass: HomeAssistant, service: str) -> set[str]:
     filters = config["entity"]
     entities = er.async_get(hass)
     offered = set()
-    for device in dr.async_get(hass).devices.values():
-        if not any(domain == DOMAIN for domain, _ in device.identifiers):
-            continue
+    for device in _v2x_devices(hass):
         for entry in er.async_entries_for_device(entities, device.id):
             for wanted in filters:
                 if entry.platform != wanted["integration"]:
@@ -180,12 +189,10 @@ async def test_each_picker_offers_the_devices_its_action_takes(
 ) -> None:
     quasar = quasar_device_id(hass)
     home = site_device_id(hass, site)
-    registry = dr.async_get(hass)
-    zendure = next(
-        device.id
-        for device in registry.devices.values()
-        if zendure_entry.entry_id in device.config_entries
+    (zendure_device,) = dr.async_entries_for_config_entry(
+        dr.async_get(hass), zendure_entry.entry_id
     )
+    zendure = zendure_device.id
     expected = {
         "charge": {quasar},
         "discharge": {quasar},
@@ -204,12 +211,10 @@ async def test_each_picker_offers_the_devices_its_action_takes(
 
 async def test_the_building_pickers(hass: HomeAssistant, building: Any) -> None:
     """The plan's picker offers the building and its car bays; the departure's, the bays."""
-    registry = dr.async_get(hass)
     entry_id = building.entry.entry_id
     devices = {
         device.id: device
-        for device in registry.devices.values()
-        if entry_id in device.config_entries
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
     }
     whole = {
         d for d, device in devices.items() if (DOMAIN, f"v2b_{entry_id}") in device.identifiers

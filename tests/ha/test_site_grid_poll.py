@@ -61,9 +61,10 @@ async def test_a_fast_grid_poll_reads_the_charger_at_its_rate(
     before = data.charger.requests_sent
     await asyncio.sleep(2.0)
     # About four status polls a second, not one a minute.
-    assert 6 <= (data.charger.requests_sent - before) / per_poll <= 10
+    # (a loaded CI machine may lose a few; its own 60 s poll would give none)
+    assert 4 <= (data.charger.requests_sent - before) / per_poll <= 10
     elapsed = await _seconds_to_vehicle_power(hass, csim)
-    assert elapsed < 0.6  # one 0.25 s poll, the test's 0 s debounce, the switch
+    assert elapsed < 1.0  # one 0.25 s poll, the test's 0 s debounce, the switch (not 60 s)
     site = hass.config_entries.async_entries("v2x")[-1].runtime_data
     assert _state(site) is not BackupState.GRID
     await hass.config_entries.async_unload(site.entry.entry_id)
@@ -116,6 +117,8 @@ async def test_a_new_grid_poll_interval_applies_at_once(
     await asyncio.sleep(1.0)
     assert data.charger.requests_sent > before  # polled at the new rate
     await hass.config_entries.async_unload(site_entry_.entry_id)
+    await asyncio.sleep(0.3)  # a poll the timer started just before may still finish
+    await hass.async_block_till_done()
     stopped = data.charger.requests_sent
     await asyncio.sleep(0.6)
     assert data.charger.requests_sent == stopped  # the poll ended with the site
