@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.v2x.backup.machine import BackupState
 from custom_components.v2x.backup.restore import ChargerBefore
 from custom_components.v2x.devices.model import OperatingMode
 from custom_components.v2x.devices.quasar import MIN_POWER_W
+from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarTwin
 
 from .conftest import runtime
@@ -168,3 +170,39 @@ async def test_removing_a_site_leaves_other_sessions_alone(
     await hass.config_entries.async_remove(site.entry.entry_id)
     await hass.async_block_till_done()
     assert controller.session is session  # a person's session is not the site's to end
+
+
+async def test_a_site_removed_while_its_charger_is_silent_says_so(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    twin: QuasarTwin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The hand-back cannot reach the charger: a warning, and the removal goes on.
+
+    A source entry that no longer exists is skipped.
+    """
+    await async_setup_site_entities(hass)
+    site = await _site(hass, site_entry([init_integration.entry_id, "a-removed-entry"]))
+    await believed_soc(hass, init_integration, twin, 60.0)
+    hass.states.async_set(GRID, "off")
+    await _settle(hass, site)
+    assert runtime(init_integration).controller.owner == site.owner_key
+    twin.apply_fault(Fault(FaultKind.EXCEPTION, duration_s=60))  # every request refused
+    await hass.config_entries.async_remove(site.entry.entry_id)
+    await hass.async_block_till_done()
+    assert "handing Wallbox Quasar 1" in caplog.text
+    assert "back failed" in caplog.text
+    assert hass.config_entries.async_get_entry(site.entry.entry_id) is None
+    twin.clear_faults()
+
+
+async def test_removing_a_charger_entry_is_plain(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """Only a site has something to put back when it is removed."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.config_entries.async_get_entry(config_entry.entry_id) is None
