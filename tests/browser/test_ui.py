@@ -214,6 +214,16 @@ def notifications_of(world: World) -> list[dict[str, Any]]:
     return notifications
 
 
+FOCUSED_INPUT = """() => {
+    let active = document.activeElement;
+    while (active && active.shadowRoot && active.shadowRoot.activeElement) {
+        active = active.shadowRoot.activeElement;
+    }
+    return !!active && active.tagName === "INPUT";
+}"""
+"""Whether the element with the keyboard focus (through shadow roots) is a text field."""
+
+
 def pick_device(page: Page, name: str) -> None:
     """Choose a device in the blueprint's device picker, by typing its name.
 
@@ -228,7 +238,10 @@ def pick_device(page: Page, name: str) -> None:
         combo.first.fill(name)
     else:
         opener.first.click()
-        page.keyboard.type(name)  # into the list's search field, which has the focus
+        # Type only once the list's search field has the focus: a key pressed on the
+        # page itself opens Home Assistant's quick bar instead.
+        page.wait_for_function(FOCUSED_INPUT)
+        page.keyboard.type(name)
     page.get_by_role("option", name=re.compile(rf"^{name}\b")).first.click()
 
 
