@@ -47,9 +47,9 @@ from .devices.model import AnnouncingCharger, OperatingMode
 from .models import BatteryRuntimeData, ChargerRuntimeData, DeviceRuntime, EntryKind
 
 FAST_RECONNECT_S: Final = 3.0
+"""Longest reconnection back-off of a device a site depends on."""
 STALE_FACTOR: Final = 0.9
 """A status this share of the site's grid poll old is read again (timer jitter)."""
-"""Longest reconnection back-off of a device a site depends on."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,12 +90,14 @@ class _Pending:
         """Whether ``frame`` from ``host`` is a reply to this request."""
         if self.host is not None and host != self.host:
             return False
-        if frame.esv not in self.expected:
-            return False
-        if frame.seoj.class_id != self.deoj.class_id:
-            return False
-        # Instance 0x00 addresses every instance of the class.
-        return self.deoj.instance in (0, frame.seoj.instance)
+        return frame.esv in self.expected and _from_object(frame, self.deoj)
+
+
+def _from_object(frame: Frame, eoj: Eoj) -> bool:
+    """Whether ``frame`` comes from ``eoj`` (instance 0x00 stands for every instance)."""
+    if frame.seoj.class_id != eoj.class_id:
+        return False
+    return eoj.instance in (0, frame.seoj.instance)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -108,9 +110,7 @@ class _Subscription:
     handler: AnnouncementHandler
 
     def wants(self, frame: Frame, host: str, port: int) -> bool:
-        if (host, port) != (self.host, self.port) or frame.seoj.class_id != self.eoj.class_id:
-            return False
-        return self.eoj.instance in (0, frame.seoj.instance)
+        return (host, port) == (self.host, self.port) and _from_object(frame, self.eoj)
 
 
 class _EndpointProtocol(asyncio.DatagramProtocol):
@@ -333,13 +333,10 @@ class EchonetEndpoint:
             _LOGGER.debug("Ignoring a malformed frame from %s:%s: %s", host, port, err)
             return
         pending = self._pending.get(frame.tid)
-        if (pending is None or not pending.accepts(frame, host)) and frame.esv in (
-            ESV_INF,
-            ESV_INFC,
-        ):
-            self._announced(frame, host, port)
-            return
         if pending is None or not pending.accepts(frame, host):
+            if frame.esv in (ESV_INF, ESV_INFC):
+                self._announced(frame, host, port)
+                return
             _LOGGER.debug(
                 "Ignoring %s TID %d from %s:%s (not a reply we wait for)",
                 esv_name(frame.esv),
