@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .energy import GRID_METER_YAML, configure_energy
 from .hass import HarnessError, HassInstance
 from .scenario import DemoPorts
 
@@ -96,6 +97,7 @@ def demo_configuration(ports: DemoPorts) -> str:
         + site_switches(f"{sim}/site", "", LOADS)
         + site_switches(f"{sim}/sites/apartment", "Apartment", APARTMENT_LOADS)
         + _office_templates()
+        + GRID_METER_YAML
     )
 
 
@@ -145,6 +147,9 @@ def add_demo_devices(
     hass: HassInstance, ports: DemoPorts, *, quasar: dict[str, Any] | None = None
 ) -> list[str]:
     """Add the simulated devices, the two backup sites and the office; their titles.
+
+    The Energy dashboard is set up once they are there: the office meter as the grid,
+    every charger and battery as a battery.
 
     ``quasar`` is the house's charger when it was added already (the browser tests add
     it through the config-flow dialog). With a kept configuration (``--keep``) that
@@ -243,5 +248,6 @@ def add_demo_devices(
             "wear_cost_per_kwh": 0.02,
         },
     )
+    configure_energy(hass)
     devices = (quasar, sunspec, nichicon, zendure, bluetti, home, apartment, *office_bays, office)
     return [entry["title"] for entry in devices]

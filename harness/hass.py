@@ -34,6 +34,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from .places import TOKYO, Place
+
 ROOT = Path(__file__).resolve().parent.parent
 HASS_NEWEST = ROOT / "scripts" / "hass_newest"
 REQUIREMENTS_NEWEST = ROOT / "requirements_demo_newest.txt"
@@ -43,17 +45,6 @@ USERNAME = "demo"
 PASSWORD = "v2x-demo-2025"  # noqa: S105 - a throwaway local account, printed to the user
 
 BASE_CONFIGURATION = """\
-# Written by the V2X harness; edit freely (./scripts/demo --keep reuses this folder).
-homeassistant:
-  name: V2X demo
-  unit_system: metric
-  time_zone: Asia/Tokyo
-  currency: JPY
-  country: JP
-  latitude: 35.4437
-  longitude: 139.3624
-  elevation: 30
-
 frontend:
 config:
 energy:
@@ -393,13 +384,17 @@ class HassInstance:
         *,
         recorder_commit_s: int | None = None,
         runtime: HassRuntime | None = None,
+        place: Place = TOKYO,
     ) -> None:
         """Prepare, nothing runs yet.
 
         ``recorder_commit_s`` shortens the recorder's commit interval (restart tests read
-        events from its database; a SIGKILL loses what was not committed yet).
+        events from its database; a SIGKILL loses what was not committed yet). ``place``
+        is the time zone, currency and location a new configuration gets (the tests'
+        Tokyo unless told).
         """
         self.config_dir = config_dir
+        self.place = place
         self.runtime = runtime or HassRuntime.current()
         self.where = ""
         """Where the runtime runs (set by the first ``start``, after provisioning)."""
@@ -439,7 +434,10 @@ class HassInstance:
         _install_ui_files(self.config_dir)
         configuration = self.config_dir / "configuration.yaml"
         if not configuration.exists():
-            base = BASE_CONFIGURATION
+            base = (
+                "# Written by the V2X harness; edit freely (./scripts/demo --keep reuses"
+                " this folder).\n" + self.place.configuration() + "\n" + BASE_CONFIGURATION
+            )
             if self.recorder_commit_s is not None:
                 base = base.replace(
                     "recorder:\n", f"recorder:\n  commit_interval: {self.recorder_commit_s}\n"

@@ -30,6 +30,7 @@ from harness.hass import (  # noqa: E402
     start_simulator,
     stop_process,
 )
+from harness.places import PLACES, place_named  # noqa: E402
 from harness.scenario import DemoPorts  # noqa: E402
 
 
@@ -57,17 +58,31 @@ def main() -> int:
         help="address Home Assistant binds (default 127.0.0.1; 0.0.0.0 for every interface)",
     )
     parser.add_argument("--keep", action="store_true", help="reuse the existing demo-config")
+    parser.add_argument(
+        "--place",
+        choices=["host", *PLACES],
+        default="host",
+        help="time zone, currency and location of Home Assistant: host (this machine's time"
+        " zone and its city, the locale's currency; the default) or tokyo (Asia/Tokyo, yen)",
+    )
+    parser.add_argument("--currency", help="ISO 4217 code, instead of the place's (e.g. EUR)")
     args = parser.parse_args()
+    place = place_named(args.place, args.currency)
     runtime = HassRuntime.named(args.ha)
     if args.config_dir is None:
         args.config_dir = ROOT / ("demo-config" if args.ha == "oldest" else "demo-config-newest")
-    hass = HassInstance(args.config_dir, args.port, args.host, runtime=runtime)
+    hass = HassInstance(args.config_dir, args.port, args.host, runtime=runtime, place=place)
     simulator = None
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         ports = DemoPorts.from_scenario(args.scenario)
         hass.prepare(demo_configuration(ports) + LOVELACE_CONFIGURATION, keep=args.keep)
         install_dashboard(args.config_dir)
+        if not args.keep:
+            print(
+                f"==> Home Assistant in {place.time_zone}, {place.currency}"
+                f" ({place.latitude}, {place.longitude}); --place / --currency change it"
+            )
         print("==> starting the simulator")
         simulator = start_simulator(args.scenario, control_port=ports.control)
         log = args.config_dir / "home-assistant.log"

@@ -32,7 +32,7 @@ from .building import (
     vehicle_device_identifier,
 )
 from .planner.guard import GuardAction
-from .registry import link_to_parent
+from .registry import link_to_device, link_to_parent
 
 STEP_ATTRIBUTE_DECIMALS = 2
 GUARD_OFF = "off"
@@ -86,17 +86,27 @@ class V2BVehicleEntity(CoordinatorEntity[BuildingManager]):
         self.vehicle_id = vehicle_id
         entry = manager.entry
         self._attr_unique_id = f"v2b_{entry.entry_id}_{vehicle_id}_{description.key}"
-        self._attr_device_info = link_to_parent(
-            DeviceInfo(
-                identifiers={vehicle_device_identifier(entry.entry_id, vehicle_id)},
-                manufacturer="V2X",
-                model="Vehicle-to-building car bay",
-                name=f"{entry.title} {manager.vehicle_name(vehicle_id)}",
-                entry_type=DeviceEntryType.SERVICE,
-            ),
-            manager.hass,
-            entry.entry_id,
-            building_device_identifier(entry.entry_id),
+        info = DeviceInfo(
+            identifiers={vehicle_device_identifier(entry.entry_id, vehicle_id)},
+            manufacturer="V2X",
+            model="Vehicle-to-building car bay",
+            # "Office bay 1": short on a card, and unlike its charger's own name.
+            translation_key="car_bay",
+            translation_placeholders={
+                "building": entry.title,
+                "bay": str(manager.vehicle_ids.index(vehicle_id) + 1),
+            },
+            entry_type=DeviceEntryType.SERVICE,
+        )
+        # The bay's page links to its charger ("connected via"); to the building only
+        # while the charger's device is not registered yet.
+        charger_devices = dr.async_entries_for_config_entry(dr.async_get(manager.hass), vehicle_id)
+        self._attr_device_info = (
+            link_to_device(info, charger_devices[0])
+            if charger_devices
+            else link_to_parent(
+                info, manager.hass, entry.entry_id, building_device_identifier(entry.entry_id)
+            )
         )
 
     @property

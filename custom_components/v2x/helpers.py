@@ -16,6 +16,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
 )
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+import voluptuous as vol
 
 from .errors import device_action
 
@@ -29,14 +30,35 @@ async def async_battery_command(
     await coordinator.async_refresh()
 
 
+OUT_OF_RANGE = "out_of_range"
+"""The error key (config, options) of a number typed outside its box's range."""
+
+
+class BoxSelector(NumberSelector):
+    """A number selector that refuses a number out of its range with a translated error.
+
+    Home Assistant's own refusal is English text ("Value 150.0 is too large"); a form
+    shows a field's error through the flow's translations, so this one names the key
+    ``out_of_range`` instead. Anything but a number fails as before.
+    """
+
+    def __call__(self, data: Any) -> float:
+        """Validate the typed number: a number, within the range."""
+        value: float = vol.Coerce(float)(data)
+        try:
+            return super().__call__(value)
+        except vol.Invalid as err:
+            raise vol.Invalid(OUT_OF_RANGE) from err
+
+
 def box_selector(
     minimum: float, maximum: float, unit: str | None = None, step: float = 1
-) -> NumberSelector:
+) -> BoxSelector:
     """A number typed into a box, with its range, step and unit."""
     config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
     if unit is not None:
         config["unit_of_measurement"] = unit
-    return NumberSelector(config)
+    return BoxSelector(config)
 
 
 def choice_selector(choices: dict[str, str], *, multiple: bool = False) -> SelectSelector:

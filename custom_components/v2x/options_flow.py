@@ -70,7 +70,7 @@ class V2XOptionsFlow(OptionsFlow):
         if kind is EntryKind.SITE:
             return await self.async_step_site()
         if kind is EntryKind.BUILDING:
-            return self.async_show_menu(step_id="init", menu_options=["tariff", "vehicle"])
+            return await self.async_step_building()
         errors: dict[str, str] = {}
         if user_input is not None:
             options: dict[str, Any] = {
@@ -103,6 +103,12 @@ class V2XOptionsFlow(OptionsFlow):
             data_schema=self.add_suggested_values_to_schema(schema, current),
             errors=errors,
         )
+
+    async def async_step_building(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A building's options come in two parts: its tariff, and each car's settings."""
+        return self.async_show_menu(step_id="building", menu_options=["tariff", "vehicle"])
 
     async def async_step_battery(
         self, user_input: dict[str, Any] | None = None

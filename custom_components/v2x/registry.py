@@ -49,9 +49,22 @@ def link_to_parent(
     if not _VIA_BY_ID:
         info["via_device"] = identifier
     elif (parent := entry_device(hass, entry_id, identifier)) is not None:
-        target: Any = info  # a TypedDict up to 2026.10, a dataclass after
-        if isinstance(target, dict):
-            target["via_device_id"] = parent.id
-        else:
-            target.via_device_id = parent.id
+        _link(info, parent)
     return info
+
+
+def link_to_device(info: dr.DeviceInfo, parent: dr.DeviceEntry) -> dr.DeviceInfo:
+    """Link a device to a registered device (of any entry): "connected via" it."""
+    if _VIA_BY_ID:
+        _link(info, parent)
+    else:
+        info["via_device"] = next(iter(sorted(parent.identifiers)))
+    return info
+
+
+def _link(info: dr.DeviceInfo, parent: dr.DeviceEntry) -> None:
+    target: Any = info  # a TypedDict up to 2026.10, a dataclass after
+    if isinstance(target, dict):
+        target["via_device_id"] = parent.id
+    else:
+        target.via_device_id = parent.id

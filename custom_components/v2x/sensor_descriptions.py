@@ -137,9 +137,10 @@ FULL_SENSORS: tuple[FullSensorDescription, ...] = (
     FullSensorDescription(
         key="vehicle_energy",
         translation_key="vehicle_energy",
+        # Stored energy: no state class, so the Energy dashboard does not offer it as a
+        # flow (its pickers take every kWh statistic; the flows are the counters below).
         device_class=SensorDeviceClass.ENERGY_STORAGE,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         value_fn=lambda snapshot: snapshot.vehicle_energy_kwh,
         exists_fn=lambda data: data.charger.capabilities.vehicle_energy,
@@ -337,6 +338,23 @@ def _runtime_attributes(status: SiteStatus) -> dict[str, Any]:
     return {"hours": hours, "minutes": rest, "summary": describe_runtime(minutes)}
 
 
+def _backup_attributes(status: SiteStatus) -> dict[str, Any]:
+    """Drill or not, and the alarm and active source only while there is one.
+
+    An attribute that is None reads "Alarm: Unknown" in the more-info dialog, as if the
+    site could not tell; a template's ``state_attr`` gives None for a missing one alike.
+    """
+    attributes: dict[str, Any] = {
+        "drill": status.drill,
+        "supplying_sources": list(status.supplying_sources),
+    }
+    if status.alarm is not None:
+        attributes["alarm"] = status.alarm
+    if status.active_source is not None:
+        attributes["active_source"] = status.active_source
+    return attributes
+
+
 def _source_attributes(status: SiteStatus) -> dict[str, Any]:
     """Each source's floor (the higher of the site's and its own reserve) and energy."""
     return {
@@ -359,12 +377,7 @@ SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[state.value for state in BackupState],
         value_fn=lambda status: status.state.value,
-        attributes_fn=lambda status: {
-            "alarm": status.alarm,
-            "drill": status.drill,
-            "active_source": status.active_source,
-            "supplying_sources": list(status.supplying_sources),
-        },
+        attributes_fn=_backup_attributes,
     ),
     SiteSensorDescription(
         key="runtime_remaining",
@@ -379,9 +392,8 @@ SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
     SiteSensorDescription(
         key="energy_available",
         translation_key="energy_available",
-        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        device_class=SensorDeviceClass.ENERGY_STORAGE,  # stored: no state class (see above)
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         value_fn=lambda status: None if status.energy_kwh is None else round(status.energy_kwh, 3),
         attributes_fn=_source_attributes,

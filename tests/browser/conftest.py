@@ -115,6 +115,8 @@ class World:
     def shoot(self, page: Page, name: str, *, full_page: bool = False) -> Path:
         """Save a screenshot (the README shows the ones in docs/images/screenshots)."""
         path = self.screenshots / f"{name}.png"
+        # The frontend's "Loading..." launch screen fades out over the first page drawn.
+        page.locator("#ha-launch-screen").wait_for(state="detached", timeout=30_000)
         page.screenshot(path=str(path), full_page=full_page)
         return path
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
+import hashlib
+from pathlib import Path
 import re
 import time
 from typing import Any
@@ -131,7 +133,7 @@ def test_device_page_shows_the_charger_and_the_car(page: Page, world: World) -> 
     expect(page.get_by_text(QUASAR_TITLE).first).to_be_visible()
     page.get_by_role("link", name="1 device").first.click()
     expect(page.get_by_text("Serial number: 20240117")).to_be_visible()
-    expect(page.get_by_text("Firmware: 5130")).to_be_visible()
+    expect(page.get_by_text("Firmware: 5.13.0")).to_be_visible()  # register 1 = 5130
     expect(row(page, "Vehicle connected")).to_contain_text("Plugged in")
     shown_soc = number_in(row(page, "Vehicle state of charge"))
     car = simulator_state(world)["devices"]["quasar"]
@@ -339,3 +341,76 @@ def test_office_plan_for_the_day(page: Page, world: World, demo_sites: list[str]
     expect(first_hour).to_contain_text(str(round(sum(grid) / len(grid))))
     assert markdown.locator("tr").count() == 1 + len(plan["grid_kw"]) // per_hour
     world.shoot(page, "10-office-plan", full_page=True)
+
+
+BRAND = Path(__file__).resolve().parents[2] / "custom_components" / "v2x" / "brand"
+SHA256_OF_IMAGE = """async (img) => {
+    const body = await (await fetch(img.src)).arrayBuffer();
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
+    return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}"""
+"""The SHA-256 of the bytes an image was loaded from (fetched again, from the cache)."""
+
+
+def ha_version(world: World) -> tuple[int, int]:
+    """The running Home Assistant's release (year, month)."""
+    year, month = str(world.hass.api("/api/config")["version"]).split(".")[:2]
+    return int(year), int(month)
+
+
+def test_the_energy_dashboard_has_the_office_meter_and_every_battery(
+    page: Page, world: World, demo_sites: list[str]
+) -> None:
+    """Settings → Energy: the demo set the grid and one battery per V2X device.
+
+    The stored-energy sensors must not be offered as flows: only counters are set, and
+    the vehicle's energy has no state class (so no statistic the pickers could offer).
+    """
+    prefs = world.hass.websocket({"type": "energy/get_prefs"})["result"]
+    batteries = [source for source in prefs["energy_sources"] if source["type"] == "battery"]
+    # The house's Quasar, the SunSpec and ECHONET chargers, two batteries, six bays.
+    assert len(batteries) == 11, batteries
+    assert all(source["stat_energy_to"].endswith("_energy_charged") for source in batteries)
+    assert all(source["stat_energy_from"].endswith("_energy_discharged") for source in batteries)
+    assert all(("stat_soc" in source) is (ha_version(world) >= (2026, 5)) for source in batteries)
+    states: list[dict[str, Any]] = world.hass.api("/api/states")
+    stored = [
+        state
+        for state in states
+        if state["entity_id"].endswith(("_energy_in_vehicle", "_energy_available_above_reserve"))
+    ]
+    assert len(stored) >= 3, [state["entity_id"] for state in stored]  # 2 sites, 1+ car
+    assert all("state_class" not in state["attributes"] for state in stored), stored
+    page.goto(f"{world.hass.base}/config/energy")
+    expect(page.get_by_text("Office grid import").first).to_be_visible(timeout=FRONTEND_LOAD_MS)
+    discharged = page.get_by_text("Wallbox Quasar 1 20240117 Energy discharged").first
+    expect(discharged).to_be_visible()
+    discharged.scroll_into_view_if_needed()
+    world.shoot(page, "13-energy-settings")
+
+
+def test_settings_show_our_own_icon(page: Page, world: World, demo_sites: list[str]) -> None:
+    """Settings → Devices & services: V2X's tile shows its icon (2026.3+ serves brand/).
+
+    Older releases fetch the icon from brands.home-assistant.io, which has none for
+    custom integrations (and this machine has no internet): there the tile's image is
+    checked to point there, nothing more.
+    """
+    page.goto(f"{world.hass.base}/config/integrations/dashboard")
+    icon = page.locator("img[src*='v2x']").first
+    expect(icon).to_be_attached(timeout=FRONTEND_LOAD_MS)
+    source = str(icon.get_attribute("src"))
+    if ha_version(world) < (2026, 3):
+        assert "brands.home-assistant.io" in source, source
+        return
+    assert "/api/brands/integration/v2x/" in source, source
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=icon.element_handle()
+    )
+    served = icon.evaluate(SHA256_OF_IMAGE)
+    ours = {
+        hashlib.sha256((BRAND / name).read_bytes()).hexdigest()
+        for name in ("icon.png", "icon@2x.png", "dark_icon.png", "dark_icon@2x.png")
+    }
+    assert served in ours, "the tile shows an icon that is not ours"
+    world.shoot(page, "14-integrations")

@@ -90,8 +90,9 @@ BUILDING_TICK_S = TICK.total_seconds() + 0.5  # fire the building's tick once
 type MakeBuilding = Callable[..., Awaitable[BuildingManager]]
 
 
-def _bay(charger: MockConfigEntry) -> str:
-    return f"office_{charger.title}".lower().replace(" ", "_")
+def _bay(number: int = 1) -> str:
+    """The object id prefix of the building's car bay ``number`` (its device: "Office bay 1")."""
+    return f"office_bay_{number}"
 
 
 def building_entry(

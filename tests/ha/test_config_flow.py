@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import dataclasses
+from http import HTTPStatus
 from unittest.mock import AsyncMock, patch
 
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.translation import async_get_translations
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.v2x.const import (
     CONF_CAPACITY,
@@ -27,6 +31,7 @@ from custom_components.v2x.const import (
     DOMAIN,
 )
 from custom_components.v2x.devices import quasar
+from custom_components.v2x.helpers import OUT_OF_RANGE
 from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig
 from simulator.world import Simulation
@@ -227,3 +232,39 @@ async def test_options_flow(hass: HomeAssistant, sim: Simulation) -> None:
         CONF_MAX_DISCHARGE_POWER: 3000,
         CONF_CAPACITY: 20.0,
     }
+
+
+async def test_a_number_out_of_range_gets_a_translated_error_and_changes_nothing(
+    hass: HomeAssistant, sim: Simulation, hass_client: ClientSessionGenerator
+) -> None:
+    """A reserve of 150 % typed into the options: what the frontend gets is the key
+    ``out_of_range`` for that field (translated in English and Japanese), not
+    voluptuous's English; the options stay as they were and the form can be fixed."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=SERIAL, data=_entry_data(sim), options=dict(DEFAULT_OPTIONS)
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+    flows = "/api/config/config_entries/options/flow"
+    response = await client.post(flows, json={"handler": entry.entry_id})
+    flow_id = (await response.json())["flow_id"]
+    form = {
+        CONF_STATUS_INTERVAL: 10,
+        CONF_FULL_INTERVAL: 30,
+        CONF_RESERVE_SOC: 150,
+        CONF_WATCHDOG: 30,
+        CONF_CAPACITY: 20,
+    }
+    response = await client.post(f"{flows}/{flow_id}", json=form)
+    assert response.status == HTTPStatus.BAD_REQUEST
+    assert await response.json() == {"errors": {CONF_RESERVE_SOC: OUT_OF_RANGE}}
+    assert entry.options == DEFAULT_OPTIONS
+    for language in ("en", "ja"):
+        texts = await async_get_translations(hass, language, "options", [DOMAIN])
+        assert texts[f"component.{DOMAIN}.options.error.{OUT_OF_RANGE}"]
+        texts = await async_get_translations(hass, language, "config", [DOMAIN])
+        assert texts[f"component.{DOMAIN}.config.error.{OUT_OF_RANGE}"]
+    response = await client.post(f"{flows}/{flow_id}", json=form | {CONF_RESERVE_SOC: 95})
+    assert (await response.json())["type"] == FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_RESERVE_SOC] == 95

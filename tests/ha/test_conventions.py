@@ -75,6 +75,19 @@ def test_translations_complete() -> None:
         assert set(re.findall(r"{\w+}", text)) == set(re.findall(r"{\w+}", japanese[key])), key
 
 
+def test_an_enum_s_options_read_as_its_states() -> None:
+    """The more-info dialog lists an enum sensor's or a select's ``options`` attribute
+    through the attribute's value translations: they are the entity's own states (else
+    it reads "grid, outage, on_vehicle_power"), in every language."""
+    for path in (INTEGRATION / "strings.json", *(INTEGRATION / "translations").glob("*.json")):
+        entities = _json(path)["entity"]
+        for platform in ("sensor", "select"):
+            for key, entity in entities[platform].items():
+                if "state" in entity:
+                    options = entity["state_attributes"]["options"]
+                    assert options["state"] == entity["state"], f"{path.name} {platform}.{key}"
+
+
 def test_icons_refer_to_translated_entities() -> None:
     """Every icon belongs to an entity translation key or a service."""
     icons = _json(INTEGRATION / "icons.json")

@@ -173,8 +173,8 @@ async def test_firmware_change_after_reconnect_updates_device(
         await _poll(hass, init_integration)
     device = device_with(hass, (DOMAIN, SERIAL))
     assert device is not None
-    assert device.sw_version == "5140"
-    assert runtime(init_integration).full.identity.firmware_version == "5140"
+    assert device.sw_version == "5.14.0"
+    assert runtime(init_integration).full.identity.firmware_version == "5.14.0"
 
 
 @pytest.mark.parametrize("quasar_config", [QuasarConfig(port=0, ramp_w_per_s=1e9)])

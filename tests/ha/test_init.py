@@ -39,7 +39,7 @@ async def test_setup_and_unload(
     assert device is not None
     assert device.manufacturer == "Wallbox"
     assert device.model == "Quasar 1"
-    assert device.sw_version == "5130"
+    assert device.sw_version == "5.13.0"  # register 1 = 5130
     assert device.serial_number == SERIAL
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     assert init_integration.state.value == ConfigEntryState.NOT_LOADED.value

@@ -78,7 +78,7 @@ async def test_plan_discharges_at_peak_and_the_charger_follows(
         50.0 - plan.peak_kw, abs=1e-3
     )
     assert state_of(hass, "binary_sensor.office_plan_feasible").state == "on"
-    bay = f"office_{init_integration.title}".lower().replace(" ", "_")
+    bay = "office_bay_1"  # the bay's device, "Office bay 1"
     power = state_of(hass, f"sensor.{bay}_planned_power")
     assert float(power.state) == pytest.approx(car.power_kw[0], abs=1e-3)
     assert float(state_of(hass, f"sensor.{bay}_soc_at_departure").state) == pytest.approx(80)
@@ -136,7 +136,11 @@ async def test_get_plan_and_set_departure(
     hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
 ) -> None:
     building_device, bay = _building_and_bay(hass, building, init_integration)
-    assert bay.via_device_id == building_device.id  # the bay shows under its building
+    # The bay's page links to its charger, and its name is short and not the charger's.
+    charger = device_with(hass, (DOMAIN, "20240117"))
+    assert charger is not None
+    assert bay.via_device_id == charger.id != building_device.id
+    assert bay.name == f"{building.entry.title} bay 1" != charger.name
     response = await hass.services.async_call(
         DOMAIN, "get_plan", {"device_id": building_device.id}, blocking=True, return_response=True
     )
@@ -294,7 +298,7 @@ async def test_set_departure_on_the_building_device_is_refused(
 async def test_target_and_departure_entities(
     hass: HomeAssistant, building: BuildingManager, init_integration: MockConfigEntry
 ) -> None:
-    bay = f"office_{init_integration.title}".lower().replace(" ", "_")
+    bay = "office_bay_1"  # the bay's device, "Office bay 1"
     await hass.services.async_call(
         "number",
         "set_value",
@@ -382,6 +386,7 @@ async def test_options_flow_tariff_and_vehicle(
     entry = building.entry
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "building"  # titled "Building options", not the charger's
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "tariff"}
     )

@@ -490,7 +490,7 @@ async def test_charger_that_stops_answering_leaves_the_plan(
     vehicle = building.data.vehicles[vehicle_id]
     assert not vehicle.planned
     assert vehicle.planned_power_kw is None
-    bay = _bay(init_integration)
+    bay = _bay()
     assert state_of(hass, f"sensor.{bay}_planned_power").state == "unknown"
     assert state_of(hass, f"sensor.{bay}_planned_power").attributes["reason"] == "unavailable"
     assert state_of(hass, f"sensor.{bay}_soc_at_departure").state == "unknown"
@@ -510,7 +510,7 @@ async def test_car_without_soc_is_not_planned(
     plan = building.data.plan
     assert plan is not None
     assert plan.vehicles == ()
-    assert state_of(hass, f"sensor.{_bay(init_integration)}_planned_power").state == "unknown"
+    assert state_of(hass, f"sensor.{_bay()}_planned_power").state == "unknown"
 
 
 async def test_unplugged_car_shows_zero_power_and_no_plan_data(
@@ -525,7 +525,7 @@ async def test_unplugged_car_shows_zero_power_and_no_plan_data(
         hass, lambda: building.data.vehicles[init_integration.entry_id].reason == "unplugged"
     )
     await wait_idle(hass, building)
-    bay = _bay(init_integration)
+    bay = _bay()
     power = state_of(hass, f"sensor.{bay}_planned_power")
     assert float(power.state) == 0.0
     assert power.attributes["in_plan"] is False
@@ -566,7 +566,7 @@ async def test_unreachable_target_shows_the_shortfall(
     }
     assert feasible.attributes["import_above_limit_kw"] == 0.0
     assert feasible.attributes["error"] is None
-    departure_soc = float(state_of(hass, f"sensor.{_bay(init_integration)}_soc_at_departure").state)
+    departure_soc = float(state_of(hass, f"sensor.{_bay()}_soc_at_departure").state)
     assert departure_soc < 75
     assert "short of its target at departure" in caplog.text
 

@@ -126,6 +126,17 @@ def _optional(image: RegisterImage, address: int) -> int | None:
     return image.u16(address) if address in image else None
 
 
+def firmware_text(raw: int) -> str:
+    """Register 1 as Wallbox writes the version.
+
+    5130 is 5.13.0 (major, two-digit minor, patch digit), 3400 is 3.40.0. A value below
+    1000 is shown as read.
+    """
+    if raw < 1000:
+        return str(raw)
+    return f"{raw // 1000}.{raw // 10 % 100}.{raw % 10}"
+
+
 def decode_identity(image: RegisterImage) -> DeviceIdentity:
     """Decode registers 1..3."""
     serial = image.u32(REG_SERIAL_HIGH)
@@ -133,7 +144,7 @@ def decode_identity(image: RegisterImage) -> DeviceIdentity:
         manufacturer="Wallbox",
         model="Quasar 1",
         serial_number=str(serial),
-        firmware_version=str(image.u16(REG_FIRMWARE)),
+        firmware_version=firmware_text(image.u16(REG_FIRMWARE)),
     )
 
 

@@ -26,6 +26,7 @@ from custom_components.v2x.devices.quasar import (
     decode_control,
     decode_identity,
     decode_state,
+    firmware_text,
 )
 from simulator.faults import Fault, FaultKind
 from simulator.quasar import QuasarConfig
@@ -62,8 +63,24 @@ def test_decode_identity_from_documented_registers() -> None:
     """Serial = (reg2 << 16) + reg3; firmware is register 1."""
     identity = decode_identity(_image({1: 3400, 2: 0x0134, 3: 0xF5C5}))
     assert identity.serial_number == "20248005"
-    assert identity.firmware_version == "3400"
+    assert identity.firmware_version == "3.40.0"
     assert (identity.manufacturer, identity.model) == ("Wallbox", "Quasar 1")
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (5130, "5.13.0"),
+        (3400, "3.40.0"),
+        (6001, "6.0.1"),
+        (65535, "65.53.5"),
+        (999, "999"),
+        (0, "0"),
+    ],
+)
+def test_firmware_reads_as_wallbox_writes_it(raw: int, text: str) -> None:
+    """Major, two-digit minor, patch digit (the app shows 5.13.0 where register 1 is 5130)."""
+    assert firmware_text(raw) == text
 
 
 @pytest.mark.parametrize(("code", "state"), DOCUMENTED_STATES.items())
@@ -140,7 +157,7 @@ async def test_identity_status_and_snapshot(sim: Simulation) -> None:
     quasar = _quasar(sim)
     identity = await quasar.async_read_identity()
     assert identity.serial_number == "20240117"
-    assert identity.firmware_version == "5130"
+    assert identity.firmware_version == "5.13.0"
     before = quasar.requests_sent
     status = await quasar.async_read_status()
     assert quasar.requests_sent - before == 1
