@@ -141,6 +141,21 @@ def test_device_page_shows_the_charger_and_the_car(page: Page, world: World) -> 
     world.shoot(page, "05-device-page")
 
 
+def test_a_reserve_out_of_range_is_refused_with_a_message(page: Page, world: World) -> None:
+    """Configure → a reserve of 150 %: the form says why under the field; nothing saved."""
+    reserve_entity = "number.wallbox_quasar_1_20240117_reserve_state_of_charge"
+    before = world.hass.state(reserve_entity)["state"]
+    page.goto(f"{world.hass.base}/config/integrations/integration/v2x")
+    page.get_by_role("button", name="Configure").first.click()
+    reserve = page.get_by_role("spinbutton", name="Reserve state of charge")
+    reserve.fill("150")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("Out of range.").first).to_be_visible()
+    world.shoot(page, "04b-out-of-range")
+    page.keyboard.press("Escape")
+    assert world.hass.state(reserve_entity)["state"] == before != "150.0"
+
+
 FRONTEND_LOAD_MS = 30_000
 """How long a page of the frontend may show "Loading..." before its view is drawn. A
 full page load fetches the frontend's bundles and opens its websocket; on 2 cores, with

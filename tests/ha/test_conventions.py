@@ -9,6 +9,10 @@ import re
 from typing import Any
 
 import homeassistant
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntityDescription,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml_dict
@@ -16,6 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from custom_components.v2x import binary_sensor, building_entities
 from custom_components.v2x.const import DOMAIN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +91,31 @@ def test_an_enum_s_options_read_as_its_states() -> None:
                 if "state" in entity:
                     options = entity["state_attributes"]["options"]
                     assert options["state"] == entity["state"], f"{path.name} {platform}.{key}"
+
+
+def test_a_binary_sensor_without_a_device_class_says_more_than_on_and_off() -> None:
+    """ "Discharging: On", "Plan feasible: On": a binary sensor whose device class does
+    not name its states has its own translated ones, in every language."""
+    descriptions = [
+        value
+        for module in (binary_sensor, building_entities)
+        for item in vars(module).values()
+        for value in (item if isinstance(item, tuple) else (item,))
+        # by name: Home Assistant's frozen-dataclass shim makes a class of its own
+        if any(
+            cls.__name__ == BinarySensorEntityDescription.__name__ for cls in type(value).__mro__
+        )
+    ]
+    plain = {
+        d.translation_key
+        for d in descriptions
+        if d.device_class in (None, BinarySensorDeviceClass.POWER)  # power: "On"/"Off"
+    }
+    assert {"discharging", "plan_feasible", "on_vehicle_power", "ready"} <= plain
+    for path in (INTEGRATION / "strings.json", *(INTEGRATION / "translations").glob("*.json")):
+        entities = _json(path)["entity"]["binary_sensor"]
+        for key in plain:
+            assert set(entities[key].get("state", {})) == {"on", "off"}, f"{path.name} {key}"
 
 
 def test_icons_refer_to_translated_entities() -> None:
