@@ -260,6 +260,10 @@ PLAN_FEASIBLE = BinarySensorEntityDescription(key="plan_feasible", translation_k
 # -- car bay entities ---------------------------------------------------------------------
 
 
+PLANNED_POWER_ZERO_KW = 0.05
+"""A planned power smaller than this is shown as 0 (the sensor shows one decimal)."""
+
+
 class PlannedPowerSensor(V2BVehicleEntity, SensorEntity):
     """The car's planned power now: positive charges, negative discharges."""
 
@@ -271,7 +275,9 @@ class PlannedPowerSensor(V2BVehicleEntity, SensorEntity):
             return None
         if vehicle.planned_power_kw is None:
             return 0.0 if vehicle.reason in ("unplugged", "manual") else None
-        return round(vehicle.planned_power_kw, 3)
+        # Below 50 W (no charger runs that) is 0: a card would read "-0.0 kW".
+        power = round(vehicle.planned_power_kw, 3)
+        return 0.0 if abs(power) < PLANNED_POWER_ZERO_KW else power
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:

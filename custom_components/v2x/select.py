@@ -15,10 +15,18 @@ from .runtime import EntityVisitor, V2XConfigEntry, visit
 
 PARALLEL_UPDATES = 1
 
+CHARGER_OWN = "charger_own"
+"""The option of a charger left to its own logic (the vendor app), out of remote control."""
+
 MODE_SELECT = SelectEntityDescription(
     key="operating_mode",
     translation_key="operating_mode",
     options=[mode.value for mode in OperatingMode],
+)
+MODE_SELECT_WITH_OWN = SelectEntityDescription(
+    key="operating_mode",
+    translation_key="operating_mode",
+    options=[*(mode.value for mode in OperatingMode), CHARGER_OWN],
 )
 
 
@@ -33,7 +41,12 @@ async def async_setup_entry(
 
 class _Selects(EntityVisitor[Entity]):
     def charger(self, runtime: ChargerRuntimeData) -> list[Entity]:
-        return [OperatingModeSelect(runtime, runtime.status, MODE_SELECT)]
+        own = runtime.charger.capabilities.remote_control
+        return [
+            OperatingModeSelect(
+                runtime, runtime.status, MODE_SELECT_WITH_OWN if own else MODE_SELECT
+            )
+        ]
 
 
 class OperatingModeSelect(V2XChargerEntity[StatusCoordinator], SelectEntity):
@@ -41,16 +54,30 @@ class OperatingModeSelect(V2XChargerEntity[StatusCoordinator], SelectEntity):
 
     charge: at the maximum available power; discharge: at the maximum discharge
     power down to the reserve; backup: like discharge, with no end but the reserve
-    (a backup site adjusts the power to the house load).
+    (a backup site adjusts the power to the house load). A charger with remote control
+    has one more: its own logic (the vendor app), shown when no session runs and the
+    charger reports it is out of remote control: it may be charging at full power then,
+    which "idle" would deny.
     """
 
     @property
     def current_option(self) -> str:
-        """The mode of the running session, or idle."""
-        return self._data.controller.mode.value
+        """The mode of the running session; with none, idle or the charger's own."""
+        mode = self._data.controller.mode
+        if mode is OperatingMode.IDLE and CHARGER_OWN in self.options:
+            control = self._data.full.data.control if self._data.full.data else None
+            if control is not None and not control.remote:
+                return CHARGER_OWN
+        return mode.value
 
     async def async_select_option(self, option: str) -> None:
-        """Start a session in the chosen mode (idle stops)."""
-        await self._data.controller.async_start(OperatingMode(option))
+        """Start a session in the chosen mode (idle stops); the charger's own hands back."""
+        if option == CHARGER_OWN:
+            await self._data.controller.async_release_control()
+        else:
+            await self._data.controller.async_start(OperatingMode(option))
+        if CHARGER_OWN in self.options:
+            # Who controls the charger comes with the full poll: read it again now.
+            await self._data.full.async_refresh()
         self.coordinator.async_update_listeners()
         await self.coordinator.async_request_refresh()

@@ -429,3 +429,27 @@ def test_settings_show_our_own_icon(page: Page, world: World, demo_sites: list[s
     }
     assert served in ours, "the tile shows an icon that is not ours"
     world.shoot(page, "14-integrations")
+
+
+def test_every_entity_the_example_dashboard_names_exists(
+    page: Page, world: World, demo_sites: list[str]
+) -> None:
+    """A renamed device or entity would leave a card saying "Entity not available"."""
+    text = (Path(__file__).resolve().parents[2] / "dashboards" / "v2x-demo.yaml").read_text(
+        encoding="utf-8"
+    )
+    named = set(
+        re.findall(r"\b((?:sensor|binary_sensor|switch|button|number|datetime|select)\.\w+)", text)
+    )
+    states: list[dict[str, Any]] = world.hass.api("/api/states")
+    missing = named - {state["entity_id"] for state in states}
+    assert len(named) > 40
+    assert not missing, sorted(missing)
+    open_view(page, world, "office")
+    departures = page.locator("hui-glance-card", has_text="Departures")
+    expect(departures).to_contain_text("Bay 6")
+    expect(departures).to_contain_text(re.compile(r"\d{1,2}:\d{2}"))  # a time, not "8 Dec…"
+    planned = page.locator("hui-glance-card", has_text="Planned power per car")
+    expect(planned).to_contain_text("kW")
+    shown = planned.inner_text().replace("\N{MINUS SIGN}", "-")
+    assert "-0.0" not in shown, shown

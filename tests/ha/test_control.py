@@ -73,6 +73,25 @@ async def test_select_modes(
     assert twin.remote == 1
 
 
+async def test_a_charger_on_its_own_is_not_shown_idle(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """Out of remote control the Quasar follows the Wallbox app, which may charge at full
+    power: the mode reads "the charger's own", not "idle"; choosing it hands back."""
+    assert twin.remote == 0
+    assert state_of(hass, MODE).state == "charger_own"
+    await select_mode(hass, "charge")
+    assert twin.remote == 1
+    await select_mode(hass, "idle")
+    assert state_of(hass, MODE).state == "idle"  # held at 0 W under remote control
+    since = len(twin.writes)
+    await select_mode(hass, "charger_own")
+    assert (81, 0) in writes(twin, since)
+    assert twin.remote == 0
+    await poll_status(hass, init_integration)
+    assert state_of(hass, MODE).state == "charger_own"
+
+
 @pytest.mark.parametrize("entry_options", [{**DEFAULT_OPTIONS, CONF_MAX_DISCHARGE_POWER: 3000}])
 async def test_backup_mode_uses_max_discharge_option(
     hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
