@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+import math
 import time
 from typing import Final
 
@@ -65,7 +66,10 @@ class ChargerController:
         self.owner: str | None = None
         """Who started the session (a backup site's key), None for a person or a plan."""
         self.remote: bool | None = None
-        """Whether the charger is under remote control (None: the device has no switch)."""
+        """Whether the charger is under remote control (None: the device has no switch):
+        as the last full poll read it, or as a command of ours since that poll began
+        set it (taking control, or handing it back)."""
+        self._remote_claimed_at = -math.inf
         self.guard_floors: dict[str, float] = {}
         """Extra floors (a backup site's reserve) no discharge may pass, session or not."""
         self.requested_w: int | None = None
@@ -92,12 +96,26 @@ class ChargerController:
             max_discharge_power_w=discharge,
         )
 
-    def update_limits(self, snapshot: ChargerSnapshot) -> None:
-        """Take what the charger allows now from a full poll."""
+    def update_limits(self, snapshot: ChargerSnapshot, read_began: float | None = None) -> None:
+        """Take what the charger allows now from a full poll begun at ``read_began``.
+
+        Who controls the charger is taken only from a poll begun after our last command
+        that changed it: an older one may have read the registers before it.
+        """
         self.max_available_power_w = snapshot.max_available_power_w
         self.max_charge_available_w = snapshot.max_charge_power_w
         self.max_discharge_available_w = snapshot.max_discharge_power_w
-        self.remote = snapshot.control.remote if snapshot.control is not None else None
+        if read_began is None or read_began >= self._remote_claimed_at:
+            self.remote = snapshot.control.remote if snapshot.control is not None else None
+
+    def now(self) -> float:
+        """The controller's clock (monotonic seconds)."""
+        return self._clock()
+
+    def _claim_remote(self, remote: bool) -> None:
+        if self._charger.capabilities.remote_control:
+            self.remote = remote
+            self._remote_claimed_at = self._clock()
 
     @property
     def guard_floor_pct(self) -> float:
@@ -219,6 +237,7 @@ class ChargerController:
         under its own logic, which would otherwise start charging a car on its own.
         """
         await self._async_command(self._async_set_zero, end_session=True, setpoint=0)
+        self._claim_remote(True)
 
     async def _async_set_zero(self) -> None:
         await self._charger.async_set_power(0)
@@ -226,12 +245,14 @@ class ChargerController:
     async def async_take_control(self) -> None:
         """Put the charger under remote control (watchdog armed), without a session."""
         await self._async_command(self._charger.async_take_control, end_session=False)
+        self._claim_remote(True)
 
     async def async_release_control(self) -> None:
         """End any session and hand the charger back to its own logic (the app)."""
         await self._async_command(
             self._charger.async_release_control, end_session=True, setpoint=None
         )
+        self._claim_remote(False)
 
     async def _async_command(
         self,
@@ -350,6 +371,7 @@ class ChargerController:
         self._applied_at = self._clock()
         self.requested_w = decision.setpoint_w
         self.setpoint_w = await self._charger.async_set_power(decision.setpoint_w)
+        self._claim_remote(True)  # a setpoint takes remote control first
 
     def _end(self, session: Session, reason: EndReason) -> None:
         self.session = None

@@ -193,11 +193,12 @@ class FullCoordinator(_ChargerCoordinator[ChargerSnapshot]):
     async def _async_poll(self) -> ChargerSnapshot:
         if self.charger.connects != self._identity_connects:
             await self._refresh_identity()
+        began = self.controller.now()
         snapshot = await self.charger.async_read_snapshot()
         if self._failure_logged:
             self._failure_logged = False
             LOGGER.info("Full poll of %s recovered", self.config_entry.title)
-        self.controller.update_limits(snapshot)
+        self.controller.update_limits(snapshot, began)
         return snapshot
 
     def _poll_failed(self, err: DeviceError) -> None:

@@ -56,19 +56,21 @@ class OperatingModeSelect(V2XChargerEntity[StatusCoordinator], SelectEntity):
     power down to the reserve; backup: like discharge, with no end but the reserve
     (a backup site adjusts the power to the house load). A charger with remote control
     has one more: its own logic (the vendor app), shown when no session runs and the
-    charger reports it is out of remote control: it may be charging at full power then,
-    which "idle" would deny.
+    charger is out of remote control (as the full poll read it, or as our last command
+    left it): it may be charging at full power then, which "idle" would deny.
     """
 
     @property
     def current_option(self) -> str:
         """The mode of the running session; with none, idle or the charger's own."""
-        mode = self._data.controller.mode
-        if mode is OperatingMode.IDLE and CHARGER_OWN in self.options:
-            control = self._data.full.data.control if self._data.full.data else None
-            if control is not None and not control.remote:
-                return CHARGER_OWN
-        return mode.value
+        controller = self._data.controller
+        if (
+            controller.mode is OperatingMode.IDLE
+            and controller.remote is False
+            and CHARGER_OWN in self.options
+        ):
+            return CHARGER_OWN
+        return controller.mode.value
 
     async def async_select_option(self, option: str) -> None:
         """Start a session in the chosen mode (idle stops); the charger's own hands back."""
@@ -76,8 +78,5 @@ class OperatingModeSelect(V2XChargerEntity[StatusCoordinator], SelectEntity):
             await self._data.controller.async_release_control()
         else:
             await self._data.controller.async_start(OperatingMode(option))
-        if CHARGER_OWN in self.options:
-            # Who controls the charger comes with the full poll: read it again now.
-            await self._data.full.async_refresh()
         self.coordinator.async_update_listeners()
         await self.coordinator.async_request_refresh()

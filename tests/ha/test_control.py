@@ -92,6 +92,26 @@ async def test_a_charger_on_its_own_is_not_shown_idle(
     assert state_of(hass, MODE).state == "charger_own"
 
 
+async def test_a_poll_begun_before_our_command_does_not_undo_it(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """Who controls the charger: a full poll that read the registers before we handed it
+    back must not make it look held again (nor the other way round)."""
+    data = runtime(init_integration)
+    await select_mode(hass, "charge")
+    await data.full.async_refresh()
+    held = data.full.data
+    assert held.control is not None
+    assert held.control.remote is True
+    began = data.controller.now()
+    await select_mode(hass, "charger_own")
+    data.controller.update_limits(held, began)  # read before the hand-back
+    assert data.controller.remote is False
+    assert state_of(hass, MODE).state == "charger_own"
+    data.controller.update_limits(held, data.controller.now())  # a newer read wins
+    assert data.controller.remote is True
+
+
 @pytest.mark.parametrize("entry_options", [{**DEFAULT_OPTIONS, CONF_MAX_DISCHARGE_POWER: 3000}])
 async def test_backup_mode_uses_max_discharge_option(
     hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
