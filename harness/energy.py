@@ -36,11 +36,6 @@ SOC_KEYS = ("state_of_charge", "battery_level")
 """Translation keys of a V2X device's counters and of its state of charge (car, battery)."""
 
 
-def _version(text: str) -> tuple[int, int]:
-    year, month = text.split(".")[:2]
-    return int(year), int(month)
-
-
 def battery_sources(entities: list[dict[str, Any]], *, with_soc: bool) -> list[dict[str, Any]]:
     """A battery source per V2X device that counts what it charged and discharged.
 
@@ -94,9 +89,8 @@ def grid_sources() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def configure_energy(hass: HassInstance) -> dict[str, Any]:
     """Save the demo's Energy preferences; what Home Assistant stored."""
-    version = _version(str(hass.api("/api/config")["version"]))
     entities = hass.websocket({"type": "config/entity_registry/list"})["result"]
-    batteries = battery_sources(entities, with_soc=version >= (2026, 5))
+    batteries = battery_sources(entities, with_soc=hass.release() >= (2026, 5))
     if not batteries:
         raise HarnessError("no V2X device counts its energy: nothing for the Energy dashboard")
     # A release takes one grid shape and refuses the other ("invalid_format").

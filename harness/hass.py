@@ -701,6 +701,11 @@ class HassInstance:
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
             return worker.submit(asyncio.run, exchange()).result(timeout=timeout_s + 5)
 
+    def release(self) -> tuple[int, int]:
+        """The running Home Assistant's release, (year, month)."""
+        year, month = str(self.api("/api/config")["version"]).split(".")[:2]
+        return int(year), int(month)
+
     def call_service(self, domain: str, service: str, data: dict[str, Any]) -> None:
         """Call a service and wait for it."""
         self.api(f"/api/services/{domain}/{service}", data=data)

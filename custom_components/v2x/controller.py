@@ -96,7 +96,7 @@ class ChargerController:
             max_discharge_power_w=discharge,
         )
 
-    def update_limits(self, snapshot: ChargerSnapshot, read_began: float | None = None) -> None:
+    def update_limits(self, snapshot: ChargerSnapshot, read_began: float) -> None:
         """Take what the charger allows now from a full poll begun at ``read_began``.
 
         Who controls the charger is taken only from a poll begun after our last command
@@ -105,7 +105,7 @@ class ChargerController:
         self.max_available_power_w = snapshot.max_available_power_w
         self.max_charge_available_w = snapshot.max_charge_power_w
         self.max_discharge_available_w = snapshot.max_discharge_power_w
-        if read_began is None or read_began >= self._remote_claimed_at:
+        if read_began >= self._remote_claimed_at:
             self.remote = snapshot.control.remote if snapshot.control is not None else None
 
     def now(self) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
@@ -23,11 +25,7 @@ MODE_SELECT = SelectEntityDescription(
     translation_key="operating_mode",
     options=[mode.value for mode in OperatingMode],
 )
-MODE_SELECT_WITH_OWN = SelectEntityDescription(
-    key="operating_mode",
-    translation_key="operating_mode",
-    options=[*(mode.value for mode in OperatingMode), CHARGER_OWN],
-)
+MODE_SELECT_WITH_OWN = replace(MODE_SELECT, options=[*(MODE_SELECT.options or ()), CHARGER_OWN])
 
 
 async def async_setup_entry(

@@ -367,12 +367,6 @@ SHA256_OF_IMAGE = """async (img) => {
 """The SHA-256 of the bytes an image was loaded from (fetched again, from the cache)."""
 
 
-def ha_version(world: World) -> tuple[int, int]:
-    """The running Home Assistant's release (year, month)."""
-    year, month = str(world.hass.api("/api/config")["version"]).split(".")[:2]
-    return int(year), int(month)
-
-
 def test_the_energy_dashboard_has_the_office_meter_and_every_battery(
     page: Page, world: World, demo_sites: list[str]
 ) -> None:
@@ -387,7 +381,9 @@ def test_the_energy_dashboard_has_the_office_meter_and_every_battery(
     assert len(batteries) == 11, batteries
     assert all(source["stat_energy_to"].endswith("_energy_charged") for source in batteries)
     assert all(source["stat_energy_from"].endswith("_energy_discharged") for source in batteries)
-    assert all(("stat_soc" in source) is (ha_version(world) >= (2026, 5)) for source in batteries)
+    assert all(
+        ("stat_soc" in source) is (world.hass.release() >= (2026, 5)) for source in batteries
+    )
     states: list[dict[str, Any]] = world.hass.api("/api/states")
     stored = [
         state
@@ -415,7 +411,7 @@ def test_settings_show_our_own_icon(page: Page, world: World, demo_sites: list[s
     icon = page.locator("img[src*='v2x']").first
     expect(icon).to_be_attached(timeout=FRONTEND_LOAD_MS)
     source = str(icon.get_attribute("src"))
-    if ha_version(world) < (2026, 3):
+    if world.hass.release() < (2026, 3):
         assert "brands.home-assistant.io" in source, source
         return
     assert "/api/brands/integration/v2x/" in source, source
