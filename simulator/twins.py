@@ -39,10 +39,11 @@ from typing import TYPE_CHECKING, Any
 
 # The registration order (and the order of GET /state): chargers, then battery stations.
 # isort: off
-from . import quasar, sunspec, echonet, zendure, bluetti
+from . import quasar, sunspec, echonet, bidipro, zendure, bluetti
 # isort: on
 
 if TYPE_CHECKING:
+    from .bidipro import BiDiProConfig, BiDiProTwin
     from .bluetti import BluettiConfig, BluettiTwin
     from .echonet import EchonetConfig, EchonetTwin
     from .quasar import QuasarConfig, QuasarTwin
@@ -75,6 +76,11 @@ class ScenarioTwinConfigs:
     def echonets(self) -> list[EchonetConfig]:
         """ECHONET Lite chargers/dischargers (``[[echonet]]``)."""
         return self.configs_of(echonet.KIND)
+
+    @property
+    def bidipros(self) -> list[BiDiProConfig]:
+        """EVTEC BiDiPro 10 chargers (``[[bidipro]]``)."""
+        return self.configs_of(bidipro.KIND)
 
     @property
     def zendures(self) -> list[ZendureConfig]:
@@ -110,6 +116,11 @@ class SimulationTwins:
     def echonets(self) -> dict[str, EchonetTwin]:
         """ECHONET Lite chargers/dischargers."""
         return self.twins_of(echonet.KIND)
+
+    @property
+    def bidipros(self) -> dict[str, BiDiProTwin]:
+        """EVTEC BiDiPro 10 chargers."""
+        return self.twins_of(bidipro.KIND)
 
     @property
     def zendures(self) -> dict[str, ZendureTwin]:

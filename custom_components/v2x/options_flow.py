@@ -86,15 +86,16 @@ class V2XOptionsFlow(OptionsFlow):
             else:
                 return self.async_create_entry(data=options)
         current = {**DEFAULT_OPTIONS, **self.config_entry.options, **(user_input or {})}
+        family = entry_family(self.config_entry)
         fields: dict[vol.Marker, Any] = {
             vol.Required(CONF_STATUS_INTERVAL): box_selector(1, 60, "s"),
             vol.Required(CONF_FULL_INTERVAL): box_selector(5, 600, "s"),
             vol.Required(CONF_RESERVE_SOC): box_selector(0, 95, "%"),
-            vol.Required(CONF_WATCHDOG): box_selector(10, 3600, "s"),
+            vol.Required(CONF_WATCHDOG): box_selector(10, family.watchdog_max_s, "s"),
             vol.Optional(CONF_MAX_DISCHARGE_POWER): box_selector(100, MAX_CHARGER_POWER_W, "W"),
             vol.Required(CONF_CAPACITY): box_selector(1, 200, "kWh", step=0.1),
         }
-        if not entry_family(self.config_entry).watchdog:
+        if not family.watchdog:
             # ECHONET Lite has no watchdog: nothing to set.
             del fields[vol.Required(CONF_WATCHDOG)]
         schema = vol.Schema(fields)

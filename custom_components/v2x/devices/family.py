@@ -90,6 +90,8 @@ class DeviceFamily:
     poll: PollLimits | None = None
     # The device stops by itself when commands stop coming (a watchdog to set).
     watchdog: bool = True
+    # The longest watchdog the device takes (seconds); the options offer no more.
+    watchdog_max_s: int = 3600
     # Devices share one process-wide endpoint (ECHONET Lite's UDP port 3610).
     shared_endpoint: bool = False
     # How devices are found: zeroconf service types, or a scan of the local network.

@@ -18,6 +18,7 @@ import contextvars
 from dataclasses import dataclass, field
 import inspect
 import logging
+import struct
 import time
 from typing import Any, Final
 
@@ -54,6 +55,21 @@ UNIT_KEYWORD: Final = _detect_unit_keyword()
 def to_signed16(value: int) -> int:
     """Decode a 16-bit two's-complement register."""
     return value - 0x10000 if value & 0x8000 else value
+
+
+def decode_text(words: Iterable[int]) -> str | None:
+    """Two ASCII characters per register, high byte first, NUL padded; None when empty."""
+    raw = b"".join(word.to_bytes(2, "big") for word in words)
+    text = raw.split(b"\0", 1)[0].decode("ascii", errors="replace").strip()
+    return text or None
+
+
+def encode_s32(value: int) -> list[int]:
+    """A two's-complement int32 as two registers, high word first."""
+    if not -0x80000000 <= value <= 0x7FFFFFFF:
+        raise ValueOutOfRangeError("int32", value, "-2147483648..2147483647")
+    raw = value & 0xFFFFFFFF
+    return [raw >> 16, raw & 0xFFFF]
 
 
 def from_signed16(value: int) -> int:
@@ -144,6 +160,25 @@ class RegisterImage:
     def u32(self, address: int) -> int:
         """Unsigned 32-bit value, high word at ``address``."""
         return (self.u16(address) << 16) | self.u16(address + 1)
+
+    def s32(self, address: int) -> int:
+        """Signed (two's complement) 32-bit value, high word at ``address``."""
+        raw = self.u32(address)
+        return raw - 0x100000000 if raw & 0x80000000 else raw
+
+    def u64(self, address: int) -> int:
+        """Unsigned 64-bit value, highest word at ``address``."""
+        return (self.u32(address) << 32) | self.u32(address + 2)
+
+    def f32(self, address: int) -> float:
+        """IEEE 754 single-precision value, high word at ``address``."""
+        packed = struct.pack(">HH", self.u16(address), self.u16(address + 1))
+        value: float = struct.unpack(">f", packed)[0]
+        return value
+
+    def text(self, address: int, count: int) -> str | None:
+        """ASCII text of ``count`` registers from ``address`` (None when empty)."""
+        return decode_text(self.u16(a) for a in range(address, address + count))
 
 
 type ClientFactory = Callable[[str, int, float], AsyncModbusTcpClient]

@@ -16,9 +16,10 @@ from typing import Final, Protocol, runtime_checkable
 class ChargerState(StrEnum):
     """What a bidirectional charger is doing, in the domain's words.
 
-    The first twelve are the Wallbox Quasar's states; the last five are the
+    The first twelve are the Wallbox Quasar's states; the next five are the
     generic states of ECHONET Lite (actual operation mode 0xE1) and SunSpec
-    (701 ``InvSt``) chargers. Each profile lists the ones it can report in
+    (701 ``InvSt``) chargers; the last two are the EVTEC BiDiPro's connector states
+    10 and 11 that none of those names. Each profile lists the ones it can report in
     :attr:`ChargerCapabilities.states`.
     """
 
@@ -39,6 +40,8 @@ class ChargerState(StrEnum):
     STARTING = "starting"
     OFF = "off"
     OTHER = "other"
+    WAITING_FOR_GRID = "waiting_for_grid"
+    CHARGE_COMPLETE = "charge_complete"
 
     @property
     def vehicle_connected(self) -> bool | None:

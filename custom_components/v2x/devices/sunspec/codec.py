@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Final
 
 from ..errors import ValueOutOfRangeError
+from ..modbus import decode_text
 
 MAX_SCALE_EXPONENT: Final = 10
 """Scale factors outside -10..10 are taken as garbage rather than physics."""
@@ -89,9 +90,7 @@ def decode_point(point_type: PointType, words: Sequence[int]) -> int | None:
 
 def decode_string(words: Sequence[int]) -> str | None:
     """Two ASCII characters per register, NUL padded; ``None`` when empty."""
-    raw = b"".join(word.to_bytes(2, "big") for word in words)
-    text = raw.split(b"\0", 1)[0].decode("ascii", errors="replace").strip()
-    return text or None
+    return decode_text(words)
 
 
 def encode_int32(value: int) -> list[int]:
