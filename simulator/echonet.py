@@ -108,6 +108,7 @@ from typing import TYPE_CHECKING, Any
 
 from .battery import Battery
 from .clock import SimClock
+from .echonet_storage import STORAGE_EOJ, StorageBattery, StorageConfig, storage_config
 from .faults import Fault, FaultKind
 from .records import WriteRecord
 from .registry import TwinKind, register
@@ -253,6 +254,10 @@ class EchonetConfig:
     announce_host: str = MULTICAST_GROUP
     """Where announcements (INF) go: the ECHONET Lite group, or one controller."""
     announce_port: int = 3610
+    ev_charger: bool = True
+    """Whether the node holds the EV charger/discharger 0x027E01."""
+    storage: StorageConfig | None = None
+    """The storage battery 0x027D01 the node holds, if any (:mod:`.echonet_storage`)."""
 
     def __post_init__(self) -> None:
         """Validate the parameters and derive the identification number."""
@@ -279,6 +284,8 @@ class EchonetConfig:
             raise ValueError("ramp must be positive, preparation and reboot times >= 0")
         if not 0 <= self.port <= 65535 or not 0 < self.announce_port <= 65535:
             raise ValueError("port must be in 0..65535, announce_port in 1..65535")
+        if not self.ev_charger and self.storage is None:
+            raise ValueError("a node holds an EV charger, a storage battery or both")
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,20 +417,49 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 class EchonetTwin(ChargerTwin[EchonetConfig]):
-    """The ECHONET Lite node (node profile + EV charger/discharger) and its car."""
+    """The ECHONET Lite node (node profile, EV charger/discharger and/or storage battery).
+
+    ``actual_power_w`` is what the node's AC side moves: the car's power
+    (``car_power_w``) plus the storage battery's (``storage.power_w``), so that a
+    tribrid counts whole for its site; setting it sets the car's power.
+    """
 
     label = "ECHONET Lite node"
 
     @property
+    def actual_power_w(self) -> float:
+        """The car's power plus the storage battery's (+ charging, - discharging)."""
+        storage = 0.0 if self.storage is None else self.storage.power_w
+        return self.car_power_w + storage
+
+    @actual_power_w.setter
+    def actual_power_w(self, value: float) -> None:
+        self.car_power_w = value
+
+    @property
     def rated_discharge_w(self) -> float:
-        """The unit's rated discharge power (0xC6)."""
-        return float(self.config.rated_discharge_w)
+        """The rated discharge power of the parts that discharge now (0xC6, 0xC9 max).
+
+        A node with one part (or none of whose parts discharges): that part's rating,
+        or the sum of both.
+        """
+        car = float(self.config.rated_discharge_w) if self.config.ev_charger else 0.0
+        if self.storage is None:
+            return car
+        storage = float(self.storage.config.rated_discharge_w)
+        car_supplies, storage_supplies = self.car_power_w < 0, self.storage.power_w < 0
+        if car_supplies != storage_supplies:
+            return car if car_supplies else storage
+        return car + storage
 
     def __init__(self, config: EchonetConfig, clock: SimClock, grid: Grid | None = None) -> None:
         """Create the unit in standby; nothing listens before :meth:`start`.
 
         Without a ``grid`` the supply is always there.
         """
+        self.car_power_w = 0.0
+        """The EV charger/discharger's power (0x027E01 0xD3)."""
+        self.storage: StorageBattery | None = None
         super().__init__(config, clock, grid)
         self.port = config.port
         self.installation_location = b"\x00"
@@ -453,10 +489,18 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         self._short_until = 0.0
         self._garbage_until = 0.0
         self._drop_count = 0
+        if config.storage is not None:
+            self.storage = StorageBattery(
+                config.storage,
+                now=clock.now,
+                grid_up=self._grid_up,
+                load_w=self._storage_load_w,
+                faulty=lambda: self.error_code is not None,
+            )
         self._objects = self._build_objects()
         self.announcements: list[EchonetRequest] = []
         """Every INF the twin sent (its ESV, SEOJ as ``deoj``, EPCs and times)."""
-        self._announced: dict[int, bytes | None] = {}
+        self._announced: dict[bytes, dict[int, bytes | None]] = {}
         self._announce_tid = 0
         self._was_booting = False
 
@@ -466,7 +510,11 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         config = self.config
         ident = config.identification
         maker = config.manufacturer_code.to_bytes(3, "big")
-        instances = b"\x01" + DEVICE_EOJ
+        eojs = ([DEVICE_EOJ] if config.ev_charger else []) + (
+            [] if self.storage is None else [STORAGE_EOJ]
+        )
+        instances = bytes((len(eojs),)) + b"".join(eojs)
+        classes = bytes((len(eojs),)) + b"".join(eoj[:2] for eoj in eojs)
         node_anno = frozenset(_NODE_ANNO)
         node_get = frozenset(_NODE_GET)
         node = _EchonetObject(
@@ -479,11 +527,11 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
                 0x9D: lambda: property_map(node_anno),
                 0x9E: lambda: property_map(()),
                 0x9F: lambda: property_map(node_get),
-                0xD3: lambda: (1).to_bytes(3, "big"),
-                0xD4: lambda: (2).to_bytes(2, "big"),
+                0xD3: lambda: len(eojs).to_bytes(3, "big"),
+                0xD4: lambda: (1 + len(eojs)).to_bytes(2, "big"),
                 0xD5: lambda: instances,
                 0xD6: lambda: instances,
-                0xD7: lambda: b"\x01" + DEVICE_EOJ[:2],
+                0xD7: lambda: classes,
             },
             {},
             node_get,
@@ -526,8 +574,8 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
                 0xCF: lambda: _u32(round(self._chargeable_wh())),
                 0xD0: lambda: _u32(round(self._capacity_wh())),
                 0xD2: lambda: _u16(config.rated_voltage_v),
-                0xD3: lambda: _s32(round(self.actual_power_w)),
-                0xD4: lambda: _s16(round(self.actual_power_w / config.rated_voltage_v * 10)),
+                0xD3: lambda: _s32(round(self.car_power_w)),
+                0xD4: lambda: _s16(round(self.car_power_w / config.rated_voltage_v * 10)),
                 0xD5: lambda: _s16(config.rated_voltage_v),
                 0xD6: lambda: _u32(int(self.discharged_wh)),
                 0xD8: lambda: _u32(int(self.charged_wh)),
@@ -561,7 +609,30 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         device.writers = {epc: w for epc, w in device.writers.items() if epc in device_set}
         for epc in _VEHICLE_EPCS:
             device.readers[epc] = self._vehicle_only(device.readers[epc])
-        return {NODE_PROFILE_EOJ: node, DEVICE_EOJ: device}
+        objects = {NODE_PROFILE_EOJ: node}
+        if config.ev_charger:
+            objects[DEVICE_EOJ] = device
+        if self.storage is not None:
+            objects[STORAGE_EOJ] = self._storage_object(self.storage, version, ident, maker)
+        return objects
+
+    def _storage_object(
+        self, storage: StorageBattery, version: bytes, ident: bytes, maker: bytes
+    ) -> _EchonetObject:
+        """The storage battery 0x027D01: its own properties and the super class's."""
+        get_epcs, set_epcs, anno_epcs = storage.get_epcs, storage.set_epcs, storage.anno_epcs
+        readers: dict[int, Reader] = {
+            0x80: lambda: b"\x30",
+            0x82: lambda: version,
+            0x83: lambda: ident,
+            0x88: lambda: b"\x42" if self.error_code is None else b"\x41",
+            0x8A: lambda: maker,
+            0x9D: lambda: property_map(anno_epcs),
+            0x9E: lambda: property_map(set_epcs),
+            0x9F: lambda: property_map(get_epcs),
+        }
+        readers.update(storage.readers())
+        return _EchonetObject(STORAGE_EOJ, readers, storage.writers(), get_epcs, anno_epcs)
 
     def _rated_current_da(self, power_w: int) -> int:
         """A rated power as the current at the rated voltage, in 0.1 A (0xCA, 0xCB)."""
@@ -721,25 +792,36 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
     def advance(self) -> None:
         """Bring physics up to the current simulation time (a step ends with preparation)."""
         if not self._grid_up():
-            self.actual_power_w = min(self.actual_power_w, 0.0)  # nothing to charge from
+            self.car_power_w = min(self.car_power_w, 0.0)  # nothing to charge from
+            if self.storage is not None:
+                self.storage.grid_lost()
         super().advance()
 
     def _step_events(self) -> Iterable[float]:
-        return (self._preparation_until,)
+        if self.storage is None:
+            return (self._preparation_until,)
+        return (self._preparation_until, *self.storage.step_events())
 
     def _step(self, dt: float) -> None:
         target = self.battery.power_limit_w(self._target_power())
         if not self._grid_up():
             target = min(target, 0.0)
         ramp = self.config.ramp_w_per_s * dt
-        previous = self.actual_power_w
-        self.actual_power_w += max(-ramp, min(ramp, target - previous))
-        mean_w = (previous + self.actual_power_w) / 2
+        previous = self.car_power_w
+        self.car_power_w += max(-ramp, min(ramp, target - previous))
+        mean_w = (previous + self.car_power_w) / 2
         self.battery.step(mean_w, dt)
         if mean_w > 0:
             self.charged_wh += mean_w * dt / 3600
         else:
             self.discharged_wh -= mean_w * dt / 3600
+        if self.storage is not None:
+            self.storage.step(dt, self._time)
+
+    def _storage_load_w(self) -> float:
+        """What the house needs from the storage battery: its load less the car's part."""
+        load = self.grid.house_load_w if self.grid is not None else 0.0
+        return max(0.0, load + min(0.0, self.car_power_w))
 
     def _target_power(self) -> float:
         if not self.plugged or self.error_code is not None:
@@ -865,23 +947,27 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
 
     # -- announcements ---------------------------------------------------------------
 
-    def _announce_values(self) -> dict[int, bytes | None]:
-        device = self._objects[DEVICE_EOJ]
-        return {epc: device.read(epc, announce=True) for epc in sorted(device.anno_epcs)}
+    def _announce_values(self) -> dict[bytes, dict[int, bytes | None]]:
+        """The announced properties' values, by device object (the node profile aside)."""
+        return {
+            eoj: {epc: obj.read(epc, announce=True) for epc in sorted(obj.anno_epcs)}
+            for eoj, obj in self._objects.items()
+            if eoj != NODE_PROFILE_EOJ
+        }
 
     def _announce_changes(self) -> None:
         """INF of every announced property whose value changed since the last one."""
         if self._transport is None or self.booting:
             return
         values = self._announce_values()
-        changed = [
-            (epc, edt)
-            for epc, edt in values.items()
-            if edt is not None and self._announced.get(epc) != edt
-        ]
-        self._announced = values
-        if changed:
-            self._announce(DEVICE_EOJ, changed)
+        announced, self._announced = self._announced, values
+        for eoj, now in values.items():
+            before = announced.get(eoj, {})
+            changed = [
+                (epc, edt) for epc, edt in now.items() if edt is not None and before.get(epc) != edt
+            ]
+            if changed:
+                self._announce(eoj, changed)
 
     def _announce(self, seoj: bytes, properties: list[tuple[int, bytes]]) -> None:
         self._announce_tid = (self._announce_tid + 1) & 0xFFFF
@@ -1036,10 +1122,14 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
             self.reboot()
         elif kind is FaultKind.SOC_GLITCH:
             self.soc_glitch_reads = fault.count
+            if self.storage is not None:
+                self.storage.soc_glitch_reads = fault.count
         else:  # FaultKind.ERROR
             self.advance()
             self.error_code = fault.code & 0xFFFF
-            self.actual_power_w = 0.0
+            self.car_power_w = 0.0
+            if self.storage is not None:
+                self.storage.error()
 
     def clear_faults(self) -> None:
         """Remove every injected fault (a reboot in progress completes normally)."""
@@ -1047,6 +1137,8 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         self._short_until = self._garbage_until = 0.0
         self._drop_count = 0
         self.soc_glitch_reads = 0
+        if self.storage is not None:
+            self.storage.soc_glitch_reads = 0
         self.error_code = None
 
     def reboot(self) -> None:
@@ -1057,7 +1149,9 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         self._preparation_until = -1.0
         self.charge_setpoint_w = self.discharge_setpoint_w = self.power_setting_w = 0
         self.confirmed = False
-        self.actual_power_w = 0.0
+        self.car_power_w = 0.0
+        if self.storage is not None:
+            self.storage.reboot()
 
     def plug(self, plugged: bool) -> None:
         """Connect or disconnect the car (either forgets the 0xCD confirmation)."""
@@ -1067,29 +1161,30 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         self.plugged = plugged
         self.confirmed = False
         if not plugged:
-            self.actual_power_w = 0.0
+            self.car_power_w = 0.0
             if self.operation_mode in (MODE_CHARGE, MODE_DISCHARGE):
                 self.operation_mode = MODE_STANDBY
 
     def update_state(self, payload: dict[str, Any]) -> None:
-        """Control API: ``plugged`` (bool) and ``soc_pct`` (0..100); all or nothing."""
-        unknown = set(payload) - {"plugged", "soc_pct"}
+        """Control API: ``plugged``, ``soc_pct`` (car) and ``storage_soc_pct``; all or nothing.
+
+        ``plugged`` is a bool, the states of charge are numbers in 0..100;
+        ``storage_soc_pct`` exists only on a node with a storage battery.
+        """
+        keys = {"plugged", "soc_pct"} | ({"storage_soc_pct"} if self.storage else set())
+        unknown = set(payload) - keys
         if unknown:
-            raise ValueError(f"unknown keys: {sorted(unknown)}; expected plugged, soc_pct")
+            raise ValueError(f"unknown keys: {sorted(unknown)}; expected {', '.join(sorted(keys))}")
         plugged = payload.get("plugged")
         if plugged is not None and not isinstance(plugged, bool):
             raise ValueError("plugged must be true or false")
-        soc = None
-        if "soc_pct" in payload:
-            raw = payload["soc_pct"]
-            if isinstance(raw, bool) or not isinstance(raw, int | float):
-                raise ValueError("soc_pct must be a number in 0..100")
-            soc = float(raw)
-            if not 0 <= soc <= 100:
-                raise ValueError("soc_pct must be in 0..100")
+        soc = _soc_value(payload, "soc_pct")
+        storage_soc = _soc_value(payload, "storage_soc_pct")
         self.advance()
         if soc is not None:
             self.battery.soc_pct = soc
+        if storage_soc is not None and self.storage is not None:
+            self.storage.battery.soc_pct = storage_soc
         if plugged is not None:
             self.plug(plugged)
 
@@ -1104,7 +1199,8 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
             FaultKind.SHORT: wall < self._short_until,
             FaultKind.GARBAGE: wall < self._garbage_until,
             FaultKind.REBOOT: self.booting,
-            FaultKind.SOC_GLITCH: self.soc_glitch_reads > 0,
+            FaultKind.SOC_GLITCH: self.soc_glitch_reads > 0
+            or (self.storage is not None and self.storage.soc_glitch_reads > 0),
             FaultKind.ERROR: self.error_code is not None,
         }
         return [kind.value for kind, on in active.items() if on]
@@ -1120,6 +1216,9 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
             "soc_pct": round(self.battery.soc_pct, 3),
             "capacity_kwh": self.battery.capacity_kwh,
             "actual_power_w": round(self.actual_power_w, 1),
+            "car_power_w": round(self.car_power_w, 1),
+            "ev_charger": self.config.ev_charger,
+            "storage": None if self.storage is None else self.storage.describe(),
             "operation_mode": self.operation_mode,
             "actual_mode": self.actual_mode(),
             "grid_connected_type": 0x00 if self._grid_up() else 0x01,
@@ -1140,11 +1239,26 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         }
 
 
+def _soc_value(payload: dict[str, Any], key: str) -> float | None:
+    """A state of charge of the control API (0..100), None when not given."""
+    if key not in payload:
+        return None
+    raw = payload[key]
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ValueError(f"{key} must be a number in 0..100")  # noqa: TRY004 - a 400
+    soc = float(raw)
+    if not 0 <= soc <= 100:
+        raise ValueError(f"{key} must be in 0..100")
+    return soc
+
+
 def _config(entry: dict[str, Any]) -> EchonetConfig:
-    """An ``[[echonet]]`` entry: its car, and ``identification`` as hex."""
+    """An ``[[echonet]]`` entry: its car, ``identification`` as hex, a ``storage`` table."""
     entry = with_car(entry)
     if "identification" in entry:
         entry["identification"] = bytes.fromhex(str(entry["identification"]))
+    if entry.get("storage") is not None:
+        entry["storage"] = storage_config(entry["storage"])
     return EchonetConfig(**entry)
 
 

@@ -1,10 +1,14 @@
-"""ECHONET Lite discovery: which nodes are there, and which EV chargers they hold."""
+"""ECHONET Lite discovery: which nodes are there, and which EV chargers they hold.
+
+:attr:`DiscoveredNode.storage_batteries` names the storage batteries (0x027D) too.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 import logging
+from typing import Final
 
 from ..errors import DeviceConnectionError, DeviceProtocolError, DeviceTimeoutError
 from .client import EchonetClient
@@ -26,6 +30,9 @@ from .frame import (
 
 _LOGGER = logging.getLogger(__name__)
 
+STORAGE_BATTERY_CLASS: Final = 0x027D
+"""Class group 0x02, class 0x7D: storage battery (protocols.md 4.1)."""
+
 
 @dataclass(frozen=True, slots=True)
 class DiscoveredNode:
@@ -43,6 +50,14 @@ class DiscoveredNode:
     def ev_chargers(self) -> tuple[Eoj, ...]:
         """The EV charger/discharger (class 0x027E) instances of this node."""
         return tuple(eoj for eoj in self.instances if eoj.class_id == EV_CHARGER_CLASS)
+
+    @property
+    def storage_batteries(self) -> tuple[Eoj, ...]:
+        """The storage battery (class 0x027D) instances of this node.
+
+        Discovery reads the node's identification only where it holds an EV charger.
+        """
+        return tuple(eoj for eoj in self.instances if eoj.class_id == STORAGE_BATTERY_CLASS)
 
 
 @dataclass(slots=True)

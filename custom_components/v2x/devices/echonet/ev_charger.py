@@ -62,6 +62,7 @@ from .frame import (
     decode_manufacturer_code,
     decode_property_map,
 )
+from .values import FAULT, NO_FAULT, Values, decode_coded, decode_number, kwh
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,8 +92,6 @@ EPC_SOC: Final = 0xE4  # uint8 %
 EPC_CHARGE_POWER_SETTING: Final = 0xEB  # uint32 W
 EPC_DISCHARGE_POWER_SETTING: Final = 0xEC  # uint32 W
 
-FAULT: Final = 0x41
-NO_FAULT: Final = 0x42
 CONFIRM_CONNECTION: Final = 0x10
 METHOD_V2G: Final = 0x06
 
@@ -206,8 +205,6 @@ _EPC_NAMES: Final[dict[int, str]] = {
 }
 _SIGNED: Final = frozenset({EPC_POWER, EPC_POWER_SETTING})
 
-Values = dict[int, bytes | None]
-
 
 @dataclass(frozen=True, slots=True)
 class EvChargerInfo:
@@ -280,24 +277,14 @@ class EvChargerInfo:
 
 def _number(values: Values, epc: int, size: int) -> int | None:
     """Decode a big-endian number of ``size`` bytes; None when not reported."""
-    edt = values.get(epc)
-    if edt is None:
-        return None
-    if len(edt) != size:
-        raise DeviceProtocolError(f"EPC 0x{epc:02X}: expected {size} bytes, got {len(edt)}")
-    return int.from_bytes(edt, "big", signed=epc in _SIGNED)
+    return decode_number(values, epc, size, signed=epc in _SIGNED)
 
 
 def _encode(epc: int, value: int, size: int) -> bytes:
     return value.to_bytes(size, "big", signed=epc in _SIGNED)
 
 
-def _coded[T](name: str, value: int, table: dict[int, T]) -> T:
-    try:
-        return table[value]
-    except KeyError:
-        allowed = ", ".join(f"0x{code:02X}" for code in table)
-        raise ValueOutOfRangeError(name, value, allowed) from None
+_coded = decode_coded
 
 
 def decode_connection(code: int) -> tuple[bool | None, bool | None]:
@@ -668,9 +655,7 @@ class EchonetEvCharger:
         )
 
 
-def _scaled(value: int | None) -> float | None:
-    """Wh (or 0.001 kWh) -> kWh."""
-    return None if value is None else value / 1000
+_scaled = kwh
 
 
 def _setpoint(info: EvChargerInfo, values: Values) -> int:
