@@ -133,6 +133,8 @@ def test_the_home_assistant_layer_names_no_device_family() -> None:
         "quasar",
         "sunspec.charger",
         "echonet.ev_charger",
+        "echonet.storage_battery",
+        "bidipro",
         "zendure",
         "bluetti",
     }
@@ -150,7 +152,15 @@ def test_the_home_assistant_layer_names_no_device_family() -> None:
 
 def test_every_family_is_registered_with_its_labels_and_discovery() -> None:
     """Each family: a kind, a product label in every language, its zeroconf types declared."""
-    assert set(FAMILIES) == {"quasar1", "sunspec", "echonet_lite", "zendure", "bluetti"}
+    assert set(FAMILIES) == {
+        "quasar1",
+        "sunspec",
+        "echonet_lite",
+        "echonet_storage",
+        "bidipro",
+        "zendure",
+        "bluetti",
+    }
     assert {family.kind for family in FAMILIES.values()} == set(DeviceKind)
     for path in (
         INTEGRATION / "strings.json",

@@ -170,6 +170,7 @@ def test_shipped_families() -> None:
         ("quasar", "quasars", True),
         ("sunspec", "sunspecs", True),
         ("echonet", "echonets", True),
+        ("bidipro", "bidipros", True),
         ("zendure", "zendures", False),
         ("bluetti", "bluettis", False),
     ]
@@ -177,7 +178,7 @@ def test_shipped_families() -> None:
 
 def test_world_and_control_api_name_no_family() -> None:
     """world.py and control_api.py import no twin module: they only read the registry."""
-    twin_modules = {"quasar", "sunspec", "echonet", "zendure", "bluetti", "modbus_twin"}
+    twin_modules = {"quasar", "sunspec", "echonet", "bidipro", "zendure", "bluetti", "modbus_twin"}
     for module in ("world.py", "control_api.py"):
         tree = ast.parse((SIMULATOR / module).read_text(encoding="utf-8"))
         imported = {

@@ -17,8 +17,11 @@ The communication idle timeout (42, at most 600 s) is the watchdog: any Modbus r
 restarts it, so the status poll keeps it fed; when Home Assistant falls silent the
 charger stops by itself. Taking control arms it with ``watchdog_s`` (capped at 600 s);
 handing back stops the session and writes back the timeout found before we armed it.
-The BiDiPro has no switch between its own logic and remote control: it runs what the
-last start (188 = 1) and setpoint (186) say.
+The BiDiPro has no register that switches between its own logic (its OCPP backend)
+and remote control; it runs what the last start (188 = 1) and setpoint (186) say. This
+profile counts it as under remote control while the idle timeout is the one V2X armed:
+taking control arms it, handing back stops the session and puts the installer's value
+back (remembered from when V2X first armed it, for as long as this profile lives).
 
 Not in the map, so not offered: a discharge limit of its own (the 10 kW rating is
 used), a minimum power, the car's identity beyond register 176.
@@ -41,6 +44,7 @@ from .modbus import (
 )
 from .model import (
     ChargerCapabilities,
+    ChargerControl,
     ChargerErrors,
     ChargerSnapshot,
     ChargerState,
@@ -132,7 +136,7 @@ CAPABILITIES: Final = ChargerCapabilities(
     reports_grid=False,
     ac_measurements=False,
     max_power_w=MAX_POWER_W,
-    remote_control=False,
+    remote_control=True,
     reports_vehicle=True,
     vehicle_energy=True,
     states=tuple(dict.fromkeys(state for state, _ in STATE_CODES.values())),
@@ -298,9 +302,15 @@ class BiDiPro(ModbusProfile):
         self._max_charge_w = max(0, min(MAX_POWER_W, max_charge))
         capacity = _kwh("ev_capacity", image.f32(REG_CAPACITY))
         soc = status.soc.value_pct
+        timeout = image.s32(REG_IDLE_TIMEOUT)
         return ChargerSnapshot(
             status=status,
-            control=None,
+            control=ChargerControl(
+                remote=timeout == self.armed_timeout_s,
+                autostart=False,
+                power_setpoint_mode=True,
+                watchdog_s=timeout,
+            ),
             locked=None,
             power_setpoint_w=_checked(
                 "power_setpoint", image.s32(REG_SETPOINT), -POWER_RANGE_W, POWER_RANGE_W

@@ -213,8 +213,13 @@ async def test_identity_status_and_snapshot_from_the_twin(
     assert snapshot.vehicle_capacity_kwh == 58.0
     assert snapshot.vehicle_energy_kwh == pytest.approx(34.8)
     assert (snapshot.max_charge_power_w, snapshot.max_discharge_power_w) == (10000, 10000)
-    assert snapshot.control is None
-    assert charger.requests_sent == 4  # identity 1, status 1, full 2
+    assert snapshot.control is not None
+    assert (snapshot.control.remote, snapshot.control.watchdog_s) == (False, 0)
+    await charger.async_take_control()
+    control = (await charger.async_read_snapshot()).control
+    assert control is not None
+    assert (control.remote, control.watchdog_s) == (True, 30)
+    assert charger.requests_sent == 4 + 3 + 2  # identity 1, status 1, full 2; arm 3; full 2
 
 
 async def test_set_power_arms_the_timeout_and_writes_setpoint_and_action_at_once(

@@ -21,7 +21,9 @@ def test_every_profile_is_found_once_in_a_stable_order() -> None:
     assert family("quasar1") is quasar.FAMILY
     assert [each.key for each in families(DeviceKind.BATTERY)] == ["bluetti", "zendure"]
     assert {each.key for each in families(DeviceKind.CHARGER)} == {
+        "bidipro",
         "echonet_lite",
+        "echonet_storage",
         "quasar1",
         "sunspec",
     }
