@@ -82,9 +82,9 @@ async def test_added_through_the_flow_with_its_documented_defaults(
 ) -> None:
     """Port 5020 and unit 1 are suggested; the entry is named by the charger's identity."""
     result = await open_device_form(hass, "bidipro")
-    defaults = {
-        str(key): key.default() for key in result["data_schema"].schema if callable(key.default)
-    }
+    schema = result["data_schema"]
+    assert schema is not None
+    defaults = {str(key): key.default() for key in schema.schema if callable(key.default)}
     assert defaults[CONF_PORT] == 5020
     assert defaults[CONF_UNIT_ID] == 1
     user_input = {k: v for k, v in _data(dsim).items() if k not in (CONF_KIND, CONF_FAMILY)}
@@ -161,7 +161,9 @@ async def test_the_options_refuse_a_watchdog_beyond_the_charger(
     entry = cast("MockConfigEntry", data.full.config_entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     form = {**DEFAULT_OPTIONS, **entry.options}
-    fields = {str(k): form[str(k)] for k in result["data_schema"].schema if str(k) in form}
+    schema = result["data_schema"]
+    assert schema is not None
+    fields = {str(k): form[str(k)] for k in schema.schema if str(k) in form}
     with pytest.raises(InvalidData, match="watchdog_s"):
         await hass.config_entries.options.async_configure(
             result["flow_id"], {**fields, CONF_WATCHDOG: 900}
