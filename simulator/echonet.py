@@ -1,5 +1,10 @@
 """Simulated ECHONET Lite EV charger/discharger (a Nichicon "LEAF to Home" unit).
 
+A node may also hold a storage battery 0x027D01 (``storage``, see
+:mod:`simulator.echonet_storage`), alone (``ev_charger = false``) or next to the EV
+charger/discharger (a "tribrid"); everything below about the node, the services, the
+announcements and the faults applies to it as to 0x027E01.
+
 Written from protocols.md section 4 (frame 4.1, super-class and class 0x027E
 properties 4.2, MRA Release R) and section 6 (Nichicon: 6 kW both ways),
 independently of the integration (no imports from ``custom_components``).
@@ -9,8 +14,8 @@ address. No multicast group is joined (the twin needs no request sent to the gro
 
 Announcements (Release R: a property with "Anno M" is announced when its value
 changes): the twin checks its announcement map (0x9D) after every request and at every
-housekeeping pass, and sends one INF 0x73 (SEOJ 0x027E01, DEOJ the node profile
-0x0EF001, its own TID) with every property whose value changed since the last
+housekeeping pass, and sends one INF 0x73 per object (SEOJ 0x027E01 or 0x027D01, DEOJ
+the node profile 0x0EF001, its own TID) with every property whose value changed since the last
 announcement, to ``announce_host:announce_port`` (the group 224.0.23.0:3610 unless
 set; multicast leaves by the interface of ``host``). The map holds the mandatory ones
 this twin has (0x80, 0x81, 0x88, 0xC7, 0xDA, 0xDC, 0xDD, 0xE1) and the optional 0xDB
@@ -44,14 +49,16 @@ Services:
 * A request to an object this node does not have gets the SNA of its ESV (every
   property refused); ESVs without an SNA (responses, INF, INFC) get nothing.
 
-Objects: the node profile 0x0EF001 and the EV charger/discharger 0x027E01. Instance
+Objects: the node profile 0x0EF001, the EV charger/discharger 0x027E01 (unless
+``ev_charger`` is false) and the storage battery 0x027D01 (with ``storage``). Instance
 code 0x00 ("all instances of the class", ECHONET Lite specification) also reaches
 them; the reply's SEOJ carries the real instance 0x01.
 
 Node profile: 0x80 = 0x30, 0x82 = 0x01 0x0D 0x01 0x00 (version 1.13, specified
 message format supported, arbitrary format not), 0x83 identification, 0x8A
 manufacturer, 0x9D/0x9E/0x9F maps, 0xD3 = 1 instance (3 bytes), 0xD4 = 2 classes
-(2 bytes, the node profile counted), 0xD6 = 01 027E01, 0xD7 = 01 027E. 0xD5 (same
+(2 bytes, the node profile counted), 0xD6 = 01 027E01, 0xD7 = 01 027E; a tribrid has
+0xD3 = 2, 0xD4 = 3, 0xD6 = 02 027E01 027D01, 0xD7 = 02 027E 027D. 0xD5 (same
 layout as 0xD6) is announcement-only in the node profile, hence in the
 announcement map and answered to INF_REQ, but not to Get.
 
@@ -93,6 +100,14 @@ refuse (socket closed, the client sees ICMP port unreachable), stall (answers af
 one byte short), garbage (random bytes instead of a frame), reboot (no replies for
 ``reboot_s`` simulated seconds; standby, setpoints 0, confirmation forgotten), soc_glitch
 (0xE4 reads 0 for ``count`` reads), error (0x88 = 0x41, 0x89 = code & 0xFFFF, power 0).
+On a node with a storage battery each fault reaches it too (the socket is the node's;
+soc_glitch counts ``count`` reads of each object's 0xE4; reboot and error stop it):
+see :mod:`simulator.echonet_storage`.
+
+Power for the sites: ``actual_power_w`` is the node's AC power, the car's
+(``car_power_w``) plus the storage battery's, so that a tribrid's battery counts for a
+backup site as its car does; ``rated_discharge_w`` is the rating of the parts that
+discharge (both when neither does).
 """
 
 from __future__ import annotations
