@@ -1136,7 +1136,7 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         elif kind is FaultKind.REBOOT:
             self.reboot()
         elif kind is FaultKind.SOC_GLITCH:
-            self.soc_glitch_reads = fault.count
+            self.soc_glitch_reads = fault.count if self.config.ev_charger else 0
             if self.storage is not None:
                 self.storage.soc_glitch_reads = fault.count
         else:  # FaultKind.ERROR

@@ -624,6 +624,7 @@ async def test_soc_glitch(twin: EchonetTwin, udp: Udp) -> None:
 async def test_soc_glitch_alone(twin: EchonetTwin, udp: Udp) -> None:
     twin.apply_fault(Fault(FaultKind.SOC_GLITCH, count=1))
     assert await read(udp, "E4") == h("00")
+    assert twin.describe()["faults"] == []  # the one glitch is over (no car to glitch)
     twin.apply_fault(Fault(FaultKind.SOC_GLITCH, count=5))
     twin.clear_faults()
     assert twin.describe()["faults"] == []
