@@ -3,8 +3,11 @@
 * :mod:`.frame`: Format 1 frames, objects (EOJ), property maps, node-profile EDTs;
 * :mod:`.endpoint`: the one UDP socket of a process, requests matched to replies;
 * :mod:`.client`: one node reached through the endpoint (Get, SetC);
-* :mod:`.discovery`: nodes and their EV chargers, by multicast or unicast;
-* :mod:`.ev_charger`: the EV charger/discharger class 0x027E, :class:`EchonetEvCharger`.
+* :mod:`.discovery`: nodes and their EV chargers (and storage batteries), by multicast
+  or unicast;
+* :mod:`.values`: the number and code decoders the device classes share;
+* :mod:`.ev_charger`: the EV charger/discharger class 0x027E, :class:`EchonetEvCharger`;
+* :mod:`.storage_battery`: the storage battery class 0x027D, :class:`EchonetStorageBattery`.
 """
 
 from .client import EchonetClient
