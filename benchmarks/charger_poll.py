@@ -1,13 +1,15 @@
-"""Round trip and poll cost of the SunSpec and ECHONET Lite charger profiles.
+"""Round trip and poll cost of the SunSpec, ECHONET Lite and BiDiPro charger profiles.
 
 Usage: python -m benchmarks.charger_poll [--polls 500]
 
 The simulator runs in its own process on loopback (as in the demo), with a SunSpec
-charger (Modbus TCP, model chain 1 → 701 → 702 → 703 → 704 → 713) and a Nichicon-like
-ECHONET Lite unit (UDP, class 0x027E). For each device: one bare round trip (one
-register; one property), the identity read with model discovery, the status poll,
-the full poll and a verified power command; requests counted by the client and by
-the simulated device, latency as median, p95 and max.
+charger (Modbus TCP, model chain 1 → 701 → 702 → 703 → 704 → 713), a Nichicon-like
+ECHONET Lite unit (UDP, class 0x027E) and two EVTEC BiDiPro 10 (Modbus TCP): one
+answering reads across undocumented registers (gap-free), one refusing them. For each
+device: one bare round trip (one register; one property), the identity read (with
+model discovery for SunSpec), the status poll, the full poll and a verified power
+command; requests counted by the client and by the simulated device, latency as
+median, p95 and max.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Awaitable, Callable
 import itertools
 import platform
 
+from custom_components.v2x.devices.bidipro import BiDiPro
 from custom_components.v2x.devices.echonet import EchonetClient, EchonetEndpoint
 from custom_components.v2x.devices.echonet.ev_charger import EV_CHARGER_EOJ, EchonetEvCharger
 from custom_components.v2x.devices.modbus import ModbusTransport
@@ -29,7 +32,7 @@ from .simproc import free_port, simulator_process
 EPC_SOC = 0xE4
 
 
-def _scenario(sunspec_port: int, echonet_port: int) -> str:
+def _scenario(sunspec_port: int, echonet_port: int, bidipro_ports: tuple[int, int]) -> str:
     return f"""
 speed = 1.0
 [[sunspec]]
@@ -38,6 +41,14 @@ port = {sunspec_port}
 [[echonet]]
 name = "echonet"
 port = {echonet_port}
+[[bidipro]]
+name = "bidipro"
+port = {bidipro_ports[0]}
+[[bidipro]]
+name = "bidipro_strict"
+port = {bidipro_ports[1]}
+strict_gaps = true
+serial = "BDP10-000043"
 """
 
 
@@ -124,13 +135,53 @@ async def _echonet_rows(
     return rows
 
 
+async def _bidipro_rows(
+    control: int, device: str, port: int, polls: int
+) -> list[tuple[str, str, dict[str, float]]]:
+    transport = ModbusTransport("127.0.0.1", port, 1, timeout_s=3.0)
+    charger = BiDiPro(transport)
+    await charger.async_read_status()  # a strict device's runs are learnt on the first read
+
+    async def round_trip() -> None:
+        async with transport.exclusive() as bus:
+            await bus.read(100, 2)
+
+    setpoints = itertools.cycle((-3000, -3100))
+    gaps = "refusing gaps" if device.endswith("strict") else "gap-free"
+    await charger.async_take_control()
+    rows = await _rows(
+        control,
+        device,
+        f"BiDiPro 10 (Modbus TCP, {gaps})",
+        sent_by(charger),
+        [
+            ("round trip (1 value)", round_trip, polls),
+            ("identity", charger.async_read_identity, polls // 10),
+            ("status poll", charger.async_read_status, polls),
+            ("full poll", charger.async_read_snapshot, polls),
+            (
+                "verified power command",
+                lambda: charger.async_set_power(next(setpoints)),
+                polls // 10,
+            ),
+        ],
+    )
+    await charger.async_release_control()
+    await charger.async_close()
+    return rows
+
+
 async def run(polls: int) -> list[tuple[str, str, dict[str, float]]]:
-    """Measure both families against one simulator process."""
+    """Measure every family against one simulator process."""
     sunspec_port, echonet_port = free_port(), free_port()
-    async with simulator_process(_scenario(sunspec_port, echonet_port)) as control:
+    bidipro_ports = (free_port(), free_port())
+    scenario = _scenario(sunspec_port, echonet_port, bidipro_ports)
+    async with simulator_process(scenario) as control:
         return [
             *await _sunspec_rows(control, sunspec_port, polls),
             *await _echonet_rows(control, echonet_port, polls),
+            *await _bidipro_rows(control, "bidipro", bidipro_ports[0], polls),
+            *await _bidipro_rows(control, "bidipro_strict", bidipro_ports[1], polls),
         ]
 
 

@@ -156,6 +156,35 @@ def test_a_reserve_out_of_range_is_refused_with_a_message(page: Page, world: Wor
     assert world.hass.state(reserve_entity)["state"] == before != "150.0"
 
 
+BIDIPRO_TITLE = "EVTEC BiDiPro 10 BDP10-000042"
+"""The demo's BiDiPro, as the config flow names it (the twin's default serial)."""
+
+
+def test_add_the_bidipro_through_the_config_flow(page: Page, world: World) -> None:
+    """A second family in the same dialog: its own port (5020) and unit suggested.
+
+    The demo leaves the BiDiPro for the user to add; the entry's SoC must be the
+    simulated car's.
+    """
+    page.goto(f"{world.hass.base}/config/integrations/integration/v2x")
+    page.get_by_role("button", name="Add hub").click()
+    choose_product(page, "Bidirectional charger", "EVTEC BiDiPro 10: CCS")
+    port = page.get_by_role("spinbutton", name="Port")
+    expect(port).to_have_value("5020")
+    page.get_by_role("textbox", name="Host").fill("127.0.0.1")
+    port.fill(str(world.ports.device("bidipro")))
+    world.shoot(page, "04c-bidipro-form")
+    page.get_by_role("button", name="Submit").click()
+    created = page.get_by_text(f"Created configuration for {BIDIPRO_TITLE}")
+    name_and_assign = page.get_by_text("Name and assign")
+    expect(created.or_(name_and_assign).first).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"^(Skip and )?finish$", re.IGNORECASE)).click()
+    assert BIDIPRO_TITLE in [entry["title"] for entry in world.hass.entries()]
+    soc = world.hass.state("sensor.evtec_bidipro_10_bdp10_000042_vehicle_state_of_charge")
+    car = simulator_state(world)["devices"]["bidipro"]
+    assert abs(float(soc["state"]) - car["soc_pct"]) <= 0.5, (soc, car)
+
+
 FRONTEND_LOAD_MS = 30_000
 """How long a page of the frontend may show "Loading..." before its view is drawn. A
 full page load fetches the frontend's bundles and opens its websocket; on 2 cores, with
@@ -377,8 +406,8 @@ def test_the_energy_dashboard_has_the_office_meter_and_every_battery(
     """
     prefs = world.hass.websocket({"type": "energy/get_prefs"})["result"]
     batteries = [source for source in prefs["energy_sources"] if source["type"] == "battery"]
-    # The house's Quasar, the SunSpec and ECHONET chargers, two batteries, six bays.
-    assert len(batteries) == 11, batteries
+    # The house's Quasar, the SunSpec, ECHONET and BiDiPro chargers, two batteries, six bays.
+    assert len(batteries) == 12, batteries
     assert all(source["stat_energy_to"].endswith("_energy_charged") for source in batteries)
     assert all(source["stat_energy_from"].endswith("_energy_discharged") for source in batteries)
     assert all(
