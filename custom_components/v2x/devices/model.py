@@ -124,6 +124,9 @@ class ChargerCapabilities:
     """The device reports cumulative charged/discharged energy itself."""
     vehicle_energy: bool = False
     """The device reports the vehicle battery's capacity and stored energy."""
+    stationary: bool = False
+    """The battery is the device's own (an ECHONET Lite storage battery), not a car's: it
+    never leaves, so it has no departure, and its entities name a battery, not a vehicle."""
     states: tuple[ChargerState, ...] = tuple(ChargerState)
     """The states this device can report."""
 

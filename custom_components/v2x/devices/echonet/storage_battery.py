@@ -159,8 +159,9 @@ INITIAL_CAPABILITIES: Final = ChargerCapabilities(
     ac_measurements=False,
     max_power_w=0,
     remote_control=False,
-    reports_vehicle=True,
+    reports_vehicle=False,
     energy_counters=False,
+    stationary=True,
     states=STATES,
 )
 
@@ -289,9 +290,10 @@ class StorageBatteryInfo:
                 0 if self.discharge is None else self.discharge.min_w,
             ),
             remote_control=False,
-            reports_vehicle=True,
+            reports_vehicle=False,
             energy_counters=self.counter_epcs is not None,
             vehicle_energy=(EPC_STORED_ENERGY in self.get_map and self.rated_energy_wh is not None),
+            stationary=True,
             states=STATES,
         )
 
