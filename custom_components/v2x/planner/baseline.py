@@ -2,8 +2,10 @@
 
 The baseline is "plug and charge": every car charges at its charger's full power
 from the moment it is plugged in until it reaches its target (or leaves), and
-never discharges. Savings are measured against that; the peak "without V2B" is
-also given for the building alone, which is what the cars can shave at most.
+never discharges; a stationary battery only charges back up to its reserve (which
+the plan must do too) and otherwise stands idle. Savings are measured against that;
+the peak "without V2B" is also given for the building alone, which is what the cars
+can shave at most.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ def plug_and_charge_kw(data: PlanInput) -> FloatArray:
     steps, dt = data.steps, data.step_h
     power = np.zeros((len(data.vehicles), steps))
     for index, car in enumerate(data.vehicles):
-        departure = min(max(car.departure_step, car.arrival_step), steps)
-        window = departure - car.arrival_step
+        arrival = 0 if car.stationary else car.arrival_step
+        departure = steps if car.stationary else min(max(car.departure_step, arrival), steps)
+        target_kwh = car.reserve_kwh if car.stationary else car.target_kwh
+        window = departure - arrival
         if window <= 0 or car.max_charge_kw <= 0:
             continue
-        needed_ac_kwh = max(car.target_kwh - car.energy_kwh, 0.0) / car.one_way_efficiency
+        needed_ac_kwh = max(target_kwh - car.energy_kwh, 0.0) / car.one_way_efficiency
         per_step_kwh = car.max_charge_kw * dt
         delivered_before = per_step_kwh * np.arange(window)
         energy = np.clip(needed_ac_kwh - delivered_before, 0.0, per_step_kwh)
-        power[index, car.arrival_step : departure] = energy / dt
+        power[index, arrival:departure] = energy / dt
     return power
 
 

@@ -455,12 +455,16 @@ def guard_cars(
     ``soc_pct`` is each car's state of charge read now (the plan's energy where it is
     unknown): between two plans the cars charge and discharge, and the guard must not
     take a reserve or a departure need from a reading 15 minutes old.
+
+    A stationary battery needs no entry in ``hours_to_departure``: it is a car whose
+    target is its reserve and that is leaving now, so that the guard never makes it
+    charge and may use all it holds above its reserve to hold the peak.
     """
     planned = {vehicle.vehicle_id: vehicle for vehicle in plan.vehicles}
     cars = []
     for spec in specs:
         vehicle = planned.get(spec.vehicle_id)
-        if vehicle is None or spec.vehicle_id not in hours_to_departure:
+        if vehicle is None or not (spec.stationary or spec.vehicle_id in hours_to_departure):
             continue
         soc = soc_pct.get(spec.vehicle_id)
         # The lower end of a whole-percent reading, as the plan takes it.
@@ -475,8 +479,10 @@ def guard_cars(
                 max_discharge_kw=spec.usable_discharge_kw,
                 energy_kwh=min(max(energy, 0.0), spec.capacity_kwh),
                 reserve_kwh=spec.reserve_kwh,
-                target_kwh=spec.target_kwh,
-                hours_to_departure=max(hours_to_departure[spec.vehicle_id], 0.0),
+                target_kwh=spec.reserve_kwh if spec.stationary else spec.target_kwh,
+                hours_to_departure=0.0
+                if spec.stationary
+                else max(hours_to_departure[spec.vehicle_id], 0.0),
                 one_way_efficiency=spec.one_way_efficiency,
                 margin_h=margin_h,
                 min_charge_kw=spec.min_charge_kw,

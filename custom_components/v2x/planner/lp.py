@@ -17,6 +17,11 @@ a step gets one charge-or-discharge binary and HiGHS solves again, until no step
 energy from car to car. Each round only adds constraints the final plan keeps, so it
 is optimal for the whole problem (to HiGHS's MIP gap). Most plans need no round.
 
+A stationary battery (:attr:`.model.VehicleSpec.stationary`) is a car plugged in
+for the whole horizon that leaves after it with nothing due: it keeps its reserve, is
+in the no-transfer rule and the minimum powers like any car, and what it holds at the
+end is valued like a late car's kept energy, up to its capacity.
+
 A charger's minimum power is rounded, not solved exactly (semi-continuous setpoints
 ran HiGHS's branch and bound into its time limit on a 6-car day): setpoints below it
 are turned on or off and the plan solved again (:func:`_keep_rules`); what is left is
@@ -257,7 +262,7 @@ def build(data: PlanInput) -> LinearProgram:
     if data.import_limit_kw is None:
         upper[excess] = 0.0
     lower[layout.peak] = data.billed_peak_kw
-    upper[kept] = np.where(spec.beyond, spec.target, 0.0)
+    upper[kept] = np.where(spec.beyond, spec.kept_up_to, 0.0)
 
     rows = _Rows([], [], [], [], [])
     # Building balance: import - export - sum(charge) + sum(discharge) = load.
@@ -312,7 +317,8 @@ def _car_rows(rows: _Rows, layout: Layout, spec: _VehicleArrays, dt: float) -> N
     )
     departure_energy = energy[np.arange(cars), spec.departure]
     rows.add([(departure_energy, 1.0), (layout.shortfall(), 1.0)], spec.due, _INF, (cars,))
-    # What a car leaving after the horizon keeps at its end is worth (up to its target).
+    # What a car leaving after the horizon keeps at its end is worth (up to its target;
+    # a stationary battery's up to its capacity).
     rows.add([(layout.kept(), 1.0), (departure_energy, -1.0)], -_INF, 0.0, (cars,))
 
 
@@ -396,7 +402,10 @@ class _VehicleArrays:
     car leaving after the horizon what it could not charge in part of the time between
     the horizon's end and its departure (:data:`AFTER_HORIZON_SHARE`)."""
     beyond: NDArray[np.bool_]
-    """Cars that leave after the horizon's end."""
+    """Cars that leave after the horizon's end, and the stationary batteries."""
+    kept_up_to: FloatArray
+    """How much of what each car holds at the horizon's end is valued: a late car's
+    target, a stationary battery's capacity."""
 
     def kept_value(self, price: FloatArray) -> FloatArray:
         """What a kWh kept at the horizon's end is worth, per car.
@@ -415,18 +424,28 @@ class _VehicleArrays:
             return np.asarray(values, dtype=np.float64)
 
         capacity = column([car.capacity_kwh for car in cars])
-        arrival = np.asarray([car.arrival_step for car in cars], dtype=np.int64)
-        departure = np.asarray([car.departure_step for car in cars], dtype=np.int64)
-        target = column([car.target_kwh for car in cars])
+        stationary = np.asarray([car.stationary for car in cars], dtype=bool)
+        # A stationary battery is there from now on and stays after the horizon.
+        arrival = np.asarray(
+            [0 if car.stationary else car.arrival_step for car in cars], dtype=np.int64
+        )
+        departure = np.asarray(
+            [data.steps + 1 if car.stationary else car.departure_step for car in cars],
+            dtype=np.int64,
+        )
+        reserve = column([car.reserve_kwh for car in cars])
+        target = np.where(stationary, reserve, column([car.target_kwh for car in cars]))
         max_charge = column([car.usable_charge_kw for car in cars])
         efficiency = column([car.one_way_efficiency for car in cars])
         beyond = departure > data.steps
         after_h = np.maximum(departure - data.steps, 0) * data.step_h
         later = AFTER_HORIZON_SHARE * efficiency * max_charge * after_h
+        # Nothing is due of a stationary battery: its reserve is a bound on its energy.
+        due = np.where(beyond, np.maximum(target - later, 0.0), target)
         return cls(
             capacity=capacity,
             initial=np.minimum(column([car.energy_kwh for car in cars]), capacity),
-            reserve=column([car.reserve_kwh for car in cars]),
+            reserve=reserve,
             target=target,
             max_charge=max_charge,
             max_discharge=column([car.usable_discharge_kw for car in cars]),
@@ -436,8 +455,9 @@ class _VehicleArrays:
             wear=column([car.wear_cost_per_kwh for car in cars]),
             arrival=arrival,
             departure=np.clip(departure, arrival, data.steps),
-            due=np.where(beyond, np.maximum(target - later, 0.0), target),
+            due=np.where(stationary, 0.0, due),
             beyond=beyond,
+            kept_up_to=np.where(stationary, capacity, target),
         )
 
 
@@ -500,9 +520,10 @@ def solve(data: PlanInput, *, exact: bool = True) -> Plan:
             power_kw=charge[index] - discharge[index],
             energy_kwh=energy[index],
             departure_step=int(relaxed.departure[index]),
-            target_kwh=car.target_kwh,
-            shortfall_kwh=max(0.0, float(shortfall[index])),
-            beyond_horizon=car.departure_step > data.steps,
+            target_kwh=car.reserve_kwh if car.stationary else car.target_kwh,
+            shortfall_kwh=0.0 if car.stationary else max(0.0, float(shortfall[index])),
+            beyond_horizon=car.stationary or car.departure_step > data.steps,
+            stationary=car.stationary,
         )
         for index, car in enumerate(data.vehicles)
     )

@@ -5,7 +5,8 @@ for energy prices and currency per kW for the demand charge. Power of a car is
 positive when it charges and negative when it discharges (as everywhere in V2X).
 Steps are numbered from 0 (the step starting now); a car is present during the
 steps ``arrival_step .. departure_step - 1`` and leaves at the start of
-``departure_step``.
+``departure_step``. A stationary battery (:attr:`VehicleSpec.stationary`) is present
+for the whole horizon and never leaves.
 """
 
 from __future__ import annotations
@@ -86,7 +87,17 @@ def _step_problems(arrival: int, departure: int, steps: int) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class VehicleSpec:
-    """One car on one charger, as the planner sees it."""
+    """One car on one charger, as the planner sees it, or a stationary battery.
+
+    A stationary battery (:attr:`stationary`) is planned like a car that is plugged in
+    for the whole horizon and leaves after it: it never goes below its reserve, obeys
+    the same no-transfer rule and minimum powers, and what it holds at the horizon's
+    end is worth what buying it back at the horizon's cheapest price costs (up to its
+    capacity), so the plan neither empties it at the end nor fills it for nothing. Its
+    ``departure_step``, ``arrival_step`` and ``target_kwh`` are ignored (not validated);
+    it needs a capacity, its energy now, a reserve within the capacity, its limits, its
+    efficiency and its wear cost.
+    """
 
     vehicle_id: str
     capacity_kwh: float
@@ -107,15 +118,23 @@ class VehicleSpec:
     no charging at all."""
     min_discharge_kw: float = 0.0
     """The least non-zero discharging power the charger runs at."""
+    stationary: bool = False
+    """A battery that never leaves (a building's storage battery): no arrival, no
+    departure, no target; it is only kept at or above its reserve."""
 
     def validate(self, steps: int) -> None:
-        """Raise :class:`PlannerInputError` when the numbers cannot describe a car."""
+        """Raise :class:`PlannerInputError` when the numbers cannot describe a car.
+
+        For a stationary battery the departure, arrival and target are not looked at.
+        """
+        if not isinstance(self.stationary, bool | np.bool_):
+            raise PlannerInputError(f"vehicle {self.vehicle_id}: stationary must be a bool")
         _require_finite(
             f"vehicle {self.vehicle_id}",
             {
                 "capacity_kwh": self.capacity_kwh,
                 "energy_kwh": self.energy_kwh,
-                "target_kwh": self.target_kwh,
+                "target_kwh": None if self.stationary else self.target_kwh,
                 "reserve_kwh": self.reserve_kwh,
                 "max_charge_kw": self.max_charge_kw,
                 "max_discharge_kw": self.max_discharge_kw,
@@ -130,8 +149,6 @@ class VehicleSpec:
             problems.append("capacity must be positive")
         if not 0 <= self.reserve_kwh <= self.capacity_kwh:
             problems.append("reserve must be between 0 and the capacity")
-        if not 0 <= self.target_kwh <= self.capacity_kwh:
-            problems.append("target must be between 0 and the capacity")
         if not 0 <= self.energy_kwh <= self.capacity_kwh * 1.001:
             problems.append("stored energy must be between 0 and the capacity")
         if min(self.max_charge_kw, self.max_discharge_kw) < 0:
@@ -142,8 +159,6 @@ class VehicleSpec:
             problems.append("round-trip efficiency must be in (0, 1]")
         if self.wear_cost_per_kwh < 0:
             problems.append("wear cost must not be negative")
-        if self.reserve_kwh > self.target_kwh:
-            problems.append("reserve must not be above the target")
         if (
             max(
                 self.capacity_kwh,
@@ -155,9 +170,19 @@ class VehicleSpec:
             > MAX_MAGNITUDE
         ):
             problems.append(f"capacity and charger limits must be below {MAX_MAGNITUDE:g}")
-        problems.extend(_step_problems(self.arrival_step, self.departure_step, steps))
+        if not self.stationary:
+            problems.extend(self._departure_problems(steps))
         if problems:
             raise PlannerInputError(f"vehicle {self.vehicle_id}: " + ", ".join(problems))
+
+    def _departure_problems(self, steps: int) -> list[str]:
+        """What is wrong with a car's target, arrival and departure."""
+        problems = []
+        if not 0 <= self.target_kwh <= self.capacity_kwh:
+            problems.append("target must be between 0 and the capacity")
+        if self.reserve_kwh > self.target_kwh:
+            problems.append("reserve must not be above the target")
+        return problems + _step_problems(self.arrival_step, self.departure_step, steps)
 
     @property
     def usable_charge_kw(self) -> float:
@@ -391,19 +416,25 @@ class VehiclePlan:
     energy_kwh: FloatArray
     """Stored energy at the start of each step, and after the last one (steps + 1)."""
     departure_step: int
-    """Step at which the car leaves, clipped to the horizon."""
+    """Step at which the car leaves, clipped to the horizon (the horizon's end for a
+    stationary battery)."""
     target_kwh: float
+    """The car's target; a stationary battery's reserve (all it must hold)."""
     shortfall_kwh: float
     """How much the car will miss its target by (0 when it will be at target); for a car
     leaving after the horizon, what it will miss at the horizon's end of what it must
-    have there."""
+    have there. Always 0 for a stationary battery."""
     beyond_horizon: bool = False
     """The car leaves after the horizon's end: :attr:`departure_energy_kwh` is what it
-    has there, on its way to its target (later plans bring it there)."""
+    has there, on its way to its target (later plans bring it there). True for a
+    stationary battery."""
+    stationary: bool = False
+    """A stationary battery: it has no departure (``departure_step`` is only the
+    horizon's end) and no target."""
 
     @property
     def departure_energy_kwh(self) -> float:
-        """Energy the car is planned to have when it leaves."""
+        """Energy the car is planned to have when it leaves (or at the horizon's end)."""
         return float(self.energy_kwh[self.departure_step])
 
 

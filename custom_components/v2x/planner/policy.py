@@ -93,19 +93,24 @@ def vehicle_spec(
     efficiency_pct: float,
     wear_cost_per_kwh: float,
     min_power_w: float = 0.0,
+    stationary: bool = False,
 ) -> VehicleSpec:
     """A car as the planner sees it.
 
     Its energy is the lower end of what the SoC reading may mean; its target is never
     below its reserve; a departure already past is now. ``min_power_w`` is the least
-    power its charger runs at, either way.
+    power its charger runs at, either way. A ``stationary`` battery has no departure
+    and no target (``departure_step`` and ``target_pct`` are not used): it is only
+    kept at or above its reserve.
     """
     return VehicleSpec(
         vehicle_id=vehicle_id,
         capacity_kwh=capacity_kwh,
         energy_kwh=min(max(soc_pct - SOC_MARGIN_PCT, 0.0), 100.0) / 100 * capacity_kwh,
-        departure_step=max(departure_step, 0),
-        target_kwh=max(target_pct, reserve_pct) / 100 * capacity_kwh,
+        departure_step=0 if stationary else max(departure_step, 0),
+        target_kwh=(reserve_pct if stationary else max(target_pct, reserve_pct))
+        / 100
+        * capacity_kwh,
         reserve_kwh=reserve_pct / 100 * capacity_kwh,
         max_charge_kw=max_charge_w / 1000,
         max_discharge_kw=max_discharge_w / 1000,
@@ -113,6 +118,7 @@ def vehicle_spec(
         wear_cost_per_kwh=wear_cost_per_kwh,
         min_charge_kw=min_power_w / 1000,
         min_discharge_kw=min_power_w / 1000,
+        stationary=stationary,
     )
 
 
