@@ -6,9 +6,10 @@ opened by the first user (a charger entry, the config flow or the discovery scan
 and closed when the last one lets go.
 
 Discovery multicasts a request for the node profile's instance list and offers
-every node with an EV charger/discharger object (class 0x027E) for confirmation,
-like zeroconf does for other integrations; a known node that moved gets its new
-address. Nothing listens unless asked: the periodic scan (every
+every object of a network-scanned family (the EV charger/discharger 0x027E, the
+storage battery 0x027D: a tribrid node offers both, as two devices) for
+confirmation, like zeroconf does for other integrations; a known device that moved
+gets its new address. Nothing listens unless asked: the periodic scan (every
 :data:`SCAN_INTERVAL`, the first shortly after the first ECHONET entry is set up)
 runs only while an ECHONET Lite charger entry is loaded, to follow its address; the
 config flow scans once on demand. The last entry unloaded, or Home Assistant
@@ -37,14 +38,17 @@ from homeassistant.util.hass_dict import HassKey
 from .const import CONF_FAMILY, CONF_KIND, DOMAIN, LOGGER
 from .devices.echonet import ECHONET_PORT, DiscoveredNode, EchonetEndpoint, async_discover
 from .devices.errors import DeviceError
-from .devices.registry import by_network_scan
+from .devices.family import DeviceFamily
+from .devices.registry import network_scanned
 
 SCAN_INTERVAL: Final = timedelta(minutes=30)
 FIRST_SCAN_DELAY_S: Final = 30.0
 SCAN_WAIT_S: Final = 3.0
 CONF_IDENTIFICATION: Final = "identification"
-# The family whose devices this scan finds (ECHONET Lite EV chargers, class 0x027E).
-_SCANNED: Final = by_network_scan()
+# The families whose devices this scan finds, by their ECHONET Lite class.
+_SCANNED: Final[dict[int, DeviceFamily]] = {
+    each.scan_class: each for each in network_scanned() if each.scan_class is not None
+}
 
 
 @dataclass
@@ -101,7 +105,7 @@ def async_release_endpoint(hass: HomeAssistant, user: str) -> None:
 
 
 async def async_scan(hass: HomeAssistant) -> list[DiscoveredNode]:
-    """Look for ECHONET Lite EV chargers on the network once; never raises."""
+    """Look for nodes with a scanned family's object on the network once; never raises."""
     state = shared(hass)
     try:
         endpoint = await async_acquire_endpoint(hass, "discovery")
@@ -110,35 +114,50 @@ async def async_scan(hass: HomeAssistant) -> list[DiscoveredNode]:
         return []
     try:
         nodes = await async_discover(
-            endpoint, targets=state.discovery_targets, wait_s=state.scan_wait_s
+            endpoint,
+            targets=state.discovery_targets,
+            wait_s=state.scan_wait_s,
+            classes=tuple(_SCANNED),
         )
     except (DeviceError, OSError) as err:
         LOGGER.debug("ECHONET Lite discovery failed: %s", err)
         return []
     finally:
         async_release_endpoint(hass, "discovery")
-    return [node for node in nodes if node.ev_chargers and node.identification]
+    return [node for node in nodes if node.identification and offered(node)]
+
+
+def offered(node: DiscoveredNode) -> list[DeviceFamily]:
+    """The families of the objects a node holds, once each, in the node's order.
+
+    One entry per family and node: the profiles speak to instance 1 of their class.
+    """
+    found = [_SCANNED[eoj.class_id] for eoj in node.instances if eoj.class_id in _SCANNED]
+    return list(dict.fromkeys(found))
 
 
 async def async_scan_and_offer(hass: HomeAssistant) -> None:
-    """Scan once and start a discovery flow for every EV charger found."""
+    """Scan once and start a discovery flow for every device found (one per object)."""
     for node in await async_scan(hass):
-        discovery_flow.async_create_flow(
-            hass,
-            DOMAIN,
-            context={"source": SOURCE_INTEGRATION_DISCOVERY},
-            data=discovery_data(node),
-        )
+        for family in offered(node):
+            discovery_flow.async_create_flow(
+                hass,
+                DOMAIN,
+                context={"source": SOURCE_INTEGRATION_DISCOVERY},
+                data=discovery_data(node, family),
+            )
 
 
-def discovery_data(node: DiscoveredNode) -> dict[str, Any]:
-    """What a discovery flow needs to know about a node."""
+def discovery_data(node: DiscoveredNode, family: DeviceFamily) -> dict[str, Any]:
+    """What a discovery flow needs to know about one of a node's devices."""
+    if node.identification is None:
+        raise ValueError(f"node {node.host}:{node.port} was not identified")
     return {
-        CONF_KIND: _SCANNED.kind.value,
-        CONF_FAMILY: _SCANNED.key,
+        CONF_KIND: family.kind.value,
+        CONF_FAMILY: family.key,
         CONF_HOST: node.host,
         CONF_PORT: node.port,
-        CONF_IDENTIFICATION: node.identification,
+        CONF_IDENTIFICATION: family.scan_unique_id(node.identification),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
@@ -13,6 +13,13 @@ from .coordinator import BatteryCoordinator
 from .devices.model import DeviceIdentity
 from .models import BatteryRuntimeData, ChargerRuntimeData
 from .site import BackupSite, site_device_identifier
+
+STATIONARY_NAMES: Final = {
+    "state_of_charge": "storage_state_of_charge",
+    "vehicle_energy": "storage_energy",
+    "vehicle_capacity": "storage_capacity",
+}
+"""The names of a charger's entities that speak of a vehicle, for a battery of its own."""
 
 
 class V2XEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
@@ -49,9 +56,12 @@ class V2XChargerEntity[CoordinatorT: DataUpdateCoordinator[Any]](V2XEntity[Coord
     def __init__(
         self, data: ChargerRuntimeData, coordinator: CoordinatorT, description: EntityDescription
     ) -> None:
-        """Keep the charger's runtime data at hand."""
+        """Keep the charger's runtime data at hand; a stationary battery's names say so."""
         super().__init__(coordinator, data.identity, description)
         self._data = data
+        stationary_name = STATIONARY_NAMES.get(str(description.translation_key))
+        if data.charger.capabilities.stationary and stationary_name is not None:
+            self._attr_translation_key = stationary_name
 
 
 class V2XBatteryEntity(V2XEntity[BatteryCoordinator]):

@@ -97,6 +97,11 @@ class DeviceFamily:
     # How devices are found: zeroconf service types, or a scan of the local network.
     zeroconf: tuple[str, ...] = ()
     network_scan: bool = False
+    # Network-scanned families: the ECHONET Lite class their devices are objects of, and
+    # whether an entry is one object of a node (unique id: the node's identification and
+    # the object, ``<id>-027D01``) rather than the node itself (``<id>``, for 0x027E).
+    scan_class: int | None = None
+    scan_per_object: bool = False
     build_charger: Callable[[Connection], Charger] | None = None
     build_battery: Callable[[Connection], PortableBattery] | None = None
 
@@ -106,6 +111,14 @@ class DeviceFamily:
             raise ValueError(f"family {self.key!r} must build a charger or a battery")
         if self.build_battery is not None and self.poll is None:
             raise ValueError(f"battery family {self.key!r} needs its poll limits")
+        if self.network_scan and self.scan_class is None:
+            raise ValueError(f"network-scanned family {self.key!r} needs its scan_class")
+
+    def scan_unique_id(self, identification: str, instance: int = 1) -> str:
+        """The unique id of an entry for this family's object ``instance`` of a node."""
+        if not self.scan_per_object or self.scan_class is None:
+            return identification
+        return f"{identification}-{self.scan_class:04X}{instance:02X}"
 
     @property
     def kind(self) -> DeviceKind:

@@ -45,9 +45,14 @@ def families(kind: DeviceKind | None = None) -> list[DeviceFamily]:
     return [each for each in FAMILIES.values() if kind is None or each.kind is kind]
 
 
+def network_scanned() -> list[DeviceFamily]:
+    """The families whose devices a scan of the local network finds (ECHONET Lite)."""
+    return [each for each in FAMILIES.values() if each.network_scan]
+
+
 def by_network_scan() -> DeviceFamily:
-    """The family whose devices a scan of the local network finds (ECHONET Lite)."""
-    return next(each for each in FAMILIES.values() if each.network_scan)
+    """The first network-scanned family (what a discovery without a family meant)."""
+    return network_scanned()[0]
 
 
 def by_zeroconf(service_type: str) -> DeviceFamily | None:

@@ -166,7 +166,11 @@ def test_family() -> None:
     assert FAMILY.default_port == 3610
     assert FAMILY.shared_endpoint
     assert not FAMILY.watchdog
-    assert not FAMILY.network_scan
+    assert FAMILY.network_scan
+    assert FAMILY.scan_class == 0x027D
+    # A tribrid node holds a 0x027E and a 0x027D: each object is its own entry.
+    assert FAMILY.scan_unique_id("FE00006C01") == "FE00006C01-027D01"
+    assert FAMILY.scan_unique_id("FE00006C01", 2) == "FE00006C01-027D02"
     with pytest.raises(ValueError, match="endpoint"):
         FAMILY.create_charger(Connection(host="127.0.0.1", port=3610))
 
@@ -231,7 +235,8 @@ async def test_identity_and_capabilities(battery: EchonetStorageBattery) -> None
     identity = await battery.async_read_identity()
     assert identity.manufacturer == "Nichicon"
     assert identity.model == "Storage battery"
-    assert identity.serial_number == "FE00006C455650532D53494D2D30303031"
+    # The node's identification (0x83) and the object: a tribrid's charger has the first.
+    assert identity.serial_number == "FE00006C455650532D53494D2D30303031-027D01"
     assert identity.firmware_version == "Release R"
     assert battery.requests_sent == 2  # node profile + the object
     capabilities = battery.capabilities

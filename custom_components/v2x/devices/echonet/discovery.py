@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass, field
 import logging
 from typing import Final
@@ -53,10 +54,7 @@ class DiscoveredNode:
 
     @property
     def storage_batteries(self) -> tuple[Eoj, ...]:
-        """The storage battery (class 0x027D) instances of this node.
-
-        Discovery reads the node's identification only where it holds an EV charger.
-        """
+        """The storage battery (class 0x027D) instances of this node."""
         return tuple(eoj for eoj in self.instances if eoj.class_id == STORAGE_BATTERY_CLASS)
 
 
@@ -73,14 +71,16 @@ async def async_discover(
     *,
     targets: list[tuple[str, int]] | None = None,
     wait_s: float = 2.0,
+    classes: Collection[int] = (EV_CHARGER_CLASS,),
 ) -> list[DiscoveredNode]:
     """Find ECHONET Lite nodes and their objects.
 
     With ``targets=None`` the node profile's self-node instance list S (0xD6) is
     requested from the multicast group 224.0.23.0:3610 and every reply arriving
     within ``wait_s`` is kept; with ``targets`` the same Get goes to each
-    ``(host, port)`` by unicast. Nodes with an EV charger/discharger (0x027E) are
-    then asked for their identification number (0x83) and manufacturer code (0x8A).
+    ``(host, port)`` by unicast. Nodes with an object of one of ``classes`` (default:
+    the EV charger/discharger 0x027E) are then asked for their identification number
+    (0x83) and manufacturer code (0x8A).
     Nodes that do not answer, or answer nonsense, are left out (logged at debug).
     """
     request = [Property(EPC_SELF_NODE_INSTANCES)]
@@ -108,7 +108,9 @@ async def async_discover(
             _LOGGER.debug("Ignoring node %s:%s: %s", reply.host, reply.port, err)
             continue
         found[key] = _Found(reply.host, reply.port, instances)
-    nodes = await asyncio.gather(*(_describe(endpoint, node, wait_s) for node in found.values()))
+    nodes = await asyncio.gather(
+        *(_describe(endpoint, node, wait_s, classes) for node in found.values())
+    )
     return sorted(nodes, key=lambda node: (node.host, node.port))
 
 
@@ -125,10 +127,12 @@ async def _probe(
     return Received(host, port, frame)
 
 
-async def _describe(endpoint: EchonetEndpoint, node: _Found, wait_s: float) -> DiscoveredNode:
+async def _describe(
+    endpoint: EchonetEndpoint, node: _Found, wait_s: float, classes: Collection[int]
+) -> DiscoveredNode:
     identification: str | None = None
     manufacturer: int | None = None
-    if any(eoj.class_id == EV_CHARGER_CLASS for eoj in node.instances):
+    if any(eoj.class_id in classes for eoj in node.instances):
         client = EchonetClient(endpoint, node.host, node.port, timeout_s=wait_s, retries=1)
         try:
             values = await client.async_get(NODE_PROFILE, [EPC_IDENTIFICATION, EPC_MANUFACTURER])

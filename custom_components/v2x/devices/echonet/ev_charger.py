@@ -56,6 +56,7 @@ from .frame import (
     EPC_MANUFACTURER,
     EPC_SET_MAP,
     EPC_STANDARD_VERSION,
+    EV_CHARGER_CLASS,
     NODE_PROFILE,
     Eoj,
     decode_identification,
@@ -713,5 +714,6 @@ FAMILY: Final = DeviceFamily(
     watchdog=False,
     shared_endpoint=True,
     network_scan=True,
+    scan_class=EV_CHARGER_CLASS,
     build_charger=_build,
 )

@@ -481,7 +481,10 @@ class EchonetStorageBattery:
         identity = DeviceIdentity(
             manufacturer=decode_manufacturer(decode_manufacturer_code(manufacturer_edt)),
             model=decode_storage_model(values[EPC_PRODUCT_CODE]),
-            serial_number=decode_identification(identification),
+            # A tribrid node holds a charger too: this object's id is the node's and its own.
+            serial_number=FAMILY.scan_unique_id(
+                decode_identification(identification), self.eoj.instance
+            ),
             firmware_version=decode_standard_version(values[EPC_STANDARD_VERSION]),
         )
         if self._serial_number not in (None, identity.serial_number):
@@ -655,6 +658,8 @@ FAMILY: Final = DeviceFamily(
     timeout_s=REQUEST_TIMEOUT_S,
     watchdog=False,
     shared_endpoint=True,
-    network_scan=False,
+    network_scan=True,
+    scan_class=STORAGE_BATTERY_CLASS,
+    scan_per_object=True,
     build_charger=_build,
 )
