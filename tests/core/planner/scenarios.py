@@ -117,8 +117,46 @@ def car(vehicle_id: str = "ev", **overrides: float) -> VehicleSpec:
 
 
 def clipped_departure(vehicle: VehicleSpec, steps: int) -> int:
-    """Departure step clipped to [arrival, steps], as the model defines it."""
+    """Departure step clipped to [arrival, steps], as the model defines it (the
+    horizon's end for a stationary battery, which never leaves)."""
+    if vehicle.stationary:
+        return steps
     return min(max(vehicle.departure_step, vehicle.arrival_step), steps)
+
+
+def battery(vehicle_id: str = "battery", **overrides: float) -> VehicleSpec:
+    """A stationary 10 kWh battery with a 2 kWh reserve on a 3 kW inverter.
+
+    Its departure and target are left at values no car could have: a stationary
+    battery's are ignored.
+    """
+    values: dict[str, float] = {
+        "capacity_kwh": 10.0,
+        "energy_kwh": 6.0,
+        "reserve_kwh": 2.0,
+        "max_charge_kw": 3.0,
+        "max_discharge_kw": 3.0,
+        "round_trip_efficiency": 0.9,
+        "wear_cost_per_kwh": 0.0,
+        "min_charge_kw": 0.0,
+        "min_discharge_kw": 0.0,
+    }
+    values.update(overrides)
+    return VehicleSpec(
+        vehicle_id=vehicle_id,
+        capacity_kwh=values["capacity_kwh"],
+        energy_kwh=values["energy_kwh"],
+        departure_step=-1,
+        target_kwh=math.nan,
+        reserve_kwh=values["reserve_kwh"],
+        max_charge_kw=values["max_charge_kw"],
+        max_discharge_kw=values["max_discharge_kw"],
+        round_trip_efficiency=values["round_trip_efficiency"],
+        wear_cost_per_kwh=values["wear_cost_per_kwh"],
+        min_charge_kw=values["min_charge_kw"],
+        min_discharge_kw=values["min_discharge_kw"],
+        stationary=True,
+    )
 
 
 def reachable_kwh(vehicle: VehicleSpec, steps: int, step_h: float) -> float:
@@ -133,7 +171,10 @@ def reachable_kwh(vehicle: VehicleSpec, steps: int, step_h: float) -> float:
 
 def due_kwh(vehicle: VehicleSpec, steps: int, step_h: float) -> float:
     """What the car must hold at its clipped departure: its target, or, when it leaves
-    after the horizon, what half the time after the horizon at full power cannot add."""
+    after the horizon, what half the time after the horizon at full power cannot add.
+    Nothing for a stationary battery (its reserve is a floor, not a target)."""
+    if vehicle.stationary:
+        return 0.0
     if vehicle.departure_step <= steps:
         return vehicle.target_kwh
     later_kwh = (
@@ -164,16 +205,27 @@ def _hundredths(low: int, high: int) -> st.SearchStrategy[float]:
 @st.composite
 def vehicles(draw: st.DrawFn, vehicle_id: str, steps: int, step_h: float) -> VehicleSpec:
     """A random car the planner accepts: its target at or above its reserve, and it
-    leaves no earlier than it arrives (the planner refuses anything else)."""
+    leaves no earlier than it arrives (the planner refuses anything else).
+
+    One in four is a stationary battery: there from step 0, its departure and target
+    drawn anywhere (even in the past, or below its reserve), since they are ignored.
+    """
     capacity = draw(st.integers(10, 80)) * 1.0
     reserve = capacity * draw(_hundredths(0, 50))
-    target = max(capacity * draw(_hundredths(0, 100)), reserve)
-    arrival = draw(st.integers(0, steps))
+    stationary = draw(st.integers(0, 3)) == 0
+    if stationary:
+        target = capacity * draw(_hundredths(0, 100))
+        arrival = 0
+        departure = draw(st.integers(-3, steps + 4))
+    else:
+        target = max(capacity * draw(_hundredths(0, 100)), reserve)
+        arrival = draw(st.integers(0, steps))
+        departure = draw(st.integers(arrival, steps + 4))
     return VehicleSpec(
         vehicle_id=vehicle_id,
         capacity_kwh=capacity,
         energy_kwh=capacity * draw(_hundredths(0, 100)),
-        departure_step=draw(st.integers(arrival, steps + 4)),
+        departure_step=departure,
         target_kwh=target,
         reserve_kwh=reserve,
         max_charge_kw=draw(st.sampled_from([0.0, 3.7, 6.0, 7.4, 11.0])),
@@ -185,6 +237,7 @@ def vehicles(draw: st.DrawFn, vehicle_id: str, steps: int, step_h: float) -> Veh
         # and one above the car's own limit means the charger cannot run at all.
         min_charge_kw=draw(st.sampled_from([0.0, 1.4, 4.0, 8.0])),
         min_discharge_kw=draw(st.sampled_from([0.0, 1.4, 4.0])),
+        stationary=stationary,
     )
 
 

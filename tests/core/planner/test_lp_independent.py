@@ -179,8 +179,9 @@ def add_car(
     max_charge = usable(vehicle.max_charge_kw, vehicle.min_charge_kw)
     max_discharge = usable(vehicle.max_discharge_kw, vehicle.min_discharge_kw)
     eta = one_way(vehicle)
-    arrival = vehicle.arrival_step
-    departure = clipped_departure(vehicle, steps)
+    # A stationary battery is plugged in from now to the horizon's end (and after it).
+    arrival = 0 if vehicle.stationary else vehicle.arrival_step
+    departure = steps if vehicle.stationary else clipped_departure(vehicle, steps)
     initial = min(vehicle.energy_kwh, vehicle.capacity_kwh)
     car_charge: list[int] = []
     car_discharge: list[int] = []
@@ -219,6 +220,13 @@ def add_car(
             ],
             0.0,
         )
+    cheapest = min(max(float(p), 0.0) for p in price)
+    if vehicle.stationary:
+        # No target, no shortfall: its reserve is the floor above. What it holds at the
+        # end, up to its capacity, is worth buying it back at the cheapest price.
+        kept = model.variable(("kept", v, 0), -cheapest / eta, 0.0, vehicle.capacity_kwh)
+        model.at_most([(kept, 1.0), (energy[steps], -1.0)], 0.0)
+        return car_charge, car_discharge
     short = model.variable(("shortfall", v, 0), penalty, 0.0, None)
     due = vehicle.target_kwh
     if vehicle.departure_step > steps:
@@ -227,7 +235,6 @@ def add_car(
         # up to the target, is worth what buying it back at the cheapest price costs.
         later_h = (vehicle.departure_step - steps) * dt
         due = max(vehicle.target_kwh - 0.5 * eta * max_charge * later_h, 0.0)
-        cheapest = min(max(float(p), 0.0) for p in price)
         kept = model.variable(("kept", v, 0), -cheapest / eta, 0.0, vehicle.target_kwh)
         model.at_most([(kept, 1.0), (energy[departure], -1.0)], 0.0)
     # e[departure] + shortfall >= due
@@ -353,9 +360,12 @@ def plan_point(model: IndependentModel, data: PlanInput, plan: Plan) -> FloatArr
         if data.import_limit_kw is not None:
             x[columns["over", 0, t]] = plan.import_excess_kw[t]
     for v, vehicle_plan in enumerate(plan.vehicles):
-        x[columns["shortfall", v, 0]] = vehicle_plan.shortfall_kwh
+        vehicle = data.vehicles[v]
+        if ("shortfall", v, 0) in columns:
+            x[columns["shortfall", v, 0]] = vehicle_plan.shortfall_kwh
         if ("kept", v, 0) in columns:
-            kept = min(vehicle_plan.departure_energy_kwh, data.vehicles[v].target_kwh)
+            most = vehicle.capacity_kwh if vehicle.stationary else vehicle.target_kwh
+            kept = min(float(vehicle_plan.energy_kwh[data.steps]), most)
             x[columns["kept", v, 0]] = kept
         for t in range(data.steps + 1):
             x[columns["energy", v, t]] = vehicle_plan.energy_kwh[t]

@@ -82,10 +82,16 @@ def check_vehicle(vehicle: VehicleSpec, plan: VehiclePlan, data: PlanInput) -> N
     # Departure target (soft): the shortfall is exactly what is missing (for a car leaving
     # after the horizon, of what it must have at the horizon's end).
     due = due_kwh(vehicle, steps, dt)
-    assert plan.beyond_horizon == (vehicle.departure_step > steps)
+    # A stationary battery never leaves: no departure in the horizon, nothing short.
+    assert plan.stationary == vehicle.stationary
+    assert plan.beyond_horizon == (vehicle.stationary or vehicle.departure_step > steps)
     missing = max(0.0, due - plan.departure_energy_kwh)
     assert plan.shortfall_kwh == pytest.approx(missing, abs=TOL)
-    assert plan.target_kwh == vehicle.target_kwh
+    if vehicle.stationary:
+        assert plan.shortfall_kwh == 0.0
+        assert plan.target_kwh == vehicle.reserve_kwh
+    else:
+        assert plan.target_kwh == vehicle.target_kwh
     reachable = reachable_kwh(vehicle, steps, dt)
     if reachable < due - TOL:
         assert plan.shortfall_kwh > 0
