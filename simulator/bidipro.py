@@ -361,16 +361,6 @@ class BiDiProTwin(ModbusTwin[BiDiProConfig], ChargerTwin[BiDiProConfig]):
             return address in _DOCUMENTED
         return address in _READABLE
 
-    def read_holding(self, address: int, count: int) -> list[int]:
-        """Function 0x03."""
-        self.advance()
-        addresses = range(address, address + count)
-        if not all(self.is_readable(a) for a in addresses):
-            raise ModbusError(ILLEGAL_DATA_ADDRESS)
-        if self.clock.wall() < self.garbage_until:
-            return self.garbage(count)
-        return [self.register(a) for a in addresses]
-
     def register(self, address: int) -> int:
         """The raw value of one register now (0 where the map names nothing)."""
         for start, count in _STRINGS.items():

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .clock import SimClock
 from .faults import Fault, FaultKind, NetworkFaultState
-from .modbus_server import ModbusTcpServer
+from .modbus_server import ILLEGAL_DATA_ADDRESS, ModbusError, ModbusTcpServer
 from .twin import DeviceEndpoint, DeviceRequest, Twin
 
 if TYPE_CHECKING:
@@ -120,8 +120,14 @@ class ModbusTwin[ConfigT: ModbusConfig](Twin[ConfigT]):
         raise NotImplementedError
 
     def read_holding(self, address: int, count: int) -> list[int]:
-        """Function 0x03."""
-        raise NotImplementedError
+        """Function 0x03: exception 2 unless every address is readable; garbage if faulted."""
+        self.advance()
+        addresses = range(address, address + count)
+        if not all(self.is_readable(a) for a in addresses):
+            raise ModbusError(ILLEGAL_DATA_ADDRESS)
+        if self.clock.wall() < self.garbage_until:
+            return self.garbage(count)
+        return [self.register(a) for a in addresses]
 
     def write_single(self, address: int, value: int) -> int:
         """Function 0x06; returns the address to echo."""

@@ -328,16 +328,6 @@ class QuasarTwin(ModbusTwin[QuasarConfig], ChargerTwin[QuasarConfig]):
             return address in _DOCUMENTED
         return any(address in area for area in _READABLE)
 
-    def read_holding(self, address: int, count: int) -> list[int]:
-        """Function 0x03."""
-        self.advance()
-        addresses = range(address, address + count)
-        if not all(self.is_readable(a) for a in addresses):
-            raise ModbusError(ILLEGAL_DATA_ADDRESS)
-        if self.clock.wall() < self.garbage_until:
-            return self.garbage(count)
-        return [self.register(a) for a in addresses]
-
     def register(self, address: int) -> int:
         """The raw value of one register as the charger reports it now."""
         if 4 <= address <= 9:

@@ -35,8 +35,8 @@ from typing import Final
 from .errors import DeviceProtocolError, ValueOutOfRangeError, WriteNotVerifiedError
 from .family import Connection, DeviceFamily
 from .modbus import (
+    BlockCharger,
     ModbusBus,
-    ModbusProfile,
     ModbusTransport,
     RegisterBlock,
     RegisterImage,
@@ -184,8 +184,16 @@ def decode_identity(image: RegisterImage) -> DeviceIdentity:
     )
 
 
-class BiDiPro(ModbusProfile):
-    """An EVTEC BiDiPro 10 on a :class:`ModbusTransport`."""
+class BiDiPro(BlockCharger):
+    """An EVTEC BiDiPro 10 on a :class:`ModbusTransport`.
+
+    Identity: version, serial and model (0..35); status: state, power, SoC and the
+    error bitfield (100..157); full poll: the idle timeout and every plug register.
+    """
+
+    identity_block = IDENTITY_BLOCK
+    status_block = STATUS_BLOCK
+    full_poll_blocks = FULL_POLL_BLOCKS
 
     def __init__(
         self,
@@ -211,24 +219,6 @@ class BiDiPro(ModbusProfile):
     def armed_timeout_s(self) -> int:
         """The idle timeout written: ``watchdog_s``, at most the charger's 600 s."""
         return min(self.watchdog_s, MAX_IDLE_TIMEOUT_S)
-
-    async def async_read_identity(self) -> DeviceIdentity:
-        """Read version, serial and model (one request)."""
-        async with self.transport.exclusive() as bus:
-            return decode_identity(await bus.read_block(IDENTITY_BLOCK))
-
-    async def async_read_status(self) -> ChargerStatus:
-        """Read state, power, SoC and the error bitfield (one request)."""
-        async with self.transport.exclusive() as bus:
-            return self._decode_status(await bus.read_block(STATUS_BLOCK))
-
-    async def async_read_snapshot(self) -> ChargerSnapshot:
-        """Read the idle timeout and every plug register (two requests)."""
-        async with self.transport.exclusive() as bus:
-            image = RegisterImage()
-            for block in FULL_POLL_BLOCKS:
-                await bus.read_block(block, image)
-        return self._decode_snapshot(image)
 
     async def async_take_control(self) -> None:
         """Arm the idle timeout (our watchdog), verified; the session is left as it is."""
@@ -283,6 +273,9 @@ class BiDiPro(ModbusProfile):
         _verify("power_setpoint", setpoint, image.s32(REG_SETPOINT))
         _verify("action", action, image.s32(REG_ACTION))
 
+    def _decode_identity(self, image: RegisterImage) -> DeviceIdentity:
+        return decode_identity(image)
+
     def _decode_status(self, image: RegisterImage) -> ChargerStatus:
         code = image.s32(REG_STATE)
         state, connected = decode_state(code)
@@ -331,10 +324,7 @@ def _verify(name: str, written: int, read_back: int) -> None:
 
 
 def _build(connection: Connection) -> BiDiPro:
-    transport = ModbusTransport(
-        connection.host, connection.port, connection.unit_id, timeout_s=connection.timeout_s
-    )
-    return BiDiPro(transport, watchdog_s=connection.watchdog_s)
+    return BiDiPro(connection.modbus_transport(), watchdog_s=connection.watchdog_s)
 
 
 FAMILY: Final = DeviceFamily(

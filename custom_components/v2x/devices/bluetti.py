@@ -332,10 +332,7 @@ class BluettiStation(ModbusProfile):
 
 
 def _build(connection: Connection) -> BluettiStation:
-    transport = ModbusTransport(
-        connection.host, connection.port, UNIT_ID, timeout_s=connection.timeout_s
-    )
-    return BluettiStation(transport)
+    return BluettiStation(connection.modbus_transport(UNIT_ID))
 
 
 # A weak Modbus stack: 30 s polls by default, never faster than 15 s.

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from .echonet import EchonetEndpoint
+    from .modbus import ModbusTransport
     from .model import Charger, PortableBattery
 
 
@@ -47,6 +48,13 @@ class Connection:
     watchdog_s: int = 60
     session: aiohttp.ClientSession | None = None
     endpoint: EchonetEndpoint | None = None
+
+    def modbus_transport(self, unit_id: int | None = None) -> ModbusTransport:
+        """A Modbus TCP transport to the device (``unit_id``: a family's fixed one)."""
+        from .modbus import ModbusTransport  # noqa: PLC0415 - pymodbus only for Modbus
+
+        unit = self.unit_id if unit_id is None else unit_id
+        return ModbusTransport(self.host, self.port, unit, timeout_s=self.timeout_s)
 
     def need_session(self) -> aiohttp.ClientSession:
         """The HTTP session an HTTP family runs on."""

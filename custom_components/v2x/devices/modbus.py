@@ -20,7 +20,7 @@ import inspect
 import logging
 import struct
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -33,6 +33,9 @@ from .errors import (
     ModbusExceptionError,
     ValueOutOfRangeError,
 )
+
+if TYPE_CHECKING:
+    from .model import ChargerSnapshot, ChargerStatus, DeviceIdentity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -478,3 +481,42 @@ class ModbusProfile:
     async def async_close(self) -> None:
         """Close the Modbus connection."""
         await self.transport.close()
+
+
+class BlockCharger(ModbusProfile):
+    """A charger whose map is read in fixed blocks (Wallbox Quasar 1, EVTEC BiDiPro).
+
+    Identity is one block, a status poll one, a full poll the blocks in
+    :attr:`full_poll_blocks`, read into one image; subclasses decode them.
+    """
+
+    identity_block: ClassVar[RegisterBlock]
+    status_block: ClassVar[RegisterBlock]
+    full_poll_blocks: ClassVar[tuple[RegisterBlock, ...]]
+
+    async def async_read_identity(self) -> DeviceIdentity:
+        """Read the identity block (one request)."""
+        async with self.transport.exclusive() as bus:
+            return self._decode_identity(await bus.read_block(self.identity_block))
+
+    async def async_read_status(self) -> ChargerStatus:
+        """Read the status block (one request)."""
+        async with self.transport.exclusive() as bus:
+            return self._decode_status(await bus.read_block(self.status_block))
+
+    async def async_read_snapshot(self) -> ChargerSnapshot:
+        """Read every block of a full poll (one request each)."""
+        async with self.transport.exclusive() as bus:
+            image = RegisterImage()
+            for block in self.full_poll_blocks:
+                await bus.read_block(block, image)
+        return self._decode_snapshot(image)
+
+    def _decode_identity(self, image: RegisterImage) -> DeviceIdentity:
+        raise NotImplementedError
+
+    def _decode_status(self, image: RegisterImage) -> ChargerStatus:
+        raise NotImplementedError
+
+    def _decode_snapshot(self, image: RegisterImage) -> ChargerSnapshot:
+        raise NotImplementedError

@@ -17,8 +17,8 @@ from typing import Final
 from .errors import ValueOutOfRangeError, WriteNotVerifiedError
 from .family import Connection, DeviceFamily
 from .modbus import (
+    BlockCharger,
     ModbusBus,
-    ModbusProfile,
     ModbusTransport,
     RegisterBlock,
     RegisterImage,
@@ -166,8 +166,16 @@ def decode_control(image: RegisterImage) -> ChargerControl:
     )
 
 
-class Quasar1(ModbusProfile):
-    """A Wallbox Quasar 1 on a :class:`ModbusTransport`."""
+class Quasar1(BlockCharger):
+    """A Wallbox Quasar 1 on a :class:`ModbusTransport`.
+
+    Identity: firmware and serial number (1..3); status: state, power, SoC and error
+    words (526..542); full poll: control, setpoints and measurements (three requests).
+    """
+
+    identity_block = IDENTITY_BLOCK
+    status_block = STATUS_BLOCK
+    full_poll_blocks = FULL_POLL_BLOCKS
 
     def __init__(
         self,
@@ -186,24 +194,6 @@ class Quasar1(ModbusProfile):
     def capabilities(self) -> ChargerCapabilities:
         """What a Quasar 1 supports."""
         return CAPABILITIES
-
-    async def async_read_identity(self) -> DeviceIdentity:
-        """Read firmware and serial number (one request)."""
-        async with self.transport.exclusive() as bus:
-            return decode_identity(await bus.read_block(IDENTITY_BLOCK))
-
-    async def async_read_status(self) -> ChargerStatus:
-        """Read state, power, SoC and error words (one request)."""
-        async with self.transport.exclusive() as bus:
-            return self._decode_status(await bus.read_block(STATUS_BLOCK))
-
-    async def async_read_snapshot(self) -> ChargerSnapshot:
-        """Read control, setpoints and measurements (three requests)."""
-        async with self.transport.exclusive() as bus:
-            image = RegisterImage()
-            for block in FULL_POLL_BLOCKS:
-                await bus.read_block(block, image)
-        return self._decode_snapshot(image)
 
     async def async_take_control(self) -> None:
         """Remote control, no autostart, power setpoints, watchdog armed."""
@@ -271,6 +261,9 @@ class Quasar1(ModbusProfile):
         _verify("action", action, image.u16(REG_ACTION))
         _verify("power_setpoint", setpoint, image.s16(REG_POWER_SETPOINT))
 
+    def _decode_identity(self, image: RegisterImage) -> DeviceIdentity:
+        return decode_identity(image)
+
     def _decode_status(self, image: RegisterImage) -> ChargerStatus:
         state_code = image.u16(REG_STATE)
         state = decode_state(state_code)
@@ -312,10 +305,7 @@ def _verify(name: str, written: int, read_back: int) -> None:
 
 
 def _build(connection: Connection) -> Quasar1:
-    transport = ModbusTransport(
-        connection.host, connection.port, connection.unit_id, timeout_s=connection.timeout_s
-    )
-    return Quasar1(transport, watchdog_s=connection.watchdog_s)
+    return Quasar1(connection.modbus_transport(), watchdog_s=connection.watchdog_s)
 
 
 FAMILY: Final = DeviceFamily(

@@ -695,10 +695,7 @@ def _verify(name: str, written: int, read_back: int | None) -> None:
 
 
 def _build(connection: Connection) -> SunSpecCharger:
-    transport = ModbusTransport(
-        connection.host, connection.port, connection.unit_id, timeout_s=connection.timeout_s
-    )
-    return SunSpecCharger(transport, watchdog_s=connection.watchdog_s)
+    return SunSpecCharger(connection.modbus_transport(), watchdog_s=connection.watchdog_s)
 
 
 FAMILY: Final = DeviceFamily(
