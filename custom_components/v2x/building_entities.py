@@ -115,6 +115,24 @@ class V2BVehicleEntity(CoordinatorEntity[BuildingManager]):
         return self.coordinator.data.vehicles.get(self.vehicle_id)
 
 
+class V2BCarOnlyEntity(V2BVehicleEntity):
+    """An entity of a car's departure: a stationary battery has none.
+
+    Not created for a bay whose charger is known to be a stationary battery; one made
+    while the charger was not loaded yet is unavailable once it turns out to be one.
+    """
+
+    @property
+    def available(self) -> bool:
+        """Unavailable on a stationary battery's bay."""
+        return super().available and not self.coordinator.bays.stationary(self.vehicle_id)
+
+
+def _car_bays(manager: BuildingManager) -> list[str]:
+    """The bays with a car (not known to be a stationary battery): they have departures."""
+    return [vid for vid in manager.vehicle_ids if not manager.bays.stationary(vid)]
+
+
 # -- building sensors ----------------------------------------------------------------------
 
 
@@ -286,7 +304,7 @@ class PlannedPowerSensor(V2BVehicleEntity, SensorEntity):
         return {"in_plan": bool(vehicle and vehicle.planned), "reason": vehicle and vehicle.reason}
 
 
-class DepartureSocSensor(V2BVehicleEntity, SensorEntity):
+class DepartureSocSensor(V2BCarOnlyEntity, SensorEntity):
     """State of charge the car is planned to have when it leaves."""
 
     @property
@@ -328,7 +346,7 @@ DEPARTURE_SOC = SensorEntityDescription(
 )
 
 
-class DepartureEntity(V2BVehicleEntity, DateTimeEntity):
+class DepartureEntity(V2BCarOnlyEntity, DateTimeEntity):
     """When the car leaves next; setting it plans again."""
 
     @property
@@ -342,7 +360,7 @@ class DepartureEntity(V2BVehicleEntity, DateTimeEntity):
         self.async_write_ha_state()
 
 
-class TargetSocNumber(V2BVehicleEntity, NumberEntity):
+class TargetSocNumber(V2BCarOnlyEntity, NumberEntity):
     """State of charge the car must have when it leaves."""
 
     _attr_native_min_value = 10
@@ -369,9 +387,11 @@ TARGET_SOC = NumberEntityDescription(key="target_soc", translation_key="target_s
 def sensors(manager: BuildingManager) -> list[Entity]:
     """Every sensor of a building and its car bays."""
     entities: list[Entity] = [BuildingSensor(manager, desc) for desc in BUILDING_SENSORS]
+    cars = _car_bays(manager)
     for vehicle_id in manager.vehicle_ids:
         entities.append(PlannedPowerSensor(manager, vehicle_id, PLANNED_POWER))
-        entities.append(DepartureSocSensor(manager, vehicle_id, DEPARTURE_SOC))
+        if vehicle_id in cars:
+            entities.append(DepartureSocSensor(manager, vehicle_id, DEPARTURE_SOC))
     return entities
 
 
@@ -381,10 +401,10 @@ def binary_sensors(manager: BuildingManager) -> list[Entity]:
 
 
 def numbers(manager: BuildingManager) -> list[Entity]:
-    """A target SoC per car."""
-    return [TargetSocNumber(manager, vid, TARGET_SOC) for vid in manager.vehicle_ids]
+    """A target SoC per car (none for a stationary battery)."""
+    return [TargetSocNumber(manager, vid, TARGET_SOC) for vid in _car_bays(manager)]
 
 
 def datetimes(manager: BuildingManager) -> list[Entity]:
-    """A departure time per car."""
-    return [DepartureEntity(manager, vid, DEPARTURE) for vid in manager.vehicle_ids]
+    """A departure time per car (none for a stationary battery)."""
+    return [DepartureEntity(manager, vid, DEPARTURE) for vid in _car_bays(manager)]

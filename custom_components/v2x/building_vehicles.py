@@ -1,4 +1,9 @@
-"""The cars of a V2B building: their settings and overrides, and what the planner sees."""
+"""The cars of a V2B building: their settings and overrides, and what the planner sees.
+
+A bay whose charger is a stationary battery (its capabilities say ``stationary``, e.g.
+an ECHONET Lite storage battery) is planned as one: no departure, no target, only its
+reserve (the higher of the bay's and the device's) as a floor.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +45,11 @@ class CarBays:
         self._vehicle_ids = vehicle_ids
         self._charger = charger
         self.cars: dict[str, VehicleState] = {vid: VehicleState() for vid in vehicle_ids}
+
+    def stationary(self, vehicle_id: str) -> bool:
+        """Whether the bay's charger is a stationary battery (False while it is not loaded)."""
+        data = self._charger(vehicle_id)
+        return data is not None and data.charger.capabilities.stationary
 
     def setting(self, vehicle_id: str, key: str) -> Any:
         """One per-car setting from the options, or its default."""
@@ -92,6 +102,7 @@ class CarBays:
             target = self.target_soc(vehicle_id)
             present, reason = availability(vehicle_id)
             data = self._charger(vehicle_id)
+            stationary = self.stationary(vehicle_id)
             soc = None
             if data is not None and data.status.data is not None:
                 soc = data.status.data.soc.value_pct
@@ -103,6 +114,7 @@ class CarBays:
                 planned=present,
                 reason=reason,
                 soc_pct=soc,
+                stationary=stationary,
             )
             if present and data is not None and soc is not None:
                 specs.append(
@@ -134,4 +146,5 @@ class CarBays:
             efficiency_pct=float(self.setting(vehicle_id, CONF_EFFICIENCY)),
             wear_cost_per_kwh=float(building_option(self._entry.options, CONF_WEAR_COST)),
             min_power_w=data.charger.capabilities.min_power_w,
+            stationary=data.charger.capabilities.stationary,
         )

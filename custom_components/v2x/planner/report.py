@@ -35,6 +35,10 @@ class VehicleStatus:
     shortfall_kwh: float | None = None
     departure_beyond_plan: bool = False
     """The car leaves after the plan's 24 hours: it is on its way to its target."""
+    stationary: bool = False
+    """A stationary battery: it never leaves, so it has no departure and no target
+    (:attr:`departure` and :attr:`target_soc_pct` mean nothing), and
+    :attr:`departure_soc_pct` is its SoC at the plan's end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,7 @@ def with_plan(status: VehicleStatus, spec: VehicleSpec, vehicle: VehiclePlan) ->
         departure_soc_pct=100 * vehicle.departure_energy_kwh / spec.capacity_kwh,
         shortfall_kwh=float(vehicle.shortfall_kwh),
         departure_beyond_plan=vehicle.beyond_horizon,
+        stationary=status.stationary,
     )
 
 
@@ -117,7 +122,11 @@ def statuses_with_plan(
 
 
 def plan_response(status: BuildingStatus, step: timedelta) -> dict[str, Any]:
-    """The current plan as service response data."""
+    """The current plan as service response data.
+
+    A stationary battery has no departure and no target (both None, and
+    ``stationary`` true); its ``departure_soc_pct`` is its SoC at the plan's end.
+    """
     plan = status.plan
     vehicles = []
     for vehicle_id, vehicle in status.vehicles.items():
@@ -127,12 +136,14 @@ def plan_response(status: BuildingStatus, step: timedelta) -> dict[str, Any]:
             "in_plan": vehicle.planned,
             "reason": vehicle.reason,
             "soc_pct": vehicle.soc_pct,
-            "departure": vehicle.departure.isoformat(),
-            "target_soc_pct": vehicle.target_soc_pct,
+            "departure": None if vehicle.stationary else vehicle.departure.isoformat(),
+            "target_soc_pct": None if vehicle.stationary else vehicle.target_soc_pct,
             "departure_soc_pct": vehicle.departure_soc_pct,
             "departure_beyond_plan": vehicle.departure_beyond_plan,
             "shortfall_kwh": vehicle.shortfall_kwh,
         }
+        if vehicle.stationary:
+            entry["stationary"] = True
         if plan is not None and vehicle.planned:
             entry["power_kw"] = [round(float(p), 3) for p in plan.vehicle(vehicle_id).power_kw]
         vehicles.append(entry)
@@ -220,6 +231,11 @@ def diagnostics(
 
 
 def _vehicle_dict(status: VehicleStatus) -> dict[str, Any]:
+    """A car's status; a stationary battery's with no departure or target."""
     values = asdict(status)
-    values["departure"] = status.departure.isoformat()
+    if status.stationary:
+        values["departure"] = values["target_soc_pct"] = None
+    else:
+        values["departure"] = status.departure.isoformat()
+        del values["stationary"]
     return values
