@@ -14,10 +14,12 @@ from custom_components.v2x.devices.echonet import EchonetClient, EchonetEndpoint
 from custom_components.v2x.devices.echonet.ev_charger import (
     STATES,
     EchonetEvCharger,
-    decode_manufacturer,
     decode_product_code,
-    decode_standard_version,
     decode_state,
+)
+from custom_components.v2x.devices.echonet.values import (
+    decode_manufacturer,
+    decode_standard_version,
 )
 from custom_components.v2x.devices.errors import (
     DeviceProtocolError,

@@ -15,7 +15,6 @@ import pytest
 
 from custom_components.v2x.devices.echonet import EchonetClient, EchonetEndpoint
 from custom_components.v2x.devices.echonet.discovery import DiscoveredNode
-from custom_components.v2x.devices.echonet.ev_charger import decode_grid
 from custom_components.v2x.devices.echonet.frame import Eoj
 from custom_components.v2x.devices.echonet.storage_battery import (
     FAMILY,
@@ -30,6 +29,7 @@ from custom_components.v2x.devices.echonet.storage_battery import (
     decode_storage_model,
     decode_working_status,
 )
+from custom_components.v2x.devices.echonet.values import decode_grid
 from custom_components.v2x.devices.errors import (
     DeviceError,
     DeviceProtocolError,

@@ -22,32 +22,21 @@ a liveness check and ``watchdog_s`` stays 0.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 import logging
 from typing import Final
 
-from ..errors import (
-    DeviceConnectionError,
-    DeviceProtocolError,
-    DeviceTimeoutError,
-    ResponseImpossibleError,
-    ValueOutOfRangeError,
-    WriteNotVerifiedError,
-)
+from ..errors import DeviceProtocolError, ResponseImpossibleError, ValueOutOfRangeError
 from ..family import Connection, DeviceFamily
 from ..model import (
     ChargerCapabilities,
-    ChargerErrors,
     ChargerSnapshot,
     ChargerState,
     ChargerStatus,
     DeviceIdentity,
     SocReading,
 )
-from ..soc import SocFilter
 from .client import EchonetClient
 from .endpoint import ECHONET_PORT
 from .frame import (
@@ -57,13 +46,10 @@ from .frame import (
     EPC_SET_MAP,
     EPC_STANDARD_VERSION,
     EV_CHARGER_CLASS,
-    NODE_PROFILE,
     Eoj,
-    decode_identification,
-    decode_manufacturer_code,
-    decode_property_map,
 )
-from .values import FAULT, NO_FAULT, Values, decode_coded, decode_number, kwh
+from .object_profile import REQUEST_TIMEOUT_S, EchonetObjectProfile, connect
+from .values import Values, decode_coded, decode_model, decode_number, kwh
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -130,23 +116,12 @@ CONNECTION_CODES: Final[dict[int, tuple[bool | None, bool | None]]] = {
     0x44: (None, None),
     0xFF: (None, None),
 }
-# 0xDB -> grid available
-INTERCONNECTION_CODES: Final[dict[int, bool]] = {0x00: True, 0x01: False, 0x02: True}
-
 # 0xCC: DC type AA units need 0xCD before 0xC7 (AA = CHAdeMO connector [C]).
 DC_AA_TYPES: Final = frozenset({0x21, 0x22, 0x23})
 # Types that move energy in one direction only (AC_CPLT, AC_HLC charge, DC_AA charge,
 # DC_AA discharge); the other families' direction is not spelled out in the reference.
 ONE_WAY_TYPES: Final = frozenset({0x11, 0x12, 0x21, 0x23})
 
-MANUFACTURERS: Final[dict[int, str]] = {
-    0x00006C: "Nichicon",
-    0x0000EB: "Nichicon",  # Nichicon Kameoka
-    0x00003C: "Denso",
-    0x000005: "Sharp",
-    0x00000B: "Panasonic",
-    0x000064: "OMRON",
-}
 DEFAULT_MODEL: Final = "EV charger/discharger"
 
 STATES: Final = (
@@ -312,111 +287,44 @@ def decode_state(mode: int, power_w: int | None) -> ChargerState:
         raise ValueOutOfRangeError("operation_mode", mode, allowed) from None
 
 
-def decode_grid(code: int) -> bool:
-    """0xDB -> True when grid-connected (0x00, 0x02), False when independent (0x01)."""
-    return _coded("system_interconnected_type (0xDB)", code, INTERCONNECTION_CODES)
-
-
-def decode_manufacturer(code: int) -> str:
-    """A manufacturer name for a 0x8A code."""
-    return MANUFACTURERS.get(code, f"ECHONET Lite 0x{code:06X}")
-
-
 def decode_product_code(edt: bytes | None) -> str:
     """Product code (0x8C): 12 ASCII bytes, padded; a generic name when absent."""
-    if edt is None:
-        return DEFAULT_MODEL
-    text = edt.decode("ascii", "replace").strip("\x00 ")
-    return text or DEFAULT_MODEL
+    return decode_model(edt, DEFAULT_MODEL)
 
 
-def decode_standard_version(edt: bytes | None) -> str | None:
-    """Standard version (0x82): 0x00 0x00 release letter, revision -> ``"Release R"``."""
-    if edt is None or len(edt) != 4 or not 0x41 <= edt[2] & 0xDF <= 0x5A:
-        return None
-    return f"Release {chr(edt[2] & 0xDF)}"
-
-
-class EchonetEvCharger:
+class EchonetEvCharger(EchonetObjectProfile[EvChargerInfo]):
     """An EV charger/discharger object (0x027E) behind an :class:`EchonetClient`."""
+
+    IDENTITY_EPCS = _IDENTITY_EPCS
+    SETTING_NAMES = _EPC_NAMES
+    SIGNED_EPCS = _SIGNED
+    SOC_EPCS = frozenset({EPC_SOC})
+    MODE_NAME = "operation mode"
 
     def __init__(self, client: EchonetClient, *, eoj: Eoj = EV_CHARGER_EOJ) -> None:
         """Use ``client`` for every request, addressing object ``eoj``."""
-        self.client = client
-        self.eoj = eoj
-        self.watchdog_s = 0
-        self._lock = asyncio.Lock()
-        self._info: EvChargerInfo | None = None
-        self._reidentify = False
-        self._identity_reads = 0
-        self._serial_number: str | None = None
-        self._capabilities = INITIAL_CAPABILITIES
-        self._soc_filter = SocFilter()
-        self._last: tuple[Values, ChargerStatus] | None = None
-        self._arrived: dict[int, bytes] | None = None
-        """What was announced while a Get runs (None: none runs)."""
-        """The values of the last status read (or announcement) and the status they made."""
+        super().__init__(client, eoj=eoj, capabilities=INITIAL_CAPABILITIES)
 
     @property
     def info(self) -> EvChargerInfo | None:
         """Property maps, ratings and type, once identity was read."""
         return self._info
 
-    @property
-    def capabilities(self) -> ChargerCapabilities:
-        """What this unit supports (final after :meth:`async_read_identity`)."""
-        return self._capabilities
-
-    @property
-    def requests_sent(self) -> int:
-        """Requests sent to this unit so far."""
-        return self.client.requests_sent
-
-    @property
-    def connects(self) -> int:
-        """Successful identity reads (at least 1): a change asks for a new identity."""
-        return max(1, self._identity_reads)
-
-    async def async_close(self) -> None:
-        """Nothing to close: the UDP endpoint is shared and closed by its owner."""
-        await self.client.async_close()
-
     async def async_read_identity(self) -> DeviceIdentity:
         """Read identification, manufacturer, model, version, maps and ratings (2 requests)."""
-        async with self._session():
-            return await self._read_identity()
+        return await super().async_read_identity()
 
     async def async_read_status(self) -> ChargerStatus:
         """Read connection, mode, power, SoC, fault and grid (1 or 2 requests)."""
-        async with self._session():
-            info = await self._ensure_info()
-            values = await self._read(info, info.status_epcs())
-            return self._decode_status(info, values)
+        return await super().async_read_status()
 
     async def async_read_snapshot(self) -> ChargerSnapshot:
         """Read the status and the setpoints, ratings and counters (1 or 2 requests)."""
-        async with self._session():
-            info = await self._ensure_info()
-            values = await self._read(info, info.snapshot_epcs())
-            return self._decode_snapshot(info, values)
-
-    async def async_take_control(self) -> None:
-        """Nothing to take (no remote/local switch): check that the unit answers."""
-        async with self._session():
-            await self._ensure_info()
-            values = await self.client.async_get(self.eoj, [EPC_OPERATION_MODE])
-            if values[EPC_OPERATION_MODE] is None:
-                raise DeviceProtocolError(f"{self.eoj} does not report its operation mode")
+        return await super().async_read_snapshot()
 
     async def async_release_control(self) -> None:
         """Standby: the unit's own logic has nothing to get back."""
-        await self.async_stop()
-
-    async def async_stop(self) -> None:
-        """Operation mode standby (0xDA = 0x44), verified."""
-        async with self._session():
-            await self._ensure_info()
-            await self._write_verified([(EPC_OPERATION_MODE, bytes((MODE_STANDBY,)))])
+        await super().async_release_control()
 
     async def async_set_power(self, power_w: int) -> int:
         """Charge (> 0) or discharge (< 0) at ``power_w``, clamped to the ratings.
@@ -428,163 +336,7 @@ class EchonetEvCharger:
         one (:class:`WriteNotVerifiedError`); a refused write (SetC_SNA, e.g. a
         discharge with no vehicle) raises :class:`ResponseImpossibleError`.
         """
-        async with self._session():
-            info = await self._ensure_info()
-            if power_w > 0:
-                setpoint = min(power_w, info.rated_charge_w)
-            else:
-                setpoint = max(power_w, -info.rated_discharge_w)
-            if setpoint == 0:
-                await self._write_verified([(EPC_OPERATION_MODE, bytes((MODE_STANDBY,)))])
-                return 0
-            epc = info.power_epc(setpoint)
-            if epc == EPC_POWER_SETTING:
-                writes: list[tuple[int, bytes]] = [
-                    (method, bytes((METHOD_V2G,)))
-                    for method in (EPC_CHARGING_METHOD, EPC_DISCHARGING_METHOD)
-                    if method in info.set_map
-                ]
-                writes.append((epc, _encode(epc, setpoint, 4)))
-                await self._write_verified(writes)
-            elif epc is not None:
-                await self._write_verified([(epc, _encode(epc, abs(setpoint), 4))])
-            mode = MODE_CHARGE if setpoint > 0 else MODE_DISCHARGE
-            await self._write_verified([(EPC_OPERATION_MODE, bytes((mode,)))])
-            return setpoint
-
-    @contextlib.asynccontextmanager
-    async def _session(self) -> AsyncIterator[None]:
-        """Hold the unit; after a silence, read identity again before the next use."""
-        async with self._lock:
-            try:
-                yield
-            except (DeviceTimeoutError, DeviceConnectionError):
-                self._reidentify = True
-                raise
-
-    async def _ensure_info(self) -> EvChargerInfo:
-        if self._info is None or self._reidentify:
-            return (await self._load())[1]
-        return self._info
-
-    async def _read_identity(self) -> DeviceIdentity:
-        return (await self._load())[0]
-
-    async def _load(self) -> tuple[DeviceIdentity, EvChargerInfo]:
-        node = await self.client.async_get(NODE_PROFILE, [EPC_IDENTIFICATION, EPC_MANUFACTURER])
-        values = await self.client.async_get(self.eoj, list(_IDENTITY_EPCS))
-        identification = node[EPC_IDENTIFICATION] or values[EPC_IDENTIFICATION]
-        if identification is None:
-            raise DeviceProtocolError(f"{self.client.host} reports no identification number (0x83)")
-        manufacturer_edt = values[EPC_MANUFACTURER] or node[EPC_MANUFACTURER]
-        if manufacturer_edt is None:
-            raise DeviceProtocolError(f"{self.client.host} reports no manufacturer code (0x8A)")
-        get_edt = values[EPC_GET_MAP]
-        if get_edt is None:
-            raise DeviceProtocolError(f"{self.eoj} reports no Get property map (0x9F)")
-        set_edt = values[EPC_SET_MAP]
-        rated_charge = _number(values, EPC_RATED_CHARGE, 4)
-        rated_discharge = _number(values, EPC_RATED_DISCHARGE, 4)
-        if rated_charge is None or rated_discharge is None:
-            raise DeviceProtocolError(f"{self.eoj} reports no rated power (0xC5/0xC6)")
-        info = EvChargerInfo(
-            get_map=decode_property_map(get_edt),
-            set_map=frozenset() if set_edt is None else decode_property_map(set_edt),
-            rated_charge_w=rated_charge,
-            rated_discharge_w=rated_discharge,
-            equipment_type=_number(values, EPC_EQUIPMENT_TYPE, 1),
-        )
-        identity = DeviceIdentity(
-            manufacturer=decode_manufacturer(decode_manufacturer_code(manufacturer_edt)),
-            model=decode_product_code(values[EPC_PRODUCT_CODE]),
-            serial_number=decode_identification(identification),
-            firmware_version=decode_standard_version(values[EPC_STANDARD_VERSION]),
-        )
-        if self._serial_number not in (None, identity.serial_number):
-            raise DeviceProtocolError(
-                f"a different device answers at {self.client.host} "
-                f"({identity.serial_number}, was {self._serial_number})"
-            )
-        self._serial_number = identity.serial_number
-        self._info = info
-        self._capabilities = info.capabilities()
-        self._reidentify = False
-        self._identity_reads += 1
-        return identity, info
-
-    async def _read(self, info: EvChargerInfo, epcs: Sequence[int]) -> Values:
-        """Confirm the vehicle connection where needed, then one Get of ``epcs``."""
-        if info.needs_confirmation:
-            try:
-                await self.client.async_set(
-                    self.eoj, {EPC_CONNECTION_CONFIRMATION: bytes((CONFIRM_CONNECTION,))}
-                )
-            except ResponseImpossibleError as err:
-                # Expected with no vehicle; 0xC7 then says "not connected".
-                _LOGGER.debug("Connection confirmation refused by %s: %s", self.eoj, err)
-        # An announcement that arrives while the Get runs is at least as new as its
-        # reply (the unit announces a change when it makes it, and both come the same
-        # way): its values win, so a reply in flight does not undo what it told.
-        self._arrived = {}
-        try:
-            values = await self.client.async_get(self.eoj, epcs)
-        finally:
-            arrived, self._arrived = self._arrived, None
-        return values | {epc: edt for epc, edt in arrived.items() if epc in values}
-
-    async def _write_verified(self, writes: list[tuple[int, bytes]]) -> None:
-        for epc, edt in writes:
-            await self.client.async_set(self.eoj, {epc: edt})
-        read_back = await self.client.async_get(self.eoj, [epc for epc, _ in writes])
-        for epc, edt in writes:
-            if read_back[epc] != edt:
-                reported = _number(read_back, epc, len(edt))
-                raise WriteNotVerifiedError(
-                    _EPC_NAMES[epc],
-                    int.from_bytes(edt, "big", signed=epc in _SIGNED),
-                    -1 if reported is None else reported,
-                )
-
-    def _decode_status(self, info: EvChargerInfo, values: Values) -> ChargerStatus:
-        connection = _number(values, EPC_CONNECTION, 1)
-        connected = None if connection is None else decode_connection(connection)[0]
-        soc = self._soc(_number(values, EPC_SOC, 1), connected)
-        status = self._status_from(info, values, soc)
-        self._last = (values, status)
-        return status
-
-    def _status_from(self, info: EvChargerInfo, values: Values, soc: SocReading) -> ChargerStatus:
-        """The status ``values`` tell, with ``soc`` as the vehicle's state of charge."""
-        fault = _number(values, EPC_FAULT_STATUS, 1)
-        if fault is not None:
-            _coded("fault_status (0x88)", fault, {FAULT: True, NO_FAULT: False})
-        connection = _number(values, EPC_CONNECTION, 1)
-        connected, dischargeable = (
-            (None, None) if connection is None else decode_connection(connection)
-        )
-        mode = _number(values, info.mode_epc, 1)
-        power = _number(values, EPC_POWER, 4)
-        errors = ChargerErrors()
-        if fault == FAULT:
-            state = ChargerState.ERROR
-            errors = ChargerErrors(unrecoverable=_number(values, EPC_FAULT_DESCRIPTION, 2) or 1)
-        elif connected is False:
-            state = ChargerState.NO_CAR
-        elif mode is None:
-            raise DeviceProtocolError(f"{self.eoj} reports no operation mode")
-        else:
-            state = decode_state(mode, power)
-        interconnection = _number(values, EPC_INTERCONNECTION, 1)
-        return ChargerStatus(
-            state=state,
-            state_code=0 if mode is None else mode,
-            power_w=power or 0,
-            soc=SocReading(None) if connected is False else soc,
-            errors=errors,
-            grid_available=None if interconnection is None else decode_grid(interconnection),
-            connected=connected,
-            dischargeable=dischargeable,
-        )
+        return await super().async_set_power(power_w)
 
     async def async_listen(self, on_status: Callable[[ChargerStatus], None]) -> Callable[[], None]:
         """Hand ``on_status`` the status each announcement (INF) of the unit makes.
@@ -595,35 +347,51 @@ class EchonetEvCharger:
         ignored (the poll goes on and tells). The SoC keeps its glitch filter: an
         announced SoC waits for the next poll. Returns the function that stops it.
         """
-        return await self.client.async_subscribe(
-            self.eoj, lambda values: self._announced(values, on_status)
+        return await super().async_listen(on_status)
+
+    # -- what 0x027E decides ------------------------------------------------------------------
+
+    def _make_info(
+        self, values: Values, get_map: frozenset[int], set_map: frozenset[int]
+    ) -> EvChargerInfo:
+        rated_charge = _number(values, EPC_RATED_CHARGE, 4)
+        rated_discharge = _number(values, EPC_RATED_DISCHARGE, 4)
+        if rated_charge is None or rated_discharge is None:
+            raise DeviceProtocolError(f"{self.eoj} reports no rated power (0xC5/0xC6)")
+        return EvChargerInfo(
+            get_map=get_map,
+            set_map=set_map,
+            rated_charge_w=rated_charge,
+            rated_discharge_w=rated_discharge,
+            equipment_type=_number(values, EPC_EQUIPMENT_TYPE, 1),
         )
 
-    def _announced(
-        self, announced: dict[int, bytes], on_status: Callable[[ChargerStatus], None]
-    ) -> None:
-        info, last = self._info, self._last
-        if info is None or last is None:
-            return
-        named = {epc: edt for epc, edt in announced.items() if epc in info.status_epcs()}
-        named.pop(EPC_SOC, None)
-        if not named:
-            return
-        if self._arrived is not None:
-            self._arrived.update(named)
-        values, before = last
-        merged = values | named
-        try:
-            status = self._status_from(info, merged, before.soc)
-        except DeviceProtocolError as err:
-            _LOGGER.debug("Ignoring an announcement of %s: %s", self.eoj, err)
-            return
-        self._last = (merged, status)
-        if status != before:
-            on_status(status)
+    def _model(self, product_code: bytes | None) -> str:
+        return decode_product_code(product_code)
 
-    def _soc(self, raw: int | None, connected: bool | None) -> SocReading:
+    async def _prepare_read(self, info: EvChargerInfo) -> None:
+        """Confirm the vehicle connection where needed (DC type AA, or 0xCD settable)."""
+        if not info.needs_confirmation:
+            return
+        try:
+            await self.client.async_set(
+                self.eoj, {EPC_CONNECTION_CONFIRMATION: bytes((CONFIRM_CONNECTION,))}
+            )
+        except ResponseImpossibleError as err:
+            # Expected with no vehicle; 0xC7 then says "not connected".
+            _LOGGER.debug("Connection confirmation refused by %s: %s", self.eoj, err)
+
+    def _connection(self, values: Values) -> tuple[bool | None, bool | None]:
+        connection = _number(values, EPC_CONNECTION, 1)
+        return (None, None) if connection is None else decode_connection(connection)
+
+    def _state(self, mode: int, power_w: int | None) -> ChargerState:
+        return decode_state(mode, power_w)
+
+    def _read_soc(self, info: EvChargerInfo, values: Values) -> SocReading:
         """SoC (0xE4) through the glitch filter; the last good value while none is read."""
+        connected = self._connection(values)[0]
+        raw = _number(values, EPC_SOC, 1)
         if connected is False:
             self._soc_filter.reset()
             return SocReading(None)
@@ -632,6 +400,25 @@ class EchonetEvCharger:
         if not 0 <= raw <= 100:
             raise ValueOutOfRangeError("soc (0xE4)", raw, "0..100")
         return self._soc_filter.update(raw, vehicle_connected=connected)
+
+    def _clamp(self, info: EvChargerInfo, power_w: int) -> int:
+        if power_w > 0:
+            return min(power_w, info.rated_charge_w)
+        return max(power_w, -info.rated_discharge_w)
+
+    def _power_writes(self, info: EvChargerInfo, setpoint: int) -> list[tuple[int, bytes]]:
+        epc = info.power_epc(setpoint)
+        if epc is None:
+            return []
+        if epc != EPC_POWER_SETTING:
+            return [(epc, _encode(epc, abs(setpoint), 4))]
+        writes: list[tuple[int, bytes]] = [
+            (method, bytes((METHOD_V2G,)))
+            for method in (EPC_CHARGING_METHOD, EPC_DISCHARGING_METHOD)
+            if method in info.set_map
+        ]
+        writes.append((epc, _encode(epc, setpoint, 4)))
+        return writes
 
     def _decode_snapshot(self, info: EvChargerInfo, values: Values) -> ChargerSnapshot:
         status = self._decode_status(info, values)
@@ -689,20 +476,8 @@ def _setpoint(info: EvChargerInfo, values: Values) -> int:
     return combined
 
 
-# One UDP exchange may be lost; a unit that misses three in a row is not there.
-REQUEST_TIMEOUT_S: Final = 1.0
-REQUEST_RETRIES: Final = 2
-
-
 def _build(connection: Connection) -> EchonetEvCharger:
-    client = EchonetClient(
-        connection.need_endpoint(),
-        connection.host,
-        connection.port,
-        timeout_s=connection.timeout_s,
-        retries=REQUEST_RETRIES,
-    )
-    return EchonetEvCharger(client)
+    return EchonetEvCharger(connect(connection))
 
 
 FAMILY: Final = DeviceFamily(

@@ -33,56 +33,33 @@ control is a liveness check, releasing it is standby.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
-import logging
 from typing import Final
 
-from ..errors import (
-    DeviceConnectionError,
-    DeviceProtocolError,
-    DeviceTimeoutError,
-    ValueOutOfRangeError,
-    WriteNotVerifiedError,
-)
+from ..errors import DeviceProtocolError, ValueOutOfRangeError
 from ..family import Connection, DeviceFamily
 from ..model import (
     ChargerCapabilities,
-    ChargerErrors,
     ChargerSnapshot,
     ChargerState,
     ChargerStatus,
     DeviceIdentity,
     SocReading,
 )
-from ..soc import SocFilter
 from .client import EchonetClient
 from .discovery import STORAGE_BATTERY_CLASS
 from .endpoint import ECHONET_PORT
-from .ev_charger import (
-    REQUEST_RETRIES,
-    REQUEST_TIMEOUT_S,
-    decode_grid,
-    decode_manufacturer,
-    decode_standard_version,
-)
 from .frame import (
     EPC_GET_MAP,
     EPC_IDENTIFICATION,
     EPC_MANUFACTURER,
     EPC_SET_MAP,
     EPC_STANDARD_VERSION,
-    NODE_PROFILE,
     Eoj,
-    decode_identification,
-    decode_manufacturer_code,
-    decode_property_map,
 )
-from .values import FAULT, FAULT_CODES, Values, decode_coded, decode_number, kwh
-
-_LOGGER = logging.getLogger(__name__)
+from .object_profile import REQUEST_TIMEOUT_S, EchonetObjectProfile, connect
+from .values import Values, decode_coded, decode_model, decode_number, kwh
 
 STORAGE_BATTERY_EOJ: Final = Eoj(
     STORAGE_BATTERY_CLASS >> 8, STORAGE_BATTERY_CLASS & 0xFF, 0x01
@@ -235,8 +212,7 @@ def decode_power(values: Values) -> int | None:
 
 def decode_storage_model(edt: bytes | None) -> str:
     """Product code (0x8C, 12 ASCII bytes, padded); a generic name when absent or blank."""
-    text = "" if edt is None else edt.decode("ascii", "replace").strip("\x00 ")
-    return text or DEFAULT_MODEL
+    return decode_model(edt, DEFAULT_MODEL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,86 +296,38 @@ class StorageBatteryInfo:
         return epcs + [epc for epc in extra if epc in self.get_map and epc not in epcs]
 
 
-class EchonetStorageBattery:
+class EchonetStorageBattery(EchonetObjectProfile[StorageBatteryInfo]):
     """A storage battery object (0x027D) behind an :class:`EchonetClient`."""
+
+    IDENTITY_EPCS = _IDENTITY_EPCS
+    SETTING_NAMES = _EPC_NAMES
+    SOC_EPCS = frozenset({EPC_SOC, EPC_STORED_ENERGY})
+    MODE_NAME = "operation status"
 
     def __init__(self, client: EchonetClient, *, eoj: Eoj = STORAGE_BATTERY_EOJ) -> None:
         """Use ``client`` for every request, addressing object ``eoj``."""
-        self.client = client
-        self.eoj = eoj
-        self.watchdog_s = 0
-        self._lock = asyncio.Lock()
-        self._info: StorageBatteryInfo | None = None
-        self._reidentify = False
-        self._identity_reads = 0
-        self._serial_number: str | None = None
-        self._capabilities = INITIAL_CAPABILITIES
-        self._soc_filter = SocFilter()
-        self._last: tuple[Values, ChargerStatus] | None = None
-        """The values of the last status read (or announcement) and the status they made."""
-        self._arrived: dict[int, bytes] | None = None
-        """What was announced while a Get runs (None: none runs)."""
+        super().__init__(client, eoj=eoj, capabilities=INITIAL_CAPABILITIES)
 
     @property
     def info(self) -> StorageBatteryInfo | None:
         """Property maps, power ranges and rated energy, once identity was read."""
         return self._info
 
-    @property
-    def capabilities(self) -> ChargerCapabilities:
-        """What this unit supports (final after :meth:`async_read_identity`)."""
-        return self._capabilities
-
-    @property
-    def requests_sent(self) -> int:
-        """Requests sent to this unit so far."""
-        return self.client.requests_sent
-
-    @property
-    def connects(self) -> int:
-        """Successful identity reads (at least 1): a change asks for a new identity."""
-        return max(1, self._identity_reads)
-
-    async def async_close(self) -> None:
-        """Nothing to close: the UDP endpoint is shared and closed by its owner."""
-        await self.client.async_close()
-
     async def async_read_identity(self) -> DeviceIdentity:
         """Read identification, manufacturer, model, version, maps and ranges (2 requests)."""
-        async with self._session():
-            return (await self._load())[0]
+        return await super().async_read_identity()
 
     async def async_read_status(self) -> ChargerStatus:
         """Read working status, power, SoC, fault and grid (1 request)."""
-        async with self._session():
-            info = await self._ensure_info()
-            values = await self._read(info.status_epcs())
-            return self._decode_status(info, values)
+        return await super().async_read_status()
 
     async def async_read_snapshot(self) -> ChargerSnapshot:
         """Read the status, the settings, the energy and the counters (1 request)."""
-        async with self._session():
-            info = await self._ensure_info()
-            values = await self._read(info.snapshot_epcs())
-            return self._decode_snapshot(info, values)
-
-    async def async_take_control(self) -> None:
-        """Nothing to take (no remote/local switch): check that the unit answers."""
-        async with self._session():
-            await self._ensure_info()
-            values = await self.client.async_get(self.eoj, [EPC_OPERATION_MODE])
-            if values[EPC_OPERATION_MODE] is None:
-                raise DeviceProtocolError(f"{self.eoj} does not report its operation mode")
+        return await super().async_read_snapshot()
 
     async def async_release_control(self) -> None:
         """Standby (the unit's own automatic mode is not assumed to be allowed)."""
-        await self.async_stop()
-
-    async def async_stop(self) -> None:
-        """Operation mode standby (0xDA = 0x44), verified."""
-        async with self._session():
-            await self._ensure_info()
-            await self._write_verified([(EPC_OPERATION_MODE, bytes((MODE_STANDBY,)))])
+        await super().async_release_control()
 
     async def async_set_power(self, power_w: int) -> int:
         """Charge (> 0) or discharge (< 0) at ``power_w``, clamped to 0xC8/0xC9's maxima.
@@ -408,22 +336,7 @@ class EchonetStorageBattery:
         0xEB/0xEC are not settable the unit runs at its own charging/discharging
         method's power. Returns the setpoint sent.
         """
-        async with self._session():
-            info = await self._ensure_info()
-            setpoint = power_w
-            if power_w > 0 and info.charge is not None:
-                setpoint = min(power_w, info.charge.max_w)
-            elif power_w < 0 and info.discharge is not None:
-                setpoint = max(power_w, -info.discharge.max_w)
-            if setpoint == 0:
-                await self._write_verified([(EPC_OPERATION_MODE, bytes((MODE_STANDBY,)))])
-                return 0
-            epc = EPC_CHARGE_POWER_SETTING if setpoint > 0 else EPC_DISCHARGE_POWER_SETTING
-            if epc in info.set_map:
-                await self._write_verified([(epc, abs(setpoint).to_bytes(4, "big"))])
-            mode = MODE_CHARGE if setpoint > 0 else MODE_DISCHARGE
-            await self._write_verified([(EPC_OPERATION_MODE, bytes((mode,)))])
-            return setpoint
+        return await super().async_set_power(power_w)
 
     async def async_listen(self, on_status: Callable[[ChargerStatus], None]) -> Callable[[], None]:
         """Hand ``on_status`` the status each announcement (INF) of the unit makes.
@@ -433,44 +346,16 @@ class EchonetStorageBattery:
         in the last status read; before the first read, or when it does not decode,
         it is ignored. Returns the function that stops it.
         """
-        return await self.client.async_subscribe(
-            self.eoj, lambda values: self._announced(values, on_status)
-        )
+        return await super().async_listen(on_status)
 
-    # -- internals ------------------------------------------------------------------------
+    # -- what 0x027D decides ------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _session(self) -> AsyncIterator[None]:
-        """Hold the unit; after a silence, read identity again before the next use."""
-        async with self._lock:
-            try:
-                yield
-            except (DeviceTimeoutError, DeviceConnectionError):
-                self._reidentify = True
-                raise
-
-    async def _ensure_info(self) -> StorageBatteryInfo:
-        if self._info is None or self._reidentify:
-            return (await self._load())[1]
-        return self._info
-
-    async def _load(self) -> tuple[DeviceIdentity, StorageBatteryInfo]:
-        node = await self.client.async_get(NODE_PROFILE, [EPC_IDENTIFICATION, EPC_MANUFACTURER])
-        values = await self.client.async_get(self.eoj, list(_IDENTITY_EPCS))
-        identification = node[EPC_IDENTIFICATION] or values[EPC_IDENTIFICATION]
-        if identification is None:
-            raise DeviceProtocolError(f"{self.client.host} reports no identification number (0x83)")
-        manufacturer_edt = values[EPC_MANUFACTURER] or node[EPC_MANUFACTURER]
-        if manufacturer_edt is None:
-            raise DeviceProtocolError(f"{self.client.host} reports no manufacturer code (0x8A)")
-        get_edt = values[EPC_GET_MAP]
-        if get_edt is None:
-            raise DeviceProtocolError(f"{self.eoj} reports no Get property map (0x9F)")
-        set_edt = values[EPC_SET_MAP]
-        get_map = decode_property_map(get_edt)
-        info = StorageBatteryInfo(
+    def _make_info(
+        self, values: Values, get_map: frozenset[int], set_map: frozenset[int]
+    ) -> StorageBatteryInfo:
+        return StorageBatteryInfo(
             get_map=get_map,
-            set_map=frozenset() if set_edt is None else decode_property_map(set_edt),
+            set_map=set_map,
             charge=decode_power_range(values[EPC_CHARGE_POWER_RANGE], "charging_power (0xC8)"),
             discharge=decode_power_range(
                 values[EPC_DISCHARGE_POWER_RANGE], "discharging_power (0xC9)"
@@ -478,85 +363,21 @@ class EchonetStorageBattery:
             rated_energy_wh=decode_number(values, EPC_RATED_ENERGY, 4),
             battery_type=decode_number(values, EPC_BATTERY_TYPE, 1),
         )
-        identity = DeviceIdentity(
-            manufacturer=decode_manufacturer(decode_manufacturer_code(manufacturer_edt)),
-            model=decode_storage_model(values[EPC_PRODUCT_CODE]),
-            # A tribrid node holds a charger too: this object's id is the node's and its own.
-            serial_number=FAMILY.scan_unique_id(
-                decode_identification(identification), self.eoj.instance
-            ),
-            firmware_version=decode_standard_version(values[EPC_STANDARD_VERSION]),
-        )
-        if self._serial_number not in (None, identity.serial_number):
-            raise DeviceProtocolError(
-                f"a different device answers at {self.client.host} "
-                f"({identity.serial_number}, was {self._serial_number})"
-            )
-        self._serial_number = identity.serial_number
-        self._info = info
-        self._capabilities = info.capabilities()
-        self._reidentify = False
-        self._identity_reads += 1
-        return identity, info
 
-    async def _read(self, epcs: Sequence[int]) -> Values:
-        """One Get of ``epcs``; what is announced meanwhile wins (it is at least as new)."""
-        self._arrived = {}
-        try:
-            values = await self.client.async_get(self.eoj, epcs)
-        finally:
-            arrived, self._arrived = self._arrived, None
-        return values | {epc: edt for epc, edt in arrived.items() if epc in values}
+    def _model(self, product_code: bytes | None) -> str:
+        return decode_storage_model(product_code)
 
-    async def _write_verified(self, writes: list[tuple[int, bytes]]) -> None:
-        for epc, edt in writes:
-            await self.client.async_set(self.eoj, {epc: edt})
-        read_back = await self.client.async_get(self.eoj, [epc for epc, _ in writes])
-        for epc, edt in writes:
-            if read_back[epc] != edt:
-                reported = decode_number(read_back, epc, len(edt))
-                raise WriteNotVerifiedError(
-                    _EPC_NAMES[epc],
-                    int.from_bytes(edt, "big"),
-                    -1 if reported is None else reported,
-                )
+    def _unique_id(self, identification: str) -> str:
+        # A tribrid node holds a charger too: this object's id is the node's and its own.
+        return FAMILY.scan_unique_id(identification, self.eoj.instance)
 
-    def _decode_status(self, info: StorageBatteryInfo, values: Values) -> ChargerStatus:
-        status = self._status_from(info, values, self._soc(info, values))
-        self._last = (values, status)
-        return status
+    def _connection(self, values: Values) -> tuple[bool | None, bool | None]:
+        return True, None  # the battery never leaves
 
-    def _status_from(
-        self, info: StorageBatteryInfo, values: Values, soc: SocReading
-    ) -> ChargerStatus:
-        """The status ``values`` tell, with ``soc`` as the battery's state of charge."""
-        fault = decode_number(values, EPC_FAULT_STATUS, 1)
-        if fault is not None:
-            decode_coded("fault_status (0x88)", fault, FAULT_CODES)
-        mode = decode_number(values, info.mode_epc, 1)
-        power = decode_power(values)
-        errors = ChargerErrors()
-        if fault == FAULT:
-            state = ChargerState.ERROR
-            description = decode_number(values, EPC_FAULT_DESCRIPTION, 2)
-            errors = ChargerErrors(unrecoverable=description or 1)
-        elif mode is None:
-            raise DeviceProtocolError(f"{self.eoj} reports no operation status")
-        else:
-            state = decode_working_status(mode, power)
-        interconnection = decode_number(values, EPC_INTERCONNECTION, 1)
-        return ChargerStatus(
-            state=state,
-            state_code=0 if mode is None else mode,
-            power_w=power or 0,
-            soc=soc,
-            errors=errors,
-            grid_available=None if interconnection is None else decode_grid(interconnection),
-            connected=True,
-            dischargeable=None,
-        )
+    def _state(self, mode: int, power_w: int | None) -> ChargerState:
+        return decode_working_status(mode, power_w)
 
-    def _soc(self, info: StorageBatteryInfo, values: Values) -> SocReading:
+    def _read_soc(self, info: StorageBatteryInfo, values: Values) -> SocReading:
         """SoC through the glitch filter: 0xE4, else 0xE2 / 0xC7; the last good one if none."""
         raw: float | None
         if info.soc_epc == EPC_SOC:
@@ -572,30 +393,16 @@ class EchonetStorageBattery:
             return self._soc_filter.missing()
         return self._soc_filter.update(raw, vehicle_connected=True)
 
-    def _announced(
-        self, announced: dict[int, bytes], on_status: Callable[[ChargerStatus], None]
-    ) -> None:
-        info, last = self._info, self._last
-        if info is None or last is None:
-            return
-        status_epcs = info.status_epcs()
-        named = {epc: edt for epc, edt in announced.items() if epc in status_epcs}
-        named.pop(EPC_SOC, None)
-        named.pop(EPC_STORED_ENERGY, None)
-        if not named:
-            return
-        if self._arrived is not None:
-            self._arrived.update(named)
-        values, before = last
-        merged = values | named
-        try:
-            status = self._status_from(info, merged, before.soc)
-        except DeviceProtocolError as err:
-            _LOGGER.debug("Ignoring an announcement of %s: %s", self.eoj, err)
-            return
-        self._last = (merged, status)
-        if status != before:
-            on_status(status)
+    def _clamp(self, info: StorageBatteryInfo, power_w: int) -> int:
+        if power_w > 0 and info.charge is not None:
+            return min(power_w, info.charge.max_w)
+        if power_w < 0 and info.discharge is not None:
+            return max(power_w, -info.discharge.max_w)
+        return power_w
+
+    def _power_writes(self, info: StorageBatteryInfo, setpoint: int) -> list[tuple[int, bytes]]:
+        epc = EPC_CHARGE_POWER_SETTING if setpoint > 0 else EPC_DISCHARGE_POWER_SETTING
+        return [(epc, abs(setpoint).to_bytes(4, "big"))] if epc in info.set_map else []
 
     def _decode_snapshot(self, info: StorageBatteryInfo, values: Values) -> ChargerSnapshot:
         status = self._decode_status(info, values)
@@ -637,14 +444,7 @@ def _setpoint(values: Values) -> int:
 
 
 def _build(connection: Connection) -> EchonetStorageBattery:
-    client = EchonetClient(
-        connection.need_endpoint(),
-        connection.host,
-        connection.port,
-        timeout_s=connection.timeout_s,
-        retries=REQUEST_RETRIES,
-    )
-    return EchonetStorageBattery(client)
+    return EchonetStorageBattery(connect(connection))
 
 
 FAMILY: Final = DeviceFamily(
