@@ -19,7 +19,7 @@ from homeassistant.components.sensor import (
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import PERCENTAGE, UnitOfPower
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -31,6 +31,7 @@ from .building import (
     building_device_identifier,
     vehicle_device_identifier,
 )
+from .const import DOMAIN
 from .planner.guard import GuardAction
 from .registry import link_to_device, link_to_parent
 
@@ -128,9 +129,23 @@ class V2BCarOnlyEntity(V2BVehicleEntity):
         return super().available and not self.coordinator.bays.stationary(self.vehicle_id)
 
 
-def _car_bays(manager: BuildingManager) -> list[str]:
-    """The bays with a car (not known to be a stationary battery): they have departures."""
-    return [vid for vid in manager.vehicle_ids if not manager.bays.stationary(vid)]
+def _car_bays(manager: BuildingManager, domain: str, description: EntityDescription) -> list[str]:
+    """The bays with a car (not known to be a stationary battery): they have departures.
+
+    A stationary battery's bay loses the ``description`` entity (of ``domain``) left in
+    the registry from a start before its charger was loaded.
+    """
+    registry = er.async_get(manager.hass)
+    cars = []
+    for vehicle_id in manager.vehicle_ids:
+        if not manager.bays.stationary(vehicle_id):
+            cars.append(vehicle_id)
+            continue
+        unique_id = f"v2b_{manager.entry.entry_id}_{vehicle_id}_{description.key}"
+        left = registry.async_get_entity_id(domain, DOMAIN, unique_id)
+        if left is not None:
+            registry.async_remove(left)
+    return cars
 
 
 # -- building sensors ----------------------------------------------------------------------
@@ -387,7 +402,7 @@ TARGET_SOC = NumberEntityDescription(key="target_soc", translation_key="target_s
 def sensors(manager: BuildingManager) -> list[Entity]:
     """Every sensor of a building and its car bays."""
     entities: list[Entity] = [BuildingSensor(manager, desc) for desc in BUILDING_SENSORS]
-    cars = _car_bays(manager)
+    cars = _car_bays(manager, "sensor", DEPARTURE_SOC)
     for vehicle_id in manager.vehicle_ids:
         entities.append(PlannedPowerSensor(manager, vehicle_id, PLANNED_POWER))
         if vehicle_id in cars:
@@ -402,9 +417,15 @@ def binary_sensors(manager: BuildingManager) -> list[Entity]:
 
 def numbers(manager: BuildingManager) -> list[Entity]:
     """A target SoC per car (none for a stationary battery)."""
-    return [TargetSocNumber(manager, vid, TARGET_SOC) for vid in _car_bays(manager)]
+    return [
+        TargetSocNumber(manager, vid, TARGET_SOC)
+        for vid in _car_bays(manager, "number", TARGET_SOC)
+    ]
 
 
 def datetimes(manager: BuildingManager) -> list[Entity]:
     """A departure time per car (none for a stationary battery)."""
-    return [DepartureEntity(manager, vid, DEPARTURE) for vid in _car_bays(manager)]
+    return [
+        DepartureEntity(manager, vid, DEPARTURE)
+        for vid in _car_bays(manager, "datetime", DEPARTURE)
+    ]

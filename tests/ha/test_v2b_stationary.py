@@ -243,3 +243,57 @@ async def test_the_plan_discharges_the_battery_at_the_peak(
     storage = echonet_twin(storage_sim).storage
     assert storage is not None
     await wait_until(hass, lambda: storage.power_w < -500, what="the battery discharging")
+
+
+@pytest.mark.usefixtures("make_building")  # the meter and the clock
+async def test_car_entities_made_before_the_battery_loaded_go_unavailable(
+    hass: HomeAssistant,
+    storage_sim: Simulation,
+    echonet_on_loopback: EchonetShared,
+) -> None:
+    """A building started before its bay's charger: the bay gets a car's entities (what
+    it holds is not known yet); once the charger is loaded and is a stationary battery,
+    they are unavailable, and after a reload they are gone, from the registry too."""
+    storage = charger_entry(storage_sim, FAMILY_STORAGE)
+    storage.add_to_hass(hass)
+    _forecast(hass, _now().replace(minute=0))
+    building = _battery_building(storage, {CONF_LOAD_FORECAST: FORECAST})
+    building.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(building.entry_id)
+    await hass.async_block_till_done()
+    manager: BuildingManager = building.runtime_data
+    registry = er.async_get(hass)
+    prefix = f"v2b_{building.entry_id}_{storage.entry_id}_"
+
+    def state_of(key: str) -> str | None:
+        entity_id = registry.async_get_entity_id(
+            {"departure": "datetime", "target_soc": "number", "departure_soc": "sensor"}[key],
+            DOMAIN,
+            prefix + key,
+        )
+        assert entity_id is not None, key
+        state = hass.states.get(entity_id)
+        return None if state is None else state.state
+
+    keys = ("departure", "target_soc", "departure_soc")
+    assert all(state_of(key) != "unavailable" for key in keys)
+
+    assert await hass.config_entries.async_setup(storage.entry_id)
+    await hass.async_block_till_done()
+    await replan(hass, manager)
+    assert manager.last_input is not None
+    assert [spec.stationary for spec in manager.last_input.vehicles] == [True]
+    assert all(state_of(key) == "unavailable" for key in keys)
+
+    assert await hass.config_entries.async_reload(building.entry_id)
+    await hass.async_block_till_done()
+    left = {
+        entity.unique_id.removeprefix(prefix)
+        for entity in er.async_entries_for_config_entry(registry, building.entry_id)
+        if entity.unique_id.startswith(prefix)
+    }
+    assert left == {"planned_power"}
+    assert not hass.states.async_all("datetime")
+    await hass.config_entries.async_unload(building.entry_id)
+    await hass.config_entries.async_unload(storage.entry_id)
+    await hass.async_block_till_done()
