@@ -39,16 +39,13 @@ from ..model import (
 )
 from .client import EchonetClient
 from .endpoint import ECHONET_PORT
-from .frame import (
-    EPC_GET_MAP,
-    EPC_IDENTIFICATION,
-    EPC_MANUFACTURER,
-    EPC_SET_MAP,
-    EPC_STANDARD_VERSION,
-    EV_CHARGER_CLASS,
-    Eoj,
+from .frame import EV_CHARGER_CLASS, Eoj
+from .object_profile import (
+    REQUEST_TIMEOUT_S,
+    EchonetObjectProfile,
+    connect,
+    initial_capabilities,
 )
-from .object_profile import REQUEST_TIMEOUT_S, EchonetObjectProfile, connect
 from .values import Values, decode_coded, decode_model, decode_number, kwh
 
 _LOGGER = logging.getLogger(__name__)
@@ -134,25 +131,9 @@ STATES: Final = (
     ChargerState.OTHER,
     ChargerState.ERROR,
 )
-INITIAL_CAPABILITIES: Final = ChargerCapabilities(
-    bidirectional=True,
-    watchdog=False,
-    reports_grid=False,
-    ac_measurements=False,
-    max_power_w=0,
-    remote_control=False,
-    reports_vehicle=True,
-    energy_counters=False,
-    states=STATES,
-)
+INITIAL_CAPABILITIES: Final = initial_capabilities(STATES, stationary=False)
 
 _IDENTITY_EPCS: Final = (
-    EPC_GET_MAP,
-    EPC_SET_MAP,
-    EPC_MANUFACTURER,
-    EPC_PRODUCT_CODE,
-    EPC_STANDARD_VERSION,
-    EPC_IDENTIFICATION,
     EPC_RATED_CHARGE,
     EPC_RATED_DISCHARGE,
     EPC_EQUIPMENT_TYPE,

@@ -75,10 +75,39 @@ _EPC_INTERCONNECTION: Final = 0xDB  # system interconnected type
 _MODE_CHARGE: Final = 0x42
 _MODE_DISCHARGE: Final = 0x43
 _MODE_STANDBY: Final = 0x44
+_IDENTITY_EPCS: Final = (
+    EPC_GET_MAP,
+    EPC_SET_MAP,
+    EPC_MANUFACTURER,
+    _EPC_PRODUCT_CODE,
+    EPC_STANDARD_VERSION,
+    EPC_IDENTIFICATION,
+)
 
 # One UDP exchange may be lost; a unit that misses three in a row is not there.
 REQUEST_TIMEOUT_S: Final = 1.0
 REQUEST_RETRIES: Final = 2
+
+
+def initial_capabilities(
+    states: tuple[ChargerState, ...], *, stationary: bool
+) -> ChargerCapabilities:
+    """What a unit of a class supports before its identity is read.
+
+    A stationary one (0x027D) reports its own battery, not a vehicle.
+    """
+    return ChargerCapabilities(
+        bidirectional=True,
+        watchdog=False,
+        reports_grid=False,
+        ac_measurements=False,
+        max_power_w=0,
+        remote_control=False,
+        reports_vehicle=not stationary,
+        energy_counters=False,
+        stationary=stationary,
+        states=states,
+    )
 
 
 def connect(connection: Connection) -> EchonetClient:
@@ -117,7 +146,7 @@ class EchonetObjectProfile[InfoT: ObjectInfo](ABC):
     """One object (``eoj``) of an ECHONET Lite node behind an :class:`EchonetClient`."""
 
     IDENTITY_EPCS: ClassVar[tuple[int, ...]]
-    """The object's EPCs identity reads (the node profile's 0x83 and 0x8A besides)."""
+    """The class's own EPCs identity reads after the maps, 0x8A, 0x8C, 0x82 and 0x83."""
     SETTING_NAMES: ClassVar[Mapping[int, str]]
     """The names of the EPCs the class writes, for :class:`WriteNotVerifiedError`."""
     SIGNED_EPCS: ClassVar[frozenset[int]] = frozenset()
@@ -297,7 +326,7 @@ class EchonetObjectProfile[InfoT: ObjectInfo](ABC):
 
     async def _load(self) -> tuple[DeviceIdentity, InfoT]:
         node = await self.client.async_get(NODE_PROFILE, [EPC_IDENTIFICATION, EPC_MANUFACTURER])
-        values = await self.client.async_get(self.eoj, list(self.IDENTITY_EPCS))
+        values = await self.client.async_get(self.eoj, [*_IDENTITY_EPCS, *self.IDENTITY_EPCS])
         identification = node[EPC_IDENTIFICATION] or values[EPC_IDENTIFICATION]
         if identification is None:
             raise DeviceProtocolError(f"{self.client.host} reports no identification number (0x83)")

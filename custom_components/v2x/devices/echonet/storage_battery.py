@@ -50,15 +50,13 @@ from ..model import (
 from .client import EchonetClient
 from .discovery import STORAGE_BATTERY_CLASS
 from .endpoint import ECHONET_PORT
-from .frame import (
-    EPC_GET_MAP,
-    EPC_IDENTIFICATION,
-    EPC_MANUFACTURER,
-    EPC_SET_MAP,
-    EPC_STANDARD_VERSION,
-    Eoj,
+from .frame import Eoj
+from .object_profile import (
+    REQUEST_TIMEOUT_S,
+    EchonetObjectProfile,
+    connect,
+    initial_capabilities,
 )
-from .object_profile import REQUEST_TIMEOUT_S, EchonetObjectProfile, connect
 from .values import Values, decode_coded, decode_model, decode_number, kwh
 
 STORAGE_BATTERY_EOJ: Final = Eoj(
@@ -129,26 +127,9 @@ STATES: Final = (
     ChargerState.OTHER,
     ChargerState.ERROR,
 )
-INITIAL_CAPABILITIES: Final = ChargerCapabilities(
-    bidirectional=True,
-    watchdog=False,
-    reports_grid=False,
-    ac_measurements=False,
-    max_power_w=0,
-    remote_control=False,
-    reports_vehicle=False,
-    energy_counters=False,
-    stationary=True,
-    states=STATES,
-)
+INITIAL_CAPABILITIES: Final = initial_capabilities(STATES, stationary=True)
 
 _IDENTITY_EPCS: Final = (
-    EPC_GET_MAP,
-    EPC_SET_MAP,
-    EPC_MANUFACTURER,
-    EPC_PRODUCT_CODE,
-    EPC_STANDARD_VERSION,
-    EPC_IDENTIFICATION,
     EPC_CHARGE_POWER_RANGE,
     EPC_DISCHARGE_POWER_RANGE,
     EPC_RATED_ENERGY,
