@@ -113,7 +113,7 @@ discharge (both when neither does).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 import ipaddress
 import logging
@@ -123,7 +123,22 @@ from typing import TYPE_CHECKING, Any
 
 from .battery import Battery
 from .clock import SimClock
-from .echonet_storage import STORAGE_EOJ, StorageBattery, StorageConfig, storage_config
+from .echonet_storage import (
+    METHOD_MAX_POWER,
+    METHOD_SURPLUS_OR_LOAD,
+    MODE_CHARGE,
+    MODE_DISCHARGE,
+    MODE_OTHER,
+    MODE_STANDBY,
+    STORAGE_EOJ,
+    ObjectSettings,
+    Reader,
+    StorageBattery,
+    StorageConfig,
+    Writer,
+    ramp_battery,
+    storage_config,
+)
 from .faults import Fault, FaultKind
 from .records import WriteRecord
 from .registry import TwinKind, register
@@ -162,17 +177,13 @@ _SNA = {
     ESV_SETGET: ESV_SETGET_SNA,
 }
 
-MODE_OTHER = 0x40
-MODE_CHARGE = 0x42
-MODE_DISCHARGE = 0x43
-MODE_STANDBY = 0x44
+# The modes (0x40 other, 0x42 charge, 0x43 discharge, 0x44 standby) and methods (0x01
+# maximum, 0x02 surplus / load following, 0x03 designated power) 0x027E shares with
+# 0x027D come from .echonet_storage; these are 0x027E's own.
 MODE_IDLE = 0x47
 MODE_PREPARATION = 0x48
 _SETTABLE_MODES = frozenset((MODE_CHARGE, MODE_DISCHARGE, MODE_STANDBY, MODE_IDLE))
 
-METHOD_MAX_POWER = 0x01
-METHOD_SURPLUS_OR_LOAD = 0x02
-METHOD_DESIGNATED_POWER = 0x03
 METHOD_V2G = 0x06
 
 STATUS_NOT_CONNECTED = 0x30
@@ -392,10 +403,6 @@ def encode_frame(
     return bytes(out)
 
 
-Reader = Callable[[], bytes | None]
-Writer = Callable[[bytes], bool]
-
-
 @dataclass(slots=True)
 class _EchonetObject:
     """One object of the node: its readers, writers and property maps."""
@@ -431,7 +438,7 @@ class _Protocol(asyncio.DatagramProtocol):
         _LOGGER.debug("ECHONET Lite socket error: %s", exc)
 
 
-class EchonetTwin(ChargerTwin[EchonetConfig]):
+class EchonetTwin(ChargerTwin[EchonetConfig], ObjectSettings):
     """The ECHONET Lite node (node profile, EV charger/discharger and/or storage battery).
 
     ``actual_power_w`` is what the node's AC side moves: the car's power
@@ -440,6 +447,7 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
     """
 
     label = "ECHONET Lite node"
+    LAST_METHOD = METHOD_V2G
 
     @property
     def actual_power_w(self) -> float:
@@ -477,12 +485,7 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         self.storage: StorageBattery | None = None
         super().__init__(config, clock, grid)
         self.port = config.port
-        self.installation_location = b"\x00"
-        self.operation_mode = MODE_STANDBY
-        self.charging_method = METHOD_DESIGNATED_POWER
-        self.discharging_method = METHOD_DESIGNATED_POWER
-        self.charge_setpoint_w = 0
-        self.discharge_setpoint_w = 0
+        self._init_settings()
         self.power_setting_w = 0
         self.confirmed = False
         self.charged_wh = 0.0
@@ -677,12 +680,6 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         pct = 100 * self._dischargeable_wh() / window if window > 0 else 0.0
         return _u8(round(min(100.0, pct)))
 
-    def _soc_reading(self) -> bytes:
-        if self.soc_glitch_reads > 0:
-            self.soc_glitch_reads -= 1
-            return b"\x00"
-        return _u8(round(self.battery.soc_pct))
-
     def _connection_status(self) -> bytes | None:
         if not self.plugged:
             return _u8(STATUS_NOT_CONNECTED)
@@ -721,12 +718,6 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
 
     # -- setters: return False to refuse ----------------------------------------------
 
-    def _set_location(self, edt: bytes) -> bool:
-        if len(edt) == 1 or (len(edt) == 17 and edt[0] == 0x01):
-            self.installation_location = edt
-            return True
-        return False
-
     def _set_confirmation(self, edt: bytes) -> bool:
         if edt != bytes((CONFIRM,)):
             return False
@@ -762,18 +753,6 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         self.operation_mode = mode
         return True
 
-    def _set_charging_method(self, edt: bytes) -> bool:
-        if len(edt) != 1 or edt[0] > METHOD_V2G:
-            return False
-        self.charging_method = edt[0]
-        return True
-
-    def _set_discharging_method(self, edt: bytes) -> bool:
-        if len(edt) != 1 or edt[0] > METHOD_V2G:
-            return False
-        self.discharging_method = edt[0]
-        return True
-
     def _set_power_setting(self, edt: bytes) -> bool:
         if len(edt) != 4:
             return False
@@ -788,19 +767,8 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         self.power_setting_w = value
         return True
 
-    def _set_charge_setpoint(self, edt: bytes) -> bool:
-        value = int.from_bytes(edt, "big")
-        if len(edt) != 4 or value > self.config.rated_charge_w:
-            return False
-        self.charge_setpoint_w = value
-        return True
-
-    def _set_discharge_setpoint(self, edt: bytes) -> bool:
-        value = int.from_bytes(edt, "big")
-        if len(edt) != 4 or value > self.config.rated_discharge_w:
-            return False
-        self.discharge_setpoint_w = value
-        return True
+    def _power_range(self, *, charge: bool) -> tuple[int, int]:
+        return 0, self.config.rated_charge_w if charge else self.config.rated_discharge_w
 
     # -- physics -------------------------------------------------------------------------
 
@@ -818,14 +786,14 @@ class EchonetTwin(ChargerTwin[EchonetConfig]):
         return (self._preparation_until, *self.storage.step_events())
 
     def _step(self, dt: float) -> None:
-        target = self.battery.power_limit_w(self._target_power())
-        if not self._grid_up():
-            target = min(target, 0.0)
-        ramp = self.config.ramp_w_per_s * dt
-        previous = self.car_power_w
-        self.car_power_w += max(-ramp, min(ramp, target - previous))
-        mean_w = (previous + self.car_power_w) / 2
-        self.battery.step(mean_w, dt)
+        self.car_power_w, mean_w = ramp_battery(
+            self.battery,
+            self.car_power_w,
+            self._target_power(),
+            grid_up=self._grid_up(),
+            ramp_w_per_s=self.config.ramp_w_per_s,
+            dt=dt,
+        )
         if mean_w > 0:
             self.charged_wh += mean_w * dt / 3600
         else:

@@ -90,7 +90,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from .battery import Battery
 
@@ -141,6 +141,108 @@ def _u32(value: float) -> bytes:
 
 def _s32(value: float) -> bytes:
     return max(-0x80000000, min(0x7FFFFFFF, round(value))).to_bytes(4, "big", signed=True)
+
+
+def ramp_battery(
+    battery: Battery,
+    power_w: float,
+    wanted_w: float,
+    *,
+    grid_up: bool,
+    ramp_w_per_s: float,
+    dt: float,
+) -> tuple[float, float]:
+    """One physics step of an object's power and battery: (the new power, its mean).
+
+    The power ramps towards ``wanted_w`` (as far as the battery takes it; nothing
+    charges without the grid) at ``ramp_w_per_s``; the battery moves the mean power.
+    """
+    target = battery.power_limit_w(wanted_w)
+    if not grid_up:
+        target = min(target, 0.0)
+    ramp = ramp_w_per_s * dt
+    power = power_w + max(-ramp, min(ramp, target - power_w))
+    mean_w = (power_w + power) / 2
+    battery.step(mean_w, dt)
+    return power, mean_w
+
+
+class ObjectSettings:
+    """The settings the node's 0x027E01 and 0x027D01 take alike, and their SoC (0xE4).
+
+    0x81 installation location: 1 byte, or 17 starting with 0x01; the charging and
+    discharging methods (0xDC / 0xDD, 0xC1 / 0xC2): one byte, 0x00 up to
+    ``LAST_METHOD``; the charging and discharging power settings 0xEB / 0xEC:
+    uint32 W, 0 or from the minimum up to the rating (:meth:`_power_range`); every
+    other EDT is refused. 0xE4 reads 0 while a soc_glitch lasts.
+    """
+
+    LAST_METHOD: ClassVar[int]
+    battery: Battery
+    soc_glitch_reads: int
+    installation_location: bytes
+    operation_mode: int
+    charging_method: int
+    discharging_method: int
+    charge_setpoint_w: int
+    discharge_setpoint_w: int
+
+    def _init_settings(self) -> None:
+        """At start: location 0x00, standby, designated-power methods, power settings 0."""
+        self.installation_location = b"\x00"
+        self.operation_mode = MODE_STANDBY
+        self.charging_method = METHOD_DESIGNATED_POWER
+        self.discharging_method = METHOD_DESIGNATED_POWER
+        self.charge_setpoint_w = 0
+        self.discharge_setpoint_w = 0
+
+    def _power_range(self, *, charge: bool) -> tuple[int, int]:
+        """The least (but 0) and the most a charging (discharging) power setting takes."""
+        raise NotImplementedError
+
+    def _soc_reading(self) -> bytes:
+        if self.soc_glitch_reads > 0:
+            self.soc_glitch_reads -= 1
+            return b"\x00"
+        return _u8(round(self.battery.soc_pct))
+
+    def _set_location(self, edt: bytes) -> bool:
+        if len(edt) == 1 or (len(edt) == 17 and edt[0] == 0x01):
+            self.installation_location = edt
+            return True
+        return False
+
+    def _method(self, edt: bytes) -> int | None:
+        return edt[0] if len(edt) == 1 and edt[0] <= self.LAST_METHOD else None
+
+    def _set_charging_method(self, edt: bytes) -> bool:
+        method = self._method(edt)
+        if method is not None:
+            self.charging_method = method
+        return method is not None
+
+    def _set_discharging_method(self, edt: bytes) -> bool:
+        method = self._method(edt)
+        if method is not None:
+            self.discharging_method = method
+        return method is not None
+
+    def _power_setting(self, edt: bytes, *, charge: bool) -> int | None:
+        value = int.from_bytes(edt, "big")
+        low, high = self._power_range(charge=charge)
+        return value if len(edt) == 4 and (value == 0 or low <= value <= high) else None
+
+    def _set_charge_setpoint(self, edt: bytes) -> bool:
+        value = self._power_setting(edt, charge=True)
+        if value is not None:
+            self.charge_setpoint_w = value
+        return value is not None
+
+    def _set_discharge_setpoint(self, edt: bytes) -> bool:
+        value = self._power_setting(edt, charge=False)
+        if value is not None:
+            self.discharge_setpoint_w = value
+        return value is not None
 
 
 @dataclass(slots=True)
@@ -213,12 +315,14 @@ def storage_config(raw: Any) -> StorageConfig:
     return StorageConfig(**entry)
 
 
-class StorageBattery:
+class StorageBattery(ObjectSettings):
     """The 0x027D01 object's state, properties and physics.
 
     The node hands it its world: ``now`` (simulated time), ``grid_up``, ``load_w``
     (what the house needs from it in load following) and ``faulty`` (an error fault).
     """
+
+    LAST_METHOD = METHOD_LAST
 
     def __init__(
         self,
@@ -242,12 +346,7 @@ class StorageBattery:
             charge_cap_pct=float(config.charge_upper_limit_pct),
             discharge_floor_pct=float(config.discharge_lower_limit_pct),
         )
-        self.installation_location = b"\x00"
-        self.operation_mode = MODE_STANDBY
-        self.charging_method = METHOD_DESIGNATED_POWER
-        self.discharging_method = METHOD_DESIGNATED_POWER
-        self.charge_setpoint_w = 0
-        self.discharge_setpoint_w = 0
+        self._init_settings()
         self.charge_amount_wh = 0
         self.discharge_amount_wh = 0
         self.run_charged_wh = 0.0
@@ -368,12 +467,6 @@ class StorageBattery:
         done = self.run_charged_wh if charge else self.run_discharged_wh
         return min(capacity_wh, max(0.0, amount - done))
 
-    def _soc_reading(self) -> bytes:
-        if self.soc_glitch_reads > 0:
-            self.soc_glitch_reads -= 1
-            return b"\x00"
-        return _u8(round(self.battery.soc_pct))
-
     def working_status(self) -> int:
         """0xCF as the unit would report it now."""
         if self._faulty():
@@ -396,12 +489,6 @@ class StorageBattery:
         return self.battery.power_limit_w(-1.0) < 0 and self._amount_left(1.0, charge=False) > 0
 
     # -- setters -------------------------------------------------------------------------------
-
-    def _set_location(self, edt: bytes) -> bool:
-        if len(edt) == 1 or (len(edt) == 17 and edt[0] == 0x01):
-            self.installation_location = edt
-            return True
-        return False
 
     def _set_upper_limit(self, edt: bytes) -> bool:
         if len(edt) != 1 or not self.battery.discharge_floor_pct < edt[0] <= 100:
@@ -429,18 +516,6 @@ class StorageBattery:
         self.run_discharged_wh = 0.0
         return True
 
-    def _set_charging_method(self, edt: bytes) -> bool:
-        if len(edt) != 1 or edt[0] > METHOD_LAST:
-            return False
-        self.charging_method = edt[0]
-        return True
-
-    def _set_discharging_method(self, edt: bytes) -> bool:
-        if len(edt) != 1 or edt[0] > METHOD_LAST:
-            return False
-        self.discharging_method = edt[0]
-        return True
-
     def _set_operation_mode(self, edt: bytes) -> bool:
         if len(edt) != 1 or edt[0] not in SETTABLE_MODES:
             return False
@@ -455,23 +530,11 @@ class StorageBattery:
         self.operation_mode = mode
         return True
 
-    def _set_charge_setpoint(self, edt: bytes) -> bool:
-        value = int.from_bytes(edt, "big")
-        if len(edt) != 4 or not (value == 0 or self.config.min_charge_w <= value):
-            return False
-        if value > self.config.rated_charge_w:
-            return False
-        self.charge_setpoint_w = value
-        return True
-
-    def _set_discharge_setpoint(self, edt: bytes) -> bool:
-        value = int.from_bytes(edt, "big")
-        if len(edt) != 4 or not (value == 0 or self.config.min_discharge_w <= value):
-            return False
-        if value > self.config.rated_discharge_w:
-            return False
-        self.discharge_setpoint_w = value
-        return True
+    def _power_range(self, *, charge: bool) -> tuple[int, int]:
+        config = self.config
+        if charge:
+            return config.min_charge_w, config.rated_charge_w
+        return config.min_discharge_w, config.rated_discharge_w
 
     # -- physics -------------------------------------------------------------------------------
 
@@ -513,14 +576,14 @@ class StorageBattery:
 
     def step(self, dt: float, time_s: float) -> None:
         """Advance ``dt`` simulated seconds from ``time_s``."""
-        target = self.battery.power_limit_w(self.target_w(time_s))
-        if not self._grid_up():
-            target = min(target, 0.0)
-        ramp = self.config.ramp_w_per_s * dt
-        previous = self.power_w
-        self.power_w += max(-ramp, min(ramp, target - previous))
-        mean_w = (previous + self.power_w) / 2
-        self.battery.step(mean_w, dt)
+        self.power_w, mean_w = ramp_battery(
+            self.battery,
+            self.power_w,
+            self.target_w(time_s),
+            grid_up=self._grid_up(),
+            ramp_w_per_s=self.config.ramp_w_per_s,
+            dt=dt,
+        )
         energy_wh = abs(mean_w) * dt / 3600
         if mean_w > 0:
             self.ac_charged_wh += energy_wh
