@@ -286,11 +286,6 @@ class EchonetEvCharger(EchonetObjectProfile[EvChargerInfo]):
         """Use ``client`` for every request, addressing object ``eoj``."""
         super().__init__(client, eoj=eoj, capabilities=INITIAL_CAPABILITIES)
 
-    @property
-    def info(self) -> EvChargerInfo | None:
-        """Property maps, ratings and type, once identity was read."""
-        return self._info
-
     async def async_read_identity(self) -> DeviceIdentity:
         """Read identification, manufacturer, model, version, maps and ratings (2 requests)."""
         return await super().async_read_identity()

@@ -289,11 +289,6 @@ class EchonetStorageBattery(EchonetObjectProfile[StorageBatteryInfo]):
         """Use ``client`` for every request, addressing object ``eoj``."""
         super().__init__(client, eoj=eoj, capabilities=INITIAL_CAPABILITIES)
 
-    @property
-    def info(self) -> StorageBatteryInfo | None:
-        """Property maps, power ranges and rated energy, once identity was read."""
-        return self._info
-
     async def async_read_identity(self) -> DeviceIdentity:
         """Read identification, manufacturer, model, version, maps and ranges (2 requests)."""
         return await super().async_read_identity()
