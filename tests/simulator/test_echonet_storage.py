@@ -20,16 +20,18 @@ from simulator.echonet import EchonetConfig, EchonetTwin, parse_frame
 from simulator.echonet_storage import StorageConfig, storage_config
 from simulator.faults import Fault, FaultKind
 from simulator.world import Grid, Simulation, parse_scenario
-from tests.simulator.test_echonet_twin import (
+from tests.simulator.echonet_frames import (
     IDENT,
     Udp,
     decode_map,
     get,
     h,
     open_client,
+    read_property,
     req,
     res,
     setc,
+    write_property,
 )
 
 
@@ -103,15 +105,12 @@ async def udp(twin: EchonetTwin) -> AsyncIterator[Udp]:
 
 async def read(udp: Udp, epc: str) -> bytes:
     """One property of 0x027D01 via Get; the EDT (checks the reply's framing)."""
-    reply = await udp.ask(get("00FF", "027D01", epc))
-    assert reply[:13] == h(f"1081 00FF 027D01 05FF01 72 01 {epc}"), reply.hex()
-    return reply[14:]
+    return await read_property(udp, "027D01", epc)
 
 
 async def write(udp: Udp, epc: str, edt: str) -> None:
     """SetC one property of 0x027D01 and expect Set_Res."""
-    reply = await udp.ask(setc("00FE", (epc, edt), deoj="027D01"))
-    assert reply == res("00FE", "027D01", "71", f"01 {epc} 00"), reply.hex()
+    await write_property(udp, "027D01", epc, edt)
 
 
 async def refused(udp: Udp, epc: str, edt: str) -> None:
