@@ -8,6 +8,9 @@ import pytest
 
 from custom_components.v2x.devices.echonet import EchonetEndpoint
 
+# The twins' real and simulated time and their supply, as the simulator tests have them.
+from tests.simulator.conftest import clock, grid, wall  # noqa: F401
+
 
 @pytest.fixture
 async def endpoint(allow_loopback: None) -> AsyncIterator[EchonetEndpoint]:

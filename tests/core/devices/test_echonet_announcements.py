@@ -8,7 +8,7 @@ its announcement map by itself, to the ECHONET Lite group or to one controller.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 import logging
 import socket
 
@@ -27,6 +27,7 @@ from custom_components.v2x.devices.model import AnnouncingCharger, ChargerStatus
 from simulator.clock import SimClock
 from simulator.echonet import EchonetConfig, EchonetTwin
 from simulator.world import Grid
+from tests.core.devices.echonet_helpers import until
 
 EV = Eoj(0x02, 0x7E, 0x01)
 GROUP = "224.0.23.0"
@@ -69,15 +70,6 @@ async def peer(allow_loopback: None) -> AsyncIterator[Peer]:
     transport.close()
 
 
-async def _until(items: Sequence[object], count: int = 1) -> None:
-    """Until ``items`` holds ``count`` (announcements or statuses); fail after 1 s."""
-    for _ in range(100):
-        if len(items) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{len(items)} received, expected {count}")
-
-
 async def test_an_inf_reaches_the_subscriber_of_its_host_and_object(
     endpoint: EchonetEndpoint, peer: Peer
 ) -> None:
@@ -93,7 +85,7 @@ async def test_an_inf_reaches_the_subscriber_of_its_host_and_object(
     endpoint.subscribe("127.0.0.1", peer.port + 1, EV, other_port.append)
     # INF from 027E01 to the node profile: 0xDB = 0x01 (independent).
     peer.send("1081 0007 027E01 0EF001 73 01 DB 01 01", port)
-    await _until(mine)
+    await until(mine)
     assert mine[0].seoj == EV
     assert mine[0].properties == (Property(0xDB, b"\x01"),)
     assert other_host == other_class == other_port == []
@@ -104,7 +96,7 @@ async def test_instance_zero_hears_every_instance(endpoint: EchonetEndpoint, pee
     heard: list[Frame] = []
     endpoint.subscribe("127.0.0.1", peer.port, Eoj(0x02, 0x7E, 0x00), heard.append)
     peer.send("1081 0001 027E02 0EF001 73 01 80 01 30", endpoint.local_address[1])
-    await _until(heard)
+    await until(heard)
     assert heard[0].seoj == Eoj(0x02, 0x7E, 0x02)
 
 
@@ -115,7 +107,7 @@ async def test_an_infc_is_confirmed_with_infc_res(endpoint: EchonetEndpoint, pee
     reply = await asyncio.wait_for(peer.received.get(), 1.0)
     # Same TID, the controller answers the unit, every EPC with PDC 0.
     assert reply == h("1081 1234 05FF01 027E01 7A 02 DA 00 E1 00")
-    await _until(heard)
+    await until(heard)
     assert [p.epc for p in heard[0].properties] == [0xDA, 0xE1]
 
 
@@ -147,7 +139,7 @@ async def test_unsubscribe_and_a_failing_handler(
     port = endpoint.local_address[1]
     with caplog.at_level(logging.ERROR):
         peer.send("1081 0004 027E01 0EF001 73 01 80 01 30", port)
-        await _until(heard)
+        await until(heard)
     assert "Handling an announcement from 127.0.0.1 failed" in caplog.text
     stop()
     stop()  # twice is harmless
@@ -179,7 +171,7 @@ async def test_an_announcement_does_not_disturb_a_pending_request(
     peer.send(f"1081 {tid} 027E01 05FF01 72 01 80 01 30", port)
     reply = await request
     assert reply.properties == (Property(0x80, b"\x30"),)
-    await _until(heard)
+    await until(heard)
 
 
 async def test_the_wildcard_endpoint_joins_the_group(allow_loopback: None) -> None:
@@ -199,7 +191,7 @@ async def test_the_wildcard_endpoint_joins_the_group(allow_loopback: None) -> No
             )
         finally:
             sender.close()
-        await _until(heard)
+        await until(heard)
     finally:
         endpoint.close()
 
@@ -209,16 +201,6 @@ async def test_an_endpoint_on_one_address_does_not_join(endpoint: EchonetEndpoin
 
 
 # -- the charger's status, from the twin's announcements -------------------------------
-
-
-@pytest.fixture
-def clock() -> SimClock:
-    return SimClock(wall=lambda: 1000.0)
-
-
-@pytest.fixture
-def grid() -> Grid:
-    return Grid()
 
 
 @pytest.fixture
@@ -251,7 +233,7 @@ async def test_a_grid_cut_reaches_the_status_without_a_poll(
     requests = len(twin.requests)
     grid.available = False
     await twin.housekeeping()
-    await _until(seen, 1)
+    await until(seen, 1)
     assert seen[0].grid_available is False
     assert seen[0].soc == polled.soc  # the SoC is the polled one
     assert seen[0].state == polled.state
@@ -267,11 +249,11 @@ async def test_a_mode_change_is_announced_as_a_new_state(
     await charger.async_read_identity()
     await charger.async_read_status()
     await charger.async_set_power(-3000)
-    await _until(seen, 1)
+    await until(seen, 1)
     assert seen[-1].state_code == 0x48  # preparation (actual mode 0xE1)
     clock.advance(3)
     await twin.housekeeping()
-    await _until(seen, 2)
+    await until(seen, 2)
     assert seen[-1].discharging
 
 
@@ -284,7 +266,7 @@ async def test_unplugging_is_announced_and_forgets_the_soc(
     assert (await charger.async_read_status()).soc.known
     twin.update_state({"plugged": False})
     await twin.housekeeping()
-    await _until(seen, 1)
+    await until(seen, 1)
     assert seen[-1].vehicle_connected is False
     assert not seen[-1].soc.known
 
@@ -322,7 +304,7 @@ async def test_a_malformed_or_foreign_announcement_changes_nothing(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # told at debug
     # A real change still comes through, then nothing once stopped.
     _from_twin(endpoint, twin, "1081 0002 027E01 0EF001 73 01 DB 01 01")
-    await _until(seen, 1)
+    await until(seen, 1)
     assert seen[0].grid_available is False
     stop()
     _from_twin(endpoint, twin, "1081 0003 027E01 0EF001 73 01 DB 01 00")

@@ -45,6 +45,7 @@ from simulator.echonet import EchonetConfig, EchonetTwin
 from simulator.echonet_storage import STORAGE_EOJ, StorageConfig
 from simulator.faults import Fault, FaultKind
 from simulator.world import Grid
+from tests.core.devices.echonet_helpers import until
 
 
 def h(text: str) -> bytes:
@@ -184,21 +185,6 @@ def test_discovered_node_names_its_storage_batteries() -> None:
 
 
 # -- against the twin -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def wall() -> list[float]:
-    return [1000.0]
-
-
-@pytest.fixture
-def clock(wall: list[float]) -> SimClock:
-    return SimClock(wall=lambda: wall[0])
-
-
-@pytest.fixture
-def grid() -> Grid:
-    return Grid()
 
 
 @pytest.fixture
@@ -376,14 +362,6 @@ async def test_missing_optional_properties(battery: EchonetStorageBattery) -> No
     assert battery.requests_sent == sent + 2  # no 0xEB: the mode alone
 
 
-async def _until(seen: list[ChargerStatus], count: int) -> None:
-    for _ in range(50):
-        if len(seen) >= count:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{len(seen)} announcements, expected {count}")
-
-
 async def test_announcements_reach_the_listener(
     battery: EchonetStorageBattery, twin: EchonetTwin, clock: SimClock, grid: Grid
 ) -> None:
@@ -396,12 +374,12 @@ async def test_announcements_reach_the_listener(
     requests = len(twin.requests)
     clock.advance(2)
     await twin.housekeeping()
-    await _until(seen, 1)
+    await until(seen, 1)
     assert seen[-1].state is ChargerState.DISCHARGING
     assert seen[-1].soc == polled.soc
     grid.available = False
     await twin.housekeeping()
-    await _until(seen, 2)
+    await until(seen, 2)
     assert seen[-1].grid_available is False
     assert len(twin.requests) == requests  # nothing was asked
     stop()
