@@ -298,6 +298,10 @@ async def _async_set_departure(call: ServiceCall) -> None:
     building, vehicle_id = _building_and_vehicle(call)
     if vehicle_id is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_v2b_vehicle")
+    if building.bays.stationary(vehicle_id):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="stationary_no_departure"
+        )
     departure: datetime | None = call.data.get(ATTR_DEPARTURE)
     target: float | None = call.data.get(ATTR_TARGET_SOC)
     if departure is None and target is None:

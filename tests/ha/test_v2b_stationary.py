@@ -15,6 +15,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import numpy as np
 import pytest
@@ -221,6 +222,13 @@ async def test_a_stationary_battery_has_no_departure(
     assert keys == {"planned_power"}
     assert not hass.states.async_all("datetime")
     assert not [s for s in hass.states.async_all("number") if "office" in s.entity_id]
+    # Setting a departure for it is refused, translated, and changes nothing.
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "set_departure", {"device_id": bay.id, "target_soc_pct": 90}, blocking=True
+        )
+    assert refused.value.translation_key == "stationary_no_departure"
+    assert manager.diagnostics()["vehicles"][vid]["departure"] is None
 
 
 async def test_the_plan_discharges_the_battery_at_the_peak(
