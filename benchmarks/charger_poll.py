@@ -4,7 +4,8 @@ Usage: python -m benchmarks.charger_poll [--polls 500]
 
 The simulator runs in its own process on loopback (as in the demo), with a SunSpec
 charger (Modbus TCP, model chain 1 → 701 → 702 → 703 → 704 → 713), a Nichicon-like
-ECHONET Lite unit (UDP, class 0x027E) and two EVTEC BiDiPro 10 (Modbus TCP): one
+ECHONET Lite unit (UDP, class 0x027E), an ECHONET Lite storage battery alone (class
+0x027D, 9.8 kWh) and two EVTEC BiDiPro 10 (Modbus TCP): one
 answering reads across undocumented registers (gap-free), one refusing them. For each
 device: one bare round trip (one register; one property), the identity read (with
 model discovery for SunSpec), the status poll, the full poll and a verified power
@@ -23,6 +24,11 @@ import platform
 from custom_components.v2x.devices.bidipro import BiDiPro
 from custom_components.v2x.devices.echonet import EchonetClient, EchonetEndpoint
 from custom_components.v2x.devices.echonet.ev_charger import EV_CHARGER_EOJ, EchonetEvCharger
+from custom_components.v2x.devices.echonet.frame import Eoj
+from custom_components.v2x.devices.echonet.storage_battery import (
+    STORAGE_BATTERY_EOJ,
+    EchonetStorageBattery,
+)
 from custom_components.v2x.devices.modbus import ModbusTransport
 from custom_components.v2x.devices.sunspec import SunSpecCharger
 
@@ -32,7 +38,9 @@ from .simproc import free_port, simulator_process
 EPC_SOC = 0xE4
 
 
-def _scenario(sunspec_port: int, echonet_port: int, bidipro_ports: tuple[int, int]) -> str:
+def _scenario(
+    sunspec_port: int, echonet_ports: tuple[int, int], bidipro_ports: tuple[int, int]
+) -> str:
     return f"""
 speed = 1.0
 [[sunspec]]
@@ -40,7 +48,12 @@ name = "sunspec"
 port = {sunspec_port}
 [[echonet]]
 name = "echonet"
-port = {echonet_port}
+port = {echonet_ports[0]}
+[[echonet]]
+name = "storage"
+port = {echonet_ports[1]}
+ev_charger = false
+storage = {{ capacity_kwh = 9.8, soc_pct = 60 }}
 [[bidipro]]
 name = "bidipro"
 port = {bidipro_ports[0]}
@@ -102,21 +115,26 @@ async def _sunspec_rows(
 
 
 async def _echonet_rows(
-    control: int, port: int, polls: int
+    control: int, device: str, port: int, polls: int
 ) -> list[tuple[str, str, dict[str, float]]]:
     endpoint = await EchonetEndpoint.async_open("127.0.0.1", 0)
     client = EchonetClient(endpoint, "127.0.0.1", port, timeout_s=1.0, retries=2)
-    charger = EchonetEvCharger(client)
+    charger: EchonetEvCharger | EchonetStorageBattery
+    eoj: Eoj
+    if device == "storage":
+        charger, eoj, name = EchonetStorageBattery(client), STORAGE_BATTERY_EOJ, "0x027D"
+    else:
+        charger, eoj, name = EchonetEvCharger(client), EV_CHARGER_EOJ, "0x027E"
     await charger.async_read_identity()
 
     async def round_trip() -> None:
-        await client.async_get(EV_CHARGER_EOJ, [EPC_SOC])
+        await client.async_get(eoj, [EPC_SOC])
 
-    setpoints = itertools.cycle((-3000, -3100))
+    setpoints = itertools.cycle((-2000, -2100))
     rows = await _rows(
         control,
-        "echonet",
-        "ECHONET Lite (UDP)",
+        device,
+        f"ECHONET Lite {name} (UDP)",
         sent_by(client),
         [
             ("round trip (1 property)", round_trip, polls),
@@ -173,13 +191,15 @@ async def _bidipro_rows(
 
 async def run(polls: int) -> list[tuple[str, str, dict[str, float]]]:
     """Measure every family against one simulator process."""
-    sunspec_port, echonet_port = free_port(), free_port()
+    sunspec_port = free_port()
+    echonet_ports = (free_port(), free_port())
     bidipro_ports = (free_port(), free_port())
-    scenario = _scenario(sunspec_port, echonet_port, bidipro_ports)
+    scenario = _scenario(sunspec_port, echonet_ports, bidipro_ports)
     async with simulator_process(scenario) as control:
         return [
             *await _sunspec_rows(control, sunspec_port, polls),
-            *await _echonet_rows(control, echonet_port, polls),
+            *await _echonet_rows(control, "echonet", echonet_ports[0], polls),
+            *await _echonet_rows(control, "storage", echonet_ports[1], polls),
             *await _bidipro_rows(control, "bidipro", bidipro_ports[0], polls),
             *await _bidipro_rows(control, "bidipro_strict", bidipro_ports[1], polls),
         ]
