@@ -28,7 +28,6 @@ import logging
 from typing import Final
 
 from ..errors import DeviceProtocolError, ResponseImpossibleError, ValueOutOfRangeError
-from ..family import Connection, DeviceFamily
 from ..model import (
     ChargerCapabilities,
     ChargerSnapshot,
@@ -38,12 +37,10 @@ from ..model import (
     SocReading,
 )
 from .client import EchonetClient
-from .endpoint import ECHONET_PORT
 from .frame import EV_CHARGER_CLASS, Eoj
 from .object_profile import (
-    REQUEST_TIMEOUT_S,
     EchonetObjectProfile,
-    connect,
+    echonet_family,
     initial_capabilities,
 )
 from .values import Values, decode_coded, decode_model, decode_number, kwh
@@ -452,19 +449,10 @@ def _setpoint(info: EvChargerInfo, values: Values) -> int:
     return combined
 
 
-def _build(connection: Connection) -> EchonetEvCharger:
-    return EchonetEvCharger(connect(connection))
-
-
-FAMILY: Final = DeviceFamily(
+FAMILY: Final = echonet_family(
+    EchonetEvCharger,
     key="echonet_lite",
     title="ECHONET Lite EV charger/discharger",
     products=("Nichicon EV Power Station (LEAF to Home)", "ECHONET Lite class 0x027E"),
-    default_port=ECHONET_PORT,
-    timeout_s=REQUEST_TIMEOUT_S,
-    watchdog=False,
-    shared_endpoint=True,
-    network_scan=True,
     scan_class=EV_CHARGER_CLASS,
-    build_charger=_build,
 )

@@ -28,8 +28,9 @@ from ..errors import (
     DeviceTimeoutError,
     WriteNotVerifiedError,
 )
-from ..family import Connection
+from ..family import Connection, DeviceFamily
 from ..model import (
+    Charger,
     ChargerCapabilities,
     ChargerErrors,
     ChargerSnapshot,
@@ -40,6 +41,7 @@ from ..model import (
 )
 from ..soc import SocFilter
 from .client import EchonetClient
+from .endpoint import ECHONET_PORT
 from .frame import (
     EPC_GET_MAP,
     EPC_IDENTIFICATION,
@@ -118,6 +120,35 @@ def connect(connection: Connection) -> EchonetClient:
         connection.port,
         timeout_s=connection.timeout_s,
         retries=REQUEST_RETRIES,
+    )
+
+
+def echonet_family(
+    profile: Callable[[EchonetClient], Charger],
+    *,
+    key: str,
+    title: str,
+    products: tuple[str, ...],
+    scan_class: int,
+    scan_per_object: bool = False,
+) -> DeviceFamily:
+    """The family of one ECHONET Lite class, its units built as ``profile`` of a client.
+
+    Port 3610, the shared endpoint, no watchdog, found by a network scan for
+    ``scan_class`` (an entry a node, or with ``scan_per_object`` an object of it).
+    """
+    return DeviceFamily(
+        key=key,
+        title=title,
+        products=products,
+        default_port=ECHONET_PORT,
+        timeout_s=REQUEST_TIMEOUT_S,
+        watchdog=False,
+        shared_endpoint=True,
+        network_scan=True,
+        scan_class=scan_class,
+        scan_per_object=scan_per_object,
+        build_charger=lambda connection: profile(connect(connection)),
     )
 
 

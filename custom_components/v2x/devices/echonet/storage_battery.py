@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..errors import DeviceProtocolError, ValueOutOfRangeError
-from ..family import Connection, DeviceFamily
 from ..model import (
     ChargerCapabilities,
     ChargerSnapshot,
@@ -49,12 +48,10 @@ from ..model import (
 )
 from .client import EchonetClient
 from .discovery import STORAGE_BATTERY_CLASS
-from .endpoint import ECHONET_PORT
 from .frame import Eoj
 from .object_profile import (
-    REQUEST_TIMEOUT_S,
     EchonetObjectProfile,
-    connect,
+    echonet_family,
     initial_capabilities,
 )
 from .values import Values, decode_coded, decode_model, decode_number, kwh
@@ -419,23 +416,14 @@ def _setpoint(values: Values) -> int:
     return 0
 
 
-def _build(connection: Connection) -> EchonetStorageBattery:
-    return EchonetStorageBattery(connect(connection))
-
-
-FAMILY: Final = DeviceFamily(
+FAMILY: Final = echonet_family(
+    EchonetStorageBattery,
     key="echonet_storage",
     title="ECHONET Lite storage battery",
     products=(
         "ECHONET Lite class 0x027D storage battery",
         "Storage battery of a tribrid V2H unit (e.g. Nichicon)",
     ),
-    default_port=ECHONET_PORT,
-    timeout_s=REQUEST_TIMEOUT_S,
-    watchdog=False,
-    shared_endpoint=True,
-    network_scan=True,
     scan_class=STORAGE_BATTERY_CLASS,
     scan_per_object=True,
-    build_charger=_build,
 )
