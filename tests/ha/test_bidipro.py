@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
@@ -20,24 +21,31 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.v2x.const import (
+    CONF_DEMAND_CHARGE,
+    CONF_DEPARTURE,
     CONF_FAMILY,
     CONF_FULL_INTERVAL,
     CONF_KIND,
+    CONF_LOAD_FORECAST,
     CONF_STATUS_INTERVAL,
+    CONF_TARGET_SOC,
     CONF_UNIT_ID,
+    CONF_VEHICLE_SETTINGS,
     CONF_WATCHDOG,
     DEFAULT_OPTIONS,
     DOMAIN,
 )
 from custom_components.v2x.devices.model import OperatingMode
 from custom_components.v2x.models import ChargerRuntimeData
+from custom_components.v2x.planner.schedule import STEP
 from simulator.bidipro import BiDiProConfig, BiDiProTwin
 from simulator.world import ScenarioConfig, Simulation
 
+from .building_helpers import FORECAST, METER, MakeBuilding, _now, building_entry, replan
 from .conftest import state_of
 from .families import refresh_charger
 from .flows import open_device_form
-from .helpers import setup_entry, unload_entries
+from .helpers import setup_entry, unload_entries, wait_until
 
 SERIAL = "BDP10-000042"
 PREFIX = "evtec_bidipro_10_bdp10_000042"
@@ -209,4 +217,54 @@ async def test_a_backup_drill_runs_on_the_bidipro_and_puts_it_back(
     assert (twin.action, twin.setpoint_w, twin.idle_timeout_s) == before
     assert data.controller.session is None
     await hass.config_entries.async_unload(site.entry.entry_id)
+    await unload_entries(hass, unit)
+
+
+async def test_the_bidipro_is_a_building_car(
+    hass: HomeAssistant,
+    dsim: Simulation,
+    make_building: MakeBuilding,
+    frozen_clock: list[datetime],
+) -> None:
+    """In a building's bay it is planned like any car: discharged at the forecast peak."""
+    data = await setup_entry(hass, _entry(dsim), ChargerRuntimeData)
+    unit = cast("MockConfigEntry", data.full.config_entry)
+    start = _now().replace(minute=0)
+    peak = range(2, 6)  # 14:30 to 15:30
+    hass.states.async_set(
+        FORECAST,
+        "50",
+        {
+            "unit_of_measurement": "kW",
+            "forecast": [
+                {"start": (start + i * STEP).isoformat(), "value": 56.0 if i in peak else 50.0}
+                for i in range(-2, 16)
+            ],
+        },
+    )
+    template = building_entry([unit.entry_id], {CONF_LOAD_FORECAST: FORECAST})
+    settings = {unit.entry_id: {CONF_DEPARTURE: "19:00:00", CONF_TARGET_SOC: 70}}
+    manager = await make_building(
+        entry=MockConfigEntry(
+            domain=DOMAIN,
+            title=template.title,
+            data=dict(template.data),
+            options={
+                **template.options,
+                CONF_DEMAND_CHARGE: 10.0,
+                CONF_VEHICLE_SETTINGS: settings,
+            },
+        )
+    )
+    frozen_clock[0] = start + 2 * STEP + timedelta(minutes=1)
+    hass.states.async_set(METER, "56", {"unit_of_measurement": "kW", "device_class": "power"})
+    await replan(hass, manager)
+    plan = manager.data.plan
+    assert plan is not None
+    (vehicle,) = plan.vehicles
+    assert float(vehicle.power_kw[0]) < -1.0  # it gives at the peak
+    assert vehicle.shortfall_kwh == 0.0
+    twin = _twin(dsim)
+    await wait_until(hass, lambda: twin.action == 1 and twin.setpoint_w < -1000, what="discharge")
+    assert twin.idle_timeout_s == data.charger.watchdog_s  # armed while the building drives it
     await unload_entries(hass, unit)
