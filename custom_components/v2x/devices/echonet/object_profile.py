@@ -424,7 +424,11 @@ class EchonetObjectProfile[InfoT: ObjectInfo](ABC):
         return status
 
     def _status_from(self, info: InfoT, values: Values, soc: SocReading) -> ChargerStatus:
-        """The status ``values`` tell, with ``soc`` as the battery's state of charge."""
+        """The status ``values`` tell, with ``soc`` as the state of charge (none without a car).
+
+        A fault (0x88 = 0x41) is an error with 0x89 as its code; a unit without its
+        vehicle (:meth:`_connection`) has no car; else the mode EPC's state.
+        """
         fault = decode_number(values, _EPC_FAULT_STATUS, 1)
         if fault is not None:
             decode_coded("fault_status (0x88)", fault, FAULT_CODES)
