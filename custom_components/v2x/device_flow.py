@@ -7,6 +7,7 @@ The flow steps live in ``config_flow.py``; the site's and the building's forms i
 from __future__ import annotations
 
 from collections.abc import Mapping
+import itertools
 from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -29,6 +30,7 @@ from .devices.registry import family as device_family
 from .helpers import box_selector
 
 PROBE_USER = "config_flow"
+_PROBES = itertools.count(1)
 MAX_SERIAL_IN_TITLE = 16
 TITLE_SERIAL_TAIL = 6
 
@@ -66,7 +68,11 @@ def connection_data(family: DeviceFamily, user_input: Mapping[str, Any]) -> dict
 async def async_probe(hass: HomeAssistant, data: dict[str, Any]) -> DeviceIdentity:
     """Connect and read the identity; the connection is always closed again."""
     family = device_family(data[CONF_FAMILY])
-    return await async_probe_identity(hass, family, data, user=PROBE_USER)
+    # Each probe holds the shared ECHONET Lite endpoint under its own name: two at once (a
+    # tribrid node's charger and battery, discovered together) must not close it for the
+    # other when the first one is done.
+    user = f"{PROBE_USER}_{next(_PROBES)}"
+    return await async_probe_identity(hass, family, data, user=user)
 
 
 async def async_validate(

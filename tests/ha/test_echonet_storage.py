@@ -30,6 +30,7 @@ from custom_components.v2x.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
+from custom_components.v2x.device_flow import async_validate
 from custom_components.v2x.devices.echonet.storage_battery import FAMILY as STORAGE
 from custom_components.v2x.models import ChargerRuntimeData
 from simulator.echonet import EchonetConfig, EchonetTwin
@@ -169,3 +170,19 @@ async def test_the_battery_alone_protects_a_site(hass: HomeAssistant, tsim: Simu
     assert storage.operation_mode == before != 0x43
     await hass.config_entries.async_unload(site_config.entry_id)
     await unload_entries(hass, unit)
+
+
+async def test_probes_at_once_share_the_endpoint(hass: HomeAssistant, tsim: Simulation) -> None:
+    """A tribrid's discovered devices are probed together: none closes the shared
+    endpoint under the others (the first one done used to, and the rest then failed
+    with "cannot connect"; six at once make the overlap certain)."""
+    port = _twin(tsim).port
+    data = [
+        {CONF_KIND: "charger", CONF_FAMILY: key, CONF_HOST: "127.0.0.1", CONF_PORT: port}
+        for key in ("echonet_lite", STORAGE.key) * 3
+    ]
+    results = await asyncio.gather(*(async_validate(hass, each) for each in data))
+    assert [errors for _, errors in results] == [{}] * 6
+    identities = [identity for identity, _ in results]
+    assert [i.serial_number if i else None for i in identities] == [NODE_ID, BATTERY_ID] * 3
+    assert echonet_support.shared(hass).endpoint is None  # the last one closed it
