@@ -16,7 +16,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -41,6 +41,7 @@ from custom_components.v2x.planner.schedule import STEP
 from simulator.world import Simulation, parse_scenario
 
 from .building_helpers import FORECAST, METER, MakeBuilding, _now, building_entry, replan
+from .conftest import device_with
 from .families import charger_entry, echonet_twin
 from .helpers import wait_until
 
@@ -190,9 +191,7 @@ async def test_a_stationary_battery_has_no_departure(
     """Neither get_plan, the diagnostics nor the bay's entities claim one."""
     manager = await _battery_office(hass, make_building, storage_entry)
     vid = storage_entry.entry_id
-    building_device = dr.async_get(hass).async_get_device(
-        identifiers={building_device_identifier(manager.entry.entry_id)}
-    )
+    building_device = device_with(hass, building_device_identifier(manager.entry.entry_id))
     assert building_device is not None
     response = await hass.services.async_call(
         DOMAIN, "get_plan", {"device_id": building_device.id}, blocking=True, return_response=True
@@ -211,9 +210,7 @@ async def test_a_stationary_battery_has_no_departure(
     assert diagnostics["input"]["vehicles"][0]["stationary"] is True
 
     # The bay has its planned power, and no departure, target or departure SoC.
-    bay = dr.async_get(hass).async_get_device(
-        identifiers={vehicle_device_identifier(manager.entry.entry_id, vid)}
-    )
+    bay = device_with(hass, vehicle_device_identifier(manager.entry.entry_id, vid))
     assert bay is not None
     keys = {
         entity.unique_id.removeprefix(f"v2b_{manager.entry.entry_id}_{vid}_")
