@@ -331,6 +331,9 @@ class _Session:
     started: bool = False
     reached_end: bool = False
     end_reason: str = "grid_restored"
+    switched: bool = False
+    """The transfer switch was sent to the vehicle side in this session (a session that
+    found every source at its floor never moves it)."""
 
 
 class BackupMachine:
@@ -393,7 +396,13 @@ class BackupMachine:
 
     @property
     def on_vehicle_power(self) -> bool:
-        """Whether the protected circuit is (meant to be) on the vehicle side."""
+        """Whether the protected circuit is (meant to be) on the vehicle side.
+
+        Not at the reserve of a session that never moved the switch: every source was
+        at its floor when the grid went, so the circuit stayed on the (dead) grid side.
+        """
+        if self.state is BackupState.RESERVE_REACHED:
+            return self._session is None or self._session.switched
         return self.state in ON_VEHICLE_SIDE
 
     def next_deadline(self) -> float | None:
@@ -446,6 +455,7 @@ class BackupMachine:
                 "park_warned": session.park_warned,
                 "started": session.started,
                 "reached_end": session.reached_end,
+                "switched": session.switched,
             },
         }
 
@@ -513,6 +523,8 @@ class BackupMachine:
                 park_warned=bool(raw.get("park_warned", False)),
                 started=bool(raw.get("started", False)),
                 reached_end=bool(raw.get("reached_end", False)),
+                # Saved before the key existed: the switch may have moved, so say it did.
+                switched=bool(raw.get("switched", True)),
             )
         if state is not BackupState.GRID and machine._session is None:
             machine._session = _Session(reason="restored")
@@ -733,8 +745,15 @@ class BackupMachine:
 
     def _in_reserve_reached(self, obs: Observation, now: float, actions: list[Action]) -> None:
         session = self._require_session()
-        if self._may_return(session, now):
+        if not self._may_return(session, now):
+            return
+        if session.switched:
             self._begin_return(now, actions)
+            return
+        # The switch never left the grid side: nothing to move back, no load was shed.
+        actions.append(FireEvent(EVENT_BACKUP_ENDED, session.end_reason))
+        self._session = None
+        self.state = BackupState.GRID
 
     def _in_alarm(self, obs: Observation, now: float, actions: list[Action]) -> None:
         session = self._require_session()
@@ -771,6 +790,8 @@ class BackupMachine:
         return self._session
 
     def _move_switch(self, to_vehicle: bool, now: float, actions: list[Action]) -> None:
+        if to_vehicle and self._session is not None:
+            self._session.switched = True
         self._switch_target = to_vehicle
         self._switch_commanded_at = now
         actions.append(MoveTransferSwitch(to_vehicle))

@@ -329,6 +329,45 @@ def test_no_usable_source_does_not_switch() -> None:
     assert _state(m) is BackupState.RESERVE_REACHED
 
 
+def test_a_site_that_never_switched_is_not_on_vehicle_power_and_needs_no_return() -> None:
+    """Cars below their reserve at the cut: the circuit stays on the grid side. The site
+    says so (not *on vehicle power*), and when the grid is back it sends no switch
+    command: there is nothing to move back (issue 20's reserve case)."""
+    m = BackupMachine(CONFIG, 0.0)
+    empty = {"car": _source(25.0), "battery": _source(10.0)}
+    sent: list[Action] = []
+    sent += m.step(_obs(False, False, empty), 0.0)
+    sent += m.step(_obs(False, False, empty), 1.0)
+    assert _state(m) is BackupState.RESERVE_REACHED
+    assert not m.on_vehicle_power
+    # A restart keeps knowing it.
+    restored = BackupMachine.restore(CONFIG, m.snapshot(), 2.0)
+    assert not restored.on_vehicle_power
+    for t in (10.0, 50.0, 70.0, 75.0):
+        sent += m.step(_obs(True, False, empty), t)
+    assert _state(m) is BackupState.GRID
+    assert not any(isinstance(a, MoveTransferSwitch) for a in sent)
+    assert (EVENT_BACKUP_ENDED, "grid_restored") in _events(sent)
+
+
+def test_a_site_at_its_reserve_after_supplying_is_on_vehicle_power_and_returns() -> None:
+    """The other reserve: the car ran down on vehicle power; the switch goes back."""
+    m = BackupMachine(CONFIG, 0.0)
+    low = {"car": _source(31.0), "battery": _source(10.0)}
+    m.step(_obs(False, False, low), 0.0)
+    m.step(_obs(False, False, low), 1.0)
+    m.step(_obs(False, True, low), 2.0)
+    assert _state(m) is BackupState.ON_VEHICLE_POWER
+    drained = {"car": _source(30.0), "battery": _source(10.0)}
+    m.step(_obs(False, True, drained), 3.0)
+    assert _state(m) is BackupState.RESERVE_REACHED
+    assert m.on_vehicle_power
+    sent: list[Action] = []
+    for t in (10.0, 50.0, 71.0):
+        sent += m.step(_obs(True, True, drained), t)
+    assert MoveTransferSwitch(False) in sent
+
+
 def test_park_warning_before_the_energy_runs_out() -> None:
     """Low runtime left: ask the elevator to park, once."""
     m = BackupMachine(CONFIG, 0.0)
