@@ -284,7 +284,7 @@ class BiDiPro(BlockCharger):
             state=state,
             state_code=code,
             power_w=_watts("actual_power", image.f32(REG_POWER), POWER_RANGE_W),
-            soc=self._soc_filter.update(raw_soc / 10, vehicle_connected=connected),
+            soc=self._soc_filter.update(raw_soc / 10, vehicle_connected=connected, context=state),
             errors=ChargerErrors(unrecoverable=image.u64(REG_ERRORS)),
             connected=connected,
         )

@@ -273,7 +273,9 @@ class Quasar1(BlockCharger):
             state=state,
             state_code=state_code,
             power_w=power,
-            soc=self._soc_filter.update(raw_soc, vehicle_connected=state.vehicle_connected),
+            soc=self._soc_filter.update(
+                raw_soc, vehicle_connected=state.vehicle_connected, context=state
+            ),
             errors=ChargerErrors(
                 unrecoverable=image.u32(REG_ERROR_UNRECOVERABLE),
                 recoverable=image.u32(REG_ERROR_RECOVERABLE),

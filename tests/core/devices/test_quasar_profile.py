@@ -378,6 +378,25 @@ async def test_soc_kept_when_power_stops_and_forgotten_on_unplug(sim: Simulation
     await quasar.async_close()
 
 
+async def test_a_jump_across_a_pause_is_believed_at_the_second_poll(sim: Simulation) -> None:
+    """Stopped (SoC reads 0), another car's 30 % when power flows again: the charger's
+    state changed in between, so two polls believe it (three before)."""
+    quasar = _quasar(sim)
+    await asyncio.sleep(0.2)
+    assert (await quasar.async_read_status()).soc.value_pct == 60
+    await quasar.async_set_power(0)
+    sim.clock.advance(5)  # ramped down: state paused, SoC register 0
+    assert (await quasar.async_read_status()).state is ChargerState.PAUSED
+    sim.quasars["quasar"].set_soc(30)
+    await quasar.async_set_power(3000)
+    sim.clock.advance(2)
+    first = await quasar.async_read_status()
+    assert (first.state, first.soc.value_pct, first.soc.stale) == (ChargerState.CHARGING, 60, True)
+    second = await quasar.async_read_status()
+    assert (second.soc.value_pct, second.soc.stale) == (30, False)
+    await quasar.async_close()
+
+
 async def test_error_fault_sets_error_words(sim: Simulation) -> None:
     """An unrecoverable error shows in state 7 and registers 539/540."""
     quasar = _quasar(sim)

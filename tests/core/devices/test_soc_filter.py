@@ -74,3 +74,40 @@ def test_values_above_100_are_not_trusted() -> None:
     soc = SocFilter()
     soc.update(50, vehicle_connected=True)
     assert soc.update(150, vehicle_connected=True).value_pct == 50
+
+
+def test_a_jump_the_state_explains_takes_two_readings() -> None:
+    """Charging started (the state changed since the last good reading): the new SoC
+    is believed at its second reading, not its third."""
+    soc = SocFilter()
+    assert soc.update(60, vehicle_connected=True, context="paused").value_pct == 60
+    assert soc.update(25, vehicle_connected=True, context="charging").value_pct == 60
+    assert soc.update(25, vehicle_connected=True, context="charging").value_pct == 25
+
+
+def test_an_unexplained_jump_still_takes_three() -> None:
+    """The same jump with the state unchanged: three readings, as before."""
+    soc = SocFilter()
+    soc.update(60, vehicle_connected=True, context="charging")
+    assert soc.update(25, vehicle_connected=True, context="charging").value_pct == 60
+    assert soc.update(25, vehicle_connected=True, context="charging").value_pct == 60
+    assert soc.update(25, vehicle_connected=True, context="charging").value_pct == 25
+
+
+def test_a_lone_glitch_is_filtered_even_when_the_state_changes() -> None:
+    """One odd reading, or 1 % twice, never passes on a state change alone."""
+    soc = SocFilter()
+    soc.update(60, vehicle_connected=True, context="paused")
+    assert soc.update(30, vehicle_connected=True, context="charging").value_pct == 60
+    assert soc.update(60, vehicle_connected=True, context="charging").value_pct == 60
+    assert soc.update(1, vehicle_connected=True, context="discharging").value_pct == 60
+    assert soc.update(1, vehicle_connected=True, context="discharging").value_pct == 60
+
+
+def test_a_state_change_while_no_soc_was_read_explains_the_next_jump() -> None:
+    """A Quasar reads 0 while no power flows: the pause in between still counts."""
+    soc = SocFilter()
+    soc.update(62, vehicle_connected=True, context="charging")
+    assert soc.update(0, vehicle_connected=True, context="paused").value_pct == 62
+    assert soc.update(30, vehicle_connected=True, context="charging").value_pct == 62
+    assert soc.update(30, vehicle_connected=True, context="charging").value_pct == 30

@@ -372,7 +372,10 @@ class EchonetEvCharger(EchonetObjectProfile[EvChargerInfo]):
             return self._soc_filter.missing()
         if not 0 <= raw <= 100:
             raise ValueOutOfRangeError("soc (0xE4)", raw, "0..100")
-        return self._soc_filter.update(raw, vehicle_connected=connected)
+        # 0xC7 (connected, chargeable, dischargeable) changes when another car plugs in.
+        return self._soc_filter.update(
+            raw, vehicle_connected=connected, context=values.get(EPC_CONNECTION)
+        )
 
     def _clamp(self, info: EvChargerInfo, power_w: int) -> int:
         if power_w > 0:

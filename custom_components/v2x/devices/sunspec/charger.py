@@ -617,7 +617,7 @@ class SunSpecCharger(ModbusProfile):
             power_w=power_w,
             soc=self._soc_filter.missing()
             if soc is None
-            else self._soc_filter.update(soc, vehicle_connected=None),
+            else self._soc_filter.update(soc, vehicle_connected=None, context=state),
             errors=ChargerErrors(unrecoverable=measure.value(PointType.BITFIELD32, M_ALRM) or 0),
             grid_available=None if conn_st is None else conn_st == CONN_ST_CONNECTED,
             connected=None,
