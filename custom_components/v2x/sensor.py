@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+import time
+from typing import Any, Final
 
 from homeassistant.components.sensor import RestoreSensor, SensorDeviceClass, SensorEntity
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -165,10 +166,26 @@ class PackSocSensor(V2XBatteryEntity, SensorEntity):
         return {"temperature_c": self.coordinator.data.packs[self._index].temperature_c}
 
 
+ENERGY_WRITE_STEP_KWH: Final = 0.01
+"""An integrated energy total is written to the state machine once it has moved this
+much (a recorder row per step, not per poll)..."""
+ENERGY_WRITE_MAX_S: Final = 60.0
+"""... or this long after the last write, if it moved at all."""
+
+
 class EnergySensor(V2XEntity[DataUpdateCoordinator[Any]], RestoreSensor):
-    """Charged or discharged energy for the Energy dashboard."""
+    """Charged or discharged energy for the Energy dashboard.
+
+    The total is integrated at every status poll, but its state is written only when it
+    has grown by :data:`ENERGY_WRITE_STEP_KWH` or :data:`ENERGY_WRITE_MAX_S` have passed
+    with any change, or the availability changed: while a car charges at 7.4 kW that is
+    one write every ~5 s instead of every second, none while it stands. Each write is the
+    exact total at that moment, and what is saved for a restart is the total at saving.
+    """
 
     entity_description: EnergySensorDescription
+    _written: tuple[float, bool, float] | None = None
+    """The value and availability last written, and when (monotonic seconds)."""
 
     def __init__(
         self,
@@ -195,6 +212,20 @@ class EnergySensor(V2XEntity[DataUpdateCoordinator[Any]], RestoreSensor):
             self._energy.restore(charged_kwh=value)
         else:
             self._energy.restore(discharged_kwh=value)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when the total moved enough, or availability changed."""
+        value, available, now = self.native_value, self.available, time.monotonic()
+        written = self._written
+        if written is not None and written[1] == available:
+            moved = value - written[0]
+            if moved < ENERGY_WRITE_STEP_KWH and (
+                moved == 0 or now - written[2] < ENERGY_WRITE_MAX_S
+            ):
+                return
+        self._written = (value, available, now)
+        super()._handle_coordinator_update()
 
     @property
     def native_value(self) -> float:

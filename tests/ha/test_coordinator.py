@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+import itertools
+import time
 from typing import Any, cast
 
-from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant, State
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import EventStateChangedData
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -187,9 +190,46 @@ async def test_energy_integrated_from_power(
     """Charging at 7400 W for about a second adds about 2 Wh to the charged total."""
     await asyncio.sleep(1.0)
     await _poll(hass, init_integration)
-    charged = float(state_of(hass, CHARGED).state)
-    assert 0.0015 <= charged <= 0.005
-    assert float(state_of(hass, DISCHARGED).state) == 0.0
+    energy = runtime(init_integration).energy
+    assert 0.0015 <= energy.charged_kwh <= 0.005
+    assert energy.discharged_kwh == 0.0
+
+
+@pytest.mark.parametrize("quasar_config", [QuasarConfig(port=0, ramp_w_per_s=1e9)])
+@pytest.mark.parametrize(
+    "entry_options", [{**DEFAULT_OPTIONS, CONF_STATUS_INTERVAL: 60, CONF_FULL_INTERVAL: 60}]
+)
+async def test_energy_state_written_per_10_wh_exact_at_each_write(
+    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+) -> None:
+    """At 7.4 kW (2 Wh a second) the charged total's state is written once it has grown
+    by 10 Wh, not at every poll; the value written is the total then. Twelve polls 1.5 s
+    apart (their samples fed to the counter as the status coordinator feeds them)."""
+    data = runtime(init_integration)
+    writes: list[str] = []
+
+    @callback
+    def written(event: Event[EventStateChangedData]) -> None:
+        if event.data["entity_id"] == CHARGED and (new := event.data["new_state"]):
+            writes.append(new.state)
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, written)
+    energy = data.energy
+    energy.break_gap()
+    start = energy.charged_kwh
+    sample_at = time.monotonic()
+    energy.add(sample_at, 7400)
+    for _ in range(12):  # 18 s at 7.4 kW: 37 Wh
+        sample_at += 1.5
+        energy.add(sample_at, 7400)
+        data.status.async_update_listeners()
+        await hass.async_block_till_done()
+    total = energy.charged_kwh - start
+    assert total == pytest.approx(0.037, abs=0.002)
+    assert 3 <= len(writes) <= 4  # one per 10 Wh, not twelve
+    assert float(writes[-1]) <= round(energy.charged_kwh, 3)
+    assert round(energy.charged_kwh, 3) - float(writes[-1]) < 0.01  # at most a step behind
+    assert all(float(b) - float(a) >= 0.01 for a, b in itertools.pairwise(writes))
 
 
 async def test_energy_restored_after_restart(
