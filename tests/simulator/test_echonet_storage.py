@@ -183,7 +183,7 @@ async def test_property_maps(udp: Udp) -> None:
         assert await read(udp, f"{epc:02X}")  # Get_Res with data
 
 
-async def test_superclass_properties(udp: Udp, clock: SimClock) -> None:
+async def test_superclass_properties(udp: Udp) -> None:
     reply = await udp.ask(get("0011", "027D01", "80", "81", "82", "83", "88", "8A", "97", "98"))
     assert reply == res(
         "0011",
@@ -192,9 +192,18 @@ async def test_superclass_properties(udp: Udp, clock: SimClock) -> None:
         f"08 80 01 30 81 01 00 82 04 0000 52 01 83 11 {IDENT} 88 01 42 8A 03 00006C "
         "97 02 09 00 98 04 07EA 04 01",  # 09:00, 2026-04-01
     )
-    clock.advance(15 * 3600 + 30 * 60)  # 00:30 the next day
+
+
+@pytest.mark.parametrize("storage", [unit(clock_start="2026-04-30T23:45:00")])
+async def test_the_clock_rolls_over_the_month(udp: Udp, clock: SimClock) -> None:
+    # Starting 15 min before midnight keeps the jump short: every simulated
+    # second is a physics step, and a day of them took over the 1 s reply
+    # wait on a loaded CI runner.
+    assert await read(udp, "97") == h("17 2D")  # 23:45
+    assert await read(udp, "98") == h("07EA 04 1E")  # 2026-04-30
+    clock.advance(45 * 60)  # 00:30 the next day
     assert await read(udp, "97") == h("00 1E")
-    assert await read(udp, "98") == h("07EA 04 02")
+    assert await read(udp, "98") == h("07EA 05 01")  # 2026-05-01
 
 
 async def test_capacities_energy_and_ratings(udp: Udp) -> None:
