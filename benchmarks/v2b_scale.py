@@ -367,7 +367,9 @@ def add_chargers(hass: HassInstance, ports: list[int]) -> list[str]:
     entry_ids = []
     started = time.monotonic()
     for index, port in enumerate(ports):
-        entry = hass.add_v2x("quasar1", {"host": "127.0.0.1", "port": port, "unit_id": 1})
+        entry = hass.add_v2x(
+            "charger", {"family": "quasar1"}, {"host": "127.0.0.1", "port": port, "unit_id": 1}
+        )
         if entry["entry_id"] is None:
             raise HarnessError(f"charger on port {port} was already configured")
         entry_ids.append(str(entry["entry_id"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
@@ -22,7 +23,49 @@ STATIONARY_NAMES: Final = {
 """The names of a charger's entities that speak of a vehicle, for a battery of its own."""
 
 
-class V2XEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
+class ChangesOnly(CoordinatorEntity[Any]):
+    """A coordinator entity that writes its state only when what it shows changed.
+
+    A charger polled every second would otherwise rewrite a dozen states a second that
+    did not change: Home Assistant drops an unchanged state only after the entity has
+    built all of it (state, attributes, name, unit) and the state machine compared it.
+    What the entity shows is its availability, state and attributes (capability, state
+    and extra); Home Assistant's own writes (added, renamed) show the same, because
+    every update either wrote what it computed or found it equal to what was written.
+    """
+
+    _shown: tuple[Any, ...] | None = None
+    """What the last coordinator update wrote."""
+
+    def _showing(self) -> tuple[Any, ...]:
+        if not self.available:
+            return (False,)
+        return (
+            True,
+            self.state,
+            self.capability_attributes,
+            self.state_attributes,
+            self.extra_state_attributes,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Home Assistant writes the state once the entity is added: that is shown."""
+        await super().async_added_to_hass()
+        self._shown = self._showing()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state, unless it would show exactly what was written last."""
+        shown = self._showing()
+        if shown == self._shown:
+            return
+        self._shown = shown
+        super()._handle_coordinator_update()
+
+
+class V2XEntity[CoordinatorT: DataUpdateCoordinator[Any]](
+    ChangesOnly, CoordinatorEntity[CoordinatorT]
+):
     """An entity of one V2X device, fed by one of its coordinators."""
 
     _attr_has_entity_name = True
@@ -75,7 +118,7 @@ class V2XBatteryEntity(V2XEntity[BatteryCoordinator]):
         self._data = data
 
 
-class V2XSiteEntity(CoordinatorEntity[BackupSite]):
+class V2XSiteEntity(ChangesOnly, CoordinatorEntity[BackupSite]):
     """An entity of a backup site (house or building)."""
 
     _attr_has_entity_name = True

@@ -8,7 +8,7 @@ import itertools
 import time
 from typing import Any, cast
 
-from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import EventStateChangedData
@@ -230,6 +230,68 @@ async def test_energy_state_written_per_10_wh_exact_at_each_write(
     assert float(writes[-1]) <= round(energy.charged_kwh, 3)
     assert round(energy.charged_kwh, 3) - float(writes[-1]) < 0.01  # at most a step behind
     assert all(float(b) - float(a) >= 0.01 for a, b in itertools.pairwise(writes))
+
+
+def _writes_of(hass: HomeAssistant, prefix: str) -> list[str]:
+    """Every state write (changed or reported unchanged) of entities named ``prefix``."""
+    writes: list[str] = []
+
+    @callback
+    def ours(data: Any) -> bool:
+        return prefix in data["entity_id"]
+
+    @callback
+    def heard(event: Event[Any]) -> None:
+        writes.append(event.data["entity_id"])
+
+    for event_type in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED):
+        hass.bus.async_listen(event_type, heard, event_filter=ours)
+    return writes
+
+
+@pytest.mark.parametrize(
+    "entry_options", [{**DEFAULT_OPTIONS, CONF_STATUS_INTERVAL: 60, CONF_FULL_INTERVAL: 60}]
+)
+async def test_a_poll_that_changes_nothing_writes_nothing(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sim: Simulation, twin: QuasarTwin
+) -> None:
+    """Each status poll used to rewrite a dozen states that had not changed (Home
+    Assistant reports each as a write). Now an update that changes nothing an entity
+    shows writes nothing; a change writes the entities it changes, and unavailability
+    is written once, not at every failed poll."""
+    data = runtime(init_integration)
+    writes = _writes_of(hass, PREFIX)
+    for _ in range(5):  # the same reading heard five times
+        data.status.async_update_listeners()
+        data.full.async_update_listeners()
+    await hass.async_block_till_done()
+    assert writes == []
+
+    twin.plug(False)  # the car leaves: state and power change, the rest does not
+    await sim.tick()
+    await data.status.async_refresh()
+    await hass.async_block_till_done()
+    assert STATE in writes
+    assert POWER in writes
+    assert len(writes) == len(set(writes))  # each changed entity once
+    assert f"sensor.{PREFIX}_error" not in writes  # read by the same poll, unchanged
+
+    writes.clear()
+    data.charger.transport.timeout_s = 0.3  # type: ignore[attr-defined]
+    twin.apply_fault(Fault(FaultKind.REFUSE))
+    await sim.tick()
+    for _ in range(4):
+        data.charger.transport.set_backoff_max(0.0)  # type: ignore[attr-defined]
+        await data.status.async_refresh()
+    await hass.async_block_till_done()
+    assert state_of(hass, STATE).state == STATE_UNAVAILABLE
+    assert writes.count(STATE) == 1  # unavailable, written once over the failed polls
+
+    twin.clear_faults()
+    await sim.tick()
+    await data.status.async_refresh()
+    await hass.async_block_till_done()
+    assert state_of(hass, STATE).state != STATE_UNAVAILABLE
 
 
 async def test_energy_restored_after_restart(
