@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-import time
+from time import monotonic
 from typing import Any, Final
 
 from homeassistant.components.sensor import RestoreSensor, SensorDeviceClass, SensorEntity
@@ -166,11 +166,12 @@ class PackSocSensor(V2XBatteryEntity, SensorEntity):
         return {"temperature_c": self.coordinator.data.packs[self._index].temperature_c}
 
 
-ENERGY_WRITE_STEP_KWH: Final = 0.01
+ENERGY_WRITE_STEP_KWH: Final = 0.1
 """An integrated energy total is written to the state machine once it has moved this
 much (a recorder row per step, not per poll)..."""
 ENERGY_WRITE_MAX_S: Final = 60.0
-"""... or this long after the last write, if it moved at all."""
+"""... or this long after the last write, if it moved at all: the Energy dashboard's
+5-minute statistics take the last state of each period, at most a minute old."""
 
 
 class EnergySensor(V2XEntity[DataUpdateCoordinator[Any]], RestoreSensor):
@@ -179,7 +180,7 @@ class EnergySensor(V2XEntity[DataUpdateCoordinator[Any]], RestoreSensor):
     The total is integrated at every status poll, but its state is written only when it
     has grown by :data:`ENERGY_WRITE_STEP_KWH` or :data:`ENERGY_WRITE_MAX_S` have passed
     with any change, or the availability changed: while a car charges at 7.4 kW that is
-    one write every ~5 s instead of every second, none while it stands. Each write is the
+    one write every ~49 s instead of every second, none while it stands. Each write is the
     exact total at that moment, and what is saved for a restart is the total at saving.
     """
 
@@ -216,7 +217,7 @@ class EnergySensor(V2XEntity[DataUpdateCoordinator[Any]], RestoreSensor):
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when the total moved enough, or availability changed."""
-        value, available, now = self.native_value, self.available, time.monotonic()
+        value, available, now = self.native_value, self.available, monotonic()
         written = self._written
         if written is not None and written[1] == available:
             moved = value - written[0]

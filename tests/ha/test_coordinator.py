@@ -199,12 +199,16 @@ async def test_energy_integrated_from_power(
 @pytest.mark.parametrize(
     "entry_options", [{**DEFAULT_OPTIONS, CONF_STATUS_INTERVAL: 60, CONF_FULL_INTERVAL: 60}]
 )
-async def test_energy_state_written_per_10_wh_exact_at_each_write(
-    hass: HomeAssistant, init_integration: MockConfigEntry, twin: QuasarTwin
+async def test_energy_state_written_per_100_wh_or_minute_exact_at_each_write(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    twin: QuasarTwin,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """At 7.4 kW (2 Wh a second) the charged total's state is written once it has grown
-    by 10 Wh, not at every poll; the value written is the total then. Twelve polls 1.5 s
-    apart (their samples fed to the counter as the status coordinator feeds them)."""
+    by 0.1 kWh, not at every poll; the value written is the total then. Eighty polls
+    1.5 s apart (their samples fed to the counter as the status coordinator feeds them).
+    A smaller change is written once a minute has passed since the last write."""
     data = runtime(init_integration)
     writes: list[str] = []
 
@@ -219,17 +223,29 @@ async def test_energy_state_written_per_10_wh_exact_at_each_write(
     start = energy.charged_kwh
     sample_at = time.monotonic()
     energy.add(sample_at, 7400)
-    for _ in range(12):  # 18 s at 7.4 kW: 37 Wh
+    for _ in range(80):  # 120 s at 7.4 kW: 247 Wh
         sample_at += 1.5
         energy.add(sample_at, 7400)
         data.status.async_update_listeners()
         await hass.async_block_till_done()
     total = energy.charged_kwh - start
-    assert total == pytest.approx(0.037, abs=0.002)
-    assert 3 <= len(writes) <= 4  # one per 10 Wh, not twelve
+    assert total == pytest.approx(0.247, abs=0.005)
+    assert 2 <= len(writes) <= 3  # one per 0.1 kWh, not eighty
     assert float(writes[-1]) <= round(energy.charged_kwh, 3)
-    assert round(energy.charged_kwh, 3) - float(writes[-1]) < 0.01  # at most a step behind
-    assert all(float(b) - float(a) >= 0.01 for a, b in itertools.pairwise(writes))
+    assert round(energy.charged_kwh, 3) - float(writes[-1]) < 0.1  # at most a step behind
+    assert all(float(b) - float(a) >= 0.1 for a, b in itertools.pairwise(writes))
+
+    writes.clear()
+    sample_at += 1.0
+    energy.add(sample_at, 7400)  # 2 Wh more
+    data.status.async_update_listeners()
+    await hass.async_block_till_done()
+    assert writes == []  # too small, too soon
+    later = time.monotonic() + 61
+    monkeypatch.setattr("custom_components.v2x.sensor.monotonic", lambda: later)
+    data.status.async_update_listeners()
+    await hass.async_block_till_done()
+    assert writes == [str(round(energy.charged_kwh, 3))]  # a minute on: the exact total
 
 
 def _writes_of(hass: HomeAssistant, prefix: str) -> list[str]:
