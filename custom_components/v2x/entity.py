@@ -23,7 +23,7 @@ STATIONARY_NAMES: Final = {
 """The names of a charger's entities that speak of a vehicle, for a battery of its own."""
 
 
-class ChangesOnly(CoordinatorEntity[Any]):
+class ChangesOnly[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
     """A coordinator entity that writes its state only when what it shows changed.
 
     A charger polled every second would otherwise rewrite a dozen states a second that
@@ -63,9 +63,7 @@ class ChangesOnly(CoordinatorEntity[Any]):
         super()._handle_coordinator_update()
 
 
-class V2XEntity[CoordinatorT: DataUpdateCoordinator[Any]](
-    ChangesOnly, CoordinatorEntity[CoordinatorT]
-):
+class V2XEntity[CoordinatorT: DataUpdateCoordinator[Any]](ChangesOnly[CoordinatorT]):
     """An entity of one V2X device, fed by one of its coordinators."""
 
     _attr_has_entity_name = True
@@ -118,7 +116,7 @@ class V2XBatteryEntity(V2XEntity[BatteryCoordinator]):
         self._data = data
 
 
-class V2XSiteEntity(ChangesOnly, CoordinatorEntity[BackupSite]):
+class V2XSiteEntity(ChangesOnly[BackupSite]):
     """An entity of a backup site (house or building)."""
 
     _attr_has_entity_name = True
