@@ -54,16 +54,27 @@ import tempfile
 import time
 from zoneinfo import ZoneInfo
 
+from custom_components.v2x.devices.quasar import (
+    REG_AC_CURRENT,
+    REG_AC_VOLTAGE,
+    REG_ACTUAL_POWER,
+    REG_ERROR_RECOVERABLE,
+    REG_ERROR_UNRECOVERABLE,
+    REG_MAX_POWER,
+    REG_SOC,
+    REG_STATE,
+)
 from harness.hass import HassInstance, request, start_simulator, stop_process
 
 from .simproc import cpu_seconds
 from .v2b_scale import (
     CONFIGURATION,
-    SERIAL_BASE,
     add_building,
     add_chargers,
+    charger_name,
     distinct_free_ports,
     machine,
+    scenario,
     wait_discharging,
 )
 
@@ -72,38 +83,30 @@ CONDITIONS = ("charging", "idle")
 REQUEST_ADVANTAGE = 5.0
 BUILDING_GOAL_PCT = 5.0
 
-# (name, address, data type, unit, device class): the registers V2X reads and shows.
+SOC_RANGE = (45, 70)
+"""The cars' states of charge (%): room to charge, and above the building's reserve."""
+
+# (name, address, data type, unit, device class): the registers V2X reads and shows,
+# at the addresses of V2X's own Quasar profile.
 REGISTERS = (
-    ("state", 537, "uint16", None, None),
-    ("soc", 538, "uint16", "%", "battery"),
-    ("power", 526, "int16", "W", "power"),
-    ("max_power", 514, "uint16", "W", "power"),
-    ("error_unrecoverable", 539, "uint32", None, None),
-    ("error_recoverable", 541, "uint32", None, None),
-    ("ac_current", 519, "int16", "A", "current"),
-    ("ac_voltage", 522, "uint16", "V", "voltage"),
+    ("state", REG_STATE, "uint16", None, None),
+    ("soc", REG_SOC, "uint16", "%", "battery"),
+    ("power", REG_ACTUAL_POWER, "int16", "W", "power"),
+    ("max_power", REG_MAX_POWER, "uint16", "W", "power"),
+    ("error_unrecoverable", REG_ERROR_UNRECOVERABLE, "uint32", None, None),
+    ("error_recoverable", REG_ERROR_RECOVERABLE, "uint32", None, None),
+    ("ac_current", REG_AC_CURRENT, "int16", "A", "current"),
+    ("ac_voltage", REG_AC_VOLTAGE, "uint16", "V", "voltage"),
 )
-
-
-def scenario(ports: list[int]) -> str:
-    """A TOML scenario: one Quasar 1 per port, cars at 45-70 % spread evenly."""
-    parts = ["speed = 1.0\n[grid]\navailable = true\n"]
-    for index, port in enumerate(ports):
-        soc = 45 + 25 * index / max(len(ports) - 1, 1)
-        parts.append(
-            f'\n[[quasar]]\nname = "quasar{index + 1:02d}"\nport = {port}\n'
-            f"serial = {SERIAL_BASE + index + 1}\n"
-            f"[quasar.car]\nsoc_pct = {soc:.1f}\ncapacity_kwh = 40\n"
-        )
-    return "".join(parts)
 
 
 def modbus_yaml(ports: list[int]) -> str:
     """``configuration.yaml``'s ``modbus:`` block: a hub per charger, a sensor per register."""
     lines = ["modbus:"]
     for index, port in enumerate(ports):
+        hub = charger_name(index)
         lines += [
-            f"  - name: quasar{index + 1:02d}",
+            f"  - name: {hub}",
             "    type: tcp",
             "    host: 127.0.0.1",
             f"    port: {port}",
@@ -111,8 +114,8 @@ def modbus_yaml(ports: list[int]) -> str:
         ]
         for name, address, data_type, unit, device_class in REGISTERS:
             lines += [
-                f"      - name: quasar{index + 1:02d} {name}",
-                f"        unique_id: core_quasar{index + 1:02d}_{name}",
+                f"      - name: {hub} {name}",
+                f"        unique_id: core_{hub}_{name}",
                 "        slave: 1",
                 f"        address: {address}",
                 "        input_type: holding",
@@ -247,7 +250,7 @@ def run_size(args: argparse.Namespace, chargers: int, *, building: bool) -> Size
     control, hass_port, *ports = distinct_free_ports(chargers + 2)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scenario.toml"
-        path.write_text(scenario(ports), encoding="utf-8")
+        path.write_text(scenario(ports, SOC_RANGE), encoding="utf-8")
         simulator = start_simulator(path, control_port=control)
         keep = args.keep / f"{chargers}-chargers" if args.keep else None
         hass = HassInstance(keep or Path(tmp) / "config", hass_port)
@@ -256,11 +259,11 @@ def run_size(args: argparse.Namespace, chargers: int, *, building: bool) -> Size
             hass.start()
             hass.onboard()
             entries = add_chargers(hass, ports)
-            bench = Bench(hass, control, [f"quasar{i + 1:02d}" for i in range(chargers)], entries)
+            bench = Bench(hass, control, [charger_name(i) for i in range(chargers)], entries)
             for condition in CONDITIONS:
                 if condition == "idle":
                     if building:  # while the cars can still discharge
-                        _measure_building(args, bench, size, ports)
+                        _measure_building(args, bench, size)
                     bench.idle_cars()
                 for round_index in range(args.rounds):
                     order = MODES[round_index % 3 :] + MODES[: round_index % 3]
@@ -279,12 +282,12 @@ def run_size(args: argparse.Namespace, chargers: int, *, building: bool) -> Size
     return size
 
 
-def _measure_building(args: argparse.Namespace, bench: Bench, size: Size, ports: list[int]) -> None:
+def _measure_building(args: argparse.Namespace, bench: Bench, size: Size) -> None:
     bench.select("V2X")
     zone = ZoneInfo(str(bench.hass.api("/api/config")["time_zone"]))
     entry_id = add_building(bench.hass, bench.entries, datetime.now(zone))
-    discharging, waited = wait_discharging(bench.control, len(ports))
-    size.notes.append(f"{discharging} of {len(ports)} cars discharging {waited:.0f} s after")
+    discharging, waited = wait_discharging(bench.control, size.chargers)
+    size.notes.append(f"{discharging} of {size.chargers} cars discharging {waited:.0f} s after")
     _log(f"{size.chargers} chargers: {size.notes[-1]}")
     for _ in range(args.rounds):
         time.sleep(args.settle)

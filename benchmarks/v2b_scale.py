@@ -109,15 +109,21 @@ ENTITY_TEMPLATE = (
 LOG_LINE = re.compile(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) \(([^)]*)\) \[([^\]]+)\] (.*)$")
 
 
-def scenario(ports: list[int]) -> str:
-    """A TOML scenario: one Quasar 1 per port, cars at 55-80 % spread evenly."""
+def charger_name(index: int) -> str:
+    """The scenario's name of the ``index``-th charger (0-based): quasar01, quasar02, ..."""
+    return f"quasar{index + 1:02d}"
+
+
+def scenario(ports: list[int], soc_range: tuple[float, float] = (55, 80)) -> str:
+    """A TOML scenario: one Quasar 1 per port, cars spread evenly over ``soc_range`` (%)."""
+    low, high = soc_range
     parts = ["speed = 1.0\n[grid]\navailable = true\n"]
     for index, port in enumerate(ports):
-        soc = 55 + 25 * index / max(len(ports) - 1, 1)
+        soc = low + (high - low) * index / max(len(ports) - 1, 1)
         parts.append(
             f"""
 [[quasar]]
-name = "quasar{index + 1:02d}"
+name = "{charger_name(index)}"
 port = {port}
 serial = {SERIAL_BASE + index + 1}
 [quasar.car]
